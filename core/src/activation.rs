@@ -1,0 +1,421 @@
+//! Element-wise activation functions of the seed, each with its derivative.
+//!
+//! Each is a small `Copy` type (zero-sized where it has no option) implementing
+//! [`Activation`]. Derivatives at kinks follow PyTorch's autograd: `relu'(0) = 0`,
+//! `leaky_relu'(0) = negative_slope`, `elu'(0) = alpha`, `step' = 0` everywhere.
+//!
+//! [`ActivationKind`] names one activation at run time (the host's dynamic models, model
+//! files); it dispatches to the same types, so both front ends compute identical values.
+
+use crate::math;
+
+/// An element-wise function `f` with its derivative `f'`, both evaluated at the input.
+pub trait Activation: Copy {
+    /// `f(x)`.
+    fn f(&self, x: f32) -> f32;
+    /// `f'(x)`, the derivative at the input `x`.
+    fn df(&self, x: f32) -> f32;
+}
+
+/// Identity (linear): `f(x) = x`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Identity;
+
+/// Heaviside step (the perceptron's activation): `f(x) = 1` if `x > 0`, else 0
+/// (`torch.heaviside(x, 0)`). Its derivative is 0 wherever it exists; train step networks with
+/// the perceptron rule ([`crate::perceptron`]), not gradients.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Step;
+
+/// Logistic sigmoid: `f(x) = 1 / (1 + e^-x)`, `f' = f (1 - f)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sigmoid;
+
+/// Hyperbolic tangent: `f' = 1 - tanh^2`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tanh;
+
+/// Rectified linear unit: `max(0, x)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Relu;
+
+/// Leaky ReLU: `x` if `x > 0`, else `negative_slope * x` (PyTorch default slope 0.01).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu {
+    /// Slope for negative inputs.
+    pub negative_slope: f32,
+}
+
+/// Softplus: `ln(1 + e^{beta x}) / beta`, and `x` where `beta x > threshold`
+/// (PyTorch defaults beta 1, threshold 20).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Softplus {
+    /// Sharpness.
+    pub beta: f32,
+    /// Above `beta * x > threshold` the function is linear.
+    pub threshold: f32,
+}
+
+/// GELU, exact: `x * Phi(x) = x/2 (1 + erf(x / sqrt 2))`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Gelu;
+
+/// GELU, tanh approximation: `x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`
+/// (`approximate="tanh"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GeluTanh;
+
+/// SiLU: `x * sigmoid(x)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Silu;
+
+/// Swish with a fixed `beta`: `x * sigmoid(beta x)` (SiLU is beta = 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Swish {
+    /// Sharpness.
+    pub beta: f32,
+}
+
+/// ELU: `x` if `x > 0`, else `alpha (e^x - 1)` (PyTorch default alpha 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu {
+    /// Saturation value for large negative inputs is `-alpha`.
+    pub alpha: f32,
+}
+
+/// SELU: `scale * elu(x, alpha)` with PyTorch's constants.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Selu;
+
+/// SELU's alpha (Klambauer et al. 2017, as in PyTorch).
+pub const SELU_ALPHA: f32 = 1.673_263_2;
+/// SELU's scale.
+pub const SELU_SCALE: f32 = 1.050_701;
+
+impl Default for LeakyRelu {
+    fn default() -> Self {
+        Self { negative_slope: 0.01 }
+    }
+}
+impl Default for Softplus {
+    fn default() -> Self {
+        Self { beta: 1.0, threshold: 20.0 }
+    }
+}
+impl Default for Swish {
+    fn default() -> Self {
+        Self { beta: 1.0 }
+    }
+}
+impl Default for Elu {
+    fn default() -> Self {
+        Self { alpha: 1.0 }
+    }
+}
+
+impl Activation for Identity {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        x
+    }
+    #[inline]
+    fn df(&self, _: f32) -> f32 {
+        1.0
+    }
+}
+
+impl Activation for Step {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    }
+    #[inline]
+    fn df(&self, _: f32) -> f32 {
+        0.0
+    }
+}
+
+impl Activation for Sigmoid {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        math::sigmoid(x)
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        let s = math::sigmoid(x);
+        s * (1.0 - s)
+    }
+}
+
+impl Activation for Tanh {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        math::tanh(x)
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        let t = math::tanh(x);
+        1.0 - t * t
+    }
+}
+
+impl Activation for Relu {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            x
+        } else {
+            0.0
+        }
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Activation for LeakyRelu {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            x
+        } else {
+            x * self.negative_slope
+        }
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            1.0
+        } else {
+            self.negative_slope
+        }
+    }
+}
+
+impl Activation for Softplus {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        let bx = x * self.beta;
+        if bx > self.threshold {
+            x
+        } else {
+            math::ln_1p(math::exp(bx)) / self.beta
+        }
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        let bx = x * self.beta;
+        if bx > self.threshold {
+            1.0
+        } else {
+            let z = math::exp(bx);
+            z / (z + 1.0)
+        }
+    }
+}
+
+const FRAC_1_SQRT_2: f32 = core::f32::consts::FRAC_1_SQRT_2;
+/// 1 / sqrt(2 pi).
+const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+/// sqrt(2 / pi).
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+const GELU_TANH_COEF: f32 = 0.044_715;
+
+impl Activation for Gelu {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        0.5 * x * (1.0 + math::erf(x * FRAC_1_SQRT_2))
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        let cdf = 0.5 * (1.0 + math::erf(x * FRAC_1_SQRT_2));
+        let pdf = math::exp(-0.5 * x * x) * FRAC_1_SQRT_2PI;
+        cdf + x * pdf
+    }
+}
+
+impl Activation for GeluTanh {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        let inner = SQRT_2_OVER_PI * (x + GELU_TANH_COEF * x * x * x);
+        0.5 * x * (1.0 + math::tanh(inner))
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        let x2 = x * x;
+        let inner = SQRT_2_OVER_PI * (x + GELU_TANH_COEF * x2 * x);
+        let t = math::tanh(inner);
+        let d_inner = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_COEF * x2);
+        0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner
+    }
+}
+
+impl Activation for Silu {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        x * math::sigmoid(x)
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        let s = math::sigmoid(x);
+        s * (1.0 + x * (1.0 - s))
+    }
+}
+
+impl Activation for Swish {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        x * math::sigmoid(self.beta * x)
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        let s = math::sigmoid(self.beta * x);
+        s + self.beta * x * s * (1.0 - s)
+    }
+}
+
+impl Activation for Elu {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            x
+        } else {
+            self.alpha * math::exp_m1(x)
+        }
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            1.0
+        } else {
+            self.alpha * math::exp(x)
+        }
+    }
+}
+
+impl Activation for Selu {
+    #[inline]
+    fn f(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            SELU_SCALE * x
+        } else {
+            SELU_SCALE * SELU_ALPHA * math::exp_m1(x)
+        }
+    }
+    #[inline]
+    fn df(&self, x: f32) -> f32 {
+        if x > 0.0 {
+            SELU_SCALE
+        } else {
+            SELU_SCALE * SELU_ALPHA * math::exp(x)
+        }
+    }
+}
+
+/// One element-wise activation named at run time, with its options.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ActivationKind {
+    /// [`Identity`].
+    Identity,
+    /// [`Step`].
+    Step,
+    /// [`Sigmoid`].
+    Sigmoid,
+    /// [`Tanh`].
+    Tanh,
+    /// [`Relu`].
+    Relu,
+    /// [`LeakyRelu`] with its negative slope.
+    LeakyRelu(f32),
+    /// [`Softplus`] with beta and threshold.
+    Softplus(f32, f32),
+    /// [`Gelu`].
+    Gelu,
+    /// [`GeluTanh`].
+    GeluTanh,
+    /// [`Silu`].
+    Silu,
+    /// [`Swish`] with beta.
+    Swish(f32),
+    /// [`Elu`] with alpha.
+    Elu(f32),
+    /// [`Selu`].
+    Selu,
+}
+
+impl ActivationKind {
+    /// `y = f(x)` element-wise, through the same kernel as the const-generic layers.
+    pub fn forward(&self, x: &[f32], y: &mut [f32]) {
+        use crate::kernel::elementwise::forward as fw;
+        match *self {
+            Self::Identity => fw(&Identity, x, y),
+            Self::Step => fw(&Step, x, y),
+            Self::Sigmoid => fw(&Sigmoid, x, y),
+            Self::Tanh => fw(&Tanh, x, y),
+            Self::Relu => fw(&Relu, x, y),
+            Self::LeakyRelu(negative_slope) => fw(&LeakyRelu { negative_slope }, x, y),
+            Self::Softplus(beta, threshold) => fw(&Softplus { beta, threshold }, x, y),
+            Self::Gelu => fw(&Gelu, x, y),
+            Self::GeluTanh => fw(&GeluTanh, x, y),
+            Self::Silu => fw(&Silu, x, y),
+            Self::Swish(beta) => fw(&Swish { beta }, x, y),
+            Self::Elu(alpha) => fw(&Elu { alpha }, x, y),
+            Self::Selu => fw(&Selu, x, y),
+        }
+    }
+
+    /// `dx = f'(x) * dy` element-wise.
+    pub fn backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        use crate::kernel::elementwise::backward as bw;
+        match *self {
+            Self::Identity => bw(&Identity, x, dy, dx),
+            Self::Step => bw(&Step, x, dy, dx),
+            Self::Sigmoid => bw(&Sigmoid, x, dy, dx),
+            Self::Tanh => bw(&Tanh, x, dy, dx),
+            Self::Relu => bw(&Relu, x, dy, dx),
+            Self::LeakyRelu(negative_slope) => bw(&LeakyRelu { negative_slope }, x, dy, dx),
+            Self::Softplus(beta, threshold) => bw(&Softplus { beta, threshold }, x, dy, dx),
+            Self::Gelu => bw(&Gelu, x, dy, dx),
+            Self::GeluTanh => bw(&GeluTanh, x, dy, dx),
+            Self::Silu => bw(&Silu, x, dy, dx),
+            Self::Swish(beta) => bw(&Swish { beta }, x, dy, dx),
+            Self::Elu(alpha) => bw(&Elu { alpha }, x, dy, dx),
+            Self::Selu => bw(&Selu, x, dy, dx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kink_conventions_match_pytorch() {
+        assert_eq!(Relu.df(0.0), 0.0);
+        assert_eq!(LeakyRelu { negative_slope: 0.1 }.df(0.0), 0.1);
+        assert_eq!(Elu { alpha: 2.0 }.df(0.0), 2.0);
+        assert_eq!(Step.f(0.0), 0.0);
+        assert_eq!(Step.f(1e-30), 1.0);
+        assert_eq!(Softplus { beta: 1.0, threshold: 20.0 }.f(30.0), 30.0);
+    }
+
+    #[test]
+    fn kind_dispatch_matches_direct_call() {
+        let x = [-2.0, -0.5, 0.0, 0.3, 4.0];
+        let mut y = [0.0; 5];
+        ActivationKind::Swish(1.5).forward(&x, &mut y);
+        for (a, &b) in y.iter().zip(&x) {
+            assert_eq!(a.to_bits(), Swish { beta: 1.5 }.f(b).to_bits());
+        }
+    }
+}

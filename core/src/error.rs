@@ -1,0 +1,80 @@
+//! Errors exist only at the edges: loading values, checking a sample or a target.
+//! Forward, backward and optimiser steps cannot fail.
+
+use core::fmt;
+
+/// What went wrong at one of the core's edges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// A slice had the wrong number of values (weights, a sample, a target row).
+    LengthMismatch {
+        /// Values the receiver needs.
+        expected: usize,
+        /// Values it was given.
+        found: usize,
+    },
+    /// A NaN or infinite value at this index of an input, target or weight slice.
+    NonFinite {
+        /// Index of the first offending value.
+        index: usize,
+    },
+    /// A class index is not below the number of classes.
+    ClassOutOfRange {
+        /// The class index given.
+        class: usize,
+        /// The number of classes (outputs).
+        classes: usize,
+    },
+    /// The loss needs a class index and got a row of values, or the reverse.
+    TargetKind,
+    /// A probability target or input outside `[0, 1]`.
+    NotAProbability {
+        /// Index of the first offending value.
+        index: usize,
+    },
+    /// A hyper-parameter is out of its domain (a negative learning rate, beta outside [0, 1)).
+    InvalidHyperParameter,
+    /// An empty batch or dataset where at least one sample is needed.
+    Empty,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::LengthMismatch { expected, found } => {
+                write!(f, "expected {expected} values, found {found}")
+            }
+            Self::NonFinite { index } => write!(f, "value at index {index} is NaN or infinite"),
+            Self::ClassOutOfRange { class, classes } => {
+                write!(f, "class {class} is out of range for {classes} classes")
+            }
+            Self::TargetKind => f.write_str("target kind does not match the loss"),
+            Self::NotAProbability { index } => {
+                write!(f, "value at index {index} is not a probability in [0, 1]")
+            }
+            Self::InvalidHyperParameter => f.write_str("hyper-parameter out of its domain"),
+            Self::Empty => f.write_str("no samples"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// `Err(NonFinite)` naming the first NaN or infinity in `values`.
+pub fn check_finite(values: &[f32]) -> Result<(), Error> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::NonFinite { index }),
+        None => Ok(()),
+    }
+}
+
+/// `Err(LengthMismatch)` unless `values.len() == expected`.
+pub fn check_len(values: &[f32], expected: usize) -> Result<(), Error> {
+    if values.len() == expected {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch { expected, found: values.len() })
+    }
+}

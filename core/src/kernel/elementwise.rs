@@ -1,0 +1,61 @@
+//! Element-wise maps: `y[i] = f(x[i])` and `dx[i] = f'(x[i]) * dy[i]`.
+
+use crate::activation::Activation;
+
+/// `y[i] = act.f(x[i])`.
+#[inline]
+pub fn forward<A: Activation>(act: &A, x: &[f32], y: &mut [f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = act.f(v);
+    }
+}
+
+/// `dx[i] = act.df(x[i]) * dy[i]`.
+#[inline]
+pub fn backward<A: Activation>(act: &A, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for ((d, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
+        *d = act.df(v) * g;
+    }
+}
+
+/// Slope for feature `i`: one shared value or one per feature.
+#[inline]
+fn slope(alpha: &[f32], i: usize) -> f32 {
+    match alpha {
+        [a] => *a,
+        _ => alpha.get(i).copied().unwrap_or(0.0),
+    }
+}
+
+/// PReLU: `y[i] = x[i]` if `x[i] > 0`, else `alpha * x[i]` (`alpha` has 1 or `x.len()` values).
+#[inline]
+pub fn prelu_forward(alpha: &[f32], x: &[f32], y: &mut [f32]) {
+    for (i, (o, &v)) in y.iter_mut().zip(x).enumerate() {
+        *o = if v > 0.0 { v } else { slope(alpha, i) * v };
+    }
+}
+
+/// PReLU backward: `dx[i] = dy[i]` or `alpha * dy[i]`; adds `x[i] * dy[i]` (for `x <= 0`)
+/// into the slope's gradient (summed over features for a shared slope, in index order).
+#[inline]
+pub fn prelu_backward(alpha: &[f32], x: &[f32], dy: &[f32], dx: &mut [f32], galpha: &mut [f32]) {
+    let shared = alpha.len() == 1;
+    let mut shared_acc = 0.0;
+    for (i, ((d, &v), &g)) in dx.iter_mut().zip(x).zip(dy).enumerate() {
+        if v > 0.0 {
+            *d = g;
+        } else {
+            *d = slope(alpha, i) * g;
+            if shared {
+                shared_acc += v * g;
+            } else if let Some(ga) = galpha.get_mut(i) {
+                *ga += v * g;
+            }
+        }
+    }
+    if shared {
+        if let Some(ga) = galpha.first_mut() {
+            *ga += shared_acc;
+        }
+    }
+}

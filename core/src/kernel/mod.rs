@@ -1,0 +1,13 @@
+//! Non-generic slice kernels: all the core's numerics live here.
+//!
+//! Both front ends (the const-generic layers of this crate and the host's runtime-shaped
+//! models) call these functions, so they compute bit-identical results. Every reduction sums
+//! in one fixed order (index 0 upwards, one accumulator, no fused multiply-add), which makes
+//! results identical on x86-64 and Cortex-M.
+//!
+//! Slices of mismatched lengths never panic: loops run over the common length (`zip`).
+
+pub mod dense;
+pub mod elementwise;
+pub mod reduce;
+pub mod softmax;

@@ -1,0 +1,60 @@
+//! Reductions in fixed order.
+
+/// `sum_i a[i] * b[i]`, summed from index 0 upwards with one accumulator.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = 0.0;
+    for (x, y) in a.iter().zip(b) {
+        acc += x * y;
+    }
+    acc
+}
+
+/// `sum_i a[i]` from index 0 upwards.
+#[inline]
+pub fn sum(a: &[f32]) -> f32 {
+    let mut acc = 0.0;
+    for x in a {
+        acc += x;
+    }
+    acc
+}
+
+/// Largest element (`-inf` for an empty slice; NaN propagates as the comparison leaves it).
+#[inline]
+pub fn max(a: &[f32]) -> f32 {
+    let mut m = f32::NEG_INFINITY;
+    for &x in a {
+        if x > m || x.is_nan() {
+            m = x;
+        }
+    }
+    m
+}
+
+/// Index of the largest element (first on ties; 0 for an empty slice).
+pub fn argmax(a: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in a.iter().enumerate() {
+        if x > a[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// `y[i] *= factor`.
+#[inline]
+pub fn scale(y: &mut [f32], factor: f32) {
+    for v in y {
+        *v *= factor;
+    }
+}
+
+/// `y[i] += x[i]`.
+#[inline]
+pub fn add_assign(y: &mut [f32], x: &[f32]) {
+    for (a, b) in y.iter_mut().zip(x) {
+        *a += b;
+    }
+}

@@ -1,0 +1,99 @@
+use super::Layer;
+use crate::activation::{self as act, Activation};
+use crate::kernel::elementwise;
+use crate::params::Params;
+
+/// An element-wise activation as a layer over `N` values: `y[i] = f(x[i])`.
+///
+/// Generics: `A` the function ([`crate::activation`]), `N` the width. No parameters, no
+/// trace (backward recomputes from the input). Use the aliases ([`Relu<N>`], [`Tanh<N>`], ...).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Act<A, const N: usize>(pub A);
+
+impl<A: Activation, const N: usize> Act<A, N> {
+    /// The layer with activation `a` (for options: `Act::new(LeakyRelu { negative_slope: 0.2 })`).
+    pub const fn new(a: A) -> Self {
+        Self(a)
+    }
+}
+
+impl<A, const N: usize> Params for Act<A, N> {
+    const TENSORS: usize = 0;
+    const LEN: usize = 0;
+    fn tensor(&self, _: usize) -> &[f32] {
+        &[]
+    }
+    fn tensor_mut(&mut self, _: usize) -> &mut [f32] {
+        &mut []
+    }
+}
+
+/// Activations whose default options are a constant (all of them).
+pub trait ConstDefault {
+    /// PyTorch's default options.
+    const DEFAULT: Self;
+}
+
+macro_rules! const_default {
+    ($($t:ty = $v:expr),* $(,)?) => { $(impl ConstDefault for $t { const DEFAULT: Self = $v; })* };
+}
+const_default!(
+    act::Identity = act::Identity,
+    act::Step = act::Step,
+    act::Sigmoid = act::Sigmoid,
+    act::Tanh = act::Tanh,
+    act::Relu = act::Relu,
+    act::LeakyRelu = act::LeakyRelu { negative_slope: 0.01 },
+    act::Softplus = act::Softplus { beta: 1.0, threshold: 20.0 },
+    act::Gelu = act::Gelu,
+    act::GeluTanh = act::GeluTanh,
+    act::Silu = act::Silu,
+    act::Swish = act::Swish { beta: 1.0 },
+    act::Elu = act::Elu { alpha: 1.0 },
+    act::Selu = act::Selu,
+);
+
+impl<A: Activation + ConstDefault, const N: usize> Layer for Act<A, N> {
+    type Input = [f32; N];
+    type Output = [f32; N];
+    type Trace = ();
+    type Grads = ();
+    const DEFAULT: Self = Self(A::DEFAULT);
+
+    fn forward(&self, x: &[f32; N], y: &mut [f32; N]) {
+        elementwise::forward(&self.0, x, y);
+    }
+    fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
+        elementwise::forward(&self.0, x, y);
+    }
+    fn backward(&self, x: &[f32; N], _: &(), dy: &[f32; N], dx: &mut [f32; N], _: &mut ()) {
+        elementwise::backward(&self.0, x, dy, dx);
+    }
+}
+
+/// Identity (linear) over `N` values.
+pub type Identity<const N: usize> = Act<act::Identity, N>;
+/// Heaviside step over `N` values (the perceptron's activation).
+pub type Step<const N: usize> = Act<act::Step, N>;
+/// Sigmoid over `N` values.
+pub type Sigmoid<const N: usize> = Act<act::Sigmoid, N>;
+/// Tanh over `N` values.
+pub type Tanh<const N: usize> = Act<act::Tanh, N>;
+/// ReLU over `N` values.
+pub type Relu<const N: usize> = Act<act::Relu, N>;
+/// Leaky ReLU over `N` values.
+pub type LeakyRelu<const N: usize> = Act<act::LeakyRelu, N>;
+/// Softplus over `N` values.
+pub type Softplus<const N: usize> = Act<act::Softplus, N>;
+/// Exact (erf) GELU over `N` values.
+pub type Gelu<const N: usize> = Act<act::Gelu, N>;
+/// Tanh-approximated GELU over `N` values.
+pub type GeluTanh<const N: usize> = Act<act::GeluTanh, N>;
+/// SiLU over `N` values.
+pub type Silu<const N: usize> = Act<act::Silu, N>;
+/// Swish(beta) over `N` values.
+pub type Swish<const N: usize> = Act<act::Swish, N>;
+/// ELU over `N` values.
+pub type Elu<const N: usize> = Act<act::Elu, N>;
+/// SELU over `N` values.
+pub type Selu<const N: usize> = Act<act::Selu, N>;

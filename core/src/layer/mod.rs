@@ -1,0 +1,77 @@
+//! Const-generic layers over the [`crate::kernel`] functions.
+//!
+//! A [`Layer`] maps a fixed-size `Input` vector to a fixed-size `Output` vector. A model is a
+//! nested pair of layers, `(A, (B, C))`, written [`Seq!`](crate::Seq)`[A, B, C]`; `(A, B)`
+//! is a layer only when `B::Input == A::Output`, so a shape mismatch does not compile.
+//!
+//! Buffers are the caller's: inference needs only `Input` and `Output`; training keeps the
+//! intermediate outputs in a `Trace` and accumulates into a `Grads` value whose tensors line
+//! up with the model's ([`Params`]). Nothing here allocates, fails or panics.
+
+mod activation;
+mod dense;
+mod prelu;
+mod seq;
+mod softmax;
+
+pub use activation::*;
+pub use dense::Dense;
+pub use prelu::Prelu;
+pub use softmax::{LogSoftmax, Softmax};
+
+use crate::init::LayerInit;
+use crate::params::{Params, Vector, Zeroed};
+use crate::rng::Rng;
+
+/// A differentiable map from `Input` to `Output` with its parameters.
+pub trait Layer: Params + Sized {
+    /// Input vector, `[f32; IN]`.
+    type Input: Vector;
+    /// Output vector, `[f32; OUT]`.
+    type Output: Vector;
+    /// What `forward_trace` keeps for `backward` (intermediate outputs of a chain; `()` for
+    /// a single layer, which recomputes from its input).
+    type Trace: Zeroed;
+    /// Gradients: tensors numbered as the layer's own ([`Params`]), `()` without parameters.
+    type Grads: Params + Zeroed;
+    /// PyTorch's defaults for options, zero for parameters; use [`Layer::init`] next.
+    const DEFAULT: Self;
+
+    /// Inference: `y = layer(x)`. Stack use: the widest intermediate output of a chain.
+    fn forward(&self, x: &Self::Input, y: &mut Self::Output);
+
+    /// Training forward: `y = layer(x)`, keeping in `trace` what `backward` needs.
+    fn forward_trace(&self, x: &Self::Input, trace: &mut Self::Trace, y: &mut Self::Output);
+
+    /// Backward for one sample: writes `dx = d loss / dx` and **adds** `d loss / d params`
+    /// into `grads`, given `dy = d loss / dy` and the `x` and `trace` of `forward_trace`.
+    fn backward(
+        &self,
+        x: &Self::Input,
+        trace: &Self::Trace,
+        dy: &Self::Output,
+        dx: &mut Self::Input,
+        grads: &mut Self::Grads,
+    );
+
+    /// Backward without `dx` (the first trained layer needs no input gradient).
+    /// Defaults to [`Layer::backward`] into a scratch input on the stack.
+    fn backward_params(
+        &self,
+        x: &Self::Input,
+        trace: &Self::Trace,
+        dy: &Self::Output,
+        grads: &mut Self::Grads,
+    ) {
+        let mut dx = Self::Input::ZEROED;
+        self.backward(x, trace, dy, &mut dx, grads);
+    }
+
+    /// Initialises the parameters (no-op for layers without weights).
+    fn init(&mut self, _init: &LayerInit, _rng: &mut Rng) {}
+}
+
+/// Number of learnable scalars of a layer or model.
+pub const fn param_count<L: Layer>() -> usize {
+    <L as Params>::LEN
+}

@@ -1,0 +1,75 @@
+//! Sequential models: the pair `(A, B)` is the layer "A then B".
+//!
+//! Longer chains nest: `(A, (B, (C, D)))`, which the [`Seq!`](crate::Seq) macro writes as
+//! `Seq![A, B, C, D]`. The bound `B: Layer<Input = A::Output>` makes a shape mismatch a
+//! compile error.
+//!
+//! `Trace = (A::Trace, A::Output, B::Trace)`: the intermediate output between A and B is
+//! kept for backward. Backward needs one `A::Output`-sized gradient on the stack.
+
+use super::Layer;
+use crate::init::LayerInit;
+use crate::params::Zeroed;
+use crate::rng::Rng;
+
+/// A sequential model type from a list of layers: `Seq![A, B, C]` is `(A, (B, C))`.
+///
+/// ```
+/// use neurite::prelude::*;
+/// type Model = neurite::Seq![Dense<4, 16>, Relu<16>, Dense<16, 3>];
+/// assert_eq!(neurite::layer::param_count::<Model>(), 4 * 16 + 16 + 16 * 3 + 3);
+/// ```
+#[macro_export]
+macro_rules! Seq {
+    ($a:ty $(,)?) => { $a };
+    ($a:ty, $($rest:ty),+ $(,)?) => { ($a, $crate::Seq![$($rest),+]) };
+}
+
+impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
+    type Input = A::Input;
+    type Output = B::Output;
+    type Trace = (A::Trace, A::Output, B::Trace);
+    type Grads = (A::Grads, B::Grads);
+    const DEFAULT: Self = (A::DEFAULT, B::DEFAULT);
+
+    fn forward(&self, x: &A::Input, y: &mut B::Output) {
+        let mut mid = A::Output::ZEROED;
+        self.0.forward(x, &mut mid);
+        self.1.forward(&mid, y);
+    }
+
+    fn forward_trace(&self, x: &A::Input, t: &mut Self::Trace, y: &mut B::Output) {
+        self.0.forward_trace(x, &mut t.0, &mut t.1);
+        self.1.forward_trace(&t.1, &mut t.2, y);
+    }
+
+    fn backward(
+        &self,
+        x: &A::Input,
+        t: &Self::Trace,
+        dy: &B::Output,
+        dx: &mut A::Input,
+        grads: &mut Self::Grads,
+    ) {
+        let mut dmid = A::Output::ZEROED;
+        self.1.backward(&t.1, &t.2, dy, &mut dmid, &mut grads.1);
+        self.0.backward(x, &t.0, &dmid, dx, &mut grads.0);
+    }
+
+    fn backward_params(
+        &self,
+        x: &A::Input,
+        t: &Self::Trace,
+        dy: &B::Output,
+        grads: &mut Self::Grads,
+    ) {
+        let mut dmid = A::Output::ZEROED;
+        self.1.backward(&t.1, &t.2, dy, &mut dmid, &mut grads.1);
+        self.0.backward_params(x, &t.0, &dmid, &mut grads.0);
+    }
+
+    fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
+        self.0.init(init, rng);
+        self.1.init(init, rng);
+    }
+}

@@ -1,0 +1,50 @@
+use super::Layer;
+use crate::kernel::softmax;
+use crate::params::Params;
+
+/// Softmax over `N` values: `y_i = e^{x_i} / sum_j e^{x_j}` (max-subtracted).
+/// Backward recomputes `y` from `x` (no trace).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Softmax<const N: usize>;
+
+/// Log-softmax over `N` values: `y_i = x_i - ln sum_j e^{x_j}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LogSoftmax<const N: usize>;
+
+macro_rules! vector_op_layer {
+    ($name:ident, $fw:path, $bw:path) => {
+        impl<const N: usize> Params for $name<N> {
+            const TENSORS: usize = 0;
+            const LEN: usize = 0;
+            fn tensor(&self, _: usize) -> &[f32] {
+                &[]
+            }
+            fn tensor_mut(&mut self, _: usize) -> &mut [f32] {
+                &mut []
+            }
+        }
+
+        impl<const N: usize> Layer for $name<N> {
+            type Input = [f32; N];
+            type Output = [f32; N];
+            type Trace = ();
+            type Grads = ();
+            const DEFAULT: Self = Self;
+
+            fn forward(&self, x: &[f32; N], y: &mut [f32; N]) {
+                $fw(x, y);
+            }
+            fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
+                $fw(x, y);
+            }
+            fn backward(&self, x: &[f32; N], _: &(), dy: &[f32; N], dx: &mut [f32; N], _: &mut ()) {
+                let mut y = [0.0; N];
+                $fw(x, &mut y);
+                $bw(&y, dy, dx);
+            }
+        }
+    };
+}
+
+vector_op_layer!(Softmax, softmax::softmax, softmax::softmax_backward);
+vector_op_layer!(LogSoftmax, softmax::log_softmax, softmax::log_softmax_backward);

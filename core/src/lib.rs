@@ -1,0 +1,93 @@
+//! # neurite
+//!
+//! A `no_std`, allocation-free neural-network kernel for microcontrollers: const-generic
+//! layers, every activation, loss, initialiser and optimiser of the seed lecture, verified
+//! against PyTorch.
+//!
+//! ## Layering
+//!
+//! ```text
+//! math (libm seam) -> kernel (slices, fixed summation order) -> layer (const generics)
+//!   -> Seq![...] (nested pairs) -> loss -> train (sample-by-sample) -> optim
+//! ```
+//!
+//! ## Memory model
+//!
+//! The caller owns every buffer. A model is a value whose size is `size_of::<Model>()`;
+//! its gradients (`Model::Grads`), optimiser state (`Adam<Model::Grads>`) and activation
+//! trace (`Model::Trace`) are values too, so [`footprint`] reports every byte at compile
+//! time. Frozen layers are only borrowed ([`train::FineTune`]) and stay in flash.
+//!
+//! ```
+//! use neurite::prelude::*;
+//! type Model = neurite::Seq![Dense<4, 8>, Tanh<8>, Dense<8, 3>];
+//! let mut model = Model::DEFAULT;
+//! model.init(&LayerInit::XAVIER, &mut Rng::new(1));
+//! let mut opt = Adam::<<Model as Layer>::Grads>::new(AdamConfig::adam(0.01));
+//! let mut trainer = Trainer::<Model>::new();
+//! trainer.begin();
+//! trainer.accumulate(&model, &CrossEntropy::default(), &[0.1, 0.2, 0.3, 0.4], Target::Class(2)).unwrap();
+//! let (loss, _) = trainer.finish(&CrossEntropy::default(), Reduction::Mean).unwrap();
+//! opt.step(&mut model, &trainer.grads);
+//! assert!(loss > 0.0);
+//! const F: neurite::footprint::Footprint = neurite::footprint::training::<Model, Adam<<Model as Layer>::Grads>>();
+//! assert_eq!(F.grads, F.params);
+//! ```
+//!
+//! ## Panic policy
+//!
+//! Forward, backward, losses and optimiser steps cannot fail: shapes are types, and the
+//! slice kernels loop over common lengths. Errors ([`Error`]) exist only at the edges:
+//! loading values, checking samples and targets. No `unsafe`, no allocation.
+//!
+//! ## Features
+//!
+//! - `fast-math`: micromath approximations in [`math`] (documented error; breaks bit parity
+//!   with a libm build).
+//! - `defmt`: `defmt::Format` for errors and configs.
+//!
+//! ## MSRV
+//!
+//! Rust 1.85 (stable), `rust-version` in the workspace manifest.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod activation;
+pub mod error;
+pub mod footprint;
+pub mod init;
+pub mod kernel;
+pub mod layer;
+pub mod loss;
+pub mod math;
+pub mod optim;
+pub mod params;
+pub mod perceptron;
+pub mod rng;
+pub mod train;
+
+pub use error::Error;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::activation::{Activation, ActivationKind};
+    pub use crate::error::Error;
+    pub use crate::init::{FanMode, Init, LayerInit, Nonlinearity};
+    pub use crate::layer::{
+        Act, Dense, Elu, Gelu, GeluTanh, Identity, Layer, LeakyRelu, LogSoftmax, Prelu, Relu,
+        Selu, Sigmoid, Silu, Softmax, Softplus, Step, Swish, Tanh,
+    };
+    pub use crate::loss::{
+        Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv, Loss, Mae, Mse, Nll,
+        Quantile, Reduction, Target, Tukey,
+    };
+    pub use crate::optim::{
+        Adagrad, AdagradConfig, Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd,
+        SgdConfig,
+    };
+    pub use crate::params::{Params, Vector, Zeroed};
+    pub use crate::perceptron::{Neuron, Perceptron};
+    pub use crate::rng::Rng;
+    pub use crate::train::{FineTune, Trainer};
+}

@@ -1,0 +1,154 @@
+//! The one math seam: every transcendental function the core uses goes through here.
+//!
+//! Backed by [`libm`], so x86-64 and Cortex-M compute bit-identical values (std's `f32::exp`
+//! may call the platform's libm and differ by an ulp). With the `fast-math` feature, `exp`,
+//! `ln`, `tanh` and `sqrt` use [`micromath`] approximations instead:
+//! `exp`/`ln` relative error below about 1e-3 (micromath's documented bound for its
+//! `exp`/`ln`), `sqrt` below 5e-3 before the Newton step micromath applies. The golden
+//! PyTorch tests assume the default (libm).
+//!
+//! Free functions rather than an extension trait: with std linked, inherent `f32` methods
+//! would silently shadow a trait's and host and target would compute different values.
+
+/// e^x.
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    #[cfg(feature = "fast-math")]
+    {
+        micromath::F32(x).exp().0
+    }
+    #[cfg(not(feature = "fast-math"))]
+    {
+        libm::expf(x)
+    }
+}
+
+/// Natural logarithm.
+#[inline]
+pub fn ln(x: f32) -> f32 {
+    #[cfg(feature = "fast-math")]
+    {
+        micromath::F32(x).ln().0
+    }
+    #[cfg(not(feature = "fast-math"))]
+    {
+        libm::logf(x)
+    }
+}
+
+/// ln(1 + x), accurate for small x.
+#[inline]
+pub fn ln_1p(x: f32) -> f32 {
+    libm::log1pf(x)
+}
+
+/// e^x - 1, accurate for small x.
+#[inline]
+pub fn exp_m1(x: f32) -> f32 {
+    libm::expm1f(x)
+}
+
+/// Hyperbolic tangent.
+#[inline]
+pub fn tanh(x: f32) -> f32 {
+    #[cfg(feature = "fast-math")]
+    {
+        // tanh(x) = 1 - 2 / (e^{2x} + 1), saturating outside [-9, 9].
+        if x > 9.0 {
+            1.0
+        } else if x < -9.0 {
+            -1.0
+        } else {
+            1.0 - 2.0 / (exp(2.0 * x) + 1.0)
+        }
+    }
+    #[cfg(not(feature = "fast-math"))]
+    {
+        libm::tanhf(x)
+    }
+}
+
+/// Square root (IEEE exact in libm).
+#[inline]
+pub fn sqrt(x: f32) -> f32 {
+    #[cfg(feature = "fast-math")]
+    {
+        micromath::F32(x).sqrt().0
+    }
+    #[cfg(not(feature = "fast-math"))]
+    {
+        libm::sqrtf(x)
+    }
+}
+
+/// Error function.
+#[inline]
+pub fn erf(x: f32) -> f32 {
+    libm::erff(x)
+}
+
+/// x^y.
+#[inline]
+pub fn pow(x: f32, y: f32) -> f32 {
+    libm::powf(x, y)
+}
+
+/// x^y in double precision (optimiser bias corrections, as PyTorch computes them in Python
+/// floats).
+#[inline]
+pub fn pow_f64(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
+
+/// Square root in double precision.
+#[inline]
+pub fn sqrt_f64(x: f64) -> f64 {
+    libm::sqrt(x)
+}
+
+/// Cosine (Box-Muller sampling).
+#[inline]
+pub fn cos(x: f32) -> f32 {
+    libm::cosf(x)
+}
+
+/// |x|.
+#[inline]
+pub fn abs(x: f32) -> f32 {
+    libm::fabsf(x)
+}
+
+/// Logistic sigmoid 1 / (1 + e^-x), evaluated without overflow for large |x|.
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + exp(-x))
+    } else {
+        let e = exp(x);
+        e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // (input, expected) tables, expected from Python's math module (double, rounded to f32).
+    #[test]
+    fn transcendental_tables() {
+        type Case = (fn(f32) -> f32, f32, f32);
+        let table: &[Case] = &[
+            (exp, 1.0, core::f32::consts::E),
+            (ln, core::f32::consts::E, 1.0),
+            (tanh, 0.5, 0.462_117_16),
+            (erf, 0.5, 0.520_499_9),
+            (sigmoid, 0.0, 0.5),
+            (sigmoid, -20.0, 2.061_153_6e-9),
+            (sqrt, 2.0, core::f32::consts::SQRT_2),
+        ];
+        for &(f, x, want) in table {
+            let got = f(x);
+            assert!((got - want).abs() <= 1e-6 * want.abs().max(1e-30), "f({x}) = {got}, want {want}");
+        }
+    }
+}

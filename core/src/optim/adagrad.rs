@@ -1,0 +1,89 @@
+//! AdaGrad: `torch.optim.Adagrad`.
+
+use super::{decayed, non_negative, Optimizer};
+use crate::error::Error;
+use crate::layer::Layer;
+use crate::math;
+use crate::params::{Params, Zeroed};
+
+/// Hyper-parameters of [`Adagrad`] (`torch.optim.Adagrad` names and defaults).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AdagradConfig {
+    /// Learning rate (default 0.01).
+    pub lr: f32,
+    /// Learning-rate decay per step.
+    pub lr_decay: f32,
+    /// L2 penalty.
+    pub weight_decay: f32,
+    /// Starting value of the sum of squares.
+    pub initial_accumulator_value: f32,
+    /// Added to the root (default 1e-10).
+    pub eps: f32,
+}
+
+impl AdagradConfig {
+    /// PyTorch's defaults with learning rate `lr`.
+    pub const fn new(lr: f32) -> Self {
+        Self { lr, lr_decay: 0.0, weight_decay: 0.0, initial_accumulator_value: 0.0, eps: 1e-10 }
+    }
+
+    /// Checks the domain.
+    pub fn validate(&self) -> Result<(), Error> {
+        let ok = self.lr > 0.0
+            && self.lr.is_finite()
+            && non_negative(self.lr_decay)
+            && non_negative(self.weight_decay)
+            && non_negative(self.initial_accumulator_value)
+            && non_negative(self.eps);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidHyperParameter)
+        }
+    }
+}
+
+/// One AdaGrad update at step `step` (1-based):
+/// `g' = g + wd p`, `sum += g'^2`, `p -= lr / (1 + (step - 1) lr_decay) * g' / (sqrt(sum) + eps)`.
+pub fn update(cfg: &AdagradConfig, step: u32, p: &mut [f32], g: &[f32], sum: &mut [f32]) {
+    let clr = cfg.lr / (1.0 + (step.saturating_sub(1)) as f32 * cfg.lr_decay);
+    for ((pi, &gi), si) in p.iter_mut().zip(g).zip(sum) {
+        let d = decayed(gi, *pi, cfg.weight_decay);
+        *si += d * d;
+        let std = math::sqrt(*si) + cfg.eps;
+        *pi -= clr * (d / std);
+    }
+}
+
+/// AdaGrad over a model with gradient type `G`; state: one `G` (the sum of squares).
+#[derive(Clone, Debug)]
+pub struct Adagrad<G> {
+    /// Hyper-parameters.
+    pub config: AdagradConfig,
+    sum: G,
+    steps: u32,
+}
+
+impl<G: Params + Zeroed> Adagrad<G> {
+    /// AdaGrad with the sum of squares at `config.initial_accumulator_value`.
+    pub fn new(config: AdagradConfig) -> Self {
+        let mut sum = G::ZEROED;
+        for i in 0..G::TENSORS {
+            sum.tensor_mut(i).fill(config.initial_accumulator_value);
+        }
+        Self { config, sum, steps: 0 }
+    }
+}
+
+impl<G: Params> Optimizer<G> for Adagrad<G> {
+    fn step<L: Layer<Grads = G>>(&mut self, model: &mut L, grads: &G) {
+        self.steps = self.steps.saturating_add(1);
+        for i in 0..G::TENSORS {
+            update(&self.config, self.steps, model.tensor_mut(i), grads.tensor(i), self.sum.tensor_mut(i));
+        }
+    }
+    fn steps(&self) -> u32 {
+        self.steps
+    }
+}

@@ -1,0 +1,152 @@
+//! RMSprop with its momentum and centred options: `torch.optim.RMSprop`.
+
+use super::{decayed, non_negative, Off, On, Optimizer, Slot};
+use crate::error::Error;
+use crate::layer::Layer;
+use crate::math;
+use crate::params::{Params, Zeroed};
+
+/// Hyper-parameters of [`RmsProp`] (`torch.optim.RMSprop` names and defaults).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RmsPropConfig {
+    /// Learning rate (default 0.01).
+    pub lr: f32,
+    /// Smoothing constant (default 0.99).
+    pub alpha: f32,
+    /// Added to the root (default 1e-8).
+    pub eps: f32,
+    /// L2 penalty.
+    pub weight_decay: f32,
+    /// Momentum factor (needs the momentum slot).
+    pub momentum: f32,
+    /// Normalise by the centred second moment (needs the grad-average slot).
+    pub centered: bool,
+}
+
+impl RmsPropConfig {
+    /// PyTorch's defaults with learning rate `lr`.
+    pub const fn new(lr: f32) -> Self {
+        Self { lr, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false }
+    }
+
+    /// Checks the domain.
+    pub fn validate(&self) -> Result<(), Error> {
+        let ok = self.lr > 0.0
+            && self.lr.is_finite()
+            && (0.0..=1.0).contains(&self.alpha)
+            && non_negative(self.eps)
+            && non_negative(self.weight_decay)
+            && non_negative(self.momentum);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidHyperParameter)
+        }
+    }
+}
+
+/// One RMSprop update of a tensor:
+/// `g' = g + wd p`, `v = alpha v + (1 - alpha) g'^2`; centred: `a = a + (1 - alpha)(g' - a)`,
+/// `d = sqrt(v - a^2) + eps`, else `d = sqrt(v) + eps`; momentum: `b = momentum b + g'/d`,
+/// `p -= lr b`, else `p -= lr g'/d`. `grad_avg` is used iff `cfg.centered`, `buf` iff
+/// `cfg.momentum > 0`.
+pub fn update(
+    cfg: &RmsPropConfig,
+    p: &mut [f32],
+    g: &[f32],
+    square_avg: &mut [f32],
+    mut grad_avg: Option<&mut [f32]>,
+    mut buf: Option<&mut [f32]>,
+) {
+    for (i, ((pi, &gi), vi)) in p.iter_mut().zip(g).zip(square_avg).enumerate() {
+        let d = decayed(gi, *pi, cfg.weight_decay);
+        *vi = cfg.alpha * *vi + (1.0 - cfg.alpha) * d * d;
+        let centred = match grad_avg.as_deref_mut().and_then(|a| a.get_mut(i)) {
+            Some(ai) if cfg.centered => {
+                *ai += (1.0 - cfg.alpha) * (d - *ai);
+                *vi - *ai * *ai
+            }
+            _ => *vi,
+        };
+        let denom = math::sqrt(centred) + cfg.eps;
+        match buf.as_deref_mut().and_then(|b| b.get_mut(i)) {
+            Some(bi) if cfg.momentum > 0.0 => {
+                *bi = cfg.momentum * *bi + d / denom;
+                *pi -= cfg.lr * *bi;
+            }
+            _ => *pi -= cfg.lr * (d / denom),
+        }
+    }
+}
+
+/// RMSprop over gradient type `G`. State: the square average (`G`), a momentum buffer when
+/// `M = On<G>` and a gradient average when `C = On<G>`.
+#[derive(Clone, Debug)]
+pub struct RmsProp<G, M = Off, C = Off> {
+    /// Hyper-parameters.
+    pub config: RmsPropConfig,
+    square_avg: G,
+    momentum_buffer: M,
+    grad_avg: C,
+    steps: u32,
+}
+
+impl<G: Params + Zeroed> RmsProp<G, Off, Off> {
+    /// Plain RMSprop.
+    pub const fn new(config: RmsPropConfig) -> Self {
+        let mut config = config;
+        config.momentum = 0.0;
+        config.centered = false;
+        Self { config, square_avg: G::ZEROED, momentum_buffer: Off, grad_avg: Off, steps: 0 }
+    }
+}
+
+impl<G: Params + Zeroed, C: Slot> RmsProp<G, Off, C> {
+    /// Adds momentum (one more `G` of state).
+    pub fn with_momentum(self, momentum: f32) -> RmsProp<G, On<G>, C> {
+        let mut config = self.config;
+        config.momentum = momentum;
+        RmsProp {
+            config,
+            square_avg: self.square_avg,
+            momentum_buffer: On(G::ZEROED),
+            grad_avg: self.grad_avg,
+            steps: self.steps,
+        }
+    }
+}
+
+impl<G: Params + Zeroed, M: Slot> RmsProp<G, M, Off> {
+    /// Centred RMSprop (one more `G` of state).
+    pub fn centered(self) -> RmsProp<G, M, On<G>> {
+        let mut config = self.config;
+        config.centered = true;
+        RmsProp {
+            config,
+            square_avg: self.square_avg,
+            momentum_buffer: self.momentum_buffer,
+            grad_avg: On(G::ZEROED),
+            steps: self.steps,
+        }
+    }
+}
+
+impl<G: Params, M: Slot, C: Slot> Optimizer<G> for RmsProp<G, M, C> {
+    fn step<L: Layer<Grads = G>>(&mut self, model: &mut L, grads: &G) {
+        for i in 0..G::TENSORS {
+            update(
+                &self.config,
+                model.tensor_mut(i),
+                grads.tensor(i),
+                self.square_avg.tensor_mut(i),
+                self.grad_avg.slot(i),
+                self.momentum_buffer.slot(i),
+            );
+        }
+        self.steps = self.steps.saturating_add(1);
+    }
+    fn steps(&self) -> u32 {
+        self.steps
+    }
+}

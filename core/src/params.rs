@@ -1,0 +1,134 @@
+//! Parameter trees: a model, its gradients and its optimiser moments are values whose
+//! learnable tensors line up by index.
+//!
+//! [`Params`] exposes tensor `i` of a value as a flat slice; a model and its `Grads` type
+//! number their tensors identically, which is what lets an optimiser walk parameters,
+//! gradients and state side by side without allocation.
+
+use crate::error::{check_finite, Error};
+
+/// A value made of learnable `f32` tensors, numbered `0..TENSORS`.
+pub trait Params {
+    /// How many tensors.
+    const TENSORS: usize;
+    /// How many scalars in all tensors together.
+    const LEN: usize;
+    /// Tensor `i` as a flat slice (row-major); empty for `i >= TENSORS`.
+    fn tensor(&self, i: usize) -> &[f32];
+    /// Tensor `i` as a mutable flat slice; empty for `i >= TENSORS`.
+    fn tensor_mut(&mut self, i: usize) -> &mut [f32];
+
+    /// Sets every scalar to zero.
+    fn zero(&mut self) {
+        for i in 0..Self::TENSORS {
+            self.tensor_mut(i).fill(0.0);
+        }
+    }
+
+    /// Loads all tensors from `values`, concatenated in tensor order (pretrained weights).
+    ///
+    /// Checks the length and that every value is finite before changing anything.
+    fn load(&mut self, values: &[f32]) -> Result<(), Error> {
+        crate::error::check_len(values, Self::LEN)?;
+        check_finite(values)?;
+        let mut rest = values;
+        for i in 0..Self::TENSORS {
+            let t = self.tensor_mut(i);
+            let (head, tail) = rest.split_at(t.len());
+            t.copy_from_slice(head);
+            rest = tail;
+        }
+        Ok(())
+    }
+
+    /// Writes all tensors into `out`, concatenated in tensor order; returns the count.
+    /// Writes nothing and returns `Err(LengthMismatch)` unless `out.len() == LEN`.
+    fn store(&self, out: &mut [f32]) -> Result<usize, Error> {
+        if out.len() != Self::LEN {
+            return Err(Error::LengthMismatch { expected: Self::LEN, found: out.len() });
+        }
+        let mut at = 0;
+        for i in 0..Self::TENSORS {
+            let t = self.tensor(i);
+            out[at..at + t.len()].copy_from_slice(t);
+            at += t.len();
+        }
+        Ok(at)
+    }
+}
+
+/// A value with an all-zero constant: gradients, optimiser moments, activation buffers.
+pub trait Zeroed: Sized {
+    /// The all-zero value, usable in `static` and `const` items.
+    const ZEROED: Self;
+}
+
+/// A fixed-size `f32` vector: a layer's input or output.
+pub trait Vector: Zeroed + Copy + AsRef<[f32]> + AsMut<[f32]> {
+    /// Number of elements.
+    const LEN: usize;
+}
+
+impl<const N: usize> Zeroed for [f32; N] {
+    const ZEROED: Self = [0.0; N];
+}
+
+impl<const N: usize> Vector for [f32; N] {
+    const LEN: usize = N;
+}
+
+impl<const N: usize, const M: usize> Zeroed for [[f32; N]; M] {
+    const ZEROED: Self = [[0.0; N]; M];
+}
+
+impl Zeroed for () {
+    const ZEROED: Self = ();
+}
+
+impl<A: Zeroed, B: Zeroed> Zeroed for (A, B) {
+    const ZEROED: Self = (A::ZEROED, B::ZEROED);
+}
+
+impl<A: Zeroed, B: Zeroed, C: Zeroed> Zeroed for (A, B, C) {
+    const ZEROED: Self = (A::ZEROED, B::ZEROED, C::ZEROED);
+}
+
+impl Params for () {
+    const TENSORS: usize = 0;
+    const LEN: usize = 0;
+    fn tensor(&self, _: usize) -> &[f32] {
+        &[]
+    }
+    fn tensor_mut(&mut self, _: usize) -> &mut [f32] {
+        &mut []
+    }
+}
+
+/// Tensors of `(A, B)` are A's followed by B's.
+impl<A: Params, B: Params> Params for (A, B) {
+    const TENSORS: usize = A::TENSORS + B::TENSORS;
+    const LEN: usize = A::LEN + B::LEN;
+    fn tensor(&self, i: usize) -> &[f32] {
+        if i < A::TENSORS {
+            self.0.tensor(i)
+        } else {
+            self.1.tensor(i - A::TENSORS)
+        }
+    }
+    fn tensor_mut(&mut self, i: usize) -> &mut [f32] {
+        if i < A::TENSORS {
+            self.0.tensor_mut(i)
+        } else {
+            self.1.tensor_mut(i - A::TENSORS)
+        }
+    }
+}
+
+/// Sum of squares of every scalar of `p`, tensor by tensor in index order.
+pub fn sum_of_squares<P: Params>(p: &P) -> f32 {
+    let mut total = 0.0;
+    for i in 0..P::TENSORS {
+        total += crate::kernel::reduce::dot(p.tensor(i), p.tensor(i));
+    }
+    total
+}

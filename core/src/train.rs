@@ -1,0 +1,340 @@
+//! Training without allocation: gradients are accumulated sample by sample, so RAM does not
+//! grow with the batch size.
+//!
+//! - [`Trainer`] holds the buffers of one training step (gradients, trace, output and its
+//!   gradient) for a model `L`; `accumulate` adds one sample, `finish` applies the batch
+//!   reduction (PyTorch's `mean` divides the summed gradients once, at the end).
+//! - [`FineTune`] trains a head behind a frozen, borrowed prefix (on an MCU a `&'static`
+//!   model in flash): the prefix has no gradients and no optimiser state.
+//! - [`gradient_descent`] is the seed's full-batch loop with its stopping rules;
+//!   [`train_epoch`] is one epoch of shuffled minibatches.
+
+use crate::error::{check_finite, Error};
+use crate::layer::Layer;
+use crate::loss::{Batch, Loss, Reduction, Target};
+use crate::optim::Optimizer;
+use crate::params::{sum_of_squares, Params, Vector, Zeroed};
+use crate::rng::Rng;
+
+/// A training target that can be viewed as a [`Target`].
+pub trait AsTarget {
+    /// This target as a [`Target`].
+    fn as_target(&self) -> Target<'_>;
+}
+
+impl AsTarget for usize {
+    fn as_target(&self) -> Target<'_> {
+        Target::Class(*self)
+    }
+}
+
+impl<const N: usize> AsTarget for [f32; N] {
+    fn as_target(&self) -> Target<'_> {
+        Target::Values(self)
+    }
+}
+
+impl AsTarget for Target<'_> {
+    fn as_target(&self) -> Target<'_> {
+        *self
+    }
+}
+
+/// The buffers of one training step of model `L`; its size is `size_of::<Trainer<L>>()`.
+pub struct Trainer<L: Layer> {
+    /// Gradients accumulated since [`Trainer::begin`] (scaled by [`Trainer::finish`]).
+    pub grads: L::Grads,
+    trace: L::Trace,
+    out: L::Output,
+    dout: L::Output,
+    batch: Batch,
+    last: f32,
+}
+
+impl<L: Layer> Default for Trainer<L> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<L: Layer> Trainer<L> {
+    /// Zeroed buffers (usable in a `static`).
+    pub const fn new() -> Self {
+        Self {
+            grads: L::Grads::ZEROED,
+            trace: L::Trace::ZEROED,
+            out: L::Output::ZEROED,
+            dout: L::Output::ZEROED,
+            batch: Batch::new(),
+            last: 0.0,
+        }
+    }
+
+    /// Starts a batch: zero gradients and loss sums.
+    pub fn begin(&mut self) {
+        self.grads.zero();
+        self.batch = Batch::new();
+    }
+
+    /// Adds one sample: forward with trace, loss, backward into the gradients. Returns the
+    /// sample's loss. The sample and target are checked first (typed error, nothing changed).
+    pub fn accumulate<Lo: Loss + ?Sized>(
+        &mut self,
+        model: &L,
+        loss: &Lo,
+        x: &L::Input,
+        target: Target<'_>,
+    ) -> Result<f32, Error> {
+        self.forward_loss(model, loss, x, target)?;
+        model.backward_params(x, &self.trace, &self.dout, &mut self.grads);
+        Ok(self.batch_last())
+    }
+
+    /// As [`Trainer::accumulate`], also writing `d loss / d x` (unscaled: multiply by the
+    /// scale [`Trainer::finish`] reports to get the batch's input gradient).
+    pub fn accumulate_with_input_grad<Lo: Loss + ?Sized>(
+        &mut self,
+        model: &L,
+        loss: &Lo,
+        x: &L::Input,
+        target: Target<'_>,
+        dx: &mut L::Input,
+    ) -> Result<f32, Error> {
+        self.forward_loss(model, loss, x, target)?;
+        model.backward(x, &self.trace, &self.dout, dx, &mut self.grads);
+        Ok(self.batch_last())
+    }
+
+    fn forward_loss<Lo: Loss + ?Sized>(
+        &mut self,
+        model: &L,
+        loss: &Lo,
+        x: &L::Input,
+        target: Target<'_>,
+    ) -> Result<(), Error> {
+        check_finite(x.as_ref())?;
+        loss.check(L::Output::LEN, target)?;
+        model.forward_trace(x, &mut self.trace, &mut self.out);
+        let l = loss.eval(self.out.as_ref(), target, self.dout.as_mut(), None);
+        self.batch.add(l, loss.mean_weight(target));
+        self.last = l;
+        Ok(())
+    }
+
+    fn batch_last(&self) -> f32 {
+        self.last
+    }
+
+    /// Ends the batch: scales the summed gradients by the reduction's normaliser and returns
+    /// `(batch loss, scale)`. `Err(Empty)` if no sample was added.
+    pub fn finish<Lo: Loss + ?Sized>(
+        &mut self,
+        loss: &Lo,
+        reduction: Reduction,
+    ) -> Result<(f32, f32), Error> {
+        if self.batch.samples == 0 {
+            return Err(Error::Empty);
+        }
+        let (value, scale) = self.batch.reduce(reduction, loss.per_element(), L::Output::LEN);
+        scale_params(&mut self.grads, scale);
+        Ok((value, scale))
+    }
+
+    /// The model output of the last accumulated sample.
+    pub fn output(&self) -> &L::Output {
+        &self.out
+    }
+}
+
+/// Multiplies every tensor by `factor` (exactly nothing when `factor == 1`).
+pub fn scale_params<P: Params>(p: &mut P, factor: f32) {
+    if factor != 1.0 {
+        for i in 0..P::TENSORS {
+            crate::kernel::reduce::scale(p.tensor_mut(i), factor);
+        }
+    }
+}
+
+/// A head `H` trained behind a frozen prefix `P` that is only borrowed (on an MCU a
+/// `&'static` model in flash). Gradients and optimiser state exist for `H` only.
+pub struct FineTune<'a, P: Layer, H: Layer<Input = P::Output>> {
+    /// The frozen layers (read-only).
+    pub frozen: &'a P,
+    /// The trained layers.
+    pub head: H,
+}
+
+impl<'a, P: Layer, H: Layer<Input = P::Output>> FineTune<'a, P, H> {
+    /// Fine-tunes `head` behind `frozen`.
+    pub const fn new(frozen: &'a P, head: H) -> Self {
+        Self { frozen, head }
+    }
+
+    /// Inference through both parts.
+    pub fn forward(&self, x: &P::Input, y: &mut H::Output) {
+        let mut features = P::Output::ZEROED;
+        self.frozen.forward(x, &mut features);
+        self.head.forward(&features, y);
+    }
+
+    /// Adds one sample's head gradient to `trainer`.
+    pub fn accumulate<Lo: Loss + ?Sized>(
+        &self,
+        trainer: &mut Trainer<H>,
+        loss: &Lo,
+        x: &P::Input,
+        target: Target<'_>,
+    ) -> Result<f32, Error> {
+        check_finite(x.as_ref())?;
+        let mut features = P::Output::ZEROED;
+        self.frozen.forward(x, &mut features);
+        trainer.accumulate(&self.head, loss, &features, target)
+    }
+
+    /// Updates the head with the trainer's gradients.
+    pub fn step<O: Optimizer<H::Grads>>(&mut self, optimizer: &mut O, trainer: &Trainer<H>) {
+        optimizer.step(&mut self.head, &trainer.grads);
+    }
+}
+
+/// When full-batch gradient descent stops (the seed's algorithm): after `max_iters` steps, or
+/// when the loss changes by less than `loss_epsilon` between iterations, or the gradient's
+/// norm falls below `grad_norm_epsilon` (0 disables a test).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct StopRule {
+    /// Most optimiser steps.
+    pub max_iters: u32,
+    /// Stop when `|f(w_new) - f(w)| < loss_epsilon`.
+    pub loss_epsilon: f32,
+    /// Stop when `||grad|| < grad_norm_epsilon`.
+    pub grad_norm_epsilon: f32,
+}
+
+/// Why [`gradient_descent`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StopReason {
+    /// The loss changed by less than `loss_epsilon`.
+    LossConverged,
+    /// The gradient norm fell below `grad_norm_epsilon`.
+    GradientConverged,
+    /// `max_iters` steps were taken.
+    MaxIters,
+}
+
+/// Outcome of [`gradient_descent`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Report {
+    /// Optimiser steps taken.
+    pub steps: u32,
+    /// Loss at the returned weights.
+    pub loss: f32,
+    /// Why it stopped.
+    pub reason: StopReason,
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Full-batch gradient descent with the seed's stopping rules. Each iteration evaluates the
+/// loss and gradient at the current weights on every sample, tests the rules, then steps.
+pub fn gradient_descent<L, O, Lo, T>(
+    model: &mut L,
+    optimizer: &mut O,
+    trainer: &mut Trainer<L>,
+    loss: &Lo,
+    reduction: Reduction,
+    xs: &[L::Input],
+    targets: &[T],
+    rule: &StopRule,
+) -> Result<Report, Error>
+where
+    L: Layer,
+    O: Optimizer<L::Grads>,
+    Lo: Loss + ?Sized,
+    T: AsTarget,
+{
+    if xs.len() != targets.len() {
+        return Err(Error::LengthMismatch { expected: xs.len(), found: targets.len() });
+    }
+    let mut previous: Option<f32> = None;
+    let mut steps = 0;
+    loop {
+        trainer.begin();
+        for (x, t) in xs.iter().zip(targets) {
+            trainer.accumulate(model, loss, x, t.as_target())?;
+        }
+        let (value, _) = trainer.finish(loss, reduction)?;
+        let reason = if previous.is_some_and(|p| crate::math::abs(value - p) < rule.loss_epsilon) {
+            Some(StopReason::LossConverged)
+        } else if crate::math::sqrt(sum_of_squares(&trainer.grads)) < rule.grad_norm_epsilon {
+            Some(StopReason::GradientConverged)
+        } else if steps >= rule.max_iters {
+            Some(StopReason::MaxIters)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Ok(Report { steps, loss: value, reason });
+        }
+        optimizer.step(model, &trainer.grads);
+        steps += 1;
+        previous = Some(value);
+    }
+}
+
+/// One epoch of minibatch training: fills `order` with `0..n`, shuffles it with `rng`
+/// (`None`: in order), and takes one step per `batch_size` samples (the last batch may be
+/// smaller). Returns the mean of the batch losses.
+///
+/// Errors: `LengthMismatch` unless `xs`, `targets` and `order` have one length; `Empty` for
+/// no samples or `batch_size == 0`; any sample's error (the model may have been updated by
+/// earlier batches).
+#[allow(clippy::too_many_arguments)]
+pub fn train_epoch<L, O, Lo, T>(
+    model: &mut L,
+    optimizer: &mut O,
+    trainer: &mut Trainer<L>,
+    loss: &Lo,
+    reduction: Reduction,
+    xs: &[L::Input],
+    targets: &[T],
+    batch_size: usize,
+    order: &mut [usize],
+    rng: Option<&mut Rng>,
+) -> Result<f32, Error>
+where
+    L: Layer,
+    O: Optimizer<L::Grads>,
+    Lo: Loss + ?Sized,
+    T: AsTarget,
+{
+    let n = xs.len();
+    if targets.len() != n {
+        return Err(Error::LengthMismatch { expected: n, found: targets.len() });
+    }
+    if order.len() != n {
+        return Err(Error::LengthMismatch { expected: n, found: order.len() });
+    }
+    if n == 0 || batch_size == 0 {
+        return Err(Error::Empty);
+    }
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i;
+    }
+    if let Some(rng) = rng {
+        rng.shuffle(order);
+    }
+    let (mut total, mut batches) = (0.0, 0u32);
+    for chunk in order.chunks(batch_size) {
+        trainer.begin();
+        for &i in chunk {
+            trainer.accumulate(model, loss, &xs[i], targets[i].as_target())?;
+        }
+        let (value, _) = trainer.finish(loss, reduction)?;
+        optimizer.step(model, &trainer.grads);
+        total += value;
+        batches += 1;
+    }
+    Ok(total / batches as f32)
+}
