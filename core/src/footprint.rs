@@ -60,9 +60,5 @@ pub const fn training<L: Layer, O>() -> Footprint {
 /// Fine-tuning head `H` with optimiser `O` behind a frozen prefix `P` read in place.
 pub const fn fine_tuning<P: Layer, H: Layer, O>() -> Footprint {
     let head = training::<H, O>();
-    Footprint {
-        frozen: size_of::<P>(),
-        buffers: head.buffers + size_of::<P::Input>(),
-        ..head
-    }
+    Footprint { frozen: size_of::<P>(), buffers: head.buffers + size_of::<P::Input>(), ..head }
 }

@@ -75,16 +75,15 @@ pub mod prelude {
     pub use crate::error::Error;
     pub use crate::init::{FanMode, Init, LayerInit, Nonlinearity};
     pub use crate::layer::{
-        Act, Dense, Elu, Gelu, GeluTanh, Identity, Layer, LeakyRelu, LogSoftmax, Prelu, Relu,
-        Selu, Sigmoid, Silu, Softmax, Softplus, Step, Swish, Tanh,
+        Act, Dense, Elu, Gelu, GeluTanh, Identity, Layer, LeakyRelu, LogSoftmax, Prelu, Relu, Selu,
+        Sigmoid, Silu, Softmax, Softplus, Step, Swish, Tanh,
     };
     pub use crate::loss::{
         Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv, Loss, Mae, Mse, Nll,
         Quantile, Reduction, Target, Tukey,
     };
     pub use crate::optim::{
-        Adagrad, AdagradConfig, Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd,
-        SgdConfig,
+        Adagrad, AdagradConfig, Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
     };
     pub use crate::params::{Params, Vector, Zeroed};
     pub use crate::perceptron::{Neuron, Perceptron};

@@ -148,7 +148,10 @@ mod tests {
         ];
         for &(f, x, want) in table {
             let got = f(x);
-            assert!((got - want).abs() <= 1e-6 * want.abs().max(1e-30), "f({x}) = {got}, want {want}");
+            assert!(
+                (got - want).abs() <= 1e-6 * want.abs().max(1e-30),
+                "f({x}) = {got}, want {want}"
+            );
         }
     }
 }

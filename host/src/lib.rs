@@ -1,1 +1,14 @@
-//! host
+//! # neurite-host
+//!
+//! The desktop half of neurite: datasets (CSV), runtime-shaped models built from a layer
+//! spec string over the core's kernels ([`dynamic`]), metrics, and the `neurite` binary.
+//!
+//! A model built here and the same model built from the core's const-generic layers compute
+//! bit-identical outputs and gradients: both call `neurite::kernel`.
+
+pub mod data;
+pub mod dynamic;
+pub mod fit;
+pub mod metrics;
+
+pub use dynamic::{DynLayer, DynLoss, DynModel, DynOptimizer, DynTrainer};

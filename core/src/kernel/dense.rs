@@ -25,14 +25,7 @@ pub fn forward(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
 /// - `gw[o][i] += dy[o] * x[i]`, `gb[o] += dy[o]`
 /// - `dx[i] = sum_o w[o][i] * dy[o]` (overwritten), summed over `o` in order.
 #[inline]
-pub fn backward(
-    w: &[f32],
-    x: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    gw: &mut [f32],
-    gb: &mut [f32],
-) {
+pub fn backward(w: &[f32], x: &[f32], dy: &[f32], dx: &mut [f32], gw: &mut [f32], gb: &mut [f32]) {
     let cols = x.len();
     if cols == 0 {
         return;

@@ -87,7 +87,13 @@ impl Loss for CrossEntropy<'_> {
         }
     }
 
-    fn eval(&self, x: &[f32], target: Target<'_>, grad: &mut [f32], elements: Option<&mut [f32]>) -> f32 {
+    fn eval(
+        &self,
+        x: &[f32],
+        target: Target<'_>,
+        grad: &mut [f32],
+        elements: Option<&mut [f32]>,
+    ) -> f32 {
         let eps = self.label_smoothing;
         let classes = x.len() as f32;
         // grad holds log-probabilities first, then becomes the gradient.
@@ -145,7 +151,13 @@ impl Loss for Nll<'_> {
             Target::Values(_) => 1.0,
         }
     }
-    fn eval(&self, x: &[f32], target: Target<'_>, grad: &mut [f32], elements: Option<&mut [f32]>) -> f32 {
+    fn eval(
+        &self,
+        x: &[f32],
+        target: Target<'_>,
+        grad: &mut [f32],
+        elements: Option<&mut [f32]>,
+    ) -> f32 {
         let y = match target {
             Target::Class(y) => y,
             Target::Values(_) => usize::MAX,
@@ -170,7 +182,13 @@ impl Loss for Focal {
         }
         check_class(outputs, target).map(|_| ())
     }
-    fn eval(&self, x: &[f32], target: Target<'_>, grad: &mut [f32], elements: Option<&mut [f32]>) -> f32 {
+    fn eval(
+        &self,
+        x: &[f32],
+        target: Target<'_>,
+        grad: &mut [f32],
+        elements: Option<&mut [f32]>,
+    ) -> f32 {
         let y = match target {
             Target::Class(y) => y,
             Target::Values(_) => usize::MAX,

@@ -49,7 +49,13 @@ pub enum Reduction {
 impl Reduction {
     /// What the summed loss and gradients are divided by, for a batch of `samples` samples
     /// whose [`Loss::mean_weight`]s sum to `weight`, each with `elements` outputs.
-    pub fn normaliser(self, per_element: bool, samples: usize, weight: f32, elements: usize) -> f32 {
+    pub fn normaliser(
+        self,
+        per_element: bool,
+        samples: usize,
+        weight: f32,
+        elements: usize,
+    ) -> f32 {
         match self {
             Self::None | Self::Sum => 1.0,
             Self::BatchMean => samples as f32,

@@ -25,7 +25,13 @@ impl Loss for Dice {
     fn check(&self, outputs: usize, target: Target<'_>) -> Result<(), Error> {
         check_values(outputs, target).map(|_| ())
     }
-    fn eval(&self, p: &[f32], target: Target<'_>, grad: &mut [f32], elements: Option<&mut [f32]>) -> f32 {
+    fn eval(
+        &self,
+        p: &[f32],
+        target: Target<'_>,
+        grad: &mut [f32],
+        elements: Option<&mut [f32]>,
+    ) -> f32 {
         let t = match target {
             Target::Values(v) => v,
             Target::Class(_) => &[],

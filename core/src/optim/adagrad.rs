@@ -80,7 +80,13 @@ impl<G: Params> Optimizer<G> for Adagrad<G> {
     fn step<L: Layer<Grads = G>>(&mut self, model: &mut L, grads: &G) {
         self.steps = self.steps.saturating_add(1);
         for i in 0..G::TENSORS {
-            update(&self.config, self.steps, model.tensor_mut(i), grads.tensor(i), self.sum.tensor_mut(i));
+            update(
+                &self.config,
+                self.steps,
+                model.tensor_mut(i),
+                grads.tensor(i),
+                self.sum.tensor_mut(i),
+            );
         }
     }
     fn steps(&self) -> u32 {

@@ -25,12 +25,24 @@ pub struct AdamConfig {
 impl AdamConfig {
     /// `torch.optim.Adam` defaults with learning rate `lr`.
     pub const fn adam(lr: f32) -> Self {
-        Self { lr, betas: (0.9, 0.999), eps: 1e-8, weight_decay: 0.0, decoupled_weight_decay: false }
+        Self {
+            lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+        }
     }
 
     /// `torch.optim.AdamW` defaults (weight decay 0.01) with learning rate `lr`.
     pub const fn adamw(lr: f32) -> Self {
-        Self { lr, betas: (0.9, 0.999), eps: 1e-8, weight_decay: 0.01, decoupled_weight_decay: true }
+        Self {
+            lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.01,
+            decoupled_weight_decay: true,
+        }
     }
 
     /// Checks the domain: `lr > 0`, betas in [0, 1), eps and weight decay `>= 0`.

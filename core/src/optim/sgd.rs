@@ -49,7 +49,13 @@ impl SgdConfig {
 /// `g' = g + wd p`; with momentum `b = g'` on the first step, then
 /// `b = momentum b + (1 - dampening) g'`, and `g' = g' + momentum b` (Nesterov) or `b`;
 /// `p -= lr g'`. `buf` is required when `momentum != 0` (ignored otherwise).
-pub fn update(cfg: &SgdConfig, first_step: bool, p: &mut [f32], g: &[f32], buf: Option<&mut [f32]>) {
+pub fn update(
+    cfg: &SgdConfig,
+    first_step: bool,
+    p: &mut [f32],
+    g: &[f32],
+    buf: Option<&mut [f32]>,
+) {
     match buf {
         Some(buf) if cfg.momentum != 0.0 => {
             for ((pi, &gi), bi) in p.iter_mut().zip(g).zip(buf) {

@@ -1,0 +1,234 @@
+//! Tabular datasets from CSV files with a header row, the canonical train/test split and
+//! standardisation with train statistics.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A dataset: `rows x features` values (row-major) and one target per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Feature column names.
+    pub feature_names: Vec<String>,
+    /// Target column name.
+    pub target_name: String,
+    /// Row-major features.
+    pub features: Vec<f32>,
+    /// One target per row (a class index as a float, or a regression value).
+    pub targets: Vec<f32>,
+    /// Number of features per row.
+    pub n_features: usize,
+}
+
+/// Why a CSV could not be loaded; `Display` names the file, line and column.
+#[derive(Debug)]
+pub struct DataError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line, where it applies.
+    pub line: Option<usize>,
+    /// 1-based column, where it applies.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if let Some(c) = self.column {
+            write!(f, ":{c}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+impl Dataset {
+    /// Loads a CSV with a header. The target is the column named `target`, or the last one.
+    /// Every cell must be a finite number.
+    pub fn load_csv(path: &Path, target: Option<&str>) -> Result<Self, DataError> {
+        let err = |line: Option<usize>, column: Option<usize>, message: String| DataError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| err(None, None, e.to_string()))?;
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| err(Some(1), None, e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+            return Err(err(None, None, "empty file: no header row".into()));
+        }
+        let target_col = match target {
+            Some(name) => header.iter().position(|h| h == name).ok_or_else(|| {
+                err(Some(1), None, format!("target column '{name}' not found in header"))
+            })?,
+            None => header.len() - 1,
+        };
+        if header.len() < 2 {
+            return Err(err(Some(1), None, "need at least one feature and a target column".into()));
+        }
+        let mut features = Vec::new();
+        let mut targets = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record = record.map_err(|e| err(Some(line), None, e.to_string()))?;
+            if record.len() != header.len() {
+                return Err(err(
+                    Some(line),
+                    None,
+                    format!("expected {} fields, found {}", header.len(), record.len()),
+                ));
+            }
+            for (c, cell) in record.iter().enumerate() {
+                let cell = cell.trim();
+                if cell.is_empty() {
+                    return Err(err(Some(line), Some(c + 1), "missing value".into()));
+                }
+                let v: f32 = cell.parse().map_err(|_| {
+                    err(Some(line), Some(c + 1), format!("'{cell}' is not a number"))
+                })?;
+                if !v.is_finite() {
+                    return Err(err(Some(line), Some(c + 1), format!("'{cell}' is not finite")));
+                }
+                if c == target_col {
+                    targets.push(v);
+                } else {
+                    features.push(v);
+                }
+            }
+        }
+        if targets.is_empty() {
+            return Err(err(None, None, "no data rows after the header".into()));
+        }
+        let feature_names =
+            header.iter().enumerate().filter(|&(c, _)| c != target_col).map(|(_, h)| h.clone());
+        Ok(Self {
+            feature_names: feature_names.collect(),
+            target_name: header[target_col].clone(),
+            n_features: header.len() - 1,
+            features,
+            targets,
+        })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// `true` without rows.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Row `i`'s features.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.features[i * self.n_features..(i + 1) * self.n_features]
+    }
+
+    /// The rows whose index satisfies `keep`.
+    pub fn select(&self, keep: impl Fn(usize) -> bool) -> Self {
+        let mut out = Self { features: Vec::new(), targets: Vec::new(), ..self.clone() };
+        for i in (0..self.len()).filter(|&i| keep(i)) {
+            out.features.extend_from_slice(self.row(i));
+            out.targets.push(self.targets[i]);
+        }
+        out
+    }
+
+    /// The canonical split: row `i` is a test row when `i % 5 == 0`. Returns `(train, test)`.
+    pub fn canonical_split(&self) -> (Self, Self) {
+        (self.select(|i| i % 5 != 0), self.select(|i| i % 5 == 0))
+    }
+
+    /// Class indices of the targets: `Err` naming the 1-based data row of the first target
+    /// that is not a non-negative integer.
+    pub fn classes(&self) -> Result<Vec<usize>, usize> {
+        self.targets
+            .iter()
+            .enumerate()
+            .map(
+                |(i, &t)| {
+                    if t >= 0.0 && t.fract() == 0.0 && t < 1e6 {
+                        Ok(t as usize)
+                    } else {
+                        Err(i + 1)
+                    }
+                },
+            )
+            .collect()
+    }
+}
+
+/// Per-feature mean and standard deviation (population, as scikit-learn's StandardScaler).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    /// Means.
+    pub mean: Vec<f32>,
+    /// Standard deviations (1 where a feature is constant).
+    pub std: Vec<f32>,
+}
+
+impl Standardizer {
+    /// Statistics of `data`'s features, accumulated in f64.
+    pub fn fit(data: &Dataset) -> Self {
+        let n = data.len().max(1) as f64;
+        let f = data.n_features;
+        let mut mean = vec![0.0f64; f];
+        let mut sq = vec![0.0f64; f];
+        for i in 0..data.len() {
+            for (j, &v) in data.row(i).iter().enumerate() {
+                mean[j] += f64::from(v);
+                sq[j] += f64::from(v) * f64::from(v);
+            }
+        }
+        let mut std = vec![1.0f32; f];
+        for j in 0..f {
+            mean[j] /= n;
+            let var = (sq[j] / n - mean[j] * mean[j]).max(0.0);
+            if var > 1e-12 {
+                std[j] = var.sqrt() as f32;
+            }
+        }
+        Self { mean: mean.into_iter().map(|m| m as f32).collect(), std }
+    }
+
+    /// Standardises `data`'s features in place.
+    pub fn apply(&self, data: &mut Dataset) {
+        let f = data.n_features;
+        for row in data.features.chunks_exact_mut(f) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+}
+
+/// The directory of the datasets shipped with the project (`host/data`).
+pub fn shipped_data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// Loads a shipped dataset by name (`"iris"`, `"digits"`, ...), split canonically and
+/// standardised with train statistics: `(train, test)`.
+pub fn shipped_split(name: &str) -> Result<(Dataset, Dataset), DataError> {
+    let data = Dataset::load_csv(&shipped_data_dir().join(format!("{name}.csv")), None)?;
+    let (mut train, mut test) = data.canonical_split();
+    let s = Standardizer::fit(&train);
+    s.apply(&mut train);
+    s.apply(&mut test);
+    Ok((train, test))
+}

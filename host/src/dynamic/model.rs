@@ -1,0 +1,259 @@
+use neurite::activation::ActivationKind;
+use neurite::init::LayerInit;
+use neurite::kernel::{dense, elementwise, softmax};
+use neurite::rng::Rng;
+use neurite::Error;
+
+/// One layer with its parameters, shaped at run time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DynLayer {
+    /// `y = W x + b`; `weight` is `outputs` rows of `inputs` (PyTorch layout).
+    Dense {
+        /// Inputs.
+        inputs: usize,
+        /// Outputs.
+        outputs: usize,
+        /// Row-major weights.
+        weight: Vec<f32>,
+        /// Biases.
+        bias: Vec<f32>,
+    },
+    /// An element-wise activation over `width` values.
+    Activation {
+        /// Which activation.
+        kind: ActivationKind,
+        /// Width.
+        width: usize,
+    },
+    /// PReLU with 1 or `width` learnable slopes.
+    Prelu {
+        /// Width.
+        width: usize,
+        /// Slopes.
+        alpha: Vec<f32>,
+    },
+    /// Softmax over `width` values.
+    Softmax {
+        /// Width.
+        width: usize,
+    },
+    /// Log-softmax over `width` values.
+    LogSoftmax {
+        /// Width.
+        width: usize,
+    },
+}
+
+impl DynLayer {
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        match self {
+            Self::Dense { inputs, .. } => *inputs,
+            Self::Activation { width, .. }
+            | Self::Prelu { width, .. }
+            | Self::Softmax { width }
+            | Self::LogSoftmax { width } => *width,
+        }
+    }
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        match self {
+            Self::Dense { outputs, .. } => *outputs,
+            other => other.inputs(),
+        }
+    }
+
+    /// Learnable tensors, in the order the const-generic layers number them.
+    pub fn tensors(&self) -> Vec<&[f32]> {
+        match self {
+            Self::Dense { weight, bias, .. } => vec![weight, bias],
+            Self::Prelu { alpha, .. } => vec![alpha],
+            _ => vec![],
+        }
+    }
+
+    /// Learnable tensors, mutable.
+    pub fn tensors_mut(&mut self) -> Vec<&mut [f32]> {
+        match self {
+            Self::Dense { weight, bias, .. } => vec![weight, bias],
+            Self::Prelu { alpha, .. } => vec![alpha],
+            _ => vec![],
+        }
+    }
+
+    /// `y = layer(x)`.
+    pub fn forward(&self, x: &[f32], y: &mut [f32]) {
+        match self {
+            Self::Dense { weight, bias, .. } => dense::forward(weight, bias, x, y),
+            Self::Activation { kind, .. } => kind.forward(x, y),
+            Self::Prelu { alpha, .. } => elementwise::prelu_forward(alpha, x, y),
+            Self::Softmax { .. } => softmax::softmax(x, y),
+            Self::LogSoftmax { .. } => softmax::log_softmax(x, y),
+        }
+    }
+
+    /// Writes `dx` and adds parameter gradients into `grads` (this layer's tensors).
+    /// `dx = None` skips the input gradient where the layer can (the first layer).
+    pub fn backward(&self, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>, grads: &mut [Vec<f32>]) {
+        let mut scratch;
+        let dx = match dx {
+            Some(dx) => dx,
+            None => {
+                if let (Self::Dense { .. }, [gw, gb]) = (self, &mut *grads) {
+                    dense::backward_params(x, dy, gw, gb);
+                    return;
+                }
+                scratch = vec![0.0; x.len()];
+                &mut scratch[..]
+            }
+        };
+        match (self, grads) {
+            (Self::Dense { weight, .. }, [gw, gb]) => dense::backward(weight, x, dy, dx, gw, gb),
+            (Self::Activation { kind, .. }, _) => kind.backward(x, dy, dx),
+            (Self::Prelu { alpha, .. }, [ga]) => elementwise::prelu_backward(alpha, x, dy, dx, ga),
+            (Self::Softmax { width }, _) => {
+                let mut y = vec![0.0; *width];
+                softmax::softmax(x, &mut y);
+                softmax::softmax_backward(&y, dy, dx);
+            }
+            (Self::LogSoftmax { width }, _) => {
+                let mut y = vec![0.0; *width];
+                softmax::log_softmax(x, &mut y);
+                softmax::log_softmax_backward(&y, dy, dx);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A sequential model of [`DynLayer`]s.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynModel {
+    /// The layers, first to last.
+    pub layers: Vec<DynLayer>,
+}
+
+impl DynModel {
+    /// A model from layers whose widths chain: `Err(LengthMismatch)` at the first mismatch,
+    /// or for a parameter tensor of the wrong length.
+    pub fn new(layers: Vec<DynLayer>) -> Result<Self, Error> {
+        for pair in layers.windows(2) {
+            if pair[1].inputs() != pair[0].outputs() {
+                return Err(Error::LengthMismatch {
+                    expected: pair[0].outputs(),
+                    found: pair[1].inputs(),
+                });
+            }
+        }
+        for layer in &layers {
+            let ok = match layer {
+                DynLayer::Dense { inputs, outputs, weight, bias } => {
+                    weight.len() == inputs * outputs && bias.len() == *outputs
+                }
+                DynLayer::Prelu { width, alpha } => alpha.len() == 1 || alpha.len() == *width,
+                _ => true,
+            };
+            if !ok {
+                return Err(Error::LengthMismatch { expected: layer.inputs(), found: 0 });
+            }
+            for t in layer.tensors() {
+                neurite::error::check_finite(t)?;
+            }
+        }
+        if layers.is_empty() {
+            return Err(Error::Empty);
+        }
+        Ok(Self { layers })
+    }
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.layers.first().map_or(0, DynLayer::inputs)
+    }
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().map_or(0, DynLayer::outputs)
+    }
+
+    /// Every learnable tensor, layer by layer.
+    pub fn tensors(&self) -> Vec<&[f32]> {
+        self.layers.iter().flat_map(DynLayer::tensors).collect()
+    }
+
+    /// Every learnable tensor, mutable.
+    pub fn tensors_mut(&mut self) -> Vec<&mut [f32]> {
+        self.layers.iter_mut().flat_map(DynLayer::tensors_mut).collect()
+    }
+
+    /// Number of learnable scalars.
+    pub fn param_count(&self) -> usize {
+        self.tensors().iter().map(|t| t.len()).sum()
+    }
+
+    /// Zeroed gradient tensors shaped like the parameters.
+    pub fn zero_grads(&self) -> Vec<Vec<f32>> {
+        self.tensors().iter().map(|t| vec![0.0; t.len()]).collect()
+    }
+
+    /// Initialises every dense layer, first to last (the order of the const-generic chain).
+    pub fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
+        for layer in &mut self.layers {
+            if let DynLayer::Dense { inputs, outputs, weight, bias } = layer {
+                init.apply(weight, bias, *inputs, *outputs, rng);
+            }
+        }
+    }
+
+    /// Inference on one sample: `y = model(x)`. `x` must have [`DynModel::inputs`] values.
+    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let mut cur = x.to_vec();
+        for layer in &self.layers {
+            let mut next = vec![0.0; layer.outputs()];
+            layer.forward(&cur, &mut next);
+            cur = next;
+        }
+        cur
+    }
+
+    /// Forward keeping every layer's input: `trace[k]` is the input of layer `k`, the last
+    /// entry the model output.
+    pub fn forward_trace(&self, x: &[f32]) -> Vec<Vec<f32>> {
+        let mut trace = Vec::with_capacity(self.layers.len() + 1);
+        trace.push(x.to_vec());
+        for layer in &self.layers {
+            let mut next = vec![0.0; layer.outputs()];
+            layer.forward(trace.last().map_or(&[][..], |v| v), &mut next);
+            trace.push(next);
+        }
+        trace
+    }
+
+    /// Backward from `dy` through the trace; adds into `grads` (one entry per tensor) and
+    /// returns `d loss / d x` when `input_grad`.
+    pub fn backward(
+        &self,
+        trace: &[Vec<f32>],
+        dy: &[f32],
+        grads: &mut [Vec<f32>],
+        input_grad: bool,
+    ) -> Option<Vec<f32>> {
+        let counts: Vec<usize> = self.layers.iter().map(|l| l.tensors().len()).collect();
+        let mut end = grads.len();
+        let mut dcur = dy.to_vec();
+        for (k, layer) in self.layers.iter().enumerate().rev() {
+            let start = end - counts[k];
+            let g = &mut grads[start..end];
+            end = start;
+            if k == 0 && !input_grad {
+                layer.backward(&trace[k], &dcur, None, g);
+                return None;
+            }
+            let mut dx = vec![0.0; layer.inputs()];
+            layer.backward(&trace[k], &dcur, Some(&mut dx), g);
+            dcur = dx;
+        }
+        Some(dcur)
+    }
+}

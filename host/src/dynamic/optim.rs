@@ -1,0 +1,80 @@
+use neurite::optim::{adagrad, adam, clip_factor, rmsprop, sgd, tensor_norm};
+use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
+use neurite::Error;
+
+/// An optimiser named at run time, with state for every tensor of a model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DynOptimizer {
+    /// SGD (momentum, Nesterov, weight decay).
+    Sgd(SgdConfig),
+    /// AdaGrad.
+    Adagrad(AdagradConfig),
+    /// RMSprop (momentum, centred).
+    RmsProp(RmsPropConfig),
+    /// Adam or AdamW, with AMSGrad flag.
+    Adam(AdamConfig, bool),
+}
+
+/// An optimiser with its state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynOptimizerState {
+    /// The optimiser.
+    pub kind: DynOptimizer,
+    /// Steps taken.
+    pub steps: u32,
+    slots: Vec<[Vec<f32>; 3]>,
+}
+
+impl DynOptimizer {
+    /// Checks hyper-parameters and allocates state shaped like `tensor_lens`.
+    pub fn build(self, tensor_lens: &[usize]) -> Result<DynOptimizerState, Error> {
+        match &self {
+            Self::Sgd(c) => c.validate()?,
+            Self::Adagrad(c) => c.validate()?,
+            Self::RmsProp(c) => c.validate()?,
+            Self::Adam(c, _) => c.validate()?,
+        }
+        let init = match &self {
+            Self::Adagrad(c) => c.initial_accumulator_value,
+            _ => 0.0,
+        };
+        let slots =
+            tensor_lens.iter().map(|&n| [vec![init; n], vec![0.0; n], vec![0.0; n]]).collect();
+        Ok(DynOptimizerState { kind: self, steps: 0, slots })
+    }
+}
+
+impl DynOptimizerState {
+    /// One update of every tensor, with the same kernels as the typed optimisers.
+    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[Vec<f32>]) {
+        let first = self.steps == 0;
+        self.steps = self.steps.saturating_add(1);
+        for ((p, g), [s0, s1, s2]) in params.iter_mut().zip(grads).zip(&mut self.slots) {
+            match &self.kind {
+                DynOptimizer::Sgd(c) => sgd::update(c, first, p, g, Some(s0)),
+                DynOptimizer::Adagrad(c) => adagrad::update(c, self.steps, p, g, s0),
+                DynOptimizer::RmsProp(c) => rmsprop::update(c, p, g, s0, Some(s1), Some(s2)),
+                DynOptimizer::Adam(c, ams) => {
+                    adam::update(c, self.steps, p, g, s0, s1, if *ams { Some(s2) } else { None });
+                }
+            }
+        }
+    }
+}
+
+/// `clip_grad_norm_` over runtime tensors (same arithmetic as `neurite::optim::clip_grad_norm`).
+pub fn clip_grad_norm(grads: &mut [Vec<f32>], max_norm: f32) -> f32 {
+    let mut sq = 0.0;
+    for g in grads.iter() {
+        let n = tensor_norm(g);
+        sq += n * n;
+    }
+    let total = neurite::math::sqrt(sq);
+    let f = clip_factor(total, max_norm);
+    if f < 1.0 {
+        for g in grads.iter_mut() {
+            neurite::kernel::reduce::scale(g, f);
+        }
+    }
+    total
+}
