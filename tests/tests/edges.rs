@@ -1,0 +1,112 @@
+//! Bad input at the core's edges is a typed error, never a panic, and changes nothing.
+
+use neurite::error::Error;
+use neurite::layer::{Dense, Layer};
+use neurite::loss::{class_balanced_weights, Bce, CrossEntropy, Mse, Reduction, Target};
+use neurite::optim::{AdamConfig, SgdConfig};
+use neurite::params::Params;
+use neurite::prelude::Trainer;
+use neurite_host::dynamic::{DynLayer, DynModel, DynOptimizer};
+
+type Model = neurite::Seq![Dense<2, 3>, Dense<3, 2>];
+
+#[test]
+fn loading_weights_of_the_wrong_length_or_nan() {
+    let mut m = Model::DEFAULT;
+    let good = [0.5f32; 6 + 3 + 6 + 2];
+    assert_eq!(m.load(&good[..10]), Err(Error::LengthMismatch { expected: 17, found: 10 }));
+    let mut nan = good;
+    nan[4] = f32::NAN;
+    assert_eq!(m.load(&nan), Err(Error::NonFinite { index: 4 }));
+    assert_eq!(m, Model::DEFAULT, "a failed load changes nothing");
+    m.load(&good).unwrap();
+    let mut out = [0.0; 17];
+    assert_eq!(m.store(&mut out), Ok(17));
+    assert_eq!(out, good);
+    assert!(m.store(&mut [0.0; 3]).is_err());
+}
+
+#[test]
+fn bad_samples_and_targets() {
+    let m = Model::DEFAULT;
+    let mut t = Trainer::<Model>::new();
+    t.begin();
+    let ce = CrossEntropy::default();
+    assert_eq!(
+        t.accumulate(&m, &Mse, &[1.0, 2.0], Target::Values(&[1.0, f32::NAN])),
+        Err(Error::NonFinite { index: 1 })
+    );
+    assert_eq!(
+        t.accumulate(&m, &Mse, &[f32::INFINITY, 2.0], Target::Values(&[1.0, 1.0])),
+        Err(Error::NonFinite { index: 0 })
+    );
+    assert_eq!(
+        t.accumulate(&m, &Mse, &[1.0, 2.0], Target::Values(&[1.0])),
+        Err(Error::LengthMismatch { expected: 2, found: 1 })
+    );
+    assert_eq!(
+        t.accumulate(&m, &ce, &[1.0, 2.0], Target::Class(2)),
+        Err(Error::ClassOutOfRange { class: 2, classes: 2 })
+    );
+    assert_eq!(t.accumulate(&m, &Mse, &[1.0, 2.0], Target::Class(0)), Err(Error::TargetKind));
+    assert_eq!(
+        t.accumulate(&m, &Bce, &[1.0, 2.0], Target::Values(&[0.0, 1.5])),
+        Err(Error::NotAProbability { index: 1 })
+    );
+    let w = [1.0f32];
+    let weighted = CrossEntropy { weight: Some(&w), label_smoothing: 0.0 };
+    assert_eq!(
+        t.accumulate(&m, &weighted, &[1.0, 2.0], Target::Class(0)),
+        Err(Error::LengthMismatch { expected: 2, found: 1 })
+    );
+    // nothing was accumulated
+    assert_eq!(t.finish(&Mse, Reduction::Mean), Err(Error::Empty));
+}
+
+#[test]
+fn bad_hyper_parameters() {
+    assert_eq!(SgdConfig::new(-0.1).validate(), Err(Error::InvalidHyperParameter));
+    assert_eq!(SgdConfig::new(f32::NAN).validate(), Err(Error::InvalidHyperParameter));
+    assert_eq!(
+        AdamConfig { betas: (1.0, 0.999), ..AdamConfig::adam(0.1) }.validate(),
+        Err(Error::InvalidHyperParameter)
+    );
+    assert!(DynOptimizer::Adam(AdamConfig::adam(0.0), false).build(&[3]).is_err());
+    let mut w = [0.0; 2];
+    assert_eq!(class_balanced_weights(&[3, 0], 0.9, &mut w), Err(Error::InvalidHyperParameter));
+    assert_eq!(
+        class_balanced_weights(&[3, 4, 5], 0.9, &mut w),
+        Err(Error::LengthMismatch { expected: 3, found: 2 })
+    );
+}
+
+#[test]
+fn dynamic_models_check_shapes_and_values() {
+    let dense = |i: usize, o: usize| DynLayer::Dense {
+        inputs: i,
+        outputs: o,
+        weight: vec![0.1; i * o],
+        bias: vec![0.0; o],
+    };
+    assert!(DynModel::new(vec![dense(2, 3), dense(4, 1)]).is_err());
+    assert!(DynModel::new(vec![DynLayer::Dense {
+        inputs: 2,
+        outputs: 2,
+        weight: vec![0.0; 3],
+        bias: vec![0.0; 2]
+    }])
+    .is_err());
+    assert_eq!(
+        DynModel::new(vec![DynLayer::Dense {
+            inputs: 1,
+            outputs: 1,
+            weight: vec![f32::NAN],
+            bias: vec![0.0]
+        }]),
+        Err(Error::NonFinite { index: 0 })
+    );
+    assert_eq!(DynModel::new(vec![]), Err(Error::Empty));
+    let m = DynModel::new(vec![dense(2, 3), dense(3, 1)]).unwrap();
+    let mut t = neurite_host::DynTrainer::new(&m);
+    assert!(t.accumulate(&m, &Mse, &[1.0], Target::Values(&[0.0]), false).is_err());
+}

@@ -1,0 +1,59 @@
+//! Compile-time memory accounting agrees with `size_of` and with counting by hand.
+
+use core::mem::size_of;
+use neurite::footprint::{fine_tuning, inference, training, Footprint};
+use neurite::layer::{param_count, Dense, Layer, Relu};
+use neurite::optim::{Adagrad, Adam, AdamConfig, RmsProp, Sgd, SgdConfig};
+
+type Model = neurite::Seq![Dense<4, 16>, Relu<16>, Dense<16, 3>];
+type G = <Model as Layer>::Grads;
+type Digits = neurite::Seq![Dense<64, 64>, Relu<64>, Dense<64, 10>];
+
+// A firmware-style budget, checked by the compiler.
+const ADAM: Footprint = training::<Model, Adam<G>>();
+const _: () = assert!(ADAM.ram() <= 4 * 1024, "iris MLP + Adam must fit 4 KB");
+
+#[test]
+fn parameters_gradients_and_trace() {
+    assert_eq!(param_count::<Model>(), 4 * 16 + 16 + 16 * 3 + 3);
+    assert_eq!(param_count::<Digits>(), 4810);
+    assert_eq!(size_of::<Model>(), 131 * 4);
+    assert_eq!(ADAM.params, 131 * 4);
+    assert_eq!(ADAM.grads, 131 * 4);
+    // the trace keeps the two 16-wide intermediate outputs
+    assert_eq!(ADAM.trace, 2 * 16 * 4);
+    assert_eq!(size_of::<<Digits as Layer>::Trace>(), 2 * 64 * 4);
+}
+
+#[test]
+fn optimizer_state_is_what_its_options_need() {
+    let cfg = size_of::<SgdConfig>() + 4; // hyper-parameters + step counter
+    assert_eq!(training::<Model, Sgd<G>>().optimizer, cfg);
+    assert_eq!(
+        training::<Model, neurite::optim::Sgd<G, neurite::optim::On<G>>>().optimizer,
+        cfg + 131 * 4
+    );
+    let adam = size_of::<AdamConfig>() + 4;
+    assert_eq!(ADAM.optimizer, adam + 2 * 131 * 4);
+    assert_eq!(training::<Model, Adam<G, neurite::optim::On<G>>>().optimizer, adam + 3 * 131 * 4);
+    assert!(size_of::<Adagrad<G>>() >= 131 * 4);
+    assert!(
+        size_of::<RmsProp<G>>()
+            < size_of::<RmsProp<G, neurite::optim::On<G>, neurite::optim::On<G>>>()
+    );
+}
+
+#[test]
+fn inference_and_fine_tuning() {
+    let inf = inference::<Digits>();
+    assert_eq!(inf.params, 4810 * 4);
+    assert_eq!(inf.buffers, (64 + 10) * 4);
+    type Frozen = neurite::Seq![Dense<64, 64>, Relu<64>];
+    type Head = Dense<64, 10>;
+    let ft = fine_tuning::<Frozen, Head, Sgd<<Head as Layer>::Grads>>();
+    assert_eq!(ft.frozen, (64 * 64 + 64) * 4);
+    assert_eq!(ft.params, (64 * 10 + 10) * 4);
+    assert_eq!(ft.grads, ft.params);
+    assert_eq!(ft.trace, 0);
+    assert!(ft.ram() < training::<Digits, Sgd<<Digits as Layer>::Grads>>().ram());
+}

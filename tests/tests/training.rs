@@ -1,0 +1,152 @@
+//! Training drivers: full-batch gradient descent with its stopping rules, minibatches that
+//! accumulate sample by sample, gradient clipping, and fine-tuning behind a frozen prefix.
+
+use neurite::layer::{Dense, Layer, Relu};
+use neurite::loss::{CrossEntropy, Mse, Reduction, Target};
+use neurite::optim::{clip_grad_norm, Adam, AdamConfig, Optimizer, Sgd};
+use neurite::params::Params;
+use neurite::prelude::{LayerInit, Rng, Trainer};
+use neurite::train::{gradient_descent, train_epoch, FineTune, StopReason, StopRule};
+
+fn line() -> (Vec<[f32; 1]>, Vec<[f32; 1]>) {
+    let xs: Vec<[f32; 1]> = (0..20).map(|i| [i as f32 / 10.0 - 1.0]).collect();
+    let ys = xs.iter().map(|x| [2.0 * x[0] + 1.0]).collect();
+    (xs, ys)
+}
+
+#[test]
+fn gradient_descent_stops_on_loss_change_gradient_norm_or_max_iters() {
+    let (xs, ys) = line();
+    let run = |rule: StopRule| {
+        let mut m = Dense::<1, 1>::DEFAULT;
+        let mut opt = Sgd::<Dense<1, 1>>::new(0.2);
+        let mut t = Trainer::<Dense<1, 1>>::new();
+        let r = gradient_descent(&mut m, &mut opt, &mut t, &Mse, Reduction::Mean, &xs, &ys, &rule)
+            .unwrap();
+        (r, m)
+    };
+    let (r, m) = run(StopRule { max_iters: 10_000, loss_epsilon: 1e-10, grad_norm_epsilon: 0.0 });
+    assert_eq!(r.reason, StopReason::LossConverged);
+    assert!(r.steps < 10_000 && r.loss < 1e-6, "{r:?}");
+    assert!((m.weight[0][0] - 2.0).abs() < 1e-3 && (m.bias[0] - 1.0).abs() < 1e-3, "{m:?}");
+    let (r, _) = run(StopRule { max_iters: 10_000, loss_epsilon: 0.0, grad_norm_epsilon: 1e-3 });
+    assert_eq!(r.reason, StopReason::GradientConverged);
+    let (r, _) = run(StopRule { max_iters: 7, loss_epsilon: 0.0, grad_norm_epsilon: 0.0 });
+    assert_eq!((r.reason, r.steps), (StopReason::MaxIters, 7));
+}
+
+#[test]
+fn accumulated_minibatch_equals_one_big_batch_gradient() {
+    // The mean gradient of 6 samples accumulated one by one equals the average of the
+    // 6 single-sample gradients (PyTorch's batch mean), within rounding.
+    type M = neurite::Seq![Dense<3, 5>, Relu<5>, Dense<5, 2>];
+    let mut m = M::DEFAULT;
+    m.init(&LayerInit::HE_RELU, &mut Rng::new(1));
+    let mut rng = Rng::new(2);
+    let xs: Vec<[f32; 3]> = (0..6).map(|_| core::array::from_fn(|_| rng.normal())).collect();
+    let ys: Vec<usize> = (0..6).map(|i| i % 2).collect();
+    let ce = CrossEntropy::default();
+    let mut batch = Trainer::<M>::new();
+    batch.begin();
+    for (x, &y) in xs.iter().zip(&ys) {
+        batch.accumulate(&m, &ce, x, Target::Class(y)).unwrap();
+    }
+    batch.finish(&ce, Reduction::Mean).unwrap();
+    let mut avg = vec![0.0f32; <M as Params>::LEN];
+    for (x, &y) in xs.iter().zip(&ys) {
+        let mut one = Trainer::<M>::new();
+        one.begin();
+        one.accumulate(&m, &ce, x, Target::Class(y)).unwrap();
+        one.finish(&ce, Reduction::Mean).unwrap();
+        let mut flat = vec![0.0; <M as Params>::LEN];
+        one.grads.store(&mut flat).unwrap();
+        for (a, g) in avg.iter_mut().zip(&flat) {
+            *a += g / 6.0;
+        }
+    }
+    let mut got = vec![0.0; <M as Params>::LEN];
+    batch.grads.store(&mut got).unwrap();
+    neurite_tests::close("batch grads", &got, &avg, 1e-5, 1e-7).unwrap();
+}
+
+#[test]
+fn clip_grad_norm_matches_torch_formula() {
+    let mut g = Dense::<2, 2>::new([[3.0, 0.0], [0.0, 4.0]], [0.0, 12.0]);
+    // per-tensor norms 5 and 12, total 13
+    let total = clip_grad_norm(&mut g, 6.5);
+    assert_eq!(total, 13.0);
+    let f = 6.5 / (13.0 + 1e-6);
+    assert_eq!(g.weight, [[3.0 * f, 0.0], [0.0, 4.0 * f]]);
+    let before = g.clone();
+    clip_grad_norm(&mut g, 100.0);
+    assert_eq!(g, before, "no change under the limit");
+}
+
+#[test]
+fn fine_tuning_trains_the_head_behind_a_frozen_prefix() {
+    type Frozen = neurite::Seq![Dense<2, 8>, Relu<8>];
+    type Head = Dense<8, 2>;
+    let mut frozen = Frozen::DEFAULT;
+    frozen.init(&LayerInit::HE_RELU, &mut Rng::new(3));
+    let frozen: &'static Frozen = Box::leak(Box::new(frozen));
+    let snapshot = frozen.clone();
+    let mut head = Head::DEFAULT;
+    head.init(&LayerInit::TORCH_DEFAULT, &mut Rng::new(4));
+    let mut ft = FineTune::new(frozen, head);
+    let mut opt = Adam::<Head>::new(AdamConfig::adam(0.05));
+    let mut trainer = Trainer::<Head>::new();
+    // class = which quadrant half: x0 > x1
+    let mut rng = Rng::new(5);
+    let xs: Vec<[f32; 2]> = (0..64).map(|_| [rng.normal(), rng.normal()]).collect();
+    let ys: Vec<usize> = xs.iter().map(|x| usize::from(x[0] > x[1])).collect();
+    let ce = CrossEntropy::default();
+    let epoch_loss =
+        |ft: &mut FineTune<'_, Frozen, Head>, trainer: &mut Trainer<Head>, opt: &mut Adam<Head>| {
+            trainer.begin();
+            for (x, &y) in xs.iter().zip(&ys) {
+                ft.accumulate(trainer, &ce, x, Target::Class(y)).unwrap();
+            }
+            let (l, _) = trainer.finish(&ce, Reduction::Mean).unwrap();
+            ft.step(opt, trainer);
+            l
+        };
+    let first = epoch_loss(&mut ft, &mut trainer, &mut opt);
+    let mut last = first;
+    for _ in 0..200 {
+        last = epoch_loss(&mut ft, &mut trainer, &mut opt);
+    }
+    assert!(last < 0.5 * first, "loss {first} -> {last}");
+    assert_eq!(*frozen, snapshot, "frozen layers are untouched");
+    assert_eq!(opt.steps(), 201);
+}
+
+#[test]
+fn seeded_epochs_are_reproducible() {
+    type M = neurite::Seq![Dense<1, 4>, Relu<4>, Dense<4, 1>];
+    let (xs, ys) = line();
+    let train = || {
+        let mut m = M::DEFAULT;
+        m.init(&LayerInit::HE_RELU, &mut Rng::new(9));
+        let mut opt = Adam::<<M as Layer>::Grads>::new(AdamConfig::adam(0.01));
+        let mut t = Trainer::<M>::new();
+        let mut order = vec![0; xs.len()];
+        let mut rng = Rng::new(10);
+        for _ in 0..5 {
+            train_epoch(
+                &mut m,
+                &mut opt,
+                &mut t,
+                &Mse,
+                Reduction::Mean,
+                &xs,
+                &ys,
+                4,
+                &mut order,
+                Some(&mut rng),
+            )
+            .unwrap();
+        }
+        m
+    };
+    assert_eq!(train(), train());
+}
