@@ -83,7 +83,7 @@ pub fn build_model(spec: &[Value], mut width: usize) -> Result<DynModel, String>
                 let w = o.get("weight").ok_or("dense without weight")?;
                 let outputs = w.as_array().map_or(0, Vec::len);
                 let weight = flat(w)?;
-                let inputs = if outputs == 0 { 0 } else { weight.len() / outputs };
+                let inputs = weight.len().checked_div(outputs).unwrap_or(0);
                 let bias = opt_vec(o, "bias")?.unwrap_or_else(|| vec![0.0; outputs]);
                 DynLayer::Dense { inputs, outputs, weight, bias }
             }

@@ -30,7 +30,7 @@ fn optimizer_state_is_what_its_options_need() {
     let cfg = size_of::<SgdConfig>() + 4; // hyper-parameters + step counter
     assert_eq!(training::<Model, Sgd<G>>().optimizer, cfg);
     assert_eq!(
-        training::<Model, neurite::optim::Sgd<G, neurite::optim::On<G>>>().optimizer,
+        training::<Model, Sgd<G, neurite::optim::On<G>>>().optimizer,
         cfg + 131 * 4
     );
     let adam = size_of::<AdamConfig>() + 4;

@@ -7,6 +7,24 @@ use crate::params::{Params, Zeroed};
 /// Generics: `N` the width, `A` the number of slopes: 1 (one shared, PyTorch's
 /// `num_parameters=1`) or `N` (one per feature); anything else does not compile.
 /// Default alpha 0.25 (PyTorch's `init`).
+///
+/// ```
+/// use neurite::prelude::*;
+/// let p = Prelu::<3, 1>::new([0.5]);
+/// let mut y = [0.0; 3];
+/// p.forward(&[-2.0, 0.0, 3.0], &mut y);
+/// assert_eq!(y, [-1.0, 0.0, 3.0]);
+/// ```
+///
+/// A slope count other than 1 or `N` fails at build time (a post-monomorphisation const
+/// assertion, so `cargo check` alone does not see it):
+///
+/// ```compile_fail
+/// use neurite::prelude::*;
+/// let p = Prelu::<4, 3>::new([0.25; 3]);
+/// let mut y = [0.0; 4];
+/// p.forward(&[1.0; 4], &mut y);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prelu<const N: usize, const A: usize> {
     /// The slopes.
