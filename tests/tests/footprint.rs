@@ -29,10 +29,7 @@ fn parameters_gradients_and_trace() {
 fn optimizer_state_is_what_its_options_need() {
     let cfg = size_of::<SgdConfig>() + 4; // hyper-parameters + step counter
     assert_eq!(training::<Model, Sgd<G>>().optimizer, cfg);
-    assert_eq!(
-        training::<Model, Sgd<G, neurite::optim::On<G>>>().optimizer,
-        cfg + 131 * 4
-    );
+    assert_eq!(training::<Model, Sgd<G, neurite::optim::On<G>>>().optimizer, cfg + 131 * 4);
     let adam = size_of::<AdamConfig>() + 4;
     assert_eq!(ADAM.optimizer, adam + 2 * 131 * 4);
     assert_eq!(training::<Model, Adam<G, neurite::optim::On<G>>>().optimizer, adam + 3 * 131 * 4);
