@@ -7,7 +7,12 @@ use neurite_host::metrics::{accuracy, confusion};
 use std::process::ExitCode;
 use std::time::Instant;
 
-fn demo(name: &str, layers: &str, epochs: usize) -> Result<f32, Box<dyn std::error::Error>> {
+fn demo(
+    name: &str,
+    layers: &str,
+    epochs: usize,
+    every: usize,
+) -> Result<f32, Box<dyn std::error::Error>> {
     let (train, test) = shipped_split(name)?;
     println!(
         "== {name}: {} train rows, {} test rows, {} features; model {layers}; Adam lr 0.01, batch 32",
@@ -18,6 +23,9 @@ fn demo(name: &str, layers: &str, epochs: usize) -> Result<f32, Box<dyn std::err
     let cfg = FitConfig::classifier(layers, epochs);
     let start = Instant::now();
     let model = fit_classifier(&cfg, &train, &test, |s| {
+        if s.epoch % every != 0 && s.epoch != 1 {
+            return;
+        }
         println!(
             "epoch {:>3}  train loss {:.4}  test accuracy {:.4}",
             s.epoch, s.train_loss, s.test_accuracy
@@ -44,10 +52,10 @@ fn main() -> ExitCode {
         eprintln!("neurite: only the demo exists yet; run without arguments");
         return ExitCode::from(2);
     }
-    for (name, layers, epochs) in
-        [("iris", "dense(16),relu,dense(3)", 60), ("digits", "dense(64),relu,dense(10)", 30)]
+    for (name, layers, epochs, every) in
+        [("iris", "dense(16),relu,dense(3)", 60, 10), ("digits", "dense(64),relu,dense(10)", 30, 3)]
     {
-        if let Err(e) = demo(name, layers, epochs) {
+        if let Err(e) = demo(name, layers, epochs, every) {
             eprintln!("neurite: {e}");
             return ExitCode::FAILURE;
         }
