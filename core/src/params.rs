@@ -93,15 +93,25 @@ impl<A: Zeroed, B: Zeroed, C: Zeroed> Zeroed for (A, B, C) {
     const ZEROED: Self = (A::ZEROED, B::ZEROED, C::ZEROED);
 }
 
-impl Params for () {
-    const TENSORS: usize = 0;
-    const LEN: usize = 0;
-    fn tensor(&self, _: usize) -> &[f32] {
-        &[]
-    }
-    fn tensor_mut(&mut self, _: usize) -> &mut [f32] {
-        &mut []
-    }
+/// Implements [`Params`] with no tensors (activations, softmax, `()`).
+macro_rules! no_params {
+    ($([$($g:tt)*] $t:ty;)*) => {$(
+        impl<$($g)*> $crate::params::Params for $t {
+            const TENSORS: usize = 0;
+            const LEN: usize = 0;
+            fn tensor(&self, _: usize) -> &[f32] {
+                &[]
+            }
+            fn tensor_mut(&mut self, _: usize) -> &mut [f32] {
+                &mut []
+            }
+        }
+    )*};
+}
+pub(crate) use no_params;
+
+no_params! {
+    [] ();
 }
 
 /// Tensors of `(A, B)` are A's followed by B's.

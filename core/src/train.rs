@@ -140,6 +140,25 @@ impl<L: Layer> Trainer<L> {
         Ok((value, scale))
     }
 
+    /// One batch: [`Trainer::begin`], [`Trainer::accumulate`] every sample, then
+    /// [`Trainer::finish`]. Returns the batch loss; the scaled gradients are in `grads`.
+    pub fn run_batch<'s, Lo: Loss + ?Sized>(
+        &mut self,
+        model: &L,
+        loss: &Lo,
+        reduction: Reduction,
+        samples: impl IntoIterator<Item = (&'s L::Input, Target<'s>)>,
+    ) -> Result<f32, Error>
+    where
+        L::Input: 's,
+    {
+        self.begin();
+        for (x, target) in samples {
+            self.accumulate(model, loss, x, target)?;
+        }
+        self.finish(loss, reduction).map(|(value, _)| value)
+    }
+
     /// The model output of the last accumulated sample.
     pub fn output(&self) -> &L::Output {
         &self.out
@@ -260,11 +279,8 @@ where
     let mut previous: Option<f32> = None;
     let mut steps = 0;
     loop {
-        trainer.begin();
-        for (x, t) in xs.iter().zip(targets) {
-            trainer.accumulate(model, loss, x, t.as_target())?;
-        }
-        let (value, _) = trainer.finish(loss, reduction)?;
+        let samples = xs.iter().zip(targets).map(|(x, t)| (x, t.as_target()));
+        let value = trainer.run_batch(model, loss, reduction, samples)?;
         let reason = if previous.is_some_and(|p| crate::math::abs(value - p) < rule.loss_epsilon) {
             Some(StopReason::LossConverged)
         } else if crate::math::sqrt(sum_of_squares(&trainer.grads)) < rule.grad_norm_epsilon {
@@ -327,11 +343,8 @@ where
     }
     let (mut total, mut batches) = (0.0, 0u32);
     for chunk in order.chunks(batch_size) {
-        trainer.begin();
-        for &i in chunk {
-            trainer.accumulate(model, loss, &xs[i], targets[i].as_target())?;
-        }
-        let (value, _) = trainer.finish(loss, reduction)?;
+        let samples = chunk.iter().map(|&i| (&xs[i], targets[i].as_target()));
+        let value = trainer.run_batch(model, loss, reduction, samples)?;
         optimizer.step(model, &trainer.grads);
         total += value;
         batches += 1;

@@ -1,7 +1,6 @@
 use super::Layer;
 use crate::activation::{self as act, Activation};
 use crate::kernel::elementwise;
-use crate::params::Params;
 
 /// An element-wise activation as a layer over `N` values: `y[i] = f(x[i])`.
 ///
@@ -17,15 +16,8 @@ impl<A: Activation, const N: usize> Act<A, N> {
     }
 }
 
-impl<A, const N: usize> Params for Act<A, N> {
-    const TENSORS: usize = 0;
-    const LEN: usize = 0;
-    fn tensor(&self, _: usize) -> &[f32] {
-        &[]
-    }
-    fn tensor_mut(&mut self, _: usize) -> &mut [f32] {
-        &mut []
-    }
+crate::params::no_params! {
+    [A, const N: usize] Act<A, N>;
 }
 
 /// Activations whose default options are a constant (all of them).

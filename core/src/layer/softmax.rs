@@ -1,6 +1,5 @@
 use super::Layer;
 use crate::kernel::softmax;
-use crate::params::Params;
 
 /// Softmax over `N` values: `y_i = e^{x_i} / sum_j e^{x_j}` (max-subtracted).
 /// Backward recomputes `y` from `x` (no trace).
@@ -13,15 +12,8 @@ pub struct LogSoftmax<const N: usize>;
 
 macro_rules! vector_op_layer {
     ($name:ident, $fw:path, $bw:path) => {
-        impl<const N: usize> Params for $name<N> {
-            const TENSORS: usize = 0;
-            const LEN: usize = 0;
-            fn tensor(&self, _: usize) -> &[f32] {
-                &[]
-            }
-            fn tensor_mut(&mut self, _: usize) -> &mut [f32] {
-                &mut []
-            }
+        crate::params::no_params! {
+            [const N: usize] $name<N>;
         }
 
         impl<const N: usize> Layer for $name<N> {

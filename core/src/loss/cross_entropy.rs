@@ -50,6 +50,22 @@ fn class_weight(weight: Option<&[f32]>, c: usize) -> f32 {
     weight.map_or(1.0, |w| w.get(c).copied().unwrap_or(0.0))
 }
 
+/// The `mean` weight of a target under optional class weights: `w_y` for a class index.
+fn target_weight(weight: Option<&[f32]>, target: Target<'_>) -> f32 {
+    match target {
+        Target::Class(y) => class_weight(weight, y),
+        Target::Values(_) => 1.0,
+    }
+}
+
+/// The class index of a checked class target (`usize::MAX`, matching no class, otherwise).
+fn class_of(target: Target<'_>) -> usize {
+    match target {
+        Target::Class(y) => y,
+        Target::Values(_) => usize::MAX,
+    }
+}
+
 fn check_weight(weight: Option<&[f32]>, outputs: usize) -> Result<(), Error> {
     if let Some(w) = weight {
         crate::error::check_len(w, outputs)?;
@@ -81,10 +97,7 @@ impl Loss for CrossEntropy<'_> {
     }
 
     fn mean_weight(&self, target: Target<'_>) -> f32 {
-        match target {
-            Target::Class(y) => class_weight(self.weight, y),
-            Target::Values(_) => 1.0,
-        }
+        target_weight(self.weight, target)
     }
 
     fn eval(
@@ -146,10 +159,7 @@ impl Loss for Nll<'_> {
         check_class(outputs, target).map(|_| ())
     }
     fn mean_weight(&self, target: Target<'_>) -> f32 {
-        match target {
-            Target::Class(y) => class_weight(self.weight, y),
-            Target::Values(_) => 1.0,
-        }
+        target_weight(self.weight, target)
     }
     fn eval(
         &self,
@@ -158,10 +168,7 @@ impl Loss for Nll<'_> {
         grad: &mut [f32],
         elements: Option<&mut [f32]>,
     ) -> f32 {
-        let y = match target {
-            Target::Class(y) => y,
-            Target::Values(_) => usize::MAX,
-        };
+        let y = class_of(target);
         let wy = class_weight(self.weight, y);
         for (c, g) in grad.iter_mut().enumerate() {
             *g = if c == y { -wy } else { 0.0 };
@@ -189,10 +196,7 @@ impl Loss for Focal {
         grad: &mut [f32],
         elements: Option<&mut [f32]>,
     ) -> f32 {
-        let y = match target {
-            Target::Class(y) => y,
-            Target::Values(_) => usize::MAX,
-        };
+        let y = class_of(target);
         log_softmax(x, grad);
         let lpt = grad.get(y).copied().unwrap_or(0.0);
         let pt = math::exp(lpt);

@@ -1,6 +1,6 @@
 //! AdaGrad: `torch.optim.Adagrad`.
 
-use super::{decayed, non_negative, Optimizer};
+use super::{decayed, non_negative, require, Optimizer};
 use crate::error::Error;
 use crate::layer::Layer;
 use crate::math;
@@ -30,17 +30,14 @@ impl AdagradConfig {
 
     /// Checks the domain.
     pub fn validate(&self) -> Result<(), Error> {
-        let ok = self.lr > 0.0
-            && self.lr.is_finite()
-            && non_negative(self.lr_decay)
-            && non_negative(self.weight_decay)
-            && non_negative(self.initial_accumulator_value)
-            && non_negative(self.eps);
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::InvalidHyperParameter)
-        }
+        require(
+            self.lr > 0.0
+                && self.lr.is_finite()
+                && non_negative(self.lr_decay)
+                && non_negative(self.weight_decay)
+                && non_negative(self.initial_accumulator_value)
+                && non_negative(self.eps),
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! Adam (bias-corrected, AMSGrad option) and AdamW: `torch.optim.Adam` / `AdamW`.
 
-use super::{decayed, non_negative, Off, On, Optimizer, Slot};
+use super::{decayed, non_negative, require, Off, On, Optimizer, Slot};
 use crate::error::Error;
 use crate::layer::Layer;
 use crate::math;
@@ -47,17 +47,14 @@ impl AdamConfig {
 
     /// Checks the domain: `lr > 0`, betas in [0, 1), eps and weight decay `>= 0`.
     pub fn validate(&self) -> Result<(), Error> {
-        let ok = self.lr > 0.0
-            && self.lr.is_finite()
-            && (0.0..1.0).contains(&self.betas.0)
-            && (0.0..1.0).contains(&self.betas.1)
-            && non_negative(self.eps)
-            && non_negative(self.weight_decay);
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::InvalidHyperParameter)
-        }
+        require(
+            self.lr > 0.0
+                && self.lr.is_finite()
+                && (0.0..1.0).contains(&self.betas.0)
+                && (0.0..1.0).contains(&self.betas.1)
+                && non_negative(self.eps)
+                && non_negative(self.weight_decay),
+        )
     }
 }
 

@@ -79,15 +79,20 @@ pub fn clip_factor(total_norm: f32, max_norm: f32) -> f32 {
     }
 }
 
+/// The norm of the per-tensor norms, as `clip_grad_norm_` computes it.
+pub fn global_norm<'a>(tensors: impl IntoIterator<Item = &'a [f32]>) -> f32 {
+    let mut sq = 0.0;
+    for t in tensors {
+        let n = tensor_norm(t);
+        sq += n * n;
+    }
+    math::sqrt(sq)
+}
+
 /// Gradient-norm clipping: the total norm is the norm of the per-tensor norms; every
 /// gradient is scaled by [`clip_factor`]. Returns the total norm before clipping.
 pub fn clip_grad_norm<G: Params>(grads: &mut G, max_norm: f32) -> f32 {
-    let mut sq = 0.0;
-    for i in 0..G::TENSORS {
-        let n = tensor_norm(grads.tensor(i));
-        sq += n * n;
-    }
-    let total = math::sqrt(sq);
+    let total = global_norm((0..G::TENSORS).map(|i| grads.tensor(i)));
     let f = clip_factor(total, max_norm);
     if f < 1.0 {
         for i in 0..G::TENSORS {
@@ -112,6 +117,15 @@ pub(crate) fn decayed(g: f32, p: f32, weight_decay: f32) -> f32 {
         g + weight_decay * p
     } else {
         g
+    }
+}
+
+/// `Ok` when every domain condition holds, else `Err(InvalidHyperParameter)`.
+pub(crate) fn require(ok: bool) -> Result<(), crate::Error> {
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidHyperParameter)
     }
 }
 

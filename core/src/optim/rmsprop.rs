@@ -1,6 +1,6 @@
 //! RMSprop with its momentum and centred options: `torch.optim.RMSprop`.
 
-use super::{decayed, non_negative, Off, On, Optimizer, Slot};
+use super::{decayed, non_negative, require, Off, On, Optimizer, Slot};
 use crate::error::Error;
 use crate::layer::Layer;
 use crate::math;
@@ -32,17 +32,14 @@ impl RmsPropConfig {
 
     /// Checks the domain.
     pub fn validate(&self) -> Result<(), Error> {
-        let ok = self.lr > 0.0
-            && self.lr.is_finite()
-            && (0.0..=1.0).contains(&self.alpha)
-            && non_negative(self.eps)
-            && non_negative(self.weight_decay)
-            && non_negative(self.momentum);
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::InvalidHyperParameter)
-        }
+        require(
+            self.lr > 0.0
+                && self.lr.is_finite()
+                && (0.0..=1.0).contains(&self.alpha)
+                && non_negative(self.eps)
+                && non_negative(self.weight_decay)
+                && non_negative(self.momentum),
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! Gradient descent, minibatch SGD and momentum (classic, Nesterov): `torch.optim.SGD`.
 
-use super::{decayed, non_negative, Off, On, Optimizer, Slot};
+use super::{decayed, non_negative, require, Off, On, Optimizer, Slot};
 use crate::error::Error;
 use crate::layer::Layer;
 use crate::params::{Params, Zeroed};
@@ -30,17 +30,14 @@ impl SgdConfig {
 
     /// Checks the domain: `lr > 0`, others `>= 0`, Nesterov needs momentum and no dampening.
     pub fn validate(&self) -> Result<(), Error> {
-        let ok = self.lr > 0.0
-            && self.lr.is_finite()
-            && non_negative(self.momentum)
-            && non_negative(self.dampening)
-            && non_negative(self.weight_decay)
-            && (!self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0));
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::InvalidHyperParameter)
-        }
+        require(
+            self.lr > 0.0
+                && self.lr.is_finite()
+                && non_negative(self.momentum)
+                && non_negative(self.dampening)
+                && non_negative(self.weight_decay)
+                && (!self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0)),
+        )
     }
 }
 

@@ -1,4 +1,4 @@
-use neurite::optim::{adagrad, adam, clip_factor, rmsprop, sgd, tensor_norm};
+use neurite::optim::{adagrad, adam, clip_factor, global_norm, rmsprop, sgd};
 use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
 use neurite::Error;
 
@@ -64,12 +64,7 @@ impl DynOptimizerState {
 
 /// `clip_grad_norm_` over runtime tensors (same arithmetic as `neurite::optim::clip_grad_norm`).
 pub fn clip_grad_norm(grads: &mut [Vec<f32>], max_norm: f32) -> f32 {
-    let mut sq = 0.0;
-    for g in grads.iter() {
-        let n = tensor_norm(g);
-        sq += n * n;
-    }
-    let total = neurite::math::sqrt(sq);
+    let total = global_norm(grads.iter().map(Vec::as_slice));
     let f = clip_factor(total, max_norm);
     if f < 1.0 {
         for g in grads.iter_mut() {
