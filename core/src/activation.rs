@@ -15,6 +15,8 @@ pub trait Activation: Copy {
     fn f(&self, x: f32) -> f32;
     /// `f'(x)`, the derivative at the input `x`.
     fn df(&self, x: f32) -> f32;
+    /// The run-time name of this activation with its options.
+    fn kind(&self) -> ActivationKind;
 }
 
 /// Identity (linear): `f(x) = x`.
@@ -114,6 +116,9 @@ impl Default for Elu {
 }
 
 impl Activation for Identity {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Identity
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         x
@@ -125,6 +130,9 @@ impl Activation for Identity {
 }
 
 impl Activation for Step {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Step
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         if x > 0.0 {
@@ -140,6 +148,9 @@ impl Activation for Step {
 }
 
 impl Activation for Sigmoid {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Sigmoid
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         math::sigmoid(x)
@@ -152,6 +163,9 @@ impl Activation for Sigmoid {
 }
 
 impl Activation for Tanh {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Tanh
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         math::tanh(x)
@@ -164,6 +178,9 @@ impl Activation for Tanh {
 }
 
 impl Activation for Relu {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Relu
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         if x > 0.0 {
@@ -183,6 +200,9 @@ impl Activation for Relu {
 }
 
 impl Activation for LeakyRelu {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::LeakyRelu(self.negative_slope)
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         if x > 0.0 {
@@ -202,6 +222,9 @@ impl Activation for LeakyRelu {
 }
 
 impl Activation for Softplus {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Softplus(self.beta, self.threshold)
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         let bx = x * self.beta;
@@ -231,6 +254,9 @@ const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 const GELU_TANH_COEF: f32 = 0.044_715;
 
 impl Activation for Gelu {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Gelu
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         0.5 * x * (1.0 + math::erf(x * FRAC_1_SQRT_2))
@@ -244,6 +270,9 @@ impl Activation for Gelu {
 }
 
 impl Activation for GeluTanh {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::GeluTanh
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         let inner = SQRT_2_OVER_PI * (x + GELU_TANH_COEF * x * x * x);
@@ -260,6 +289,9 @@ impl Activation for GeluTanh {
 }
 
 impl Activation for Silu {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Silu
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         x * math::sigmoid(x)
@@ -272,6 +304,9 @@ impl Activation for Silu {
 }
 
 impl Activation for Swish {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Swish(self.beta)
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         x * math::sigmoid(self.beta * x)
@@ -284,6 +319,9 @@ impl Activation for Swish {
 }
 
 impl Activation for Elu {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Elu(self.alpha)
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         if x > 0.0 {
@@ -303,6 +341,9 @@ impl Activation for Elu {
 }
 
 impl Activation for Selu {
+    fn kind(&self) -> ActivationKind {
+        ActivationKind::Selu
+    }
     #[inline]
     fn f(&self, x: f32) -> f32 {
         if x > 0.0 {
@@ -354,6 +395,45 @@ pub enum ActivationKind {
 }
 
 impl ActivationKind {
+    /// `(code, a, b)`: a stable number for the model file and up to two options.
+    pub fn encode(&self) -> (u8, f32, f32) {
+        match *self {
+            Self::Identity => (0, 0.0, 0.0),
+            Self::Step => (1, 0.0, 0.0),
+            Self::Sigmoid => (2, 0.0, 0.0),
+            Self::Tanh => (3, 0.0, 0.0),
+            Self::Relu => (4, 0.0, 0.0),
+            Self::LeakyRelu(s) => (5, s, 0.0),
+            Self::Softplus(beta, threshold) => (6, beta, threshold),
+            Self::Gelu => (7, 0.0, 0.0),
+            Self::GeluTanh => (8, 0.0, 0.0),
+            Self::Silu => (9, 0.0, 0.0),
+            Self::Swish(beta) => (10, beta, 0.0),
+            Self::Elu(alpha) => (11, alpha, 0.0),
+            Self::Selu => (12, 0.0, 0.0),
+        }
+    }
+
+    /// The activation for a code of [`ActivationKind::encode`]; `None` for an unknown code.
+    pub fn decode(code: u8, a: f32, b: f32) -> Option<Self> {
+        Some(match code {
+            0 => Self::Identity,
+            1 => Self::Step,
+            2 => Self::Sigmoid,
+            3 => Self::Tanh,
+            4 => Self::Relu,
+            5 => Self::LeakyRelu(a),
+            6 => Self::Softplus(a, b),
+            7 => Self::Gelu,
+            8 => Self::GeluTanh,
+            9 => Self::Silu,
+            10 => Self::Swish(a),
+            11 => Self::Elu(a),
+            12 => Self::Selu,
+            _ => return None,
+        })
+    }
+
     /// `y = f(x)` element-wise, through the same kernel as the const-generic layers.
     pub fn forward(&self, x: &[f32], y: &mut [f32]) {
         use crate::kernel::elementwise::forward as fw;

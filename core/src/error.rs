@@ -38,6 +38,33 @@ pub enum Error {
     InvalidHyperParameter,
     /// An empty batch or dataset where at least one sample is needed.
     Empty,
+    /// A model file does not start with the magic bytes `NRTM`.
+    BadMagic,
+    /// A model file of a format version this build does not read.
+    UnsupportedVersion {
+        /// The version the file declares.
+        found: u16,
+    },
+    /// A model file is shorter (or longer) than its header declares.
+    Truncated {
+        /// Bytes the header implies.
+        expected: usize,
+        /// Bytes present.
+        found: usize,
+    },
+    /// A model file's CRC-32 does not match its contents (corruption).
+    ChecksumMismatch,
+    /// A model file's layers are malformed (unknown kind, widths that do not chain, counts
+    /// that disagree), at this 0-based layer record.
+    MalformedLayer {
+        /// Layer record index.
+        layer: usize,
+    },
+    /// The architecture in a model file is not the model type's, at this 0-based layer.
+    ArchitectureMismatch {
+        /// First differing layer.
+        layer: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -56,6 +83,22 @@ impl fmt::Display for Error {
             }
             Self::InvalidHyperParameter => f.write_str("hyper-parameter out of its domain"),
             Self::Empty => f.write_str("no samples"),
+            Self::BadMagic => f.write_str("not a neurite model file (bad magic)"),
+            Self::UnsupportedVersion { found } => {
+                write!(
+                    f,
+                    "model file format version {found} is not supported (this build reads {})",
+                    crate::model_file::VERSION
+                )
+            }
+            Self::Truncated { expected, found } => {
+                write!(f, "model file is {found} bytes, its header implies {expected} (truncated or padded)")
+            }
+            Self::ChecksumMismatch => f.write_str("model file checksum mismatch (corrupted)"),
+            Self::MalformedLayer { layer } => write!(f, "model file layer {layer} is malformed"),
+            Self::ArchitectureMismatch { layer } => {
+                write!(f, "model file architecture differs from the model at layer {layer}")
+            }
         }
     }
 }

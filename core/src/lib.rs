@@ -61,6 +61,7 @@ pub mod kernel;
 pub mod layer;
 pub mod loss;
 pub mod math;
+pub mod model_file;
 pub mod optim;
 pub mod params;
 pub mod perceptron;

@@ -61,6 +61,9 @@ impl<A: Activation + ConstDefault, const N: usize> Layer for Act<A, N> {
     fn backward(&self, x: &[f32; N], _: &(), dy: &[f32; N], dx: &mut [f32; N], _: &mut ()) {
         elementwise::backward(&self.0, x, dy, dx);
     }
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        f(super::LayerDesc::Activation { kind: self.0.kind(), width: N });
+    }
 }
 
 /// Identity (linear) over `N` values.

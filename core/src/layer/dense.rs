@@ -92,6 +92,10 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
         dense::backward_params(x, dy, grads.weight.as_flattened_mut(), &mut grads.bias);
     }
 
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        f(super::LayerDesc::Dense { inputs: IN, outputs: OUT });
+    }
+
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         init.apply(self.weight.as_flattened_mut(), &mut self.bias, IN, OUT, rng);
     }

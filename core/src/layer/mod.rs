@@ -69,6 +69,77 @@ pub trait Layer: Params + Sized {
 
     /// Initialises the parameters (no-op for layers without weights).
     fn init(&mut self, _init: &LayerInit, _rng: &mut Rng) {}
+
+    /// Calls `f` with the description of every layer, first to last (the architecture a
+    /// model file records).
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc));
+}
+
+/// One layer's architecture, without its parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LayerDesc {
+    /// `Dense<inputs, outputs>`.
+    Dense {
+        /// Inputs.
+        inputs: usize,
+        /// Outputs.
+        outputs: usize,
+    },
+    /// An element-wise activation over `width` values.
+    Activation {
+        /// Which activation, with its options.
+        kind: crate::activation::ActivationKind,
+        /// Width.
+        width: usize,
+    },
+    /// `Prelu<width, slopes>`.
+    Prelu {
+        /// Width.
+        width: usize,
+        /// 1 or `width` slopes.
+        slopes: usize,
+    },
+    /// `Softmax<width>`.
+    Softmax {
+        /// Width.
+        width: usize,
+    },
+    /// `LogSoftmax<width>`.
+    LogSoftmax {
+        /// Width.
+        width: usize,
+    },
+}
+
+impl LayerDesc {
+    /// Input width.
+    pub const fn inputs(&self) -> usize {
+        match *self {
+            Self::Dense { inputs, .. } => inputs,
+            Self::Activation { width, .. }
+            | Self::Prelu { width, .. }
+            | Self::Softmax { width }
+            | Self::LogSoftmax { width } => width,
+        }
+    }
+
+    /// Output width.
+    pub const fn outputs(&self) -> usize {
+        match *self {
+            Self::Dense { outputs, .. } => outputs,
+            _ => self.inputs(),
+        }
+    }
+
+    /// Number of learnable scalars.
+    pub const fn params(&self) -> usize {
+        match *self {
+            Self::Dense { inputs, outputs } => inputs * outputs + outputs,
+            Self::Prelu { slopes, .. } => slopes,
+            _ => 0,
+        }
+    }
 }
 
 /// Number of learnable scalars of a layer or model.

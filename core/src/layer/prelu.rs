@@ -81,4 +81,7 @@ impl<const N: usize, const A: usize> Layer for Prelu<N, A> {
     fn backward(&self, x: &[f32; N], _: &(), dy: &[f32; N], dx: &mut [f32; N], g: &mut Self) {
         elementwise::prelu_backward(&self.alpha, x, dy, dx, &mut g.alpha);
     }
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        f(super::LayerDesc::Prelu { width: N, slopes: A });
+    }
 }

@@ -72,4 +72,9 @@ impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
         self.0.init(init, rng);
         self.1.init(init, rng);
     }
+
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        self.0.describe(f);
+        self.1.describe(f);
+    }
 }

@@ -34,6 +34,9 @@ macro_rules! vector_op_layer {
                 $fw(x, &mut y);
                 $bw(&y, dy, dx);
             }
+            fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+                f(super::LayerDesc::$name { width: N });
+            }
         }
     };
 }
