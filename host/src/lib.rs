@@ -8,7 +8,11 @@
 
 pub mod data;
 pub mod dynamic;
+pub mod export;
 pub mod fit;
+pub mod footprint;
 pub mod metrics;
+pub mod model_io;
+pub mod plot;
 
 pub use dynamic::{DynLayer, DynLoss, DynModel, DynOptimizer, DynTrainer};

@@ -12,7 +12,7 @@ mod spec;
 mod train;
 
 pub use loss::DynLoss;
-pub use model::{DynLayer, DynModel};
+pub use model::{DynLayer, DynModel, DynTrace};
 pub use optim::{clip_grad_norm, DynOptimizer, DynOptimizerState};
 pub use spec::{parse_spec, LayerSpec, SpecError};
 pub use train::DynTrainer;

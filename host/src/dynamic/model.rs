@@ -1,6 +1,7 @@
 use neurite::activation::ActivationKind;
 use neurite::init::LayerInit;
 use neurite::kernel::{dense, elementwise, softmax};
+use neurite::layer::LayerDesc;
 use neurite::rng::Rng;
 use neurite::Error;
 
@@ -42,6 +43,31 @@ pub enum DynLayer {
         /// Width.
         width: usize,
     },
+    /// Inverted dropout: in training each value is zeroed with probability `p` and the rest
+    /// scaled by `1 / (1 - p)`; at inference it is the identity (and model files omit it).
+    Dropout {
+        /// Width.
+        width: usize,
+        /// Drop probability in [0, 1).
+        p: f32,
+    },
+}
+
+/// A model's trace for one sample: every layer's input, the output last, and the dropout
+/// masks drawn in training.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynTrace {
+    /// `values[k]` is layer k's input; the last entry is the model output.
+    pub values: Vec<Vec<f32>>,
+    /// `masks[k]`: the scaled keep-mask of dropout layer k in training, else `None`.
+    pub masks: Vec<Option<Vec<f32>>>,
+}
+
+impl DynTrace {
+    /// The model output.
+    pub fn output(&self) -> &[f32] {
+        self.values.last().map_or(&[], Vec::as_slice)
+    }
 }
 
 impl DynLayer {
@@ -52,7 +78,40 @@ impl DynLayer {
             Self::Activation { width, .. }
             | Self::Prelu { width, .. }
             | Self::Softmax { width }
-            | Self::LogSoftmax { width } => *width,
+            | Self::LogSoftmax { width }
+            | Self::Dropout { width, .. } => *width,
+        }
+    }
+
+    /// The core's description of this layer (`None` for dropout, absent at inference).
+    pub fn desc(&self) -> Option<LayerDesc> {
+        Some(match self {
+            Self::Dense { inputs, outputs, .. } => {
+                LayerDesc::Dense { inputs: *inputs, outputs: *outputs }
+            }
+            Self::Activation { kind, width } => {
+                LayerDesc::Activation { kind: *kind, width: *width }
+            }
+            Self::Prelu { width, alpha } => LayerDesc::Prelu { width: *width, slopes: alpha.len() },
+            Self::Softmax { width } => LayerDesc::Softmax { width: *width },
+            Self::LogSoftmax { width } => LayerDesc::LogSoftmax { width: *width },
+            Self::Dropout { .. } => return None,
+        })
+    }
+
+    /// A layer with zero parameters (PReLU slopes 0.25) from its description.
+    pub fn from_desc(d: &LayerDesc) -> Self {
+        match *d {
+            LayerDesc::Dense { inputs, outputs } => Self::Dense {
+                inputs,
+                outputs,
+                weight: vec![0.0; inputs * outputs],
+                bias: vec![0.0; outputs],
+            },
+            LayerDesc::Activation { kind, width } => Self::Activation { kind, width },
+            LayerDesc::Prelu { width, slopes } => Self::Prelu { width, alpha: vec![0.25; slopes] },
+            LayerDesc::Softmax { width } => Self::Softmax { width },
+            LayerDesc::LogSoftmax { width } => Self::LogSoftmax { width },
         }
     }
 
@@ -90,12 +149,21 @@ impl DynLayer {
             Self::Prelu { alpha, .. } => elementwise::prelu_forward(alpha, x, y),
             Self::Softmax { .. } => softmax::softmax(x, y),
             Self::LogSoftmax { .. } => softmax::log_softmax(x, y),
+            Self::Dropout { .. } => y.copy_from_slice(x),
         }
     }
 
     /// Writes `dx` and adds parameter gradients into `grads` (this layer's tensors).
-    /// `dx = None` skips the input gradient where the layer can (the first layer).
-    pub fn backward(&self, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>, grads: &mut [Vec<f32>]) {
+    /// `dx = None` skips the input gradient where the layer can (the first layer); `mask` is
+    /// a dropout layer's training mask.
+    pub fn backward(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        grads: &mut [Vec<f32>],
+        mask: Option<&[f32]>,
+    ) {
         let mut scratch;
         let dx = match dx {
             Some(dx) => dx,
@@ -122,6 +190,14 @@ impl DynLayer {
                 softmax::log_softmax(x, &mut y);
                 softmax::log_softmax_backward(&y, dy, dx);
             }
+            (Self::Dropout { .. }, _) => match mask {
+                Some(m) => {
+                    for ((d, &g), &k) in dx.iter_mut().zip(dy).zip(m) {
+                        *d = g * k;
+                    }
+                }
+                None => dx.copy_from_slice(dy),
+            },
             _ => {}
         }
     }
@@ -217,24 +293,44 @@ impl DynModel {
         cur
     }
 
-    /// Forward keeping every layer's input: `trace[k]` is the input of layer `k`, the last
-    /// entry the model output.
-    pub fn forward_trace(&self, x: &[f32]) -> Vec<Vec<f32>> {
-        let mut trace = Vec::with_capacity(self.layers.len() + 1);
-        trace.push(x.to_vec());
+    /// Forward keeping every layer's input. With `dropout_rng`, dropout layers draw masks
+    /// (training); without, they are the identity.
+    pub fn forward_trace(&self, x: &[f32], mut dropout_rng: Option<&mut Rng>) -> DynTrace {
+        let mut values = Vec::with_capacity(self.layers.len() + 1);
+        let mut masks = Vec::with_capacity(self.layers.len());
+        values.push(x.to_vec());
         for layer in &self.layers {
+            let input = values.last().map_or(&[][..], Vec::as_slice);
             let mut next = vec![0.0; layer.outputs()];
-            layer.forward(trace.last().map_or(&[][..], |v| v), &mut next);
-            trace.push(next);
+            let mut mask = None;
+            match (layer, dropout_rng.as_deref_mut()) {
+                (DynLayer::Dropout { p, .. }, Some(rng)) => {
+                    let keep = 1.0 / (1.0 - p);
+                    let m: Vec<f32> =
+                        input.iter().map(|_| if rng.uniform() < *p { 0.0 } else { keep }).collect();
+                    for ((o, &v), &k) in next.iter_mut().zip(input).zip(&m) {
+                        *o = v * k;
+                    }
+                    mask = Some(m);
+                }
+                _ => layer.forward(input, &mut next),
+            }
+            values.push(next);
+            masks.push(mask);
         }
-        trace
+        DynTrace { values, masks }
+    }
+
+    /// The core descriptions of the inference layers (dropout omitted).
+    pub fn descs(&self) -> Vec<LayerDesc> {
+        self.layers.iter().filter_map(DynLayer::desc).collect()
     }
 
     /// Backward from `dy` through the trace; adds into `grads` (one entry per tensor) and
     /// returns `d loss / d x` when `input_grad`.
     pub fn backward(
         &self,
-        trace: &[Vec<f32>],
+        trace: &DynTrace,
         dy: &[f32],
         grads: &mut [Vec<f32>],
         input_grad: bool,
@@ -246,12 +342,13 @@ impl DynModel {
             let start = end - counts[k];
             let g = &mut grads[start..end];
             end = start;
+            let mask = trace.masks.get(k).and_then(Option::as_deref);
             if k == 0 && !input_grad {
-                layer.backward(&trace[k], &dcur, None, g);
+                layer.backward(&trace.values[k], &dcur, None, g, mask);
                 return None;
             }
             let mut dx = vec![0.0; layer.inputs()];
-            layer.backward(&trace[k], &dcur, Some(&mut dx), g);
+            layer.backward(&trace.values[k], &dcur, Some(&mut dx), g, mask);
             dcur = dx;
         }
         Some(dcur)

@@ -45,6 +45,36 @@ impl DynOptimizer {
 }
 
 impl DynOptimizerState {
+    /// The learning rate.
+    pub fn lr(&self) -> f32 {
+        match &self.kind {
+            DynOptimizer::Sgd(c) => c.lr,
+            DynOptimizer::Adagrad(c) => c.lr,
+            DynOptimizer::RmsProp(c) => c.lr,
+            DynOptimizer::Adam(c, _) => c.lr,
+        }
+    }
+
+    /// Sets the learning rate (schedules).
+    pub fn set_lr(&mut self, lr: f32) {
+        match &mut self.kind {
+            DynOptimizer::Sgd(c) => c.lr = lr,
+            DynOptimizer::Adagrad(c) => c.lr = lr,
+            DynOptimizer::RmsProp(c) => c.lr = lr,
+            DynOptimizer::Adam(c, _) => c.lr = lr,
+        }
+    }
+
+    /// Bytes of optimiser state per model in the typed optimisers: slots x parameters x 4.
+    pub fn state_slots(&self) -> usize {
+        match &self.kind {
+            DynOptimizer::Sgd(c) => usize::from(c.momentum != 0.0),
+            DynOptimizer::Adagrad(_) => 1,
+            DynOptimizer::RmsProp(c) => 1 + usize::from(c.momentum > 0.0) + usize::from(c.centered),
+            DynOptimizer::Adam(_, ams) => 2 + usize::from(*ams),
+        }
+    }
+
     /// One update of every tensor, with the same kernels as the typed optimisers.
     pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[Vec<f32>]) {
         let first = self.steps == 0;

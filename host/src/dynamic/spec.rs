@@ -21,6 +21,8 @@ pub enum LayerSpec {
     Softmax,
     /// `log_softmax`.
     LogSoftmax,
+    /// `dropout(p)`: training-time inverted dropout.
+    Dropout(f32),
 }
 
 /// A malformed spec: the item (1-based) and what is wrong with it.
@@ -43,7 +45,7 @@ impl std::error::Error for SpecError {}
 /// Names the spec understands, for error messages and `--help`.
 pub const LAYER_NAMES: &str = "dense(N), identity, step, sigmoid, tanh, relu, \
 leaky_relu(slope), prelu, prelu(channel), softplus(beta,threshold), gelu, gelu(tanh), silu, \
-swish(beta), elu(alpha), selu, softmax, log_softmax";
+swish(beta), elu(alpha), selu, softmax, log_softmax, dropout(p)";
 
 /// Parses `dense(64),relu,dense(10)`.
 pub fn parse_spec(spec: &str) -> Result<Vec<LayerSpec>, SpecError> {
@@ -137,6 +139,12 @@ fn parse_item(item: &str, pos: usize) -> Result<LayerSpec, SpecError> {
             ["channel"] => Ok(LayerSpec::Prelu { per_feature: true }),
             _ => Err(err(format!("'{item}': prelu takes no argument or 'channel'"))),
         },
+        "dropout" => match float(0, f32::NAN)? {
+            p if (0.0..1.0).contains(&p) && args.len() == 1 => Ok(LayerSpec::Dropout(p)),
+            _ => Err(err(format!(
+                "'{item}': dropout needs a probability in [0, 1), e.g. dropout(0.2)"
+            ))),
+        },
         "" => Err(err("empty item".into())),
         other => Err(err(format!("unknown layer '{other}'; known: {LAYER_NAMES}"))),
     }
@@ -158,6 +166,7 @@ impl LayerSpec {
             }
             Self::Softmax => DynLayer::Softmax { width },
             Self::LogSoftmax => DynLayer::LogSoftmax { width },
+            Self::Dropout(p) => DynLayer::Dropout { width, p },
         }
     }
 }

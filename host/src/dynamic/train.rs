@@ -9,13 +9,15 @@ use neurite::Error;
 pub struct DynTrainer {
     /// Accumulated gradients, one per tensor.
     pub grads: Vec<Vec<f32>>,
+    /// Generator for dropout masks; `None` runs dropout layers as the identity.
+    pub dropout_rng: Option<Rng>,
     batch: Batch,
 }
 
 impl DynTrainer {
     /// Buffers for `model`.
     pub fn new(model: &DynModel) -> Self {
-        Self { grads: model.zero_grads(), batch: Batch::new() }
+        Self { grads: model.zero_grads(), dropout_rng: None, batch: Batch::new() }
     }
 
     /// Starts a batch.
@@ -39,8 +41,8 @@ impl DynTrainer {
         neurite::error::check_len(x, model.inputs())?;
         neurite::error::check_finite(x)?;
         loss.check(model.outputs(), target)?;
-        let trace = model.forward_trace(x);
-        let out = trace.last().map_or(&[][..], |v| v);
+        let trace = model.forward_trace(x, self.dropout_rng.as_mut());
+        let out = trace.output();
         let mut dout = vec![0.0; out.len()];
         let l = loss.eval(out, target, &mut dout, None);
         self.batch.add(l, loss.mean_weight(target));

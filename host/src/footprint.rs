@@ -1,0 +1,72 @@
+//! Memory footprint of a runtime-shaped model, in bytes, computed as the core's
+//! `neurite::footprint` computes it from `size_of` for the same const-generic model
+//! (checked in `tests/tests/footprint.rs`).
+
+use crate::dynamic::{DynLayer, DynModel};
+use core::mem::{align_of, size_of};
+use neurite::footprint::Footprint;
+
+/// Footprint of inference: parameters, input and output.
+pub fn inference(model: &DynModel) -> Footprint {
+    Footprint {
+        params: 4 * model.param_count(),
+        frozen: 0,
+        grads: 0,
+        optimizer: 0,
+        trace: 0,
+        buffers: 4 * (model.inputs() + model.outputs()),
+    }
+}
+
+fn inference_layers(layers: &[DynLayer]) -> Vec<&DynLayer> {
+    layers.iter().filter(|l| !matches!(l, DynLayer::Dropout { .. })).collect()
+}
+
+fn params_of(layers: &[&DynLayer]) -> usize {
+    layers.iter().map(|l| l.tensors().iter().map(|t| t.len()).sum::<usize>()).sum()
+}
+
+/// Footprint of training `layers` with an optimiser holding `slots` state tensors of the
+/// parameters' size and `config_bytes` of hyper-parameters (`size_of` its config struct): the trace keeps every
+/// intermediate output, the trainer one output, its gradient, an input and the batch sums.
+fn training_of(layers: &[&DynLayer], slots: usize, config_bytes: usize) -> Footprint {
+    let p = 4 * params_of(layers);
+    let trace: usize =
+        layers.iter().take(layers.len().saturating_sub(1)).map(|l| 4 * l.outputs()).sum();
+    let (inputs, outputs) =
+        (layers.first().map_or(0, |l| l.inputs()), layers.last().map_or(0, |l| l.outputs()));
+    // Trainer<L> = { grads, trace, out, dout, Batch { f32, f32, usize }, last: f32 }: every
+    // field is 4-byte aligned but the usize, so its size is the sum rounded up to usize's
+    // alignment.
+    let align = align_of::<usize>();
+    let batch = (8 + size_of::<usize>()).next_multiple_of(align);
+    let trainer = (p + trace + 8 * outputs + batch + 4).next_multiple_of(align);
+    Footprint {
+        params: p,
+        frozen: 0,
+        grads: p,
+        // typed optimisers: hyper-parameters, `slots` values of the gradient type, step count
+        optimizer: config_bytes + slots * p + 4,
+        trace,
+        buffers: trainer - p - trace + 4 * inputs,
+    }
+}
+
+/// Footprint of training the whole model.
+pub fn training(model: &DynModel, slots: usize, config_bytes: usize) -> Footprint {
+    training_of(&inference_layers(&model.layers), slots, config_bytes)
+}
+
+/// Footprint of fine-tuning the last dense layer (and what follows it) on the device while
+/// the layers before it stay frozen in flash.
+pub fn fine_tune_last(model: &DynModel, slots: usize, config_bytes: usize) -> Footprint {
+    let layers = inference_layers(&model.layers);
+    let split = layers.iter().rposition(|l| matches!(l, DynLayer::Dense { .. })).unwrap_or(0);
+    let (frozen, head) = layers.split_at(split);
+    let head_fp = training_of(head, slots, config_bytes);
+    Footprint {
+        frozen: 4 * params_of(frozen),
+        buffers: head_fp.buffers + 4 * model.inputs(),
+        ..head_fp
+    }
+}
