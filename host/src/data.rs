@@ -51,6 +51,17 @@ impl Dataset {
     /// Loads a CSV with a header. The target is the column named `target`, or the last one.
     /// Every cell must be a finite number.
     pub fn load_csv(path: &Path, target: Option<&str>) -> Result<Self, DataError> {
+        Self::load(path, Some(target))
+    }
+
+    /// Loads a CSV whose every column is a feature (no target; `targets` is empty).
+    pub fn load_features(path: &Path) -> Result<Self, DataError> {
+        Self::load(path, None)
+    }
+
+    /// `target`: `None` for no target column, `Some(None)` for the last column,
+    /// `Some(Some(name))` for a named one.
+    fn load(path: &Path, target: Option<Option<&str>>) -> Result<Self, DataError> {
         let err = |line: Option<usize>, column: Option<usize>, message: String| DataError {
             path: path.to_path_buf(),
             line,
@@ -72,19 +83,23 @@ impl Dataset {
             return Err(err(None, None, "empty file: no header row".into()));
         }
         let target_col = match target {
-            Some(name) => header.iter().position(|h| h == name).ok_or_else(|| {
-                err(Some(1), None, format!("target column '{name}' not found in header"))
+            Some(Some(name)) => header.iter().position(|h| h == name).ok_or_else(|| {
+                err(Some(1), None, format!("target column '{name}' not found in the header"))
             })?,
-            None => header.len() - 1,
+            Some(None) => header.len() - 1,
+            None => usize::MAX,
         };
-        if header.len() < 2 {
+        if target.is_some() && header.len() < 2 {
             return Err(err(Some(1), None, "need at least one feature and a target column".into()));
         }
         let mut features = Vec::new();
         let mut targets = Vec::new();
         for (i, record) in reader.records().enumerate() {
-            let line = i + 2;
-            let record = record.map_err(|e| err(Some(line), None, e.to_string()))?;
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(i + 2, |p| p.line() as usize);
+                err(Some(line), None, e.to_string())
+            })?;
+            let line = record.position().map_or(i + 2, |p| p.line() as usize);
             if record.len() != header.len() {
                 return Err(err(
                     Some(line),
@@ -110,15 +125,16 @@ impl Dataset {
                 }
             }
         }
-        if targets.is_empty() {
+        let n_features = header.len() - usize::from(target.is_some());
+        if features.is_empty() {
             return Err(err(None, None, "no data rows after the header".into()));
         }
         let feature_names =
             header.iter().enumerate().filter(|&(c, _)| c != target_col).map(|(_, h)| h.clone());
         Ok(Self {
             feature_names: feature_names.collect(),
-            target_name: header[target_col].clone(),
-            n_features: header.len() - 1,
+            target_name: header.get(target_col).cloned().unwrap_or_default(),
+            n_features,
             features,
             targets,
         })
@@ -126,12 +142,12 @@ impl Dataset {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.targets.len()
+        self.features.len().checked_div(self.n_features).unwrap_or(0)
     }
 
     /// `true` without rows.
     pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
+        self.features.is_empty()
     }
 
     /// Row `i`'s features.
@@ -144,7 +160,9 @@ impl Dataset {
         let mut out = Self { features: Vec::new(), targets: Vec::new(), ..self.clone() };
         for i in (0..self.len()).filter(|&i| keep(i)) {
             out.features.extend_from_slice(self.row(i));
-            out.targets.push(self.targets[i]);
+            if let Some(&t) = self.targets.get(i) {
+                out.targets.push(t);
+            }
         }
         out
     }

@@ -1,45 +1,82 @@
-//! Training a runtime-shaped classifier or regressor on a [`Dataset`]: the loop the demo and
-//! the CLI share.
+//! Training a runtime-shaped model on a [`Dataset`]: the loop the CLI and the demo share.
+//!
+//! Features are standardised with train statistics (stored in the model file); regression
+//! targets too (de-standardised at prediction). Each epoch: shuffled minibatches, optional L1
+//! and gradient clipping before each step, the learning-rate schedule, then evaluation on
+//! the test split and, with early stopping, on a validation split carved from the train rows.
 
-use crate::data::Dataset;
-use crate::dynamic::{parse_spec, DynLoss, DynModel, DynOptimizer, DynTrainer, SpecError};
+use crate::data::{Dataset, Standardizer};
+use crate::dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer, LayerSpec};
+use crate::model_io::SavedModel;
 use neurite::init::LayerInit;
-use neurite::loss::{Reduction, Target};
-use neurite::optim::AdamConfig;
+use neurite::loss::{Batch, Reduction, Target};
+use neurite::model_file::Task;
 use neurite::rng::Rng;
+use std::time::Instant;
 
-/// What to train.
+/// Most classes a classifier accepts (a regression target passed to a classifier would
+/// otherwise become hundreds of classes).
+pub const MAX_CLASSES: usize = 100;
+
+/// Learning rate per epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Schedule {
+    /// The same rate every epoch.
+    Constant,
+    /// `lr * gamma^floor((epoch - 1) / every)` (`torch.optim.lr_scheduler.StepLR`).
+    Step {
+        /// Epochs between decays.
+        every: usize,
+        /// Decay factor.
+        gamma: f32,
+    },
+    /// `lr/2 (1 + cos(pi (epoch - 1) / epochs))` (`CosineAnnealingLR`, `eta_min = 0`).
+    Cosine,
+}
+
+impl Schedule {
+    /// The rate of 1-based `epoch` of `epochs`, from the base rate `lr`.
+    pub fn lr(&self, lr: f32, epoch: usize, epochs: usize) -> f32 {
+        match *self {
+            Self::Constant => lr,
+            Self::Step { every, gamma } => lr * gamma.powi(((epoch - 1) / every.max(1)) as i32),
+            Self::Cosine => {
+                let t = (epoch - 1) as f32 / epochs.max(1) as f32;
+                0.5 * lr * (1.0 + (core::f32::consts::PI * t).cos())
+            }
+        }
+    }
+}
+
+/// Everything `train` needs to know.
 #[derive(Clone, Debug)]
-pub struct FitConfig {
-    /// Layer spec, e.g. `dense(64),relu,dense(10)`.
-    pub layers: String,
+pub struct TrainConfig {
+    /// Layers; the input width comes from the data.
+    pub layers: Vec<LayerSpec>,
+    /// Classification or regression.
+    pub task: Task,
     /// Loss.
     pub loss: DynLoss,
-    /// Optimiser.
+    /// Optimiser (its learning rate is the schedule's base rate).
     pub optimizer: DynOptimizer,
     /// Initialiser.
     pub init: LayerInit,
-    /// Epochs.
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// L1 penalty on every parameter (L2 is the optimiser's weight decay).
+    pub l1: f32,
+    /// Gradient-norm clipping.
+    pub clip: Option<f32>,
+    /// Epochs (the most, with early stopping).
     pub epochs: usize,
     /// Minibatch size.
     pub batch: usize,
-    /// Seed for initialisation and shuffling.
+    /// Seed of initialisation, shuffling and dropout.
     pub seed: u64,
-}
-
-impl FitConfig {
-    /// Adam(lr 0.01), cross-entropy, He init, minibatches of 32.
-    pub fn classifier(layers: &str, epochs: usize) -> Self {
-        Self {
-            layers: layers.into(),
-            loss: DynLoss::CrossEntropy(None, 0.0),
-            optimizer: DynOptimizer::Adam(AdamConfig::adam(0.01), false),
-            init: LayerInit::HE_RELU,
-            epochs,
-            batch: 32,
-            seed: 1,
-        }
-    }
+    /// Early stopping: epochs without a better validation loss before stopping.
+    pub patience: Option<usize>,
+    /// Fraction of the train rows held out for validation when early stopping.
+    pub val_fraction: f32,
 }
 
 /// One epoch's numbers.
@@ -47,29 +84,45 @@ impl FitConfig {
 pub struct EpochStats {
     /// 1-based epoch.
     pub epoch: usize,
+    /// Learning rate used.
+    pub lr: f32,
     /// Mean training batch loss.
     pub train_loss: f32,
-    /// Test accuracy (classification) after the epoch.
-    pub test_accuracy: f32,
+    /// Validation loss (early stopping only).
+    pub val_loss: Option<f32>,
+    /// Test loss.
+    pub test_loss: f32,
+    /// Test accuracy (classification) or RMSE in target units (regression).
+    pub test_metric: f32,
 }
 
-/// Why training could not run.
+/// The outcome of training.
+#[derive(Clone, Debug)]
+pub struct Trained {
+    /// The model with its standardisation, ready to save.
+    pub saved: SavedModel,
+    /// Per-epoch numbers.
+    pub history: Vec<EpochStats>,
+    /// Epoch whose weights were kept (the last, or the best validation loss).
+    pub kept_epoch: usize,
+    /// Wall-clock seconds of training.
+    pub seconds: f32,
+}
+
+/// Why training could not run (all bad input: the CLI exits with status 2).
 #[derive(Debug)]
 pub enum FitError {
-    /// Bad layer spec.
-    Spec(SpecError),
     /// A core edge error (bad target, hyper-parameter).
     Core(neurite::Error),
-    /// A target that is not a class index, at this 1-based data row.
-    NotAClass(usize),
+    /// Anything else, in words.
+    Input(String),
 }
 
 impl std::fmt::Display for FitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Spec(e) => e.fmt(f),
             Self::Core(e) => e.fmt(f),
-            Self::NotAClass(row) => write!(f, "data row {row}: class label is not an integer"),
+            Self::Input(s) => f.write_str(s),
         }
     }
 }
@@ -82,45 +135,258 @@ impl From<neurite::Error> for FitError {
     }
 }
 
-/// Predicted class of every row.
-pub fn predict_classes(model: &DynModel, data: &Dataset) -> Vec<usize> {
-    (0..data.len()).map(|i| neurite::kernel::reduce::argmax(&model.forward(data.row(i)))).collect()
+/// Targets of a split as the losses take them.
+enum Targets {
+    Classes(Vec<usize>),
+    Values(Vec<[f32; 1]>),
 }
 
-/// Trains a classifier; calls `on_epoch` after every epoch. The output layer must have as
-/// many outputs as there are classes (the spec's last dense).
-pub fn fit_classifier(
-    cfg: &FitConfig,
+impl Targets {
+    fn get(&self, i: usize) -> Target<'_> {
+        match self {
+            Self::Classes(c) => Target::Class(c[i]),
+            Self::Values(v) => Target::Values(&v[i]),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Classes(c) => c.len(),
+            Self::Values(v) => v.len(),
+        }
+    }
+}
+
+/// Class indices of a dataset's targets, checked: `Err` names the data row (1-based, the
+/// file's line is one more for the header) of the first label that is not a class.
+pub fn class_targets(data: &Dataset) -> Result<Vec<usize>, FitError> {
+    data.classes().map_err(|row| {
+        FitError::Input(format!(
+            "line {}: class label '{}' in column '{}' is not a non-negative integer (use --task regress for a numeric target)",
+            row + 1,
+            data.targets[row - 1],
+            data.target_name
+        ))
+    })
+}
+
+/// Number of classes (largest label + 1), checked against [`MAX_CLASSES`].
+pub fn class_count(train: &[usize], data: &Dataset) -> Result<usize, FitError> {
+    let k = train.iter().max().map_or(0, |m| m + 1);
+    if k > MAX_CLASSES {
+        return Err(FitError::Input(format!(
+            "target column '{}' has labels up to {}: too many classes for a classifier (at most {MAX_CLASSES}); use --task regress for a numeric target",
+            data.target_name,
+            k - 1
+        )));
+    }
+    if k < 2 {
+        return Err(FitError::Input(format!(
+            "target column '{}' has a single class",
+            data.target_name
+        )));
+    }
+    Ok(k)
+}
+
+/// Mean loss of `model` over a split.
+fn mean_loss(model: &DynModel, loss: &DynLoss, xs: &[Vec<f32>], ts: &Targets) -> f32 {
+    loss.with(|l| {
+        let mut batch = Batch::new();
+        for (i, x) in xs.iter().enumerate() {
+            let out = model.forward(x);
+            let mut g = vec![0.0; out.len()];
+            batch.add(l.eval(&out, ts.get(i), &mut g, None), l.mean_weight(ts.get(i)));
+        }
+        batch.reduce(Reduction::Mean, l.per_element(), model.outputs()).0
+    })
+}
+
+/// Test accuracy, or RMSE in target units.
+fn metric(saved: &SavedModel, xs: &[Vec<f32>], ts: &Targets) -> f32 {
+    match ts {
+        Targets::Classes(c) => {
+            let p: Vec<usize> = xs
+                .iter()
+                .map(|x| neurite::kernel::reduce::argmax(&saved.model.forward(x)))
+                .collect();
+            crate::metrics::accuracy(&p, c)
+        }
+        Targets::Values(v) => {
+            let p: Vec<f32> = xs
+                .iter()
+                .map(|x| saved.model.forward(x)[0] * saved.target_std + saved.target_mean)
+                .collect();
+            let a: Vec<f32> =
+                v.iter().map(|t| t[0] * saved.target_std + saved.target_mean).collect();
+            crate::metrics::rmse(&p, &a)
+        }
+    }
+}
+
+fn rows(d: &Dataset) -> Vec<Vec<f32>> {
+    (0..d.len()).map(|i| d.row(i).to_vec()).collect()
+}
+
+/// Trains on `train`, evaluates on `test` after every epoch (raw, unstandardised datasets;
+/// `on_epoch` sees each epoch's numbers).
+pub fn train(
+    cfg: &TrainConfig,
     train: &Dataset,
     test: &Dataset,
     mut on_epoch: impl FnMut(&EpochStats),
-) -> Result<DynModel, FitError> {
-    let spec = parse_spec(&cfg.layers).map_err(FitError::Spec)?;
-    let mut model = DynModel::from_spec(&spec, train.n_features);
+) -> Result<Trained, FitError> {
+    if train.is_empty() || test.is_empty() {
+        return Err(FitError::Input("need at least one train and one test row (the canonical split holds out rows i % 5 == 0)".into()));
+    }
+    let start = Instant::now();
+    let stats = Standardizer::fit(train);
+    let (mut tr, mut te) = (train.clone(), test.clone());
+    stats.apply(&mut tr);
+    stats.apply(&mut te);
+    let (train_t, test_t, outputs, target_mean, target_std) = match cfg.task {
+        Task::Classification => {
+            let c = class_targets(&tr)?;
+            let k = class_count(&c, &tr)?;
+            let ct = class_targets(&te)?;
+            (Targets::Classes(c), Targets::Classes(ct), k, 0.0, 1.0)
+        }
+        Task::Regression => {
+            let n = tr.len() as f64;
+            let mean = tr.targets.iter().map(|&t| f64::from(t)).sum::<f64>() / n;
+            let var = tr.targets.iter().map(|&t| (f64::from(t) - mean).powi(2)).sum::<f64>() / n;
+            let std = if var > 1e-12 { var.sqrt() } else { 1.0 };
+            let scale = |d: &Dataset| {
+                d.targets.iter().map(|&t| [((f64::from(t) - mean) / std) as f32]).collect()
+            };
+            (Targets::Values(scale(&tr)), Targets::Values(scale(&te)), 1, mean as f32, std as f32)
+        }
+    };
+    let mut model = DynModel::from_spec(&cfg.layers, tr.n_features);
+    if model.outputs() != outputs {
+        return Err(FitError::Input(format!(
+            "the layer spec ends with {} outputs but the {} needs {outputs} (end it with dense({outputs}))",
+            model.outputs(),
+            match cfg.task {
+                Task::Classification => "data's classes",
+                Task::Regression => "regression target",
+            }
+        )));
+    }
     let mut rng = Rng::new(cfg.seed);
     model.init(&cfg.init, &mut rng);
     let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
+    let base_lr = optimizer_lr(&cfg.optimizer);
     let mut opt = cfg.optimizer.clone().build(&lens)?;
     let mut trainer = DynTrainer::new(&model);
-    let classes = train.classes().map_err(FitError::NotAClass)?;
-    let test_classes = test.classes().map_err(FitError::NotAClass)?;
-    let xs: Vec<&[f32]> = (0..train.len()).map(|i| train.row(i)).collect();
-    let targets: Vec<Target<'_>> = classes.iter().map(|&c| Target::Class(c)).collect();
+    trainer.dropout_rng = Some(Rng::new(cfg.seed ^ 0x5eed_d00d));
+
+    // validation rows: every k-th train row when early stopping
+    let all_x = rows(&tr);
+    let test_x = rows(&te);
+    let (fit_idx, val_idx): (Vec<usize>, Vec<usize>) = match cfg.patience {
+        Some(_) => {
+            let every = (1.0 / cfg.val_fraction.clamp(0.01, 0.5)).round() as usize;
+            (0..tr.len()).partition(|i| i % every != every - 1)
+        }
+        None => ((0..tr.len()).collect(), Vec::new()),
+    };
+    let pick = |idx: &[usize]| -> (Vec<Vec<f32>>, Targets) {
+        let xs = idx.iter().map(|&i| all_x[i].clone()).collect();
+        let ts = match &train_t {
+            Targets::Classes(c) => Targets::Classes(idx.iter().map(|&i| c[i]).collect()),
+            Targets::Values(v) => Targets::Values(idx.iter().map(|&i| v[i]).collect()),
+        };
+        (xs, ts)
+    };
+    let (fit_x, fit_t) = pick(&fit_idx);
+    let (val_x, val_t) = pick(&val_idx);
+    if fit_t.len() == 0 {
+        return Err(FitError::Input("no training rows left after the validation split".into()));
+    }
+    let loss_check =
+        cfg.loss.with(|l| (0..fit_t.len()).try_for_each(|i| l.check(outputs, fit_t.get(i))));
+    loss_check?;
+
+    let mut saved = SavedModel {
+        model,
+        task: cfg.task,
+        means: stats.mean.clone(),
+        stds: stats.std.clone(),
+        target_mean,
+        target_std,
+    };
+    let mut history = Vec::with_capacity(cfg.epochs);
+    let mut best: Option<(f32, usize, DynModel)> = None;
     for epoch in 1..=cfg.epochs {
-        let train_loss = cfg.loss.with(|loss| {
-            trainer.epoch(
-                &mut model,
+        let lr = cfg.schedule.lr(base_lr, epoch, cfg.epochs);
+        opt.set_lr(lr);
+        let xs: Vec<&[f32]> = fit_x.iter().map(Vec::as_slice).collect();
+        let ts: Vec<Target<'_>> = (0..fit_t.len()).map(|i| fit_t.get(i)).collect();
+        let (l1, clip) = (cfg.l1, cfg.clip);
+        let train_loss = cfg.loss.with(|l| {
+            trainer.epoch_with(
+                &mut saved.model,
                 &mut opt,
-                loss,
+                l,
                 Reduction::Mean,
                 &xs,
-                &targets,
+                &ts,
                 cfg.batch,
                 Some(&mut rng),
+                |grads, params| {
+                    if l1 > 0.0 {
+                        for (g, p) in grads.iter_mut().zip(params) {
+                            neurite::optim::add_l1(g, p, l1);
+                        }
+                    }
+                    if let Some(max) = clip {
+                        crate::dynamic::clip_grad_norm(grads, max);
+                    }
+                },
             )
         })?;
-        let test_accuracy = crate::metrics::accuracy(&predict_classes(&model, test), &test_classes);
-        on_epoch(&EpochStats { epoch, train_loss, test_accuracy });
+        let val_loss =
+            (!val_x.is_empty()).then(|| mean_loss(&saved.model, &cfg.loss, &val_x, &val_t));
+        let stats = EpochStats {
+            epoch,
+            lr,
+            train_loss,
+            val_loss,
+            test_loss: mean_loss(&saved.model, &cfg.loss, &test_x, &test_t),
+            test_metric: metric(&saved, &test_x, &test_t),
+        };
+        on_epoch(&stats);
+        history.push(stats);
+        if let (Some(patience), Some(v)) = (cfg.patience, val_loss) {
+            if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
+                best = Some((v, epoch, saved.model.clone()));
+            } else if best.as_ref().is_some_and(|(_, e, _)| epoch - e >= patience) {
+                break;
+            }
+        }
+        if !train_loss.is_finite() {
+            return Err(FitError::Input(format!(
+                "training diverged at epoch {epoch} (loss {train_loss}); lower the learning rate"
+            )));
+        }
     }
-    Ok(model)
+    let kept_epoch = match best {
+        Some((_, e, m)) => {
+            saved.model = m;
+            e
+        }
+        None => history.len(),
+    };
+    Ok(Trained { saved, history, kept_epoch, seconds: start.elapsed().as_secs_f32() })
+}
+
+/// The base learning rate of an optimiser.
+pub fn optimizer_lr(o: &DynOptimizer) -> f32 {
+    match o {
+        DynOptimizer::Sgd(c) => c.lr,
+        DynOptimizer::Adagrad(c) => c.lr,
+        DynOptimizer::RmsProp(c) => c.lr,
+        DynOptimizer::Adam(c, _) => c.lr,
+    }
 }

@@ -34,8 +34,8 @@ pub fn training_curves(
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 24))?;
     let (left, right) = root.split_horizontally(600);
-    panel(&left, "loss per epoch", "loss", losses)?;
-    panel(&right, &format!("{metric_name} per epoch"), metric_name, metrics)?;
+    panel(&left, "loss per epoch", "loss", losses, true)?;
+    panel(&right, &format!("{metric_name} per epoch"), metric_name, metrics, false)?;
     root.present()?;
     Ok(())
 }
@@ -45,22 +45,26 @@ fn panel(
     caption: &str,
     y_label: &str,
     series: &[Series<'_>],
+    from_zero: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let epochs = series.iter().map(|s| s.values.len()).max().unwrap_or(1).max(2);
     let values = series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite());
     let (lo, hi) = values.fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(v), b.max(v)));
     let (lo, hi) = if lo > hi { (0.0, 1.0) } else { (lo, hi) };
     let pad = ((hi - lo) * 0.05).max(1e-3);
+    // losses from 0; a metric such as accuracy zoomed to its range
+    let bottom = if from_zero { (lo - pad).min(0.0) } else { lo - pad };
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 18))
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(1f32..epochs as f32, (lo - pad).min(0.0)..hi + pad)?;
+        .build_cartesian_2d(1f32..epochs as f32, bottom..hi + pad)?;
     chart
         .configure_mesh()
         .x_desc("epoch")
         .y_desc(y_label)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style(("sans-serif", 14))
         .draw()?;
     for s in series {

@@ -83,6 +83,24 @@ impl DynTrainer {
         batch_size: usize,
         rng: Option<&mut Rng>,
     ) -> Result<f32, Error> {
+        self.epoch_with(model, optimizer, loss, reduction, xs, targets, batch_size, rng, |_, _| {})
+    }
+
+    /// [`DynTrainer::epoch`] with `before_step(grads, params)` called after each batch's
+    /// gradients are reduced and before the optimiser step (L1, clipping).
+    #[allow(clippy::too_many_arguments)]
+    pub fn epoch_with(
+        &mut self,
+        model: &mut DynModel,
+        optimizer: &mut DynOptimizerState,
+        loss: &dyn Loss,
+        reduction: Reduction,
+        xs: &[&[f32]],
+        targets: &[Target<'_>],
+        batch_size: usize,
+        rng: Option<&mut Rng>,
+        mut before_step: impl FnMut(&mut [Vec<f32>], &[&[f32]]),
+    ) -> Result<f32, Error> {
         let n = xs.len();
         if targets.len() != n {
             return Err(Error::LengthMismatch { expected: n, found: targets.len() });
@@ -102,6 +120,7 @@ impl DynTrainer {
                 self.accumulate(model, loss, xs[i], targets[i], false)?;
             }
             let (value, _) = self.finish(loss, reduction, outputs)?;
+            before_step(&mut self.grads, &model.tensors());
             optimizer.step(&mut model.tensors_mut(), &self.grads);
             total += value;
             batches += 1;

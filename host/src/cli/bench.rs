@@ -1,0 +1,114 @@
+//! `neurite bench`: microseconds per inference and per training step.
+
+use super::options::{load_model, parse_optimizer};
+use super::{CliError, CliResult};
+use crate::dynamic::{parse_spec, DynLoss, DynModel, DynTrainer};
+use neurite::init::LayerInit;
+use neurite::loss::{Reduction, Target};
+use neurite::rng::Rng;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Options of `neurite bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// A model file ...
+    #[arg(long, value_name = "FILE", conflicts_with = "layers")]
+    pub model: Option<PathBuf>,
+    /// ... or a layer spec, with --inputs.
+    #[arg(long, value_name = "SPEC", requires = "inputs")]
+    pub layers: Option<String>,
+    /// Input width for --layers.
+    #[arg(long, value_name = "N")]
+    pub inputs: Option<usize>,
+    /// Optimiser of the training step.
+    #[arg(long, default_value = "adam", value_name = "NAME")]
+    pub optimizer: String,
+    /// Samples per training step.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub batch: usize,
+    /// Timed repetitions.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub iters: usize,
+    /// End with one JSON line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `neurite bench`.
+pub fn run(a: &BenchArgs) -> CliResult {
+    let model = match (&a.model, &a.layers, a.inputs) {
+        (Some(path), _, _) => load_model(path)?.model,
+        (None, Some(spec), Some(n)) if n > 0 => {
+            let mut m = DynModel::from_spec(
+                &parse_spec(spec).map_err(|e| CliError::bad(format!("--layers '{spec}': {e}")))?,
+                n,
+            );
+            m.init(&LayerInit::HE_RELU, &mut Rng::new(1));
+            m
+        }
+        _ => {
+            return Err(CliError::bad(
+                "bench: give --model FILE, or --layers SPEC with --inputs N (N > 0)",
+            ))
+        }
+    };
+    if a.iters == 0 || a.batch == 0 {
+        return Err(CliError::bad("--iters and --batch must be at least 1"));
+    }
+    let mut rng = Rng::new(7);
+    let xs: Vec<Vec<f32>> =
+        (0..a.batch).map(|_| (0..model.inputs()).map(|_| rng.normal()).collect()).collect();
+    let classes = model.outputs();
+    let start = Instant::now();
+    for i in 0..a.iters {
+        black_box(model.forward(black_box(&xs[i % xs.len()])));
+    }
+    let infer_us = start.elapsed().as_secs_f64() * 1e6 / a.iters as f64;
+
+    let mut m = model.clone();
+    let lens: Vec<usize> = m.tensors().iter().map(|t| t.len()).collect();
+    let mut opt =
+        parse_optimizer(&a.optimizer, 1e-3, 0.9, 0.0)?.build(&lens).map_err(CliError::bad)?;
+    let mut trainer = DynTrainer::new(&m);
+    let loss = DynLoss::CrossEntropy(None, 0.0);
+    let steps = (a.iters / a.batch).max(10);
+    let start = Instant::now();
+    for _ in 0..steps {
+        trainer.begin();
+        for (i, x) in xs.iter().enumerate() {
+            loss.with(|l| trainer.accumulate(&m, l, x, Target::Class(i % classes), false))
+                .map_err(CliError::fail)?;
+        }
+        loss.with(|l| trainer.finish(l, Reduction::Mean, classes)).map_err(CliError::fail)?;
+        opt.step(&mut m.tensors_mut(), &trainer.grads);
+    }
+    let step_us = start.elapsed().as_secs_f64() * 1e6 / steps as f64;
+    let macs: usize = model
+        .layers
+        .iter()
+        .map(|l| match l {
+            crate::dynamic::DynLayer::Dense { inputs, outputs, .. } => inputs * outputs,
+            _ => 0,
+        })
+        .sum();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"inference_us": infer_us, "train_step_us": step_us, "batch": a.batch, "params": model.param_count(), "macs": macs})
+        );
+    } else {
+        println!(
+            "{} parameters, {macs} multiply-accumulates per inference (runtime-shaped path)",
+            model.param_count()
+        );
+        println!("inference:            {infer_us:>10.3} us per sample");
+        println!(
+            "training step:        {step_us:>10.3} us per batch of {} ({}, cross-entropy)",
+            a.batch, a.optimizer
+        );
+        println!("training per sample:  {:>10.3} us", step_us / a.batch as f64);
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! `neurite export` and `neurite import`.
+
+use super::options::{load_model, parse_task, write_file};
+use super::{CliError, CliResult};
+use crate::export::{from_safetensors, rust_module, to_safetensors};
+use crate::model_io::SavedModel;
+use std::path::PathBuf;
+
+/// Options of `neurite export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// Model file.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Write a Rust module with the const-generic model type and its weights as consts
+    /// (firmware includes it; the weights stay in flash).
+    #[arg(long, value_name = "FILE.rs")]
+    pub rust: Option<PathBuf>,
+    /// Write the weights as safetensors with nn.Sequential names (0.weight, 0.bias, ...).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub safetensors: Option<PathBuf>,
+}
+
+/// Options of `neurite import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// A PyTorch state dict of an nn.Sequential of Linear, PReLU and activations, saved with
+    /// safetensors.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub safetensors: PathBuf,
+    /// The layers, e.g. dense(16),relu,dense(3) (default: the file's neurite_layers
+    /// metadata). Activations are not in a state dict, so one of the two is needed.
+    #[arg(long, value_name = "SPEC")]
+    pub layers: Option<String>,
+    /// classify or regress.
+    #[arg(long, default_value = "classify", value_name = "TASK")]
+    pub task: String,
+    /// Write the model file here.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Runs `neurite export`.
+pub fn run_export(a: &ExportArgs) -> CliResult {
+    if a.rust.is_none() && a.safetensors.is_none() {
+        return Err(CliError::bad("export: give --rust FILE.rs and/or --safetensors FILE"));
+    }
+    let saved = load_model(&a.model)?;
+    if let Some(path) = &a.rust {
+        write_file(path, rust_module(&saved, &a.model.display().to_string()).as_bytes())?;
+        println!("Rust module written to {}", path.display());
+    }
+    if let Some(path) = &a.safetensors {
+        let bytes = to_safetensors(&saved.model).map_err(CliError::fail)?;
+        write_file(path, &bytes)?;
+        println!("safetensors written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Runs `neurite import`.
+pub fn run_import(a: &ImportArgs) -> CliResult {
+    let bytes = std::fs::read(&a.safetensors)
+        .map_err(|e| CliError::bad(format!("{}: {e}", a.safetensors.display())))?;
+    let model = from_safetensors(&bytes, a.layers.as_deref())
+        .map_err(|e| CliError::bad(format!("{}: {e}", a.safetensors.display())))?;
+    let saved = SavedModel {
+        model,
+        task: parse_task(&a.task)?,
+        means: Vec::new(),
+        stds: Vec::new(),
+        target_mean: 0.0,
+        target_std: 1.0,
+    };
+    write_file(&a.out, &saved.to_bytes().map_err(CliError::fail)?)?;
+    println!(
+        "imported {} parameters ({} inputs, {} outputs) into {}",
+        saved.model.param_count(),
+        saved.model.inputs(),
+        saved.model.outputs(),
+        a.out.display()
+    );
+    Ok(())
+}

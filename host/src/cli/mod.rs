@@ -1,0 +1,112 @@
+//! The `neurite` command line (contract: `DESIGN.md`, "The `neurite` command-line contract").
+//!
+//! Exit status: 0 success; 2 bad input or usage, with one line naming the file, line and
+//! column where that applies; 1 any other failure. Output files are written whole or not at
+//! all.
+
+mod bench;
+mod demo;
+mod eval;
+mod export;
+mod footprint;
+mod options;
+mod predict;
+mod report;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::fmt;
+use std::process::ExitCode;
+
+/// A failure with its exit status.
+#[derive(Debug)]
+pub struct CliError {
+    /// 2: bad input or usage; 1: anything else.
+    pub code: u8,
+    /// One line.
+    pub message: String,
+}
+
+impl CliError {
+    /// Bad input or usage (exit status 2).
+    pub fn bad(message: impl fmt::Display) -> Self {
+        Self { code: 2, message: message.to_string() }
+    }
+
+    /// Any other failure (exit status 1).
+    pub fn fail(message: impl fmt::Display) -> Self {
+        Self { code: 1, message: message.to_string() }
+    }
+}
+
+/// Result of a command.
+pub type CliResult = Result<(), CliError>;
+
+/// neurite: train small neural networks on the desktop, check them, and export them to
+/// microcontroller firmware.
+///
+/// Run with no command for the demo (digits). Data is CSV with a header; the target is the
+/// last column unless --target names another. Rows i % 5 == 0 are the test split.
+#[derive(Parser, Debug)]
+#[command(name = "neurite", version, about, long_about = None, arg_required_else_help = false)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a model on a CSV file and report test metrics.
+    Train(train::TrainArgs),
+    /// Evaluate a model file on a CSV file.
+    Eval(eval::EvalArgs),
+    /// Predict every row of a CSV file with a model file.
+    Predict(predict::PredictArgs),
+    /// Export a model file: a Rust module for firmware, or safetensors for PyTorch.
+    Export(export::ExportArgs),
+    /// Import a PyTorch model (safetensors state dict of an nn.Sequential) as a model file.
+    Import(export::ImportArgs),
+    /// Print the memory a model needs: inference, training, fine-tuning the last layer.
+    Footprint(footprint::FootprintArgs),
+    /// Time inference and one training step of a model, in microseconds.
+    Bench(bench::BenchArgs),
+    /// The demo (also what runs with no command).
+    Demo(demo::DemoArgs),
+}
+
+/// Parses the command line, runs it, and maps failures to exit statuses.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // clap's first line says what is wrong; the rest is usage help.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid usage");
+            eprintln!("neurite: {} (see neurite --help)", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        None => demo::run(&demo::DemoArgs::default()),
+        Some(Command::Demo(a)) => demo::run(&a),
+        Some(Command::Train(a)) => train::run(&a),
+        Some(Command::Eval(a)) => eval::run(&a),
+        Some(Command::Predict(a)) => predict::run(&a),
+        Some(Command::Export(a)) => export::run_export(&a),
+        Some(Command::Import(a)) => export::run_import(&a),
+        Some(Command::Footprint(a)) => footprint::run(&a),
+        Some(Command::Bench(a)) => bench::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("neurite: {}", e.message.replace('\n', " "));
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Parsing of option values (loss, optimiser, initialiser, schedule) and the loading of
+//! files, each failure a one-line [`CliError`] with status 2.
+
+use super::CliError;
+use crate::data::Dataset;
+use crate::dynamic::{DynLoss, DynOptimizer};
+use crate::fit::Schedule;
+use crate::model_io::SavedModel;
+use neurite::init::{FanMode, Init, LayerInit, Nonlinearity};
+use neurite::model_file::Task;
+use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
+use std::path::Path;
+
+/// Splits `name(a,b)` into the name and its numeric arguments.
+fn call(s: &str, what: &str) -> Result<(String, Vec<f32>), CliError> {
+    let s = s.trim();
+    let (name, args) = match s.find('(') {
+        Some(i) => {
+            let inner = s[i + 1..].strip_suffix(')').ok_or_else(|| {
+                CliError::bad(format!("{what} '{s}': missing closing parenthesis"))
+            })?;
+            let args = inner
+                .split(',')
+                .filter(|a| !a.trim().is_empty())
+                .map(|a| {
+                    a.trim().parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                        CliError::bad(format!(
+                            "{what} '{s}': argument '{}' is not a number",
+                            a.trim()
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (s[..i].trim(), args)
+        }
+        None => (s, Vec::new()),
+    };
+    Ok((name.to_ascii_lowercase().replace('-', "_"), args))
+}
+
+fn arg(args: &[f32], i: usize, default: f32) -> f32 {
+    args.get(i).copied().unwrap_or(default)
+}
+
+/// Loss names for `--loss`.
+pub const LOSSES: &str =
+    "cross_entropy(label_smoothing), class_balanced(beta), focal(gamma,alpha), \
+nll, bce_with_logits, mse, mae, huber(delta), quantile(tau), tukey(c), barron(alpha,c)";
+
+/// `--loss`: a name with optional arguments, e.g. `huber(0.5)`. `class_counts` feeds
+/// `class_balanced`.
+pub fn parse_loss(s: &str, class_counts: &[u32]) -> Result<DynLoss, CliError> {
+    let (name, a) = call(s, "loss")?;
+    Ok(match name.as_str() {
+        "cross_entropy" | "ce" => DynLoss::CrossEntropy(None, arg(&a, 0, 0.0)),
+        "class_balanced" => DynLoss::class_balanced(arg(&a, 0, 0.999), class_counts)
+            .map_err(|e| CliError::bad(format!("loss '{s}': {e}")))?,
+        "focal" => DynLoss::Focal(arg(&a, 0, 2.0), arg(&a, 1, 0.25)),
+        "nll" => DynLoss::Nll(None),
+        "bce_with_logits" => DynLoss::BceWithLogits(None),
+        "mse" => DynLoss::Mse,
+        "mae" | "l1" => DynLoss::Mae,
+        "huber" => DynLoss::Huber(arg(&a, 0, 1.0)),
+        "quantile" => DynLoss::Quantile(arg(&a, 0, 0.5)),
+        "tukey" => DynLoss::Tukey(arg(&a, 0, 4.685)),
+        "barron" => DynLoss::Barron(arg(&a, 0, 1.0), arg(&a, 1, 1.0)),
+        other => return Err(CliError::bad(format!("unknown loss '{other}'; known: {LOSSES}"))),
+    })
+}
+
+/// `--optimizer` with `--lr`, `--momentum` and `--weight-decay` (L2).
+pub fn parse_optimizer(
+    name: &str,
+    lr: f32,
+    momentum: f32,
+    weight_decay: f32,
+) -> Result<DynOptimizer, CliError> {
+    let o = match name.to_ascii_lowercase().as_str() {
+        "sgd" | "gd" => DynOptimizer::Sgd(SgdConfig { weight_decay, ..SgdConfig::new(lr) }),
+        "momentum" => DynOptimizer::Sgd(SgdConfig { momentum, weight_decay, ..SgdConfig::new(lr) }),
+        "nesterov" => DynOptimizer::Sgd(SgdConfig { momentum, nesterov: true, weight_decay, ..SgdConfig::new(lr) }),
+        "adagrad" => DynOptimizer::Adagrad(AdagradConfig { weight_decay, ..AdagradConfig::new(lr) }),
+        "rmsprop" => DynOptimizer::RmsProp(RmsPropConfig { weight_decay, ..RmsPropConfig::new(lr) }),
+        "adam" => DynOptimizer::Adam(AdamConfig { weight_decay, ..AdamConfig::adam(lr) }, false),
+        "amsgrad" => DynOptimizer::Adam(AdamConfig { weight_decay, ..AdamConfig::adam(lr) }, true),
+        "adamw" => DynOptimizer::Adam(AdamConfig { weight_decay, ..AdamConfig::adamw(lr) }, false),
+        other => {
+            return Err(CliError::bad(format!(
+                "unknown optimizer '{other}'; known: sgd, momentum, nesterov, adagrad, rmsprop, adam, amsgrad, adamw"
+            )))
+        }
+    };
+    let valid = match &o {
+        DynOptimizer::Sgd(c) => c.validate(),
+        DynOptimizer::Adagrad(c) => c.validate(),
+        DynOptimizer::RmsProp(c) => c.validate(),
+        DynOptimizer::Adam(c, _) => c.validate(),
+    };
+    valid.map_err(|_| CliError::bad(format!("optimizer '{name}': learning rate {lr}, momentum {momentum} or weight decay {weight_decay} out of range")))?;
+    Ok(o)
+}
+
+/// `--lr`: a positive, finite number.
+pub fn positive(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number")),
+    }
+}
+
+/// `--init`: `he`, `xavier`, `lecun`, `orthogonal`, `torch`, `kaiming-normal`, `normal(std)`,
+/// `uniform(a)`; biases at 0.01 for he, 0 otherwise (torch: PyTorch's Linear default).
+pub fn parse_init(s: &str) -> Result<LayerInit, CliError> {
+    let (name, a) = call(s, "init")?;
+    let relu = Nonlinearity::Relu;
+    let weight = match name.as_str() {
+        "he" | "kaiming" | "kaiming_uniform" => Init::KaimingUniform { mode: FanMode::FanIn, nonlinearity: relu },
+        "kaiming_normal" | "he_normal" => Init::KaimingNormal { mode: FanMode::FanIn, nonlinearity: relu },
+        "xavier" | "glorot" | "xavier_uniform" => Init::XavierUniform { gain: arg(&a, 0, 1.0) },
+        "xavier_normal" => Init::XavierNormal { gain: arg(&a, 0, 1.0) },
+        "lecun" | "lecun_normal" => Init::LecunNormal,
+        "orthogonal" => Init::Orthogonal { gain: arg(&a, 0, 1.0) },
+        "torch" => return Ok(LayerInit::TORCH_DEFAULT),
+        "normal" => Init::Normal { mean: 0.0, std: arg(&a, 0, 0.01) },
+        "uniform" => Init::Uniform { low: -arg(&a, 0, 0.05), high: arg(&a, 0, 0.05) },
+        other => {
+            return Err(CliError::bad(format!(
+                "unknown init '{other}'; known: he, kaiming_normal, xavier, xavier_normal, lecun, orthogonal, torch, normal(std), uniform(a)"
+            )))
+        }
+    };
+    let bias = if name.starts_with("he") || name.starts_with("kaiming") {
+        Init::Constant(0.01)
+    } else {
+        Init::Zeros
+    };
+    Ok(LayerInit { weight, bias })
+}
+
+/// `--schedule`: `constant`, `step(every,gamma)`, `cosine`.
+pub fn parse_schedule(s: &str) -> Result<Schedule, CliError> {
+    let (name, a) = call(s, "schedule")?;
+    match name.as_str() {
+        "constant" | "none" => Ok(Schedule::Constant),
+        "step" => {
+            let every = arg(&a, 0, 10.0);
+            if every < 1.0 || every.fract() != 0.0 {
+                return Err(CliError::bad(format!(
+                    "schedule '{s}': step(every,gamma) needs a whole number of epochs"
+                )));
+            }
+            Ok(Schedule::Step { every: every as usize, gamma: arg(&a, 1, 0.1) })
+        }
+        "cosine" => Ok(Schedule::Cosine),
+        other => Err(CliError::bad(format!(
+            "unknown schedule '{other}'; known: constant, step(every,gamma), cosine"
+        ))),
+    }
+}
+
+/// `--task`.
+pub fn parse_task(s: &str) -> Result<Task, CliError> {
+    match s {
+        "classify" | "classification" => Ok(Task::Classification),
+        "regress" | "regression" => Ok(Task::Regression),
+        other => Err(CliError::bad(format!("unknown task '{other}'; known: classify, regress"))),
+    }
+}
+
+/// Loads a CSV with its target column.
+pub fn load_data(path: &Path, target: Option<&str>) -> Result<Dataset, CliError> {
+    Dataset::load_csv(path, target).map_err(CliError::bad)
+}
+
+/// Reads and checks a model file.
+pub fn load_model(path: &Path) -> Result<SavedModel, CliError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| CliError::bad(format!("{}: {e}", path.display())))?;
+    SavedModel::from_bytes(&bytes).map_err(|e| CliError::bad(format!("{}: {e}", path.display())))
+}
+
+/// Writes a file atomically; an I/O failure is status 1.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    crate::model_io::write_atomic(path, bytes)
+        .map_err(|e| CliError::fail(format!("{}: cannot write: {e}", path.display())))
+}
+
+/// A JSON number (non-finite as null).
+pub fn json_num(v: f32) -> serde_json::Value {
+    serde_json::Number::from_f64(f64::from(v))
+        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+}

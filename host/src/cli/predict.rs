@@ -1,0 +1,71 @@
+//! `neurite predict`.
+
+use super::options::load_model;
+use super::{CliError, CliResult};
+use crate::data::Dataset;
+use neurite::model_file::Task;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Options of `neurite predict`.
+#[derive(clap::Args, Debug)]
+pub struct PredictArgs {
+    /// Model file.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// CSV with a header: the model's feature columns, optionally followed by a target
+    /// column (ignored).
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// Write the predictions here (CSV) instead of standard output.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `neurite predict`: one row per input row, `prediction` (class or value) and, for
+/// classifiers, the class scores.
+pub fn run(a: &PredictArgs) -> CliResult {
+    let saved = load_model(&a.model)?;
+    let mut data = Dataset::load_features(&a.data).map_err(CliError::bad)?;
+    let inputs = saved.model.inputs();
+    if data.n_features == inputs + 1 {
+        // drop the trailing target column
+        data = Dataset::load_csv(&a.data, None).map_err(CliError::bad)?;
+    } else if data.n_features != inputs {
+        return Err(CliError::bad(format!(
+            "{}:1: {} columns, the model takes {inputs} features (optionally followed by a target)",
+            a.data.display(),
+            data.n_features
+        )));
+    }
+    let mut csv = String::from("prediction");
+    let k = saved.model.outputs();
+    if saved.task == Task::Classification {
+        for c in 0..k {
+            let _ = write!(csv, ",score_{c}");
+        }
+    }
+    csv.push('\n');
+    for i in 0..data.len() {
+        let out = saved.predict(data.row(i));
+        match saved.task {
+            Task::Classification => {
+                let _ = write!(csv, "{}", neurite::kernel::reduce::argmax(&out));
+                for v in &out {
+                    let _ = write!(csv, ",{v}");
+                }
+            }
+            Task::Regression => {
+                let _ = write!(csv, "{}", out[0]);
+            }
+        }
+        csv.push('\n');
+    }
+    match &a.out {
+        Some(path) => super::options::write_file(path, csv.as_bytes()),
+        None => {
+            print!("{csv}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! `neurite train`.
+
+use super::options::{
+    self, load_data, parse_init, parse_loss, parse_optimizer, parse_schedule, parse_task, positive,
+};
+use super::report::{evaluate, json_line};
+use super::{CliError, CliResult};
+use crate::dynamic::{parse_spec, LayerSpec};
+use crate::fit::{self, EpochStats, TrainConfig, Trained};
+use crate::plot::{training_curves, Series};
+use indicatif::{ProgressBar, ProgressStyle};
+use neurite::model_file::Task;
+use plotters::style::RGBColor;
+use std::path::{Path, PathBuf};
+
+/// Options of `neurite train`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// CSV file with a header row.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// Target column name (default: the last column).
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    /// classify (target = class index 0..K-1) or regress (numeric target).
+    #[arg(long, default_value = "classify", value_name = "TASK")]
+    pub task: String,
+    /// Layers after the input, e.g. dense(64),relu,dense(10); the last layer's width must be
+    /// the number of classes (1 for regression). Names: dense(N), relu, leaky_relu(slope),
+    /// prelu, elu(alpha), selu, gelu, gelu(tanh), silu, swish(beta), softplus(beta,threshold),
+    /// sigmoid, tanh, identity, step, softmax, log_softmax, dropout(p).
+    /// Default: dense(64),relu,dense(K) or dense(32),tanh,dense(1).
+    #[arg(long, value_name = "SPEC")]
+    pub layers: Option<String>,
+    /// Loss: cross_entropy(label_smoothing), class_balanced(beta), focal(gamma,alpha), nll,
+    /// bce_with_logits, mse, mae, huber(delta), quantile(tau), tukey(c), barron(alpha,c).
+    /// Default: cross_entropy or mse.
+    #[arg(long, value_name = "NAME")]
+    pub loss: Option<String>,
+    /// sgd, momentum, nesterov, adagrad, rmsprop, adam, amsgrad, adamw.
+    #[arg(long, default_value = "adam", value_name = "NAME")]
+    pub optimizer: String,
+    /// Learning rate (a positive number).
+    #[arg(long, default_value = "0.01", value_parser = positive, value_name = "F")]
+    pub lr: f32,
+    /// Momentum for the momentum and nesterov optimisers.
+    #[arg(long, default_value_t = 0.9, value_name = "F")]
+    pub momentum: f32,
+    /// L2 regularisation (the optimiser's weight decay; decoupled for adamw).
+    #[arg(long = "l2", alias = "weight-decay", default_value_t = 0.0, value_name = "F")]
+    pub l2: f32,
+    /// L1 regularisation of every parameter.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub l1: f32,
+    /// Clip the gradient norm to this value before each step.
+    #[arg(long, value_name = "F")]
+    pub clip: Option<f32>,
+    /// Dropout probability after every hidden activation (training only).
+    #[arg(long, value_name = "P")]
+    pub dropout: Option<f32>,
+    /// Initialiser: he, kaiming_normal, xavier, xavier_normal, lecun, orthogonal, torch,
+    /// normal(std), uniform(a).
+    #[arg(long, default_value = "he", value_name = "NAME")]
+    pub init: String,
+    /// Learning-rate schedule: constant, step(every,gamma), cosine.
+    #[arg(long, default_value = "constant", value_name = "NAME")]
+    pub schedule: String,
+    /// Stop when the validation loss has not improved for this many epochs (keeps the best).
+    #[arg(long, value_name = "EPOCHS")]
+    pub early_stopping: Option<usize>,
+    /// Fraction of the train rows used for validation with --early-stopping.
+    #[arg(long, default_value_t = 0.2, value_name = "F")]
+    pub val_split: f32,
+    /// Epochs.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub epochs: usize,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub batch: usize,
+    /// Seed of initialisation, shuffling and dropout.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub seed: u64,
+    /// Write the trained model file here.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write a PNG of loss and accuracy (or RMSE) per epoch here.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+    /// End with one JSON line of the results.
+    #[arg(long)]
+    pub json: bool,
+    /// No per-epoch lines or progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Builds the training configuration from the options and the data.
+pub fn config(a: &TrainArgs, train: &crate::data::Dataset) -> Result<TrainConfig, CliError> {
+    let task = parse_task(&a.task)?;
+    let counts: Vec<u32> = match task {
+        Task::Classification => {
+            let classes = fit::class_targets(train).map_err(CliError::bad)?;
+            let k = fit::class_count(&classes, train).map_err(CliError::bad)?;
+            (0..k).map(|c| classes.iter().filter(|&&x| x == c).count() as u32).collect()
+        }
+        Task::Regression => Vec::new(),
+    };
+    let default_layers = match task {
+        Task::Classification => format!("dense(64),relu,dense({})", counts.len()),
+        Task::Regression => "dense(32),tanh,dense(1)".to_string(),
+    };
+    let spec = a.layers.clone().unwrap_or(default_layers);
+    let mut layers =
+        parse_spec(&spec).map_err(|e| CliError::bad(format!("--layers '{spec}': {e}")))?;
+    if let Some(p) = a.dropout {
+        if !(0.0..1.0).contains(&p) {
+            return Err(CliError::bad(format!("--dropout {p}: a probability in [0, 1) is needed")));
+        }
+        let last = layers.len().saturating_sub(1);
+        let mut with = Vec::new();
+        for (i, l) in layers.into_iter().enumerate() {
+            let hidden_activation =
+                matches!(l, LayerSpec::Activation(_) | LayerSpec::Prelu { .. }) && i < last;
+            with.push(l);
+            if hidden_activation {
+                with.push(LayerSpec::Dropout(p));
+            }
+        }
+        layers = with;
+    }
+    let default_loss = match task {
+        Task::Classification => "cross_entropy",
+        Task::Regression => "mse",
+    };
+    let loss = parse_loss(a.loss.as_deref().unwrap_or(default_loss), &counts)?;
+    if task == Task::Regression && loss.wants_class() {
+        return Err(CliError::bad("a classification loss needs --task classify"));
+    }
+    if a.epochs == 0 || a.batch == 0 {
+        return Err(CliError::bad("--epochs and --batch must be at least 1"));
+    }
+    for (name, v) in [("--l1", a.l1), ("--l2", a.l2), ("--momentum", a.momentum)] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(CliError::bad(format!("{name} {v}: a non-negative number is needed")));
+        }
+    }
+    if a.clip.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+        return Err(CliError::bad("--clip: a positive number is needed"));
+    }
+    Ok(TrainConfig {
+        layers,
+        task,
+        loss,
+        optimizer: parse_optimizer(&a.optimizer, a.lr, a.momentum, a.l2)?,
+        init: parse_init(&a.init)?,
+        schedule: parse_schedule(&a.schedule)?,
+        l1: a.l1,
+        clip: a.clip,
+        epochs: a.epochs,
+        batch: a.batch,
+        seed: a.seed,
+        patience: a.early_stopping,
+        val_fraction: a.val_split,
+    })
+}
+
+/// Prints an epoch line.
+pub fn epoch_line(s: &EpochStats, epochs: usize, task: Task) -> String {
+    let metric = match task {
+        Task::Classification => format!("test accuracy {:.4}", s.test_metric),
+        Task::Regression => format!("test RMSE {:.4}", s.test_metric),
+    };
+    let val = s.val_loss.map_or(String::new(), |v| format!("  val loss {v:.4}"));
+    format!(
+        "epoch {:>3}/{epochs}  lr {:.5}  train loss {:.4}{val}  test loss {:.4}  {metric}",
+        s.epoch, s.lr, s.train_loss, s.test_loss
+    )
+}
+
+/// Trains with a progress bar (on a terminal) and per-epoch lines unless quiet.
+pub fn train_with_progress(
+    cfg: &TrainConfig,
+    train: &crate::data::Dataset,
+    test: &crate::data::Dataset,
+    quiet: bool,
+) -> Result<Trained, CliError> {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.epochs as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed_precise}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let trained = fit::train(cfg, train, test, |s| {
+        if !quiet {
+            // epoch lines go to stdout, the bar (on a terminal) to stderr below them
+            bar.suspend(|| println!("{}", epoch_line(s, cfg.epochs, cfg.task)));
+        }
+        bar.set_message(format!("loss {:.4}", s.train_loss));
+        bar.inc(1);
+    })
+    .map_err(CliError::bad)?;
+    bar.finish_and_clear();
+    Ok(trained)
+}
+
+/// Writes the loss/metric PNG atomically.
+pub fn write_plot(path: &Path, title: &str, trained: &Trained, task: Task) -> Result<(), CliError> {
+    let h = &trained.history;
+    let train_loss: Vec<f32> = h.iter().map(|s| s.train_loss).collect();
+    let test_loss: Vec<f32> = h.iter().map(|s| s.test_loss).collect();
+    let metric: Vec<f32> = h.iter().map(|s| s.test_metric).collect();
+    let metric_name = match task {
+        Task::Classification => "test accuracy",
+        Task::Regression => "test RMSE",
+    };
+    let tmp = path.with_extension(format!("tmp-{}.png", std::process::id()));
+    let drawn = training_curves(
+        &tmp,
+        title,
+        &[
+            Series { label: "train loss", values: &train_loss, color: RGBColor(31, 119, 180) },
+            Series { label: "test loss", values: &test_loss, color: RGBColor(255, 127, 14) },
+        ],
+        metric_name,
+        &[Series { label: metric_name, values: &metric, color: RGBColor(44, 160, 44) }],
+    );
+    let result = drawn
+        .map_err(|e| CliError::fail(format!("{}: cannot draw the plot: {e}", path.display())))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path)
+                .map_err(|e| CliError::fail(format!("{}: {e}", path.display())))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Runs `neurite train`.
+pub fn run(a: &TrainArgs) -> CliResult {
+    let data = load_data(&a.data, a.target.as_deref())?;
+    let (train, test) = data.canonical_split();
+    let cfg = config(a, &train)?;
+    let trained = train_with_progress(&cfg, &train, &test, a.quiet || a.json)?;
+    let eval = evaluate(&trained.saved, &test)?;
+    if !a.json {
+        print!("{}", eval.text);
+        println!(
+            "{} epochs ({} kept), {:.2} s, {} parameters",
+            trained.history.len(),
+            trained.kept_epoch,
+            trained.seconds,
+            trained.saved.model.param_count()
+        );
+    }
+    // outputs only after everything succeeded, each written whole or not at all
+    if let Some(out) = &a.out {
+        let bytes = trained.saved.to_bytes().map_err(CliError::fail)?;
+        options::write_file(out, &bytes)?;
+        if !a.json {
+            println!("model written to {}", out.display());
+        }
+    }
+    if let Some(plot) = &a.plot {
+        write_plot(plot, &format!("neurite: {}", a.data.display()), &trained, cfg.task)?;
+    }
+    if a.json {
+        let kept = trained.history.get(trained.kept_epoch.saturating_sub(1));
+        json_line(
+            eval.fields,
+            kept.map(|s| s.train_loss),
+            trained.history.len(),
+            trained.seconds,
+            kept.map(|s| s.test_loss),
+        );
+    }
+    Ok(())
+}
