@@ -17,6 +17,10 @@ pub struct Dataset {
     pub targets: Vec<f32>,
     /// Number of features per row.
     pub n_features: usize,
+    /// 0-based column of the target in the file (`None` without a target).
+    pub target_column: Option<usize>,
+    /// The file it came from.
+    pub path: PathBuf,
 }
 
 /// Why a CSV could not be loaded; `Display` names the file, line and column.
@@ -137,6 +141,8 @@ impl Dataset {
             n_features,
             features,
             targets,
+            target_column: target.map(|_| target_col),
+            path: path.to_path_buf(),
         })
     }
 

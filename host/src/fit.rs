@@ -157,12 +157,15 @@ impl Targets {
     }
 }
 
-/// Class indices of a dataset's targets, checked: `Err` names the data row (1-based, the
-/// file's line is one more for the header) of the first label that is not a class.
+/// Class indices of a dataset's targets, checked. For a whole file, `Err` names
+/// `file:line:column` of the first label that is not a class (line = data row + 1 for the
+/// header); after a split, the data row.
 pub fn class_targets(data: &Dataset) -> Result<Vec<usize>, FitError> {
     data.classes().map_err(|row| {
+        let column = data.target_column.map_or(0, |c| c + 1);
         FitError::Input(format!(
-            "line {}: class label '{}' in column '{}' is not a non-negative integer (use --task regress for a numeric target)",
+            "{}:{}:{column}: class label '{}' in column '{}' is not a non-negative integer (use --task regress for a numeric target)",
+            data.path.display(),
             row + 1,
             data.targets[row - 1],
             data.target_name
@@ -175,7 +178,8 @@ pub fn class_count(train: &[usize], data: &Dataset) -> Result<usize, FitError> {
     let k = train.iter().max().map_or(0, |m| m + 1);
     if k > MAX_CLASSES {
         return Err(FitError::Input(format!(
-            "target column '{}' has labels up to {}: too many classes for a classifier (at most {MAX_CLASSES}); use --task regress for a numeric target",
+            "{}: target column '{}' has labels up to {}: too many classes for a classifier (at most {MAX_CLASSES}); use --task regress for a numeric target",
+            data.path.display(),
             data.target_name,
             k - 1
         )));

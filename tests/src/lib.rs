@@ -3,6 +3,32 @@
 
 pub mod golden;
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The `neurite` binary, built once per test process with the cargo and profile running the
+/// tests (the binary belongs to `neurite-host`, so cargo does not hand its path to this
+/// crate's tests).
+pub fn neurite_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // target/<profile>/deps/<test binary>
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "neurite-host", "--bin", "neurite"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build for the neurite binary");
+        assert!(status.success(), "building the neurite binary failed");
+        profile_dir.join(format!("neurite{}", std::env::consts::EXE_SUFFIX))
+    })
+    .clone()
+}
+
 /// `|got - want| <= abs + rel * |want|` for every element; `Err` names the first miss.
 pub fn close(what: &str, got: &[f32], want: &[f32], rel: f32, abs: f32) -> Result<usize, String> {
     if got.len() != want.len() {

@@ -41,7 +41,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "adam", value_name = "NAME")]
     pub optimizer: String,
     /// Learning rate (a positive number).
-    #[arg(long, default_value = "0.01", value_parser = positive, value_name = "F")]
+    #[arg(long, default_value = "0.01", value_parser = positive, allow_hyphen_values = true, value_name = "F")]
     pub lr: f32,
     /// Momentum for the momentum and nesterov optimisers.
     #[arg(long, default_value_t = 0.9, value_name = "F")]
@@ -238,6 +238,10 @@ pub fn write_plot(path: &Path, title: &str, trained: &Trained, task: Task) -> Re
 /// Runs `neurite train`.
 pub fn run(a: &TrainArgs) -> CliResult {
     let data = load_data(&a.data, a.target.as_deref())?;
+    if parse_task(&a.task)? == Task::Classification {
+        // check labels on the whole file, so an error names the file's line
+        fit::class_targets(&data).map_err(CliError::bad)?;
+    }
     let (train, test) = data.canonical_split();
     let cfg = config(a, &train)?;
     let trained = train_with_progress(&cfg, &train, &test, a.quiet || a.json)?;
