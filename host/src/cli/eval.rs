@@ -32,6 +32,7 @@ pub struct EvalArgs {
 
 /// Runs `neurite eval`.
 pub fn run(a: &EvalArgs) -> CliResult {
+    let start = std::time::Instant::now();
     let saved = load_model(&a.model)?;
     let data = load_data(&a.data, a.target.as_deref())?;
     if data.n_features != saved.model.inputs() {
@@ -76,7 +77,7 @@ pub fn run(a: &EvalArgs) -> CliResult {
         Ok::<f32, CliError>(batch.reduce(Reduction::Mean, l.per_element(), saved.model.outputs()).0)
     })?;
     if a.json {
-        json_line(eval.fields, None, 0, 0.0, Some(test_loss));
+        json_line(eval.fields, None, 0, start.elapsed().as_secs_f32(), Some(test_loss));
     } else {
         print!("{}", eval.text);
         println!("test loss {test_loss:.4}");
