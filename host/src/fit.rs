@@ -280,7 +280,7 @@ pub fn train(
     let mut rng = Rng::new(cfg.seed);
     model.init(&cfg.init, &mut rng);
     let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
-    let base_lr = optimizer_lr(&cfg.optimizer);
+    let base_lr = cfg.optimizer.lr();
     let mut opt = cfg.optimizer.clone().build(&lens)?;
     let mut trainer = DynTrainer::new(&model);
     trainer.dropout_rng = Some(Rng::new(cfg.seed ^ 0x5eed_d00d));
@@ -383,14 +383,4 @@ pub fn train(
         None => history.len(),
     };
     Ok(Trained { saved, history, kept_epoch, seconds: start.elapsed().as_secs_f32() })
-}
-
-/// The base learning rate of an optimiser.
-pub fn optimizer_lr(o: &DynOptimizer) -> f32 {
-    match o {
-        DynOptimizer::Sgd(c) => c.lr,
-        DynOptimizer::Adagrad(c) => c.lr,
-        DynOptimizer::RmsProp(c) => c.lr,
-        DynOptimizer::Adam(c, _) => c.lr,
-    }
 }

@@ -1,27 +1,18 @@
 //! `neurite bench`: microseconds per inference and per training step.
 
-use super::options::{load_model, parse_optimizer};
+use super::options::parse_optimizer;
 use super::{CliError, CliResult};
-use crate::dynamic::{parse_spec, DynLoss, DynModel, DynTrainer};
-use neurite::init::LayerInit;
+use crate::dynamic::{DynLoss, DynTrainer};
 use neurite::loss::{Reduction, Target};
 use neurite::rng::Rng;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// Options of `neurite bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// A model file ...
-    #[arg(long, value_name = "FILE", conflicts_with = "layers")]
-    pub model: Option<PathBuf>,
-    /// ... or a layer spec, with --inputs.
-    #[arg(long, value_name = "SPEC", requires = "inputs")]
-    pub layers: Option<String>,
-    /// Input width for --layers.
-    #[arg(long, value_name = "N")]
-    pub inputs: Option<usize>,
+    #[command(flatten)]
+    pub source: super::options::ModelSource,
     /// Optimiser of the training step.
     #[arg(long, default_value = "adam", value_name = "NAME")]
     pub optimizer: String,
@@ -38,22 +29,7 @@ pub struct BenchArgs {
 
 /// Runs `neurite bench`.
 pub fn run(a: &BenchArgs) -> CliResult {
-    let model = match (&a.model, &a.layers, a.inputs) {
-        (Some(path), _, _) => load_model(path)?.model,
-        (None, Some(spec), Some(n)) if n > 0 => {
-            let mut m = DynModel::from_spec(
-                &parse_spec(spec).map_err(|e| CliError::bad(format!("--layers '{spec}': {e}")))?,
-                n,
-            );
-            m.init(&LayerInit::HE_RELU, &mut Rng::new(1));
-            m
-        }
-        _ => {
-            return Err(CliError::bad(
-                "bench: give --model FILE, or --layers SPEC with --inputs N (N > 0)",
-            ))
-        }
-    };
+    let model = a.source.load("bench")?;
     if a.iters == 0 || a.batch == 0 {
         return Err(CliError::bad("--iters and --batch must be at least 1"));
     }

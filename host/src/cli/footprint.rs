@@ -1,25 +1,16 @@
 //! `neurite footprint`.
 
-use super::options::load_model;
 use super::report::footprint_table;
 use super::{CliError, CliResult};
-use crate::dynamic::{parse_spec, DynModel};
+use crate::dynamic::DynModel;
 use core::mem::size_of;
 use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
-use std::path::PathBuf;
 
 /// Options of `neurite footprint`.
 #[derive(clap::Args, Debug)]
 pub struct FootprintArgs {
-    /// A model file ...
-    #[arg(long, value_name = "FILE", conflicts_with = "layers")]
-    pub model: Option<PathBuf>,
-    /// ... or a layer spec, with --inputs.
-    #[arg(long, value_name = "SPEC", requires = "inputs")]
-    pub layers: Option<String>,
-    /// Input width for --layers.
-    #[arg(long, value_name = "N")]
-    pub inputs: Option<usize>,
+    #[command(flatten)]
+    pub source: super::options::ModelSource,
     /// Optimiser for the training columns: sgd, momentum, adagrad, rmsprop, adam, amsgrad.
     #[arg(long, default_value = "adam", value_name = "NAME")]
     pub optimizer: String,
@@ -53,18 +44,7 @@ pub fn table(model: &DynModel, optimizer: &str) -> Result<String, CliError> {
 
 /// Runs `neurite footprint`.
 pub fn run(a: &FootprintArgs) -> CliResult {
-    let model = match (&a.model, &a.layers, a.inputs) {
-        (Some(path), _, _) => load_model(path)?.model,
-        (None, Some(spec), Some(n)) if n > 0 => DynModel::from_spec(
-            &parse_spec(spec).map_err(|e| CliError::bad(format!("--layers '{spec}': {e}")))?,
-            n,
-        ),
-        _ => {
-            return Err(CliError::bad(
-                "footprint: give --model FILE, or --layers SPEC with --inputs N (N > 0)",
-            ))
-        }
-    };
+    let model = a.source.load("footprint")?;
     println!(
         "{} parameters, {} inputs, {} outputs",
         model.param_count(),

@@ -179,6 +179,40 @@ pub fn load_model(path: &Path) -> Result<SavedModel, CliError> {
     SavedModel::from_bytes(&bytes).map_err(|e| CliError::bad(format!("{}: {e}", path.display())))
 }
 
+/// A model named on the command line: a model file, or a layer spec with an input width
+/// (initialised He-uniform, seed 1).
+#[derive(clap::Args, Debug)]
+pub struct ModelSource {
+    /// A model file ...
+    #[arg(long, value_name = "FILE", conflicts_with = "layers")]
+    pub model: Option<std::path::PathBuf>,
+    /// ... or a layer spec, with --inputs.
+    #[arg(long, value_name = "SPEC", requires = "inputs")]
+    pub layers: Option<String>,
+    /// Input width for --layers.
+    #[arg(long, value_name = "N")]
+    pub inputs: Option<usize>,
+}
+
+impl ModelSource {
+    /// Loads or builds the model; `what` names the command in the error.
+    pub fn load(&self, what: &str) -> Result<crate::dynamic::DynModel, CliError> {
+        match (&self.model, &self.layers, self.inputs) {
+            (Some(path), _, _) => Ok(load_model(path)?.model),
+            (None, Some(spec), Some(n)) if n > 0 => {
+                let layers = crate::dynamic::parse_spec(spec)
+                    .map_err(|e| CliError::bad(format!("--layers '{spec}': {e}")))?;
+                let mut m = crate::dynamic::DynModel::from_spec(&layers, n);
+                m.init(&LayerInit::HE_RELU, &mut neurite::rng::Rng::new(1));
+                Ok(m)
+            }
+            _ => Err(CliError::bad(format!(
+                "{what}: give --model FILE, or --layers SPEC with --inputs N (N > 0)"
+            ))),
+        }
+    }
+}
+
 /// Writes a file atomically; an I/O failure is status 1.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     crate::model_io::write_atomic(path, bytes)

@@ -26,6 +26,16 @@ pub struct DynOptimizerState {
 }
 
 impl DynOptimizer {
+    /// The learning rate.
+    pub fn lr(&self) -> f32 {
+        match self {
+            Self::Sgd(c) => c.lr,
+            Self::Adagrad(c) => c.lr,
+            Self::RmsProp(c) => c.lr,
+            Self::Adam(c, _) => c.lr,
+        }
+    }
+
     /// Checks hyper-parameters and allocates state shaped like `tensor_lens`.
     pub fn build(self, tensor_lens: &[usize]) -> Result<DynOptimizerState, Error> {
         match &self {
@@ -47,12 +57,7 @@ impl DynOptimizer {
 impl DynOptimizerState {
     /// The learning rate.
     pub fn lr(&self) -> f32 {
-        match &self.kind {
-            DynOptimizer::Sgd(c) => c.lr,
-            DynOptimizer::Adagrad(c) => c.lr,
-            DynOptimizer::RmsProp(c) => c.lr,
-            DynOptimizer::Adam(c, _) => c.lr,
-        }
+        self.kind.lr()
     }
 
     /// Sets the learning rate (schedules).
