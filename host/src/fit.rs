@@ -79,6 +79,29 @@ pub struct TrainConfig {
     pub val_fraction: f32,
 }
 
+impl TrainConfig {
+    /// The demo's model: digits 64-64-10 (ReLU), Adam lr 0.01, batch 32, He init, seed 1.
+    /// The firmware's `src/model.rs` is this model after 30 epochs, exported with
+    /// [`crate::export::rust_module`] (`tests/tests/firmware_host.rs` checks it).
+    pub fn digits_demo(epochs: usize) -> Self {
+        Self {
+            layers: crate::dynamic::parse_spec("dense(64),relu,dense(10)").unwrap_or_default(),
+            task: Task::Classification,
+            loss: DynLoss::CrossEntropy(None, 0.0),
+            optimizer: DynOptimizer::Adam(neurite::optim::AdamConfig::adam(0.01), false),
+            init: LayerInit::HE_RELU,
+            schedule: Schedule::Constant,
+            l1: 0.0,
+            clip: None,
+            epochs,
+            batch: 32,
+            seed: 1,
+            patience: None,
+            val_fraction: 0.2,
+        }
+    }
+}
+
 /// One epoch's numbers.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochStats {

@@ -5,10 +5,8 @@ use super::report::{evaluate, footprint_table};
 use super::train::{train_with_progress, write_plot};
 use super::{CliError, CliResult};
 use crate::data::Dataset;
-use crate::dynamic::parse_spec;
-use crate::fit::{Schedule, TrainConfig};
+use crate::fit::TrainConfig;
 use core::mem::size_of;
-use neurite::init::LayerInit;
 use neurite::model_file::Task;
 use neurite::optim::{AdamConfig, SgdConfig};
 use std::path::PathBuf;
@@ -44,21 +42,7 @@ pub fn run(a: &DemoArgs) -> CliResult {
         train.n_features
     );
     println!("model {spec}; Adam lr 0.01, batch 32, {} epochs, He init, seed 1\n", a.epochs);
-    let cfg = TrainConfig {
-        layers: parse_spec(spec).map_err(CliError::fail)?,
-        task: Task::Classification,
-        loss: crate::dynamic::DynLoss::CrossEntropy(None, 0.0),
-        optimizer: crate::dynamic::DynOptimizer::Adam(AdamConfig::adam(0.01), false),
-        init: LayerInit::HE_RELU,
-        schedule: Schedule::Constant,
-        l1: 0.0,
-        clip: None,
-        epochs: a.epochs,
-        batch: 32,
-        seed: 1,
-        patience: None,
-        val_fraction: 0.2,
-    };
+    let cfg = TrainConfig::digits_demo(a.epochs);
     let trained = train_with_progress(&cfg, &train, &test, false)?;
     let eval = evaluate(&trained.saved, &test)?;
     println!();

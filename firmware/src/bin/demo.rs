@@ -1,0 +1,156 @@
+//! The firmware demo (Cortex-M4F in QEMU). The digits model exported by the host runs from
+//! flash. This device's sensor has its own gain and offset, which costs the desktop model
+//! accuracy; the device fine-tunes the model's head on labelled samples read through the
+//! sensor driver (the frozen layers stay in flash), saves the head to flash (A/B slots),
+//! reboots from flash, and reports accuracy, memory, stack and instructions.
+#![no_std]
+#![no_main]
+
+use neurite::layer::Layer;
+use neurite::loss::{CrossEntropy, Reduction, Target};
+use neurite::optim::{Optimizer, Sgd};
+use neurite::params::Params;
+use neurite::prelude::Trainer;
+use neurite::train::FineTune;
+use neurite_firmware::budget::{self, Head, HeadOptimizer, FROZEN, HEAD};
+use neurite_firmware::digits::{self, TEST_ROWS, TRAIN_ROWS};
+use neurite_firmware::model::MODEL;
+use neurite_firmware::ondevice::{self, DEVICE, TUNE_SAMPLES};
+use neurite_firmware::sim::{SimFlash, SECTOR};
+use neurite_firmware::storage::AbStore;
+use neurite_firmware::target::{self, InstructionCounter};
+
+neurite_firmware::exit_on_hardfault!();
+
+const HEAD_BYTES: usize = 4 * <Head as Params>::LEN;
+
+fn head_bytes(head: &Head, out: &mut [u8; HEAD_BYTES]) {
+    let values = (0..Head::TENSORS).flat_map(|t| head.tensor(t).iter());
+    for (chunk, v) in out.chunks_exact_mut(4).zip(values) {
+        chunk.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn or_exit<T, E>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|_| target::exit(false))
+}
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    let cp = cortex_m::Peripherals::take().unwrap_or_else(|| target::exit(false));
+    let mut counter = InstructionCounter::new(cp.SYST);
+    let n_test = TEST_ROWS.len() as u32;
+    defmt::println!("neurite firmware demo: digits 64-64-10 on a Cortex-M4F (QEMU mps2-an386)");
+
+    // 1. the desktop model from flash, clean inputs: the host's outputs, bit for bit
+    let (hash, correct) = neurite_firmware::parity::digits_inference();
+    defmt::println!(
+        "desktop model, clean inputs: accuracy {=u32}/{=u32}, outputs fnv1a {=u64:#018x}",
+        correct as u32,
+        n_test,
+        hash
+    );
+
+    // 2. this device's sensor shifts the inputs
+    let before = or_exit(ondevice::accuracy_through_sensor(&HEAD, DEVICE));
+    defmt::println!(
+        "through this device's sensor (gain {=f32}, offset {=f32} counts): accuracy {=u32}/{=u32}",
+        DEVICE.gain,
+        DEVICE.offset,
+        before,
+        n_test
+    );
+
+    // 3. fine-tune the head on labelled samples arriving through the sensor
+    let (tuned, report) = or_exit(ondevice::fine_tune(
+        HEAD.clone(),
+        DEVICE,
+        &TRAIN_ROWS[..TUNE_SAMPLES],
+        |n, loss| {
+            if n % 128 == 0 {
+                defmt::println!(
+                    "fine-tuning: {=usize} samples read from the sensor, batch loss {=f32}",
+                    n,
+                    loss
+                );
+            }
+        },
+    ));
+    let after = or_exit(ondevice::accuracy_through_sensor(&tuned, DEVICE));
+    defmt::println!(
+        "after fine-tuning the head ({=usize} samples, {=u32} SGD steps): accuracy {=u32}/{=u32}",
+        report.samples,
+        report.steps,
+        after,
+        n_test
+    );
+
+    // 4. save the head to flash (A/B), then reboot from flash
+    static mut FLASH: SimFlash<{ 8 * SECTOR }> = SimFlash::new();
+    // SAFETY: the only reference to FLASH, taken once here.
+    let flash = unsafe { &mut *core::ptr::addr_of_mut!(FLASH) };
+    let mut store = AbStore::new(flash, 0, (4 * SECTOR) as u32);
+    let mut bytes = [0u8; HEAD_BYTES];
+    head_bytes(&HEAD, &mut bytes);
+    let first = or_exit(store.save(&bytes));
+    head_bytes(&tuned, &mut bytes);
+    let second = or_exit(store.save(&bytes));
+    bytes.fill(0);
+    let rec = or_exit(store.load(&mut bytes)).unwrap_or_else(|| target::exit(false));
+    let mut values = [0.0f32; <Head as Params>::LEN];
+    for (v, b) in values.iter_mut().zip(bytes.chunks_exact(4)) {
+        *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    let mut rebooted = Head::DEFAULT;
+    or_exit(rebooted.load(&values));
+    let reloaded = or_exit(ondevice::accuracy_through_sensor(&rebooted, DEVICE));
+    defmt::println!("saved to flash slot {=usize} (seq {=u32}; previous slot {=usize}, seq {=u32}); after reboot: accuracy {=u32}/{=u32}", rec.slot, rec.seq, first.slot, first.seq, reloaded, n_test);
+
+    // 5. work and memory per sample
+    let x = digits::input(0);
+    let mut y = [0.0f32; 10];
+    let infer = counter.measure(|| MODEL.forward(&x, &mut y));
+    let infer_stack = target::stack_used_by(|| MODEL.forward(&x, &mut y));
+    let macs = 64 * 64 + 64 * 10;
+    let ce = CrossEntropy::default();
+    let mut trainer = Trainer::<Head>::new();
+    let mut opt: HeadOptimizer =
+        Sgd::new(ondevice::LR).with_momentum(ondevice::MOMENTUM, 0.0, false);
+    let mut ft = FineTune::new(&FROZEN, tuned.clone());
+    let mut step = || {
+        trainer.begin();
+        let _ = ft.accumulate(&mut trainer, &ce, &x, Target::Class(0));
+        let _ = trainer.finish(&ce, Reduction::Mean);
+        ft.step(&mut opt, &trainer);
+    };
+    let train = counter.measure(&mut step);
+    let train_stack = target::stack_used_by(&mut step);
+    let train_macs = 64 * 64 + 64 * 10 + 64 * 10; // frozen + head forward, head weight gradient
+    let per = |i: u32, m: u32| (i / m, (i % m) * 100 / m);
+    let (a, b) = per(infer, macs);
+    defmt::println!(
+        "instructions: inference {=u32} ({=u32} MACs, {=u32}.{=u32:02} per MAC)",
+        infer,
+        macs,
+        a,
+        b
+    );
+    let (a, b) = per(train, train_macs);
+    defmt::println!("instructions: fine-tuning step on 1 sample (frozen forward, head forward and backward, SGD momentum) {=u32} ({=u32}.{=u32:02} per MAC)", train, a, b);
+    defmt::println!(
+        "stack: inference {=usize} bytes, fine-tuning step {=usize} bytes",
+        infer_stack,
+        train_stack
+    );
+    let (inf, fine) = (budget::INFERENCE, budget::FINE_TUNE);
+    defmt::println!("RAM (compile time): inference {=usize} bytes of buffers, weights {=usize} bytes in flash (budget {=usize})", inf.buffers, inf.params, budget::INFERENCE_RAM_BUDGET);
+    defmt::println!("RAM (compile time): fine-tuning {=usize} bytes: head {=usize}, gradients {=usize}, SGD {=usize}, buffers {=usize}; frozen {=usize} bytes in flash (budget {=usize})", fine.ram(), fine.params, fine.grads, fine.optimizer, fine.buffers, fine.frozen, budget::FINE_TUNE_RAM_BUDGET);
+
+    let ok = correct as u32 * 100 >= 97 * n_test
+        && after >= before + n_test / 2
+        && reloaded == after
+        && second.seq == first.seq + 1
+        && opt.steps() > 0;
+    defmt::println!("demo {=str}", if ok { "passed" } else { "FAILED" });
+    target::exit(ok)
+}

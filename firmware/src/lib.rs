@@ -1,0 +1,24 @@
+//! # neurite-firmware
+//!
+//! neurite on Cortex-M: the digits model exported by the host runs from flash, is fine-tuned
+//! on the device from samples read through an I2C sensor driver, and the learnt head is kept
+//! in NOR flash with A/B slots that survive a power cut at any byte.
+//!
+//! The library is portable `no_std` code (the root workspace's tests run it on the host);
+//! `target` holds what only exists on the MCU (instruction counter, stack painting, exit).
+#![cfg_attr(not(test), no_std)]
+#![deny(missing_docs)]
+
+pub mod budget;
+pub mod digits;
+/// The digits model exported by the host (`neurite export --rust`); generated, not formatted.
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all)]
+pub mod model;
+pub mod ondevice;
+pub mod parity;
+pub mod sensor;
+pub mod sim;
+pub mod storage;
+#[cfg(target_os = "none")]
+pub mod target;

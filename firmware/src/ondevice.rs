@@ -1,0 +1,115 @@
+//! The on-device learning procedure, portable so the host runs exactly what the MCU runs:
+//! read samples through the sensor driver into a ring buffer, fine-tune the head behind the
+//! frozen layers, and measure accuracy through the sensor.
+
+use crate::budget::{Head, HeadOptimizer, FROZEN};
+use crate::digits::{LABELS, PIXELS, TEST_ROWS};
+use crate::model::{INPUT_MEAN, INPUT_STD};
+use crate::sensor::{ArraySensor, RawSample, ADDRESS};
+use crate::sim::SimulatedSensor;
+use heapless::Deque;
+use neurite::loss::{CrossEntropy, Reduction, Target};
+use neurite::optim::{Optimizer, Sgd};
+use neurite::prelude::Trainer;
+use neurite::train::FineTune;
+
+/// A device's sensor: its gain and offset (in raw counts) against the nominal transfer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Device {
+    /// Gain (nominal 1).
+    pub gain: f32,
+    /// Offset in raw counts (nominal 0).
+    pub offset: f32,
+}
+
+/// This demo's device.
+pub const DEVICE: Device = Device { gain: 0.8, offset: 12.0 };
+/// Labelled samples the demo fine-tunes on.
+pub const TUNE_SAMPLES: usize = 640;
+/// Samples in the ring buffer, trained on together.
+pub const RING: usize = 32;
+/// Passes over each full buffer.
+pub const EPOCHS_PER_BUFFER: usize = 4;
+/// Learning rate and momentum of the head's SGD.
+pub const LR: f32 = 0.01;
+/// Momentum of the head's SGD.
+pub const MOMENTUM: f32 = 0.9;
+
+/// What fine-tuning did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Report {
+    /// Samples read from the sensor.
+    pub samples: usize,
+    /// Optimiser steps.
+    pub steps: u32,
+    /// Loss of the last batch.
+    pub last_loss: f32,
+}
+
+/// Why the procedure stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The sensor could not be read.
+    Sensor,
+    /// A sample or label was rejected by the trainer.
+    Sample,
+}
+
+/// Correct predictions of `head` behind the frozen layers on the test rows, read through
+/// `device`'s sensor.
+pub fn accuracy_through_sensor(head: &Head, device: Device) -> Result<u32, Failure> {
+    let sensor =
+        SimulatedSensor::new(&PIXELS, None, &TEST_ROWS, ADDRESS, device.gain, device.offset);
+    let mut drv = ArraySensor::new(sensor, ADDRESS);
+    let ft = FineTune::new(&FROZEN, head.clone());
+    let mut correct = 0u32;
+    for &row in TEST_ROWS.iter() {
+        let s = drv.read().map_err(|_| Failure::Sensor)?;
+        let mut y = [0.0; 10];
+        ft.forward(&s.to_input(&INPUT_MEAN, &INPUT_STD), &mut y);
+        correct +=
+            u32::from(neurite::kernel::reduce::argmax(&y) == usize::from(LABELS[usize::from(row)]));
+    }
+    Ok(correct)
+}
+
+/// Fine-tunes `head` on the labelled `rows` arriving through `device`'s sensor: each time
+/// the ring buffer fills, `EPOCHS_PER_BUFFER` SGD steps on it. `on_buffer(samples, loss)`
+/// reports progress.
+pub fn fine_tune(
+    head: Head,
+    device: Device,
+    rows: &[u16],
+    mut on_buffer: impl FnMut(usize, f32),
+) -> Result<(Head, Report), Failure> {
+    let sensor =
+        SimulatedSensor::new(&PIXELS, Some(&LABELS), rows, ADDRESS, device.gain, device.offset);
+    let mut drv = ArraySensor::new(sensor, ADDRESS);
+    let mut ring: Deque<RawSample, RING> = Deque::new();
+    let mut ft = FineTune::new(&FROZEN, head);
+    let mut opt: HeadOptimizer = Sgd::new(LR).with_momentum(MOMENTUM, 0.0, false);
+    let mut trainer = Trainer::<Head>::new();
+    let ce = CrossEntropy::default();
+    let (mut samples, mut last_loss) = (0, f32::NAN);
+    loop {
+        let n = drv.collect(&mut ring, RING).map_err(|_| Failure::Sensor)?;
+        if n == 0 {
+            break;
+        }
+        samples += n;
+        for _ in 0..EPOCHS_PER_BUFFER {
+            trainer.begin();
+            for s in ring.iter() {
+                let Some(label) = s.label else { continue };
+                let x = s.to_input(&INPUT_MEAN, &INPUT_STD);
+                ft.accumulate(&mut trainer, &ce, &x, Target::Class(usize::from(label)))
+                    .map_err(|_| Failure::Sample)?;
+            }
+            last_loss = trainer.finish(&ce, Reduction::Mean).map_err(|_| Failure::Sample)?.0;
+            ft.step(&mut opt, &trainer);
+        }
+        ring.clear();
+        on_buffer(samples, last_loss);
+    }
+    Ok((ft.head, Report { samples, steps: opt.steps(), last_loss }))
+}

@@ -1,0 +1,150 @@
+//! Seeded runs whose results must be bit-identical on every target: training a small MLP
+//! with Adam and with SGD (Nesterov momentum, shuffled minibatches), and the digits model's
+//! outputs on the test split. Each returns an FNV-1a hash of every bit of its result; the
+//! host computes the same functions (`tests/tests/firmware_host.rs`) and compares.
+
+use neurite::layer::{Dense, Layer, Tanh};
+use neurite::loss::{CrossEntropy, Reduction};
+use neurite::optim::{Adam, AdamConfig, Sgd};
+use neurite::params::Params;
+use neurite::prelude::{LayerInit, Rng, Trainer};
+use neurite::train::train_epoch;
+
+/// The small model of the training runs.
+pub type Small = neurite::Seq![Dense<4, 8>, Tanh<8>, Dense<8, 3>];
+const SAMPLES: usize = 24;
+
+/// FNV-1a (64-bit) over the bits of f32 values.
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fnv {
+    /// The offset basis.
+    pub const fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+    /// Adds the four little-endian bytes of `v`'s bits.
+    pub fn add(&mut self, v: f32) {
+        for b in v.to_bits().to_le_bytes() {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    /// The hash.
+    pub const fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// FNV-1a over the bits of `values`.
+pub fn fnv1a(values: impl IntoIterator<Item = f32>) -> u64 {
+    let mut h = Fnv::new();
+    values.into_iter().for_each(|v| h.add(v));
+    h.finish()
+}
+
+fn hash_params<P: Params>(p: &P) -> u64 {
+    fnv1a((0..P::TENSORS).flat_map(|t| p.tensor(t).iter().copied()))
+}
+
+fn data() -> ([[f32; 4]; SAMPLES], [usize; SAMPLES]) {
+    let mut rng = Rng::new(11);
+    let xs: [[f32; 4]; SAMPLES] = core::array::from_fn(|_| core::array::from_fn(|_| rng.normal()));
+    let ys = core::array::from_fn(|i| {
+        let x = xs[i];
+        let s = [x[0] + x[1], x[2] - x[3], x[1] * x[2]];
+        neurite::kernel::reduce::argmax(&s)
+    });
+    (xs, ys)
+}
+
+fn small(seed: u64) -> Small {
+    let mut m = Small::DEFAULT;
+    m.init(&LayerInit::XAVIER, &mut Rng::new(seed));
+    m
+}
+
+/// Adam (weight decay 1e-3), full batch, `steps` steps: `(hash of the weights, final loss)`.
+pub fn adam_run(steps: usize) -> (u64, f32) {
+    let (xs, ys) = data();
+    let mut m = small(7);
+    let cfg = AdamConfig { weight_decay: 1e-3, ..AdamConfig::adam(0.01) };
+    let mut opt = Adam::<<Small as Layer>::Grads>::new(cfg);
+    let mut t = Trainer::<Small>::new();
+    let mut order = [0usize; SAMPLES];
+    let mut loss = f32::NAN;
+    for _ in 0..steps {
+        if let Ok(l) = train_epoch(
+            &mut m,
+            &mut opt,
+            &mut t,
+            &CrossEntropy::default(),
+            Reduction::Mean,
+            &xs,
+            &ys,
+            SAMPLES,
+            &mut order,
+            None,
+        ) {
+            loss = l;
+        }
+    }
+    (hash_params(&m), loss)
+}
+
+/// SGD with Nesterov momentum, shuffled minibatches of 6, `epochs` epochs:
+/// `(hash of the weights, final loss)`.
+pub fn sgd_run(epochs: usize) -> (u64, f32) {
+    let (xs, ys) = data();
+    let mut m = small(8);
+    let mut opt = Sgd::<<Small as Layer>::Grads>::new(0.05).with_momentum(0.9, 0.0, true);
+    let mut t = Trainer::<Small>::new();
+    let mut order = [0usize; SAMPLES];
+    let mut rng = Rng::new(12);
+    let mut loss = f32::NAN;
+    for _ in 0..epochs {
+        if let Ok(l) = train_epoch(
+            &mut m,
+            &mut opt,
+            &mut t,
+            &CrossEntropy::default(),
+            Reduction::Mean,
+            &xs,
+            &ys,
+            6,
+            &mut order,
+            Some(&mut rng),
+        ) {
+            loss = l;
+        }
+    }
+    (hash_params(&m), loss)
+}
+
+/// The digits model on the test split (clean inputs): `(hash of every output, correct)`.
+pub fn digits_inference() -> (u64, usize) {
+    let model = crate::model::MODEL;
+    let mut correct = 0;
+    let mut h = Fnv::new();
+    for &i in crate::digits::TEST_ROWS.iter() {
+        let i = usize::from(i);
+        let mut y = [0.0f32; 10];
+        model.forward(&crate::digits::input(i), &mut y);
+        correct += usize::from(
+            neurite::kernel::reduce::argmax(&y) == usize::from(crate::digits::LABELS[i]),
+        );
+        y.iter().for_each(|&v| h.add(v));
+    }
+    (h.finish(), correct)
+}
+
+/// Steps of the Adam run.
+pub const ADAM_STEPS: usize = 300;
+/// Epochs of the SGD run.
+pub const SGD_EPOCHS: usize = 60;
