@@ -8,13 +8,15 @@ use std::path::Path;
 
 const MODEL_RS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware/src/model.rs");
 /// What the firmware's model export says it came from.
-pub const SOURCE: &str = "the demo's digits model (neurite demo: 64-64-10, Adam, 30 epochs, seed 1)";
+pub const SOURCE: &str =
+    "the demo's digits model (neurite demo: 64-64-10, Adam, 30 epochs, seed 1)";
 
 /// `src/model.rs` is exactly the export of the demo's model, retrained here (training is
 /// deterministic). `NEURITE_BLESS=1` rewrites it.
 #[test]
 fn firmware_model_is_the_demo_model() {
-    let data = Dataset::load_csv(&neurite_host::data::shipped_data_dir().join("digits.csv"), None).unwrap();
+    let data = Dataset::load_csv(&neurite_host::data::shipped_data_dir().join("digits.csv"), None)
+        .unwrap();
     let (tr, te) = data.canonical_split();
     let trained = train(&TrainConfig::digits_demo(30), &tr, &te, |_| {}).unwrap();
     let module = neurite_host::export::rust_module(&trained.saved, SOURCE);
@@ -23,4 +25,191 @@ fn firmware_model_is_the_demo_model() {
     }
     let committed = std::fs::read_to_string(Path::new(MODEL_RS)).unwrap();
     assert!(committed == module, "firmware/src/model.rs is stale: run NEURITE_BLESS=1 cargo test -p neurite-tests --test firmware_host");
+}
+
+mod sensor {
+    use embedded_hal_mock::eh1::i2c::{Mock, Transaction};
+    use heapless::Deque;
+    use neurite_firmware::sensor::{reg, ArraySensor, Error, RawSample, ADDRESS, NO_LABEL};
+
+    fn sample_transactions(pixels: [u8; 64], label: u8) -> Vec<Transaction> {
+        vec![
+            Transaction::write_read(ADDRESS, vec![reg::STATUS], vec![1]),
+            Transaction::write_read(ADDRESS, vec![reg::PIXELS], pixels.to_vec()),
+            Transaction::write_read(ADDRESS, vec![reg::LABEL], vec![label]),
+        ]
+    }
+
+    #[test]
+    fn reads_samples_into_the_ring_buffer_dropping_the_oldest() {
+        let mut expect = Vec::new();
+        for k in 0..3u8 {
+            expect.extend(sample_transactions([k * 10; 64], k));
+        }
+        expect.extend(sample_transactions([7; 64], NO_LABEL));
+        expect.push(Transaction::write_read(ADDRESS, vec![reg::STATUS], vec![0]));
+        let mut i2c = Mock::new(&expect);
+        let mut drv = ArraySensor::new(i2c.clone(), ADDRESS);
+        let mut ring: Deque<RawSample, 2> = Deque::new();
+        assert_eq!(drv.collect(&mut ring, 100), Ok(4));
+        // capacity 2: the two newest remain
+        let kept: Vec<_> = ring.iter().map(|s| (s.pixels[0], s.label)).collect();
+        assert_eq!(kept, vec![(20, Some(2)), (7, None)]);
+        i2c.done();
+    }
+
+    #[test]
+    fn collect_stops_at_max_and_rejects_bad_labels() {
+        let mut expect = sample_transactions([1; 64], 3);
+        expect.extend(sample_transactions([2; 64], 42));
+        let mut i2c = Mock::new(&expect);
+        let mut drv = ArraySensor::new(i2c.clone(), ADDRESS);
+        let mut ring: Deque<RawSample, 4> = Deque::new();
+        assert_eq!(drv.collect(&mut ring, 1), Ok(1));
+        assert_eq!(drv.collect(&mut ring, 1), Err(Error::BadLabel(42)));
+        i2c.done();
+    }
+
+    #[test]
+    fn bus_errors_are_reported() {
+        use embedded_hal::i2c::ErrorKind;
+        let expect =
+            [Transaction::write_read(ADDRESS, vec![reg::STATUS], vec![0])
+                .with_error(ErrorKind::Bus)];
+        let mut i2c = Mock::new(&expect);
+        let mut drv = ArraySensor::new(i2c.clone(), ADDRESS);
+        assert_eq!(drv.ready(), Err(Error::Bus(ErrorKind::Bus)));
+        i2c.done();
+    }
+
+    #[test]
+    fn nominal_sensor_gives_the_clean_input_exactly() {
+        use neurite_firmware::digits::{input, LABELS, PIXELS};
+        use neurite_firmware::model::{INPUT_MEAN, INPUT_STD};
+        use neurite_firmware::sim::SimulatedSensor;
+        let order: Vec<u16> = (0..50).collect();
+        let dev = SimulatedSensor::new(&PIXELS, Some(&LABELS), &order, ADDRESS, 1.0, 0.0);
+        let mut drv = ArraySensor::new(dev, ADDRESS);
+        for (i, &label) in LABELS.iter().enumerate().take(50) {
+            let s = drv.read().unwrap();
+            assert_eq!(s.label, Some(label));
+            assert_eq!(s.to_input(&INPUT_MEAN, &INPUT_STD), input(i), "row {i}");
+        }
+        assert!(!drv.ready().unwrap());
+    }
+}
+
+mod flash {
+    use neurite_firmware::sim::{SimFlash, SECTOR};
+    use neurite_firmware::storage::AbStore;
+
+    type Flash = SimFlash<{ 8 * SECTOR }>;
+    const SLOT: u32 = (4 * SECTOR) as u32;
+
+    fn payload(tag: u8, len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i as u8).wrapping_mul(31) ^ tag).collect()
+    }
+
+    fn boot(flash: &mut Flash) -> Option<Vec<u8>> {
+        flash.power_on();
+        let mut store = AbStore::new(flash, 0, SLOT);
+        let mut out = vec![0u8; SLOT as usize];
+        store.load(&mut out).unwrap().map(|r| out[..r.len].to_vec())
+    }
+
+    /// Saves `new` over a flash holding `old`, cutting power after every possible number of
+    /// bytes; after each cut a reboot must find `old` or `new`, whole.
+    fn cut_everywhere(start: &Flash, old: Option<&[u8]>, new: &[u8]) -> usize {
+        // the bytes a full save touches
+        let mut probe = start.clone();
+        probe.power_on();
+        AbStore::new(&mut probe, 0, SLOT).save(new).unwrap();
+        let total = probe.touched;
+        for cut in 0..=total {
+            let mut f = start.clone();
+            f.power_on();
+            f.cut_power_after(cut);
+            let saved = AbStore::new(&mut f, 0, SLOT).save(new).is_ok();
+            let got = boot(&mut f);
+            if saved {
+                assert_eq!(got.as_deref(), Some(new), "cut at {cut}: save reported success");
+            } else {
+                assert!(
+                    got.as_deref() == old || got.as_deref() == Some(new),
+                    "cut at {cut} of {total}: {got:?}"
+                );
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn power_cut_at_every_byte_keeps_old_or_new() {
+        let mut flash = Flash::new();
+        assert_eq!(boot(&mut flash), None, "empty flash has no model");
+        let a = payload(1, 2600); // the size of the digits head
+        let b = payload(2, 2600);
+        let c = payload(3, 1000);
+        // first save onto empty flash: nothing or a
+        let touched = cut_everywhere(&flash, None, &a);
+        assert!(touched > 2600 + 16);
+        AbStore::new(&mut flash, 0, SLOT).save(&a).unwrap();
+        // second save goes to slot B; third back to A: each survives every cut
+        cut_everywhere(&flash, Some(&a), &b);
+        AbStore::new(&mut flash, 0, SLOT).save(&b).unwrap();
+        cut_everywhere(&flash, Some(&b), &c);
+        AbStore::new(&mut flash, 0, SLOT).save(&c).unwrap();
+        assert_eq!(boot(&mut flash), Some(c));
+    }
+
+    #[test]
+    fn corrupted_records_are_skipped_and_oversize_refused() {
+        let mut flash = Flash::new();
+        let mut store = AbStore::new(&mut flash, 0, SLOT);
+        store.save(b"old model").unwrap();
+        let rec = store.save(b"new model").unwrap();
+        assert_eq!((rec.slot, rec.seq), (1, 2));
+        assert!(store.save(&vec![0u8; SLOT as usize]).is_err());
+        let _ = store.release();
+        // a bit flip in the newest payload: the older record wins
+        flash.bytes[SLOT as usize + 16 + 2] ^= 0x01;
+        assert_eq!(boot(&mut flash).as_deref(), Some(&b"old model"[..]));
+    }
+}
+
+mod parity {
+    use neurite_firmware::parity::{adam_run, digits_inference, sgd_run, ADAM_STEPS, SGD_EPOCHS};
+
+    /// The runs converge (they are real training runs), and are deterministic here.
+    #[test]
+    fn parity_runs_train_and_repeat() {
+        let (h1, l1) = adam_run(ADAM_STEPS);
+        let (h2, l2) = adam_run(ADAM_STEPS);
+        assert_eq!((h1, l1.to_bits()), (h2, l2.to_bits()));
+        assert!(l1 < 0.1, "adam loss {l1}");
+        let (_, l) = sgd_run(SGD_EPOCHS);
+        assert!(l < 0.1, "sgd loss {l}");
+        let (_, correct) = digits_inference();
+        // the host's accuracy for the demo model: 352 of 360
+        assert_eq!(correct, 352);
+    }
+
+    /// The firmware's digits outputs equal the host's runtime-shaped model's, bit for bit.
+    #[test]
+    fn firmware_model_outputs_equal_the_host_cli_model() {
+        use neurite_host::data::Dataset;
+        use neurite_host::fit::{train, TrainConfig};
+        let data =
+            Dataset::load_csv(&neurite_host::data::shipped_data_dir().join("digits.csv"), None)
+                .unwrap();
+        let (tr, te) = data.canonical_split();
+        let saved = train(&TrainConfig::digits_demo(30), &tr, &te, |_| {}).unwrap().saved;
+        let mut h = neurite_firmware::parity::Fnv::new();
+        for i in (0..data.len()).filter(|i| i % 5 == 0) {
+            for v in saved.model.forward(&saved.prepare(data.row(i))) {
+                h.add(v);
+            }
+        }
+        assert_eq!(h.finish(), digits_inference().0);
+    }
 }

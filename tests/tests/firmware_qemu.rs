@@ -1,0 +1,144 @@
+//! The firmware in QEMU, from `cargo test` at the root: the parity runs on a Cortex-M4F equal
+//! the host's bit for bit, the demo passes, the Cortex-M0 (soft float) computes the same
+//! digits outputs, and the on-target defmt-test suite passes.
+//!
+//! Needs `qemu-system-arm`, `defmt-print` (`cargo install defmt-print`) and the targets
+//! `thumbv7em-none-eabihf` and `thumbv6m-none-eabi`. Without them the test prints why and
+//! skips; with `NEURITE_REQUIRE_QEMU=1` (CI) a missing tool fails it.
+
+use neurite_firmware::parity::{adam_run, digits_inference, sgd_run, ADAM_STEPS, SGD_EPOCHS};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware")
+}
+
+fn missing_tools() -> Vec<String> {
+    let mut missing = Vec::new();
+    for (tool, arg) in [("qemu-system-arm", "--version"), ("defmt-print", "--version")] {
+        if Command::new(tool).arg(arg).output().map_or(true, |o| !o.status.success()) {
+            missing.push(tool.to_string());
+        }
+    }
+    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
+        let libdir =
+            Command::new("rustc").args(["--print", "target-libdir", "--target", target]).output();
+        let present = libdir.ok().and_then(|o| String::from_utf8(o.stdout).ok()).is_some_and(|d| {
+            std::fs::read_dir(d.trim()).is_ok_and(|mut entries| {
+                entries.any(|e| {
+                    e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore"))
+                })
+            })
+        });
+        if !present {
+            missing.push(format!("rust target {target}"));
+        }
+    }
+    missing
+}
+
+/// `cargo <args>` in the firmware directory (its own workspace, target and runner); returns
+/// stdout and stderr, and whether it succeeded.
+fn firmware_cargo(args: &[&str]) -> (bool, String) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(args)
+        .current_dir(firmware_dir())
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("run cargo in firmware/");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let (ok, text) = firmware_cargo(args);
+    println!("--- cargo {} (in firmware/)\n{}", args.join(" "), filtered(&text));
+    assert!(ok, "cargo {} failed:\n{text}", args.join(" "));
+    text
+}
+
+fn filtered(text: &str) -> String {
+    text.lines()
+        .filter(|l| {
+            !l.trim_start().starts_with("Compiling") && !l.trim_start().starts_with("Downloaded")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The value after `key` on the line containing it.
+fn field<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| {
+            l.split_once(key).map(|(_, rest)| rest.split_whitespace().next().unwrap_or(""))
+        })
+        .unwrap_or_else(|| panic!("'{key}' not in output:\n{text}"))
+}
+
+fn llvm_size(elf: &Path) -> Option<String> {
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = String::from_utf8(sysroot.stdout).ok()?;
+    let bin = Path::new(sysroot.trim()).join("lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-size");
+    let out = Command::new(bin).arg(elf).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn firmware_in_qemu() {
+    let missing = missing_tools();
+    if !missing.is_empty() {
+        let msg = format!(
+            "firmware QEMU tests SKIPPED: missing {} (see firmware/README.md)",
+            missing.join(", ")
+        );
+        if std::env::var("NEURITE_REQUIRE_QEMU").is_ok_and(|v| v == "1") {
+            panic!("{msg}; NEURITE_REQUIRE_QEMU=1 makes this a failure");
+        }
+        println!("{msg}");
+        eprintln!("{msg}");
+        return;
+    }
+
+    // 1. bit-identical training and inference: Cortex-M4F in QEMU vs this x86-64 host
+    let out = run_ok(&["run", "--release", "--bin", "parity"]);
+    let (adam, _) = adam_run(ADAM_STEPS);
+    let (sgd, _) = sgd_run(SGD_EPOCHS);
+    let (digits, correct) = digits_inference();
+    assert_eq!(field(&out, "parity adam "), format!("{adam:#018x}"), "Adam training differs");
+    assert_eq!(field(&out, "parity sgd "), format!("{sgd:#018x}"), "SGD training differs");
+    assert_eq!(field(&out, "parity digits "), format!("{digits:#018x}"), "digits outputs differ");
+    assert_eq!(field(&out, "correct "), correct.to_string());
+
+    // 2. the demo: fine-tuning behind a shifted sensor helps, flash reboot keeps it
+    let out = run_ok(&["run", "--release", "--bin", "demo"]);
+    assert!(out.contains("demo passed"), "{out}");
+
+    // 3. Cortex-M0 (micro:bit, soft float): the same digits outputs
+    let out = run_ok(&["run", "--release", "--bin", "inference", "--target", "thumbv6m-none-eabi"]);
+    assert_eq!(
+        field(&out, "parity digits "),
+        format!("{digits:#018x}"),
+        "Cortex-M0 outputs differ"
+    );
+
+    // 4. on-target tests (defmt-test)
+    let out = run_ok(&["test", "--release"]);
+    assert!(out.contains("all tests passed!"), "{out}");
+
+    // 5. flash and RAM of the binaries (llvm-size from rustup's llvm-tools, when installed)
+    for (target, bin) in [("thumbv7em-none-eabihf", "demo"), ("thumbv6m-none-eabi", "inference")] {
+        let elf = firmware_dir().join("target").join(target).join("release").join(bin);
+        match llvm_size(&elf) {
+            Some(s) => println!("size of {target}/{bin}:\n{s}"),
+            None => println!(
+                "size of {target}/{bin}: llvm-size not found (rustup component add llvm-tools)"
+            ),
+        }
+    }
+}
