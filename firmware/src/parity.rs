@@ -5,7 +5,7 @@
 
 use neurite::layer::{Dense, Layer, Tanh};
 use neurite::loss::{CrossEntropy, Reduction};
-use neurite::optim::{Adam, AdamConfig, Sgd};
+use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd};
 use neurite::params::Params;
 use neurite::prelude::{LayerInit, Rng, Trainer};
 use neurite::train::train_epoch;
@@ -70,61 +70,52 @@ fn small(seed: u64) -> Small {
     m
 }
 
-/// Adam (weight decay 1e-3), full batch, `steps` steps: `(hash of the weights, final loss)`.
-pub fn adam_run(steps: usize) -> (u64, f32) {
+/// Trains `small(seed)` with `opt` for `epochs` epochs of minibatches of `batch` (shuffled
+/// when `rng` is given): `(hash of the weights, final loss)`.
+fn run<O: Optimizer<<Small as Layer>::Grads>>(
+    seed: u64,
+    mut opt: O,
+    epochs: usize,
+    batch: usize,
+    mut rng: Option<Rng>,
+) -> (u64, f32) {
     let (xs, ys) = data();
-    let mut m = small(7);
-    let cfg = AdamConfig { weight_decay: 1e-3, ..AdamConfig::adam(0.01) };
-    let mut opt = Adam::<<Small as Layer>::Grads>::new(cfg);
+    let mut m = small(seed);
     let mut t = Trainer::<Small>::new();
     let mut order = [0usize; SAMPLES];
+    let ce = CrossEntropy::default();
     let mut loss = f32::NAN;
-    for _ in 0..steps {
-        if let Ok(l) = train_epoch(
+    for _ in 0..epochs {
+        let r = train_epoch(
             &mut m,
             &mut opt,
             &mut t,
-            &CrossEntropy::default(),
+            &ce,
             Reduction::Mean,
             &xs,
             &ys,
-            SAMPLES,
+            batch,
             &mut order,
-            None,
-        ) {
+            rng.as_mut(),
+        );
+        if let Ok(l) = r {
             loss = l;
         }
     }
     (hash_params(&m), loss)
 }
 
+/// Adam (weight decay 1e-3), full batch, `steps` steps: `(hash of the weights, final loss)`.
+pub fn adam_run(steps: usize) -> (u64, f32) {
+    let cfg = AdamConfig { weight_decay: 1e-3, ..AdamConfig::adam(0.01) };
+    run(7, Adam::<<Small as Layer>::Grads>::new(cfg), steps, SAMPLES, None)
+}
+
 /// SGD with Nesterov momentum, shuffled minibatches of 6, `epochs` epochs:
 /// `(hash of the weights, final loss)`.
 pub fn sgd_run(epochs: usize) -> (u64, f32) {
-    let (xs, ys) = data();
-    let mut m = small(8);
-    let mut opt = Sgd::<<Small as Layer>::Grads>::new(0.05).with_momentum(0.9, 0.0, true);
-    let mut t = Trainer::<Small>::new();
-    let mut order = [0usize; SAMPLES];
-    let mut rng = Rng::new(12);
-    let mut loss = f32::NAN;
-    for _ in 0..epochs {
-        if let Ok(l) = train_epoch(
-            &mut m,
-            &mut opt,
-            &mut t,
-            &CrossEntropy::default(),
-            Reduction::Mean,
-            &xs,
-            &ys,
-            6,
-            &mut order,
-            Some(&mut rng),
-        ) {
-            loss = l;
-        }
-    }
-    (hash_params(&m), loss)
+    let opt = Sgd::<<Small as Layer>::Grads>::new(0.05).with_momentum(0.9, 0.0, true);
+    run(8, opt, epochs, 6, Some(Rng::new(12)))
 }
 
 /// The digits model on the test split (clean inputs): `(hash of every output, correct)`.
