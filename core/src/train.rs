@@ -87,7 +87,7 @@ impl<L: Layer> Trainer<L> {
     ) -> Result<f32, Error> {
         self.forward_loss(model, loss, x, target)?;
         model.backward_params(x, &self.trace, &self.dout, &mut self.grads);
-        Ok(self.batch_last())
+        Ok(self.last)
     }
 
     /// As [`Trainer::accumulate`], also writing `d loss / d x` (unscaled: multiply by the
@@ -102,7 +102,7 @@ impl<L: Layer> Trainer<L> {
     ) -> Result<f32, Error> {
         self.forward_loss(model, loss, x, target)?;
         model.backward(x, &self.trace, &self.dout, dx, &mut self.grads);
-        Ok(self.batch_last())
+        Ok(self.last)
     }
 
     fn forward_loss<Lo: Loss + ?Sized>(
@@ -119,10 +119,6 @@ impl<L: Layer> Trainer<L> {
         self.batch.add(l, loss.mean_weight(target));
         self.last = l;
         Ok(())
-    }
-
-    fn batch_last(&self) -> f32 {
-        self.last
     }
 
     /// Ends the batch: scales the summed gradients by the reduction's normaliser and returns

@@ -352,7 +352,7 @@ pub fn train(
         let ts: Vec<Target<'_>> = (0..fit_t.len()).map(|i| fit_t.get(i)).collect();
         let (l1, clip) = (cfg.l1, cfg.clip);
         let train_loss = cfg.loss.with(|l| {
-            trainer.epoch_with(
+            trainer.epoch(
                 &mut saved.model,
                 &mut opt,
                 l,

@@ -70,16 +70,6 @@ impl DynOptimizerState {
         }
     }
 
-    /// Bytes of optimiser state per model in the typed optimisers: slots x parameters x 4.
-    pub fn state_slots(&self) -> usize {
-        match &self.kind {
-            DynOptimizer::Sgd(c) => usize::from(c.momentum != 0.0),
-            DynOptimizer::Adagrad(_) => 1,
-            DynOptimizer::RmsProp(c) => 1 + usize::from(c.momentum > 0.0) + usize::from(c.centered),
-            DynOptimizer::Adam(_, ams) => 2 + usize::from(*ams),
-        }
-    }
-
     /// One update of every tensor, with the same kernels as the typed optimisers.
     pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[Vec<f32>]) {
         let first = self.steps == 0;

@@ -69,27 +69,11 @@ impl DynTrainer {
         Ok((value, scale))
     }
 
-    /// One epoch of shuffled minibatches, in the order `neurite::train::train_epoch` uses.
-    /// Returns the mean batch loss.
+    /// One epoch of shuffled minibatches, in the order `neurite::train::train_epoch` uses;
+    /// `before_step(grads, params)` runs after each batch's gradients are reduced and before
+    /// the optimiser step (L1, clipping). Returns the mean batch loss.
     #[allow(clippy::too_many_arguments)]
     pub fn epoch(
-        &mut self,
-        model: &mut DynModel,
-        optimizer: &mut DynOptimizerState,
-        loss: &dyn Loss,
-        reduction: Reduction,
-        xs: &[&[f32]],
-        targets: &[Target<'_>],
-        batch_size: usize,
-        rng: Option<&mut Rng>,
-    ) -> Result<f32, Error> {
-        self.epoch_with(model, optimizer, loss, reduction, xs, targets, batch_size, rng, |_, _| {})
-    }
-
-    /// [`DynTrainer::epoch`] with `before_step(grads, params)` called after each batch's
-    /// gradients are reduced and before the optimiser step (L1, clipping).
-    #[allow(clippy::too_many_arguments)]
-    pub fn epoch_with(
         &mut self,
         model: &mut DynModel,
         optimizer: &mut DynOptimizerState,
