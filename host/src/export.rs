@@ -1,7 +1,7 @@
 //! Model export and import: a Rust module for firmware (weights as consts in flash) and
 //! safetensors for PyTorch interop (`nn.Sequential` state-dict names).
 
-use crate::dynamic::{parse_spec, DynLayer, DynModel, SpecError};
+use crate::dynamic::{parse_spec, DynModel, Op, SpecError};
 use crate::model_io::SavedModel;
 use neurite::activation::ActivationKind;
 use safetensors::tensor::{Dtype, TensorView};
@@ -9,92 +9,62 @@ use safetensors::SafeTensors;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-fn floats(v: &[f32]) -> String {
+/// `[a, b, c]` with the shortest decimals that round-trip (the consts are bit-exact).
+pub(crate) fn floats(v: &[f32]) -> String {
     let mut s = String::from("[");
     for (i, x) in v.iter().enumerate() {
         if i > 0 {
             s.push_str(", ");
         }
-        // `{:?}` prints the shortest decimal that round-trips: the const is bit-exact.
         let _ = write!(s, "{x:?}");
     }
     s.push(']');
     s
 }
 
-fn activation_expr(kind: ActivationKind) -> String {
+/// The core's `Act<A, N>` type and value for an activation over `width` values.
+pub(crate) fn activation_rust(kind: ActivationKind, width: usize) -> (String, String) {
     let a = "neurite::activation";
-    match kind {
-        ActivationKind::Identity => format!("{a}::Identity"),
-        ActivationKind::Step => format!("{a}::Step"),
-        ActivationKind::Sigmoid => format!("{a}::Sigmoid"),
-        ActivationKind::Tanh => format!("{a}::Tanh"),
-        ActivationKind::Relu => format!("{a}::Relu"),
-        ActivationKind::LeakyRelu(s) => format!("{a}::LeakyRelu {{ negative_slope: {s:?} }}"),
-        ActivationKind::Softplus(b, t) => {
-            format!("{a}::Softplus {{ beta: {b:?}, threshold: {t:?} }}")
+    let (ty, value) = match kind {
+        ActivationKind::Identity => ("Identity", format!("{a}::Identity")),
+        ActivationKind::Step => ("Step", format!("{a}::Step")),
+        ActivationKind::Sigmoid => ("Sigmoid", format!("{a}::Sigmoid")),
+        ActivationKind::Tanh => ("Tanh", format!("{a}::Tanh")),
+        ActivationKind::Relu => ("Relu", format!("{a}::Relu")),
+        ActivationKind::LeakyRelu(s) => {
+            ("LeakyRelu", format!("{a}::LeakyRelu {{ negative_slope: {s:?} }}"))
         }
-        ActivationKind::Gelu => format!("{a}::Gelu"),
-        ActivationKind::GeluTanh => format!("{a}::GeluTanh"),
-        ActivationKind::Silu => format!("{a}::Silu"),
-        ActivationKind::Swish(b) => format!("{a}::Swish {{ beta: {b:?} }}"),
-        ActivationKind::Elu(x) => format!("{a}::Elu {{ alpha: {x:?} }}"),
-        ActivationKind::Selu => format!("{a}::Selu"),
-    }
-}
-
-fn activation_type(kind: ActivationKind) -> &'static str {
-    match kind {
-        ActivationKind::Identity => "Identity",
-        ActivationKind::Step => "Step",
-        ActivationKind::Sigmoid => "Sigmoid",
-        ActivationKind::Tanh => "Tanh",
-        ActivationKind::Relu => "Relu",
-        ActivationKind::LeakyRelu(_) => "LeakyRelu",
-        ActivationKind::Softplus(..) => "Softplus",
-        ActivationKind::Gelu => "Gelu",
-        ActivationKind::GeluTanh => "GeluTanh",
-        ActivationKind::Silu => "Silu",
-        ActivationKind::Swish(_) => "Swish",
-        ActivationKind::Elu(_) => "Elu",
-        ActivationKind::Selu => "Selu",
-    }
+        ActivationKind::Softplus(b, t) => {
+            ("Softplus", format!("{a}::Softplus {{ beta: {b:?}, threshold: {t:?} }}"))
+        }
+        ActivationKind::Gelu => ("Gelu", format!("{a}::Gelu")),
+        ActivationKind::GeluTanh => ("GeluTanh", format!("{a}::GeluTanh")),
+        ActivationKind::Silu => ("Silu", format!("{a}::Silu")),
+        ActivationKind::Swish(b) => ("Swish", format!("{a}::Swish {{ beta: {b:?} }}")),
+        ActivationKind::Elu(x) => ("Elu", format!("{a}::Elu {{ alpha: {x:?} }}")),
+        ActivationKind::Selu => ("Selu", format!("{a}::Selu")),
+    };
+    (format!("Act<neurite::activation::{ty}, {width}>"), format!("Act::new({value})"))
 }
 
 /// A Rust module with the const-generic model type `Model`, its weights as the const
 /// `MODEL` (firmware writes `static MODEL: Model = model::MODEL;` and they stay in flash),
 /// and the standardisation statistics `INPUT_MEAN` / `INPUT_STD` (when recorded).
-pub fn rust_module(saved: &SavedModel, source: &str) -> String {
-    let layers: Vec<&DynLayer> =
-        saved.model.layers.iter().filter(|l| !matches!(l, DynLayer::Dropout { .. })).collect();
+/// `Err` names the first layer the core has no typed counterpart for.
+pub fn rust_module(saved: &SavedModel, source: &str) -> Result<String, String> {
     let mut types = Vec::new();
     let mut values = Vec::new();
-    for layer in &layers {
-        match layer {
-            DynLayer::Dense { inputs, outputs, weight, bias } => {
-                types.push(format!("Dense<{inputs}, {outputs}>"));
-                let rows: Vec<String> = weight.chunks(*inputs).map(floats).collect();
-                values.push(format!("Dense::new([{}], {})", rows.join(", "), floats(bias)));
-            }
-            DynLayer::Activation { kind, width } => {
-                types
-                    .push(format!("Act<neurite::activation::{}, {width}>", activation_type(*kind)));
-                values.push(format!("Act::new({})", activation_expr(*kind)));
-            }
-            DynLayer::Prelu { width, alpha } => {
-                types.push(format!("Prelu<{width}, {}>", alpha.len()));
-                values.push(format!("Prelu::new({})", floats(alpha)));
-            }
-            DynLayer::Softmax { width } => {
-                types.push(format!("Softmax<{width}>"));
-                values.push("Softmax".into());
-            }
-            DynLayer::LogSoftmax { width } => {
-                types.push(format!("LogSoftmax<{width}>"));
-                values.push("LogSoftmax".into());
-            }
-            DynLayer::Dropout { .. } => {}
-        }
+    for (i, layer) in saved.model.inference_layers().enumerate() {
+        let (t, v) = layer.rust().ok_or_else(|| {
+            format!(
+                "layer {} ({}) with input {:?} has no const-generic export yet; export --safetensors instead",
+                i + 1,
+                layer.kind().name,
+                layer.input_shape()
+            )
+        })?;
+        types.push(t);
+        values.push(v);
     }
     // Seq![A, B, C] is (A, (B, C)): nest the values the same way.
     let mut value = values.pop().unwrap_or_default();
@@ -127,67 +97,61 @@ pub fn rust_module(saved: &SavedModel, source: &str) -> String {
             floats(&saved.stds)
         );
     }
-    out
+    Ok(out)
 }
 
-/// The model's tensors under `nn.Sequential` state-dict names (`0.weight`, `0.bias`,
-/// `1.weight` for a PReLU), as `(name, shape, values)`.
-pub fn state_dict(model: &DynModel) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    let mut out = Vec::new();
-    for (i, layer) in model.layers.iter().enumerate() {
-        match layer {
-            DynLayer::Dense { inputs, outputs, weight, bias } => {
-                out.push((format!("{i}.weight"), vec![*outputs, *inputs], weight.clone()));
-                out.push((format!("{i}.bias"), vec![*outputs], bias.clone()));
-            }
-            DynLayer::Prelu { alpha, .. } => {
-                out.push((format!("{i}.weight"), vec![alpha.len()], alpha.clone()));
-            }
-            _ => {}
+/// Calls `f(path, op)` for every layer of `model` that a model file or state dict holds,
+/// with its `nn.Sequential` path (`3`, or `2.0` inside the body of layer 2).
+pub fn walk<'m>(model: &'m DynModel, prefix: &str, f: &mut dyn FnMut(String, &'m dyn Op)) {
+    for (i, layer) in model.inference_layers().enumerate() {
+        let path = if prefix.is_empty() { i.to_string() } else { format!("{prefix}.{i}") };
+        match layer.body() {
+            Some(body) => walk(body, &path, f),
+            None => f(path, layer),
         }
     }
+}
+
+/// The model's tensors and buffers under `nn.Sequential` state-dict names (`0.weight`,
+/// `0.bias`, `2.running_mean`, `4.0.weight` inside a residual body at index 4), as
+/// `(name, shape, values)`.
+pub fn state_dict(model: &DynModel) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let mut out = Vec::new();
+    walk(model, "", &mut |path, op| {
+        for t in op.params().into_iter().chain(op.buffers()) {
+            out.push((format!("{path}.{}", t.name), t.shape.to_vec(), t.values.to_vec()));
+        }
+    });
     out
 }
 
 /// The model's spec string (what `--layers` takes), recorded in safetensors metadata.
 pub fn spec_string(model: &DynModel) -> String {
-    let items: Vec<String> = model
-        .layers
-        .iter()
-        .map(|l| match l {
-            DynLayer::Dense { outputs, .. } => format!("dense({outputs})"),
-            DynLayer::Activation { kind, .. } => match kind {
-                ActivationKind::Identity => "identity".into(),
-                ActivationKind::Step => "step".into(),
-                ActivationKind::Sigmoid => "sigmoid".into(),
-                ActivationKind::Tanh => "tanh".into(),
-                ActivationKind::Relu => "relu".into(),
-                ActivationKind::LeakyRelu(s) => format!("leaky_relu({s:?})"),
-                ActivationKind::Softplus(b, t) => format!("softplus({b:?},{t:?})"),
-                ActivationKind::Gelu => "gelu".into(),
-                ActivationKind::GeluTanh => "gelu(tanh)".into(),
-                ActivationKind::Silu => "silu".into(),
-                ActivationKind::Swish(b) => format!("swish({b:?})"),
-                ActivationKind::Elu(a) => format!("elu({a:?})"),
-                ActivationKind::Selu => "selu".into(),
-            },
-            DynLayer::Prelu { alpha, width } => {
-                if alpha.len() == 1 && *width != 1 {
-                    "prelu".into()
-                } else {
-                    "prelu(channel)".into()
-                }
-            }
-            DynLayer::Softmax { .. } => "softmax".into(),
-            DynLayer::LogSoftmax { .. } => "log_softmax".into(),
-            DynLayer::Dropout { p, .. } => format!("dropout({p:?})"),
-        })
-        .collect();
-    items.join(",")
+    crate::dynamic::spec_string(&model.nodes())
+}
+
+/// `1x8x8` for a shape.
+pub fn shape_string(shape: &[usize]) -> String {
+    shape.iter().map(ToString::to_string).collect::<Vec<_>>().join("x")
+}
+
+/// Parses `1x8x8` (or `4`).
+pub fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
+    let dims: Option<Vec<usize>> = s.split('x').map(|d| d.trim().parse().ok()).collect();
+    match dims {
+        Some(d)
+            if !d.is_empty()
+                && d.len() <= 4
+                && d.iter().all(|&v| v > 0 && v <= crate::dynamic::attrs::MAX_SIZE) =>
+        {
+            Ok(d)
+        }
+        _ => Err(format!("'{s}' is not a shape like 1x8x8 (C x H x W), 3x32 (C x L) or 4")),
+    }
 }
 
 /// Serialises the model as safetensors (little-endian f32) with metadata `neurite_layers`
-/// (the spec) and `neurite_inputs`.
+/// (the spec) and `neurite_inputs` (the input shape, `4` or `1x8x8`).
 pub fn to_safetensors(model: &DynModel) -> Result<Vec<u8>, String> {
     let tensors = state_dict(model);
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
@@ -201,7 +165,7 @@ pub fn to_safetensors(model: &DynModel) -> Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())?;
     let meta = HashMap::from([
         ("neurite_layers".to_string(), spec_string(model)),
-        ("neurite_inputs".to_string(), model.inputs().to_string()),
+        ("neurite_inputs".to_string(), shape_string(model.input_shape())),
     ]);
     safetensors::serialize(views, &Some(meta)).map_err(|e| e.to_string())
 }
@@ -234,66 +198,99 @@ impl std::fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
-/// A model from a safetensors state dict of an `nn.Sequential` of `Linear`, `PReLU` and
-/// activations. The architecture comes from `spec` or the file's `neurite_layers` metadata;
-/// the input width from the first weight. F32, F64, F16 and BF16 tensors are read.
-pub fn from_safetensors(bytes: &[u8], spec: Option<&str>) -> Result<DynModel, ImportError> {
+/// A model from a safetensors state dict of an `nn.Sequential` (nested `nn.Sequential`s
+/// for residual and concat bodies). The architecture comes from `spec` or the file's
+/// `neurite_layers` metadata; the input shape from `input_shape`, the `neurite_inputs`
+/// metadata, or (flat inputs) the first dense weight. PyTorch's `num_batches_tracked`
+/// entries are ignored. F32, F64, F16 and BF16 tensors are read.
+pub fn from_safetensors(
+    bytes: &[u8],
+    spec: Option<&str>,
+    input_shape: Option<&[usize]>,
+) -> Result<DynModel, ImportError> {
     let (_, meta) =
         SafeTensors::read_metadata(bytes).map_err(|e| ImportError::Format(e.to_string()))?;
     let st = SafeTensors::deserialize(bytes).map_err(|e| ImportError::Format(e.to_string()))?;
+    let meta_get = |k: &str| meta.metadata().as_ref().and_then(|m| m.get(k).cloned());
     let spec = match spec {
         Some(s) => s.to_string(),
-        None => meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("neurite_layers").cloned())
-            .ok_or(ImportError::NoSpec)?,
+        None => meta_get("neurite_layers").ok_or(ImportError::NoSpec)?,
     };
-    let layers = parse_spec(&spec).map_err(ImportError::Spec)?;
-    let first = layers.iter().position(|l| matches!(l, crate::dynamic::LayerSpec::Dense(_)));
-    let inputs = match first {
-        Some(i) => read(&st, &format!("{i}.weight"))?.0.get(1).copied().unwrap_or(0),
-        None => return Err(ImportError::Tensor("the spec has no dense layer".into())),
-    };
-    let mut model = DynModel::from_spec(&layers, inputs);
-    let mut used = 0;
-    for (i, layer) in model.layers.iter_mut().enumerate() {
-        let names: &[(&str, usize)] = match layer {
-            DynLayer::Dense { .. } => &[("weight", 0), ("bias", 1)],
-            DynLayer::Prelu { .. } => &[("weight", 0)],
-            _ => &[],
-        };
-        let mut tensors = layer.tensors_mut();
-        for &(name, t) in names {
-            let key = format!("{i}.{name}");
-            let (shape, values) = read(&st, &key)?;
-            let dest = &mut tensors[t];
-            if values.len() != dest.len() {
-                return Err(ImportError::Tensor(format!(
-                    "tensor '{key}' has shape {shape:?} ({} values); layer {i} of the spec needs {}",
-                    values.len(),
-                    dest.len()
-                )));
+    let nodes = parse_spec(&spec).map_err(ImportError::Spec)?;
+    let shape = match (input_shape, meta_get("neurite_inputs")) {
+        (Some(s), _) => s.to_vec(),
+        (None, Some(m)) => parse_shape(&m).map_err(ImportError::Tensor)?,
+        (None, None) => {
+            let first = nodes.iter().position(|n| n.kind.name == "dense");
+            match first {
+                Some(i) if nodes[..i].iter().all(|n| n.body.is_empty()) => {
+                    vec![read(&st, &format!("{i}.weight"))?.0.get(1).copied().unwrap_or(0)]
+                }
+                _ => {
+                    return Err(ImportError::Tensor(
+                        "the input shape is unknown: pass --input-shape".into(),
+                    ))
+                }
             }
-            if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
-                return Err(ImportError::Tensor(format!(
-                    "tensor '{key}' value {bad} is not finite"
-                )));
-            }
-            dest.copy_from_slice(&values);
-            used += 1;
         }
+    };
+    let mut model = DynModel::build(&nodes, &shape).map_err(ImportError::Tensor)?;
+    let mut wanted: Vec<(String, usize)> = Vec::new();
+    walk(&model, "", &mut |path, op| {
+        for t in op.params().into_iter().chain(op.buffers()) {
+            wanted.push((format!("{path}.{}", t.name), t.values.len()));
+        }
+    });
+    let mut loaded = Vec::with_capacity(wanted.len());
+    for (key, len) in &wanted {
+        let (shape, values) = read(&st, key)?;
+        if values.len() != *len {
+            return Err(ImportError::Tensor(format!(
+                "tensor '{key}' has shape {shape:?} ({} values); the spec needs {len}",
+                values.len()
+            )));
+        }
+        if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
+            return Err(ImportError::Tensor(format!("tensor '{key}' value {bad} is not finite")));
+        }
+        loaded.push(values);
     }
-    if used != st.len() {
+    let mut dests: Vec<&mut [f32]> = Vec::new();
+    collect_mut(&mut model, &mut dests);
+    for (d, v) in dests.into_iter().zip(&loaded) {
+        d.copy_from_slice(v);
+    }
+    let extra: Vec<String> = st
+        .names()
+        .into_iter()
+        .filter(|n| !n.ends_with("num_batches_tracked") && !wanted.iter().any(|(w, _)| w == *n))
+        .cloned()
+        .collect();
+    if !extra.is_empty() {
         let mut names: Vec<String> = st.names().into_iter().cloned().collect();
         names.sort();
         return Err(ImportError::Tensor(format!(
-            "the file has {} tensors ({}), the spec uses {used}",
+            "the file has {} tensors ({}), the spec uses {}; not used: {}",
             st.len(),
-            names.join(", ")
+            names.join(", "),
+            wanted.len(),
+            extra.join(", ")
         )));
     }
     Ok(model)
+}
+
+/// Every layer's parameters then buffers, in [`walk`] order, mutable.
+fn collect_mut<'m>(model: &'m mut DynModel, out: &mut Vec<&'m mut [f32]>) {
+    for layer in model.layers.iter_mut().filter(|l| !l.training_only()) {
+        if layer.body().is_some() {
+            if let Some(body) = layer.body_mut() {
+                collect_mut(body, out);
+            }
+        } else {
+            out.extend(layer.params_and_buffers_mut());
+        }
+    }
 }
 
 fn read(st: &SafeTensors<'_>, name: &str) -> Result<(Vec<usize>, Vec<f32>), ImportError> {

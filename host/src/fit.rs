@@ -6,7 +6,7 @@
 //! the test split and, with early stopping, on a validation split carved from the train rows.
 
 use crate::data::{Dataset, Standardizer};
-use crate::dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer, LayerSpec};
+use crate::dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer, LayerNode};
 use crate::model_io::SavedModel;
 use neurite::init::LayerInit;
 use neurite::loss::{Batch, Reduction, Target};
@@ -51,8 +51,10 @@ impl Schedule {
 /// Everything `train` needs to know.
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
-    /// Layers; the input width comes from the data.
-    pub layers: Vec<LayerSpec>,
+    /// Layers; the input size comes from the data.
+    pub layers: Vec<LayerNode>,
+    /// Shape of one sample (`[C, H, W]`, `[C, L]`, `[T, F]`); `None`: the row's features.
+    pub input_shape: Option<Vec<usize>>,
     /// Classification or regression.
     pub task: Task,
     /// Loss.
@@ -86,6 +88,7 @@ impl TrainConfig {
     pub fn digits_demo(epochs: usize) -> Self {
         Self {
             layers: crate::dynamic::parse_spec("dense(64),relu,dense(10)").unwrap_or_default(),
+            input_shape: None,
             task: Task::Classification,
             loss: DynLoss::CrossEntropy(None, 0.0),
             optimizer: DynOptimizer::Adam(neurite::optim::AdamConfig::adam(0.01), false),
@@ -289,7 +292,17 @@ pub fn train(
             (Targets::Values(scale(&tr)), Targets::Values(scale(&te)), 1, mean as f32, std as f32)
         }
     };
-    let mut model = DynModel::from_spec(&cfg.layers, tr.n_features);
+    let shape = cfg.input_shape.clone().unwrap_or_else(|| vec![tr.n_features]);
+    if shape.iter().product::<usize>() != tr.n_features {
+        return Err(FitError::Input(format!(
+            "--input-shape {} holds {} values but the data has {} features per row",
+            crate::export::shape_string(&shape),
+            shape.iter().product::<usize>(),
+            tr.n_features
+        )));
+    }
+    let mut model = DynModel::build(&cfg.layers, &shape)
+        .map_err(|e| FitError::Input(format!("--layers: {e}")))?;
     if model.outputs() != outputs {
         return Err(FitError::Input(format!(
             "the layer spec ends with {} outputs but the {} needs {outputs} (end it with dense({outputs}))",
@@ -342,6 +355,7 @@ pub fn train(
         stds: stats.std.clone(),
         target_mean,
         target_std,
+        columns: tr.feature_names.iter().chain([&tr.target_name]).cloned().collect(),
     };
     let mut history = Vec::with_capacity(cfg.epochs);
     let mut best: Option<(f32, usize, DynModel)> = None;

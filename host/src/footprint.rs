@@ -2,7 +2,8 @@
 //! `neurite::footprint` computes it from `size_of` for the same const-generic model
 //! (checked in `tests/tests/footprint.rs`).
 
-use crate::dynamic::{DynLayer, DynModel};
+use crate::dynamic::op::numel;
+use crate::dynamic::{DynModel, Op};
 use core::mem::{align_of, size_of};
 use neurite::footprint::Footprint;
 
@@ -18,23 +19,30 @@ pub fn inference(model: &DynModel) -> Footprint {
     }
 }
 
-fn inference_layers(layers: &[DynLayer]) -> Vec<&DynLayer> {
-    layers.iter().filter(|l| !matches!(l, DynLayer::Dropout { .. })).collect()
+fn inference_layers(model: &DynModel) -> Vec<&dyn Op> {
+    model.inference_layers().collect()
 }
 
-fn params_of(layers: &[&DynLayer]) -> usize {
-    layers.iter().map(|l| l.tensors().iter().map(|t| t.len()).sum::<usize>()).sum()
+fn params_of(layers: &[&dyn Op]) -> usize {
+    layers.iter().map(|l| l.params().iter().map(|t| t.values.len()).sum::<usize>()).sum()
+}
+
+fn outputs(l: &&dyn Op) -> usize {
+    numel(l.output_shape())
+}
+
+fn inputs(l: &&dyn Op) -> usize {
+    numel(l.input_shape())
 }
 
 /// Footprint of training `layers` with an optimiser holding `slots` state tensors of the
 /// parameters' size and `config_bytes` of hyper-parameters (`size_of` its config struct): the trace keeps every
 /// intermediate output, the trainer one output, its gradient, an input and the batch sums.
-fn training_of(layers: &[&DynLayer], slots: usize, config_bytes: usize) -> Footprint {
+fn training_of(layers: &[&dyn Op], slots: usize, config_bytes: usize) -> Footprint {
     let p = 4 * params_of(layers);
     let trace: usize =
-        layers.iter().take(layers.len().saturating_sub(1)).map(|l| 4 * l.outputs()).sum();
-    let (inputs, outputs) =
-        (layers.first().map_or(0, |l| l.inputs()), layers.last().map_or(0, |l| l.outputs()));
+        layers.iter().take(layers.len().saturating_sub(1)).map(|l| 4 * outputs(l)).sum();
+    let (inputs, outputs) = (layers.first().map_or(0, inputs), layers.last().map_or(0, outputs));
     // Trainer<L> = { grads, trace, out, dout, Batch { f32, f32, usize }, last: f32 }: every
     // field is 4-byte aligned but the usize, so its size is the sum rounded up to usize's
     // alignment.
@@ -54,14 +62,14 @@ fn training_of(layers: &[&DynLayer], slots: usize, config_bytes: usize) -> Footp
 
 /// Footprint of training the whole model.
 pub fn training(model: &DynModel, slots: usize, config_bytes: usize) -> Footprint {
-    training_of(&inference_layers(&model.layers), slots, config_bytes)
+    training_of(&inference_layers(model), slots, config_bytes)
 }
 
 /// Footprint of fine-tuning the last dense layer (and what follows it) on the device while
 /// the layers before it stay frozen in flash.
 pub fn fine_tune_last(model: &DynModel, slots: usize, config_bytes: usize) -> Footprint {
-    let layers = inference_layers(&model.layers);
-    let split = layers.iter().rposition(|l| matches!(l, DynLayer::Dense { .. })).unwrap_or(0);
+    let layers = inference_layers(model);
+    let split = layers.iter().rposition(|l| l.kind().name == "dense").unwrap_or(0);
     let (frozen, head) = layers.split_at(split);
     let head_fp = training_of(head, slots, config_bytes);
     Footprint {

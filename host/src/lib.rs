@@ -16,4 +16,4 @@ pub mod metrics;
 pub mod model_io;
 pub mod plot;
 
-pub use dynamic::{DynLayer, DynLoss, DynModel, DynOptimizer, DynTrainer};
+pub use dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer};

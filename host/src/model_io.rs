@@ -1,8 +1,10 @@
-//! A trained model with what it needs at prediction time (standardisation statistics, task),
-//! stored in the core's binary model file format (`neurite::model_file`).
+//! A trained model with what it needs at prediction time (standardisation statistics, task,
+//! column names), stored in the core's binary model file format (`neurite::model_file`):
+//! written as version 2 (any layer family), read as version 2 or 1.
 
-use crate::dynamic::{DynLayer, DynModel};
-use neurite::model_file::{self, Header, ModelFile, Task};
+use crate::dynamic::{Attr, Attrs, DynModel, LayerNode, Op};
+use neurite::model_file::v2::{self, AttrIn, AttrValue, HeaderV2, ModelFileV2, Record, WriterV2};
+use neurite::model_file::{ModelFile, Task};
 use neurite::Error;
 use std::io::Write;
 use std::path::Path;
@@ -22,31 +24,153 @@ pub struct SavedModel {
     pub target_mean: f32,
     /// Regression target standard deviation (1 for classification).
     pub target_std: f32,
+    /// The training data's column names, features then target (empty if unknown).
+    pub columns: Vec<String>,
+}
+
+/// Writes the records of `layers` (pre-order) into `w`.
+fn write_records(w: &mut WriterV2<'_>, model: &DynModel) -> Result<(), Error> {
+    for layer in model.inference_layers() {
+        let attrs = layer.attrs();
+        let owned: Vec<(&str, AttrIn<'_>)> = attrs
+            .0
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    Attr::Nums(n) => AttrIn::Nums(n),
+                    Attr::Str(s) => AttrIn::Word(s),
+                    Attr::Bool(b) => AttrIn::Flag(*b),
+                };
+                (k.as_str(), value)
+            })
+            .collect();
+        let own =
+            |ts: Vec<crate::dynamic::Tensor<'_>>| ts.iter().map(|t| t.values.len()).sum::<usize>();
+        let (params, buffers) = match layer.body() {
+            Some(_) => (0, 0),
+            None => (own(layer.params()), own(layer.buffers())),
+        };
+        let body = layer.body().map_or(0, |b| b.inference_layers().count());
+        w.record(layer.kind().name, body, params, buffers, &owned)?;
+        if let Some(b) = layer.body() {
+            write_records(w, b)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every parameter tensor, then every buffer, of the inference layers in file order.
+fn values(model: &DynModel) -> (Vec<&[f32]>, Vec<&[f32]>) {
+    let (mut p, mut b) = (Vec::new(), Vec::new());
+    crate::export::walk(model, "", &mut |_, op: &dyn Op| {
+        p.extend(op.params().into_iter().map(|t| t.values));
+        b.extend(op.buffers().into_iter().map(|t| t.values));
+    });
+    (p, b)
+}
+
+/// The layer nodes of a version-2 file's records (pre-order).
+fn nodes_of(records: &mut v2::Records<'_>, count: usize) -> Result<Vec<LayerNode>, String> {
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let r: Record<'_> = records.next().ok_or("records end early")?;
+        let kind = crate::dynamic::lookup(r.name).ok_or_else(|| {
+            format!("unknown layer '{}' (a newer neurite wrote this file?)", r.name)
+        })?;
+        let mut attrs = Attrs::new();
+        for (k, v) in r.attrs() {
+            attrs.set(
+                k,
+                match v {
+                    AttrValue::Nums(n) => Attr::Nums(n.iter().collect()),
+                    AttrValue::Word(s) => Attr::Str(s.to_string()),
+                    AttrValue::Flag(f) => Attr::Bool(f),
+                },
+            );
+        }
+        let body = nodes_of(records, r.body)?;
+        out.push(LayerNode { kind, attrs, body });
+    }
+    Ok(out)
 }
 
 impl SavedModel {
-    /// The model file's bytes.
+    /// The model file's bytes (format version 2).
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let descs = self.model.descs();
-        let params = self.model.param_count();
-        let mut out = vec![0u8; model_file::encoded_len(descs.len(), self.means.len(), params)];
-        let header = Header {
+        let (params, buffers) = values(&self.model);
+        let columns: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+        let header = HeaderV2 {
             task: self.task,
-            inputs: self.model.inputs(),
+            input_shape: self.model.input_shape(),
+            columns: &columns,
             means: &self.means,
             stds: &self.stds,
             target_mean: self.target_mean,
             target_std: self.target_std,
         };
-        model_file::write(&mut out, &header, &descs, self.model.tensors())?;
+        // Records are small: a generous bound, then the exact length.
+        let values: usize = params.iter().chain(&buffers).map(|t| t.len()).sum();
+        let names: usize = columns.iter().map(|c| c.len() + 1).sum();
+        let records = 4096 + 512 * self.model.layers.len() * 4;
+        let mut out =
+            vec![0u8; v2::HEADER_LEN + records + names + 8 * self.means.len() + 4 * values + 4];
+        let mut w = WriterV2::new(&mut out);
+        write_records(&mut w, &self.model)?;
+        let len = w.finish(&header, params, buffers)?;
+        out.truncate(len);
         Ok(out)
     }
 
-    /// Parses and checks a model file.
+    /// Parses and checks a model file (version 2, or version 1 from earlier releases).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if v2::version_of(bytes) == Some(1) {
+            return Self::from_v1(bytes);
+        }
+        let file = ModelFileV2::parse(bytes)?;
+        let shape = &file.input_shape()[..file.input_rank()];
+        let mut records = file.records();
+        let mut nodes = Vec::new();
+        let malformed = |_| Error::MalformedLayer { layer: 0 };
+        while records.clone().next().is_some() {
+            nodes.extend(nodes_of(&mut records, 1).map_err(malformed)?);
+        }
+        let mut model = DynModel::build(&nodes, shape).map_err(malformed)?;
+        if model.param_count() != file.param_count() || model.buffer_count() != file.buffer_count()
+        {
+            return Err(Error::ArchitectureMismatch { layer: 0 });
+        }
+        let mut values = file.params();
+        for t in model.tensors_mut() {
+            for v in t.iter_mut() {
+                *v = values.next().unwrap_or(0.0);
+            }
+        }
+        let mut values = file.buffers();
+        for t in model.buffers_mut() {
+            for v in t.iter_mut() {
+                *v = values.next().unwrap_or(0.0);
+            }
+        }
+        let (means, stds) = file.standardisation();
+        let (target_mean, target_std) = file.target_scale();
+        Ok(Self {
+            model,
+            task: file.task(),
+            means: means.collect(),
+            stds: stds.collect(),
+            target_mean,
+            target_std,
+            columns: file.columns().map(str::to_string).collect(),
+        })
+    }
+
+    /// A version-1 file (dense and activation chains).
+    fn from_v1(bytes: &[u8]) -> Result<Self, Error> {
         let file = ModelFile::parse(bytes)?;
-        let layers: Vec<DynLayer> = file.layers().map(|d| DynLayer::from_desc(&d)).collect();
-        let mut model = DynModel { layers };
+        let nodes: Vec<LayerNode> =
+            file.layers().map(|d| crate::dynamic::layers::v1_node(&d)).collect();
+        let mut model = DynModel::build(&nodes, &[file.inputs()])
+            .map_err(|_| Error::MalformedLayer { layer: 0 })?;
         let mut values = file.params();
         for t in model.tensors_mut() {
             for v in t.iter_mut() {
@@ -62,6 +186,7 @@ impl SavedModel {
             stds: stds.collect(),
             target_mean,
             target_std,
+            columns: Vec::new(),
         })
     }
 

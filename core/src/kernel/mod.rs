@@ -7,7 +7,10 @@
 //!
 //! Slices of mismatched lengths never panic: loops run over the common length (`zip`).
 
+pub mod conv;
 pub mod dense;
 pub mod elementwise;
+pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod softmax;

@@ -53,22 +53,15 @@ pub fn run(a: &BenchArgs) -> CliResult {
     let start = Instant::now();
     for _ in 0..steps {
         trainer.begin();
-        for (i, x) in xs.iter().enumerate() {
-            loss.with(|l| trainer.accumulate(&m, l, x, Target::Class(i % classes), false))
-                .map_err(CliError::fail)?;
-        }
+        let rows: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
+        let targets: Vec<Target<'_>> = (0..xs.len()).map(|i| Target::Class(i % classes)).collect();
+        loss.with(|l| trainer.accumulate_batch(&mut m, l, &rows, &targets, false).map(|_| ()))
+            .map_err(CliError::fail)?;
         loss.with(|l| trainer.finish(l, Reduction::Mean, classes)).map_err(CliError::fail)?;
         opt.step(&mut m.tensors_mut(), &trainer.grads);
     }
     let step_us = start.elapsed().as_secs_f64() * 1e6 / steps as f64;
-    let macs: usize = model
-        .layers
-        .iter()
-        .map(|l| match l {
-            crate::dynamic::DynLayer::Dense { inputs, outputs, .. } => inputs * outputs,
-            _ => 0,
-        })
-        .sum();
+    let macs = model.macs();
     if a.json {
         println!(
             "{}",

@@ -69,7 +69,7 @@ pub fn run(a: &DemoArgs) -> CliResult {
     let plot_path = a.out_dir.join("digits_training.png");
     super::options::write_file(&model_path, &trained.saved.to_bytes().map_err(CliError::fail)?)?;
     let module = crate::export::rust_module(&trained.saved, &model_path.display().to_string());
-    super::options::write_file(&rust_path, module.as_bytes())?;
+    super::options::write_file(&rust_path, module.map_err(CliError::fail)?.as_bytes())?;
     write_plot(&plot_path, "neurite demo: digits 64-64-10, Adam", &trained, Task::Classification)?;
     println!(
         "\nwrote {} (model file), {} (firmware export), {} (plot)",

@@ -32,6 +32,10 @@ pub struct ImportArgs {
     /// metadata). Activations are not in a state dict, so one of the two is needed.
     #[arg(long, value_name = "SPEC")]
     pub layers: Option<String>,
+    /// Shape of one input sample, e.g. 1x8x8 (default: the file's neurite_inputs metadata,
+    /// or the first dense layer's input width).
+    #[arg(long, value_name = "SHAPE")]
+    pub input_shape: Option<String>,
     /// classify or regress.
     #[arg(long, default_value = "classify", value_name = "TASK")]
     pub task: String,
@@ -47,7 +51,8 @@ pub fn run_export(a: &ExportArgs) -> CliResult {
     }
     let saved = load_model(&a.model)?;
     if let Some(path) = &a.rust {
-        write_file(path, rust_module(&saved, &a.model.display().to_string()).as_bytes())?;
+        let module = rust_module(&saved, &a.model.display().to_string()).map_err(CliError::bad)?;
+        write_file(path, module.as_bytes())?;
         println!("Rust module written to {}", path.display());
     }
     if let Some(path) = &a.safetensors {
@@ -62,7 +67,13 @@ pub fn run_export(a: &ExportArgs) -> CliResult {
 pub fn run_import(a: &ImportArgs) -> CliResult {
     let bytes = std::fs::read(&a.safetensors)
         .map_err(|e| CliError::bad(format!("{}: {e}", a.safetensors.display())))?;
-    let model = from_safetensors(&bytes, a.layers.as_deref())
+    let shape = a
+        .input_shape
+        .as_deref()
+        .map(crate::export::parse_shape)
+        .transpose()
+        .map_err(|e| CliError::bad(format!("--input-shape: {e}")))?;
+    let model = from_safetensors(&bytes, a.layers.as_deref(), shape.as_deref())
         .map_err(|e| CliError::bad(format!("{}: {e}", a.safetensors.display())))?;
     let saved = SavedModel {
         model,
@@ -71,6 +82,7 @@ pub fn run_import(a: &ImportArgs) -> CliResult {
         stds: Vec::new(),
         target_mean: 0.0,
         target_std: 1.0,
+        columns: Vec::new(),
     };
     write_file(&a.out, &saved.to_bytes().map_err(CliError::fail)?)?;
     println!(

@@ -202,7 +202,8 @@ impl ModelSource {
             (None, Some(spec), Some(n)) if n > 0 => {
                 let layers = crate::dynamic::parse_spec(spec)
                     .map_err(|e| CliError::bad(format!("--layers '{spec}': {e}")))?;
-                let mut m = crate::dynamic::DynModel::from_spec(&layers, n);
+                let mut m = crate::dynamic::DynModel::build(&layers, &[n])
+                    .map_err(|e| CliError::bad(format!("--layers '{spec}': {e}")))?;
                 m.init(&LayerInit::HE_RELU, &mut neurite::rng::Rng::new(1));
                 Ok(m)
             }

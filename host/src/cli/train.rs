@@ -5,7 +5,7 @@ use super::options::{
 };
 use super::report::{evaluate, json_line};
 use super::{CliError, CliResult};
-use crate::dynamic::{parse_spec, LayerSpec};
+use crate::dynamic::{lookup, parse_spec, Attrs, LayerNode};
 use crate::fit::{self, EpochStats, TrainConfig, Trained};
 use crate::plot::{training_curves, Series};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,6 +32,10 @@ pub struct TrainArgs {
     /// Default: dense(64),relu,dense(K) or dense(32),tanh,dense(1).
     #[arg(long, value_name = "SPEC")]
     pub layers: Option<String>,
+    /// Shape of one sample: CxHxW (conv2d), CxL (conv1d) or TxF; each CSV row holds one
+    /// sample in row-major order (default: the row's features, flat).
+    #[arg(long, value_name = "SHAPE")]
+    pub input_shape: Option<String>,
     /// Loss: cross_entropy(label_smoothing), class_balanced(beta), focal(gamma,alpha), nll,
     /// bce_with_logits, mse, mae, huber(delta), quantile(tau), tukey(c), barron(alpha,c).
     /// Default: cross_entropy or mse.
@@ -119,11 +123,14 @@ pub fn config(a: &TrainArgs, train: &crate::data::Dataset) -> Result<TrainConfig
         let last = layers.len().saturating_sub(1);
         let mut with = Vec::new();
         for (i, l) in layers.into_iter().enumerate() {
-            let hidden_activation =
-                matches!(l, LayerSpec::Activation(_) | LayerSpec::Prelu { .. }) && i < last;
+            let hidden_activation = i < last
+                && (l.kind.name == "prelu"
+                    || crate::dynamic::layers::activation::is_activation(l.kind));
             with.push(l);
             if hidden_activation {
-                with.push(LayerSpec::Dropout(p));
+                if let Some(dropout) = lookup("dropout") {
+                    with.push(LayerNode::new(dropout, Attrs::new().num("p", p)));
+                }
             }
         }
         layers = with;
@@ -147,8 +154,15 @@ pub fn config(a: &TrainArgs, train: &crate::data::Dataset) -> Result<TrainConfig
     if a.clip.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
         return Err(CliError::bad("--clip: a positive number is needed"));
     }
+    let input_shape = a
+        .input_shape
+        .as_deref()
+        .map(crate::export::parse_shape)
+        .transpose()
+        .map_err(|e| CliError::bad(format!("--input-shape: {e}")))?;
     Ok(TrainConfig {
         layers,
+        input_shape,
         task,
         loss,
         optimizer: parse_optimizer(&a.optimizer, a.lr, a.momentum, a.l2)?,

@@ -1,266 +1,144 @@
-use neurite::activation::ActivationKind;
+//! A runtime-shaped model: a chain of [`Op`]s, run a whole minibatch at a time through
+//! buffers that are allocated once and reused ([`Workspace`]).
+
+use super::backend::{Backend, CPU};
+use super::op::{numel, Ctx, Op, Saved, Tensor};
+use super::registry::{node_of, LayerNode};
 use neurite::init::LayerInit;
-use neurite::kernel::{dense, elementwise, softmax};
-use neurite::layer::LayerDesc;
 use neurite::rng::Rng;
 use neurite::Error;
 
-/// One layer with its parameters, shaped at run time.
-#[derive(Clone, Debug, PartialEq)]
-pub enum DynLayer {
-    /// `y = W x + b`; `weight` is `outputs` rows of `inputs` (PyTorch layout).
-    Dense {
-        /// Inputs.
-        inputs: usize,
-        /// Outputs.
-        outputs: usize,
-        /// Row-major weights.
-        weight: Vec<f32>,
-        /// Biases.
-        bias: Vec<f32>,
-    },
-    /// An element-wise activation over `width` values.
-    Activation {
-        /// Which activation.
-        kind: ActivationKind,
-        /// Width.
-        width: usize,
-    },
-    /// PReLU with 1 or `width` learnable slopes.
-    Prelu {
-        /// Width.
-        width: usize,
-        /// Slopes.
-        alpha: Vec<f32>,
-    },
-    /// Softmax over `width` values.
-    Softmax {
-        /// Width.
-        width: usize,
-    },
-    /// Log-softmax over `width` values.
-    LogSoftmax {
-        /// Width.
-        width: usize,
-    },
-    /// Inverted dropout: in training each value is zeroed with probability `p` and the rest
-    /// scaled by `1 / (1 - p)`; at inference it is the identity (and model files omit it).
-    Dropout {
-        /// Width.
-        width: usize,
-        /// Drop probability in [0, 1).
-        p: f32,
-    },
-}
-
-/// A model's trace for one sample: every layer's input, the output last, and the dropout
-/// masks drawn in training.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DynTrace {
-    /// `values[k]` is layer k's input; the last entry is the model output.
-    pub values: Vec<Vec<f32>>,
-    /// `masks[k]`: the scaled keep-mask of dropout layer k in training, else `None`.
-    pub masks: Vec<Option<Vec<f32>>>,
-}
-
-impl DynTrace {
-    /// The model output.
-    pub fn output(&self) -> &[f32] {
-        self.values.last().map_or(&[], Vec::as_slice)
-    }
-}
-
-impl DynLayer {
-    /// Input width.
-    pub fn inputs(&self) -> usize {
-        match self {
-            Self::Dense { inputs, .. } => *inputs,
-            Self::Activation { width, .. }
-            | Self::Prelu { width, .. }
-            | Self::Softmax { width }
-            | Self::LogSoftmax { width }
-            | Self::Dropout { width, .. } => *width,
-        }
-    }
-
-    /// The core's description of this layer (`None` for dropout, absent at inference).
-    pub fn desc(&self) -> Option<LayerDesc> {
-        Some(match self {
-            Self::Dense { inputs, outputs, .. } => {
-                LayerDesc::Dense { inputs: *inputs, outputs: *outputs }
-            }
-            Self::Activation { kind, width } => {
-                LayerDesc::Activation { kind: *kind, width: *width }
-            }
-            Self::Prelu { width, alpha } => LayerDesc::Prelu { width: *width, slopes: alpha.len() },
-            Self::Softmax { width } => LayerDesc::Softmax { width: *width },
-            Self::LogSoftmax { width } => LayerDesc::LogSoftmax { width: *width },
-            Self::Dropout { .. } => return None,
-        })
-    }
-
-    /// A layer with zero parameters (PReLU slopes 0.25) from its description.
-    pub fn from_desc(d: &LayerDesc) -> Self {
-        match *d {
-            LayerDesc::Dense { inputs, outputs } => Self::Dense {
-                inputs,
-                outputs,
-                weight: vec![0.0; inputs * outputs],
-                bias: vec![0.0; outputs],
-            },
-            LayerDesc::Activation { kind, width } => Self::Activation { kind, width },
-            LayerDesc::Prelu { width, slopes } => Self::Prelu { width, alpha: vec![0.25; slopes] },
-            LayerDesc::Softmax { width } => Self::Softmax { width },
-            LayerDesc::LogSoftmax { width } => Self::LogSoftmax { width },
-        }
-    }
-
-    /// Output width.
-    pub fn outputs(&self) -> usize {
-        match self {
-            Self::Dense { outputs, .. } => *outputs,
-            other => other.inputs(),
-        }
-    }
-
-    /// Learnable tensors, in the order the const-generic layers number them.
-    pub fn tensors(&self) -> Vec<&[f32]> {
-        match self {
-            Self::Dense { weight, bias, .. } => vec![weight, bias],
-            Self::Prelu { alpha, .. } => vec![alpha],
-            _ => vec![],
-        }
-    }
-
-    /// Learnable tensors, mutable.
-    pub fn tensors_mut(&mut self) -> Vec<&mut [f32]> {
-        match self {
-            Self::Dense { weight, bias, .. } => vec![weight, bias],
-            Self::Prelu { alpha, .. } => vec![alpha],
-            _ => vec![],
-        }
-    }
-
-    /// `y = layer(x)`.
-    pub fn forward(&self, x: &[f32], y: &mut [f32]) {
-        match self {
-            Self::Dense { weight, bias, .. } => dense::forward(weight, bias, x, y),
-            Self::Activation { kind, .. } => kind.forward(x, y),
-            Self::Prelu { alpha, .. } => elementwise::prelu_forward(alpha, x, y),
-            Self::Softmax { .. } => softmax::softmax(x, y),
-            Self::LogSoftmax { .. } => softmax::log_softmax(x, y),
-            Self::Dropout { .. } => y.copy_from_slice(x),
-        }
-    }
-
-    /// Writes `dx` and adds parameter gradients into `grads` (this layer's tensors).
-    /// `dx = None` skips the input gradient where the layer can (the first layer); `mask` is
-    /// a dropout layer's training mask.
-    pub fn backward(
-        &self,
-        x: &[f32],
-        dy: &[f32],
-        dx: Option<&mut [f32]>,
-        grads: &mut [Vec<f32>],
-        mask: Option<&[f32]>,
-    ) {
-        let mut scratch;
-        let dx = match dx {
-            Some(dx) => dx,
-            None => {
-                if let (Self::Dense { .. }, [gw, gb]) = (self, &mut *grads) {
-                    dense::backward_params(x, dy, gw, gb);
-                    return;
-                }
-                scratch = vec![0.0; x.len()];
-                &mut scratch[..]
-            }
-        };
-        match (self, grads) {
-            (Self::Dense { weight, .. }, [gw, gb]) => dense::backward(weight, x, dy, dx, gw, gb),
-            (Self::Activation { kind, .. }, _) => kind.backward(x, dy, dx),
-            (Self::Prelu { alpha, .. }, [ga]) => elementwise::prelu_backward(alpha, x, dy, dx, ga),
-            (Self::Softmax { width }, _) => {
-                let mut y = vec![0.0; *width];
-                softmax::softmax(x, &mut y);
-                softmax::softmax_backward(&y, dy, dx);
-            }
-            (Self::LogSoftmax { width }, _) => {
-                let mut y = vec![0.0; *width];
-                softmax::log_softmax(x, &mut y);
-                softmax::log_softmax_backward(&y, dy, dx);
-            }
-            (Self::Dropout { .. }, _) => match mask {
-                Some(m) => {
-                    for ((d, &g), &k) in dx.iter_mut().zip(dy).zip(m) {
-                        *d = g * k;
-                    }
-                }
-                None => dx.copy_from_slice(dy),
-            },
-            _ => {}
-        }
-    }
-}
-
-/// A sequential model of [`DynLayer`]s.
-#[derive(Clone, Debug, PartialEq)]
+/// A chain of layers with the shape of one input sample.
+#[derive(Clone, Debug)]
 pub struct DynModel {
     /// The layers, first to last.
-    pub layers: Vec<DynLayer>,
+    pub layers: Vec<Box<dyn Op>>,
+    input_shape: Vec<usize>,
+}
+
+/// Buffers of one model for one batch size: every layer's input (the model output last),
+/// what each layer saved for backward, and two gradient buffers. Resized when the batch size
+/// changes, otherwise reused: a training step allocates nothing per sample.
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    /// `acts[k]`: layer k's input for the batch; the last entry is the model output.
+    pub acts: Vec<Vec<f32>>,
+    /// `saved[k]`: layer k's saved values.
+    pub saved: Vec<Saved>,
+    /// Samples in the current batch.
+    pub batch: usize,
+    grad_a: Vec<f32>,
+    grad_b: Vec<f32>,
+}
+
+impl Workspace {
+    /// The model output of the last forward (`batch` rows).
+    pub fn output(&self) -> &[f32] {
+        self.acts.last().map_or(&[], Vec::as_slice)
+    }
+
+    /// Sizes the buffers for `batch` samples of `model`.
+    fn prepare(&mut self, model: &DynModel, batch: usize) {
+        let n = model.layers.len();
+        self.acts.resize_with(n + 1, Vec::new);
+        self.saved.resize_with(n, Saved::default);
+        self.acts[0].resize(batch * numel(&model.input_shape), 0.0);
+        for (k, layer) in model.layers.iter().enumerate() {
+            self.acts[k + 1].resize(batch * numel(layer.output_shape()), 0.0);
+        }
+        self.batch = batch;
+    }
+}
+
+fn shapes_error(expected: usize, found: usize) -> Error {
+    Error::LengthMismatch { expected, found }
+}
+
+impl PartialEq for DynModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.input_shape == other.input_shape
+            && self.nodes() == other.nodes()
+            && self.tensors() == other.tensors()
+            && self.buffers() == other.buffers()
+    }
 }
 
 impl DynModel {
-    /// A model from layers whose widths chain: `Err(LengthMismatch)` at the first mismatch,
-    /// or for a parameter tensor of the wrong length.
-    pub fn new(layers: Vec<DynLayer>) -> Result<Self, Error> {
-        for pair in layers.windows(2) {
-            if pair[1].inputs() != pair[0].outputs() {
-                return Err(Error::LengthMismatch {
-                    expected: pair[0].outputs(),
-                    found: pair[1].inputs(),
-                });
-            }
+    /// Builds `nodes` for input samples of `input_shape` (parameters zero: call
+    /// [`DynModel::init`] or load them).
+    pub fn build(nodes: &[LayerNode], input_shape: &[usize]) -> Result<Self, String> {
+        if nodes.is_empty() {
+            return Err("empty model".into());
         }
-        for layer in &layers {
-            let ok = match layer {
-                DynLayer::Dense { inputs, outputs, weight, bias } => {
-                    weight.len() == inputs * outputs && bias.len() == *outputs
-                }
-                DynLayer::Prelu { width, alpha } => alpha.len() == 1 || alpha.len() == *width,
-                _ => true,
-            };
-            if !ok {
-                return Err(Error::LengthMismatch { expected: layer.inputs(), found: 0 });
-            }
-            for t in layer.tensors() {
-                neurite::error::check_finite(t)?;
-            }
+        if input_shape.is_empty() || input_shape.contains(&0) {
+            return Err(format!("input shape {input_shape:?} has no values"));
         }
-        if layers.is_empty() {
-            return Err(Error::Empty);
+        let mut shape = input_shape.to_vec();
+        let mut layers = Vec::with_capacity(nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
+            let layer = (node.kind.build)(node, &shape)
+                .map_err(|e| format!("layer {} ({}): {e}", i + 1, node.kind.name))?;
+            shape = layer.output_shape().to_vec();
+            if shape.is_empty() || shape.contains(&0) {
+                return Err(format!(
+                    "layer {} ({}): output shape {shape:?} is empty",
+                    i + 1,
+                    node.kind.name
+                ));
+            }
+            layers.push(layer);
         }
-        Ok(Self { layers })
+        Ok(Self { layers, input_shape: input_shape.to_vec() })
     }
 
-    /// Input width.
+    /// The nodes that rebuild this model.
+    pub fn nodes(&self) -> Vec<LayerNode> {
+        self.layers.iter().map(|l| node_of(l.as_ref())).collect()
+    }
+
+    /// Shape of one input sample.
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// Shape of one output sample.
+    pub fn output_shape(&self) -> &[usize] {
+        self.layers.last().map_or(&self.input_shape, |l| l.output_shape())
+    }
+
+    /// Input values per sample.
     pub fn inputs(&self) -> usize {
-        self.layers.first().map_or(0, DynLayer::inputs)
+        numel(&self.input_shape)
     }
 
-    /// Output width.
+    /// Output values per sample.
     pub fn outputs(&self) -> usize {
-        self.layers.last().map_or(0, DynLayer::outputs)
+        numel(self.output_shape())
     }
 
-    /// Every learnable tensor, layer by layer.
+    /// Every learnable tensor, layer by layer (a composite layer's body in its place).
     pub fn tensors(&self) -> Vec<&[f32]> {
-        self.layers.iter().flat_map(DynLayer::tensors).collect()
+        self.named_tensors().into_iter().map(|t| t.values).collect()
+    }
+
+    /// Every learnable tensor with its name and shape.
+    pub fn named_tensors(&self) -> Vec<Tensor<'_>> {
+        self.layers.iter().flat_map(|l| l.params()).collect()
     }
 
     /// Every learnable tensor, mutable.
     pub fn tensors_mut(&mut self) -> Vec<&mut [f32]> {
-        self.layers.iter_mut().flat_map(DynLayer::tensors_mut).collect()
+        self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
+    }
+
+    /// Every buffer (batch norm's running statistics), layer by layer.
+    pub fn buffers(&self) -> Vec<&[f32]> {
+        self.layers.iter().flat_map(|l| l.buffers()).map(|t| t.values).collect()
+    }
+
+    /// Every buffer, mutable.
+    pub fn buffers_mut(&mut self) -> Vec<&mut [f32]> {
+        self.layers.iter_mut().flat_map(|l| l.buffers_mut()).collect()
     }
 
     /// Number of learnable scalars.
@@ -268,89 +146,109 @@ impl DynModel {
         self.tensors().iter().map(|t| t.len()).sum()
     }
 
+    /// Number of buffer scalars.
+    pub fn buffer_count(&self) -> usize {
+        self.buffers().iter().map(|t| t.len()).sum()
+    }
+
+    /// Multiply-accumulates of one sample's forward.
+    pub fn macs(&self) -> usize {
+        self.layers.iter().map(|l| l.macs()).sum()
+    }
+
     /// Zeroed gradient tensors shaped like the parameters.
     pub fn zero_grads(&self) -> Vec<Vec<f32>> {
         self.tensors().iter().map(|t| vec![0.0; t.len()]).collect()
     }
 
-    /// Initialises every dense layer, first to last (the order of the const-generic chain).
+    /// Initialises every learnable layer, first to last (the order of the const-generic
+    /// chain).
     pub fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         for layer in &mut self.layers {
-            if let DynLayer::Dense { inputs, outputs, weight, bias } = layer {
-                init.apply(weight, bias, *inputs, *outputs, rng);
-            }
+            layer.init(init, rng);
         }
     }
 
-    /// Inference on one sample: `y = model(x)`. `x` must have [`DynModel::inputs`] values.
-    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
-        let mut cur = x.to_vec();
-        for layer in &self.layers {
-            let mut next = vec![0.0; layer.outputs()];
-            layer.forward(&cur, &mut next);
-            cur = next;
-        }
-        cur
-    }
-
-    /// Forward keeping every layer's input. With `dropout_rng`, dropout layers draw masks
-    /// (training); without, they are the identity.
-    pub fn forward_trace(&self, x: &[f32], mut dropout_rng: Option<&mut Rng>) -> DynTrace {
-        let mut values = Vec::with_capacity(self.layers.len() + 1);
-        let mut masks = Vec::with_capacity(self.layers.len());
-        values.push(x.to_vec());
-        for layer in &self.layers {
-            let input = values.last().map_or(&[][..], Vec::as_slice);
-            let mut next = vec![0.0; layer.outputs()];
-            let mut mask = None;
-            match (layer, dropout_rng.as_deref_mut()) {
-                (DynLayer::Dropout { p, .. }, Some(rng)) => {
-                    let keep = 1.0 / (1.0 - p);
-                    let m: Vec<f32> =
-                        input.iter().map(|_| if rng.uniform() < *p { 0.0 } else { keep }).collect();
-                    for ((o, &v), &k) in next.iter_mut().zip(input).zip(&m) {
-                        *o = v * k;
-                    }
-                    mask = Some(m);
-                }
-                _ => layer.forward(input, &mut next),
-            }
-            values.push(next);
-            masks.push(mask);
-        }
-        DynTrace { values, masks }
-    }
-
-    /// The core descriptions of the inference layers (dropout omitted).
-    pub fn descs(&self) -> Vec<LayerDesc> {
-        self.layers.iter().filter_map(DynLayer::desc).collect()
-    }
-
-    /// Backward from `dy` through the trace; adds into `grads` (one entry per tensor) and
-    /// returns `d loss / d x` when `input_grad`.
-    pub fn backward(
+    /// Inference on `batch` samples (`x` is `batch` rows) through `ws`; returns the output
+    /// rows (borrowed from `ws`).
+    pub fn forward_batch<'w>(
         &self,
-        trace: &DynTrace,
+        be: &dyn Backend,
+        x: &[f32],
+        batch: usize,
+        ws: &'w mut Workspace,
+    ) -> &'w [f32] {
+        ws.prepare(self, batch);
+        ws.acts[0].copy_from_slice(&x[..batch * self.inputs()]);
+        for (k, layer) in self.layers.iter().enumerate() {
+            let (done, rest) = ws.acts.split_at_mut(k + 1);
+            layer.forward(be, &done[k], &mut rest[0], batch);
+        }
+        ws.output()
+    }
+
+    /// Inference on one sample (a convenience that allocates; batch work uses
+    /// [`DynModel::forward_batch`]).
+    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let mut ws = Workspace::default();
+        self.forward_batch(&CPU, x, 1, &mut ws).to_vec()
+    }
+
+    /// Training forward on `batch` samples in `ctx`'s mode, keeping what backward needs.
+    pub fn forward_train<'w>(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        x: &[f32],
+        batch: usize,
+        ws: &'w mut Workspace,
+    ) -> Result<&'w [f32], Error> {
+        if x.len() != batch * self.inputs() {
+            return Err(shapes_error(batch * self.inputs(), x.len()));
+        }
+        ws.prepare(self, batch);
+        ws.acts[0].copy_from_slice(x);
+        for (k, layer) in self.layers.iter_mut().enumerate() {
+            let (done, rest) = ws.acts.split_at_mut(k + 1);
+            layer.forward_train(ctx, &done[k], &mut rest[0], batch, &mut ws.saved[k]);
+        }
+        Ok(ws.output())
+    }
+
+    /// Backward through the batch of the last [`DynModel::forward_train`] from `dy`
+    /// (`batch` rows of the output): adds into `grads` (one entry per tensor, in
+    /// [`DynModel::tensors`] order) and returns `d loss / d x` rows when `input_grad`.
+    pub fn backward<'w>(
+        &self,
+        ctx: &Ctx<'_>,
+        ws: &'w mut Workspace,
         dy: &[f32],
         grads: &mut [Vec<f32>],
         input_grad: bool,
-    ) -> Option<Vec<f32>> {
-        let counts: Vec<usize> = self.layers.iter().map(|l| l.tensors().len()).collect();
+    ) -> Option<&'w [f32]> {
+        let batch = ws.batch;
+        let counts: Vec<usize> = self.layers.iter().map(|l| l.params().len()).collect();
         let mut end = grads.len();
-        let mut dcur = dy.to_vec();
+        ws.grad_a.clear();
+        ws.grad_a.extend_from_slice(dy);
         for (k, layer) in self.layers.iter().enumerate().rev() {
             let start = end - counts[k];
             let g = &mut grads[start..end];
             end = start;
-            let mask = trace.masks.get(k).and_then(Option::as_deref);
+            let (x, y) = (&ws.acts[k], &ws.acts[k + 1]);
+            let saved = &mut ws.saved[k];
             if k == 0 && !input_grad {
-                layer.backward(&trace.values[k], &dcur, None, g, mask);
+                layer.backward(ctx, x, y, saved, &ws.grad_a, None, g, batch);
                 return None;
             }
-            let mut dx = vec![0.0; layer.inputs()];
-            layer.backward(&trace.values[k], &dcur, Some(&mut dx), g, mask);
-            dcur = dx;
+            ws.grad_b.resize(x.len(), 0.0);
+            layer.backward(ctx, x, y, saved, &ws.grad_a, Some(&mut ws.grad_b), g, batch);
+            std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
         }
-        Some(dcur)
+        Some(&ws.grad_a)
+    }
+
+    /// The model without training-only layers (dropout): what model files and exports hold.
+    pub fn inference_layers(&self) -> impl Iterator<Item = &dyn Op> {
+        self.layers.iter().map(AsRef::as_ref).filter(|l| !l.training_only())
     }
 }

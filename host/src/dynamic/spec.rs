@@ -1,29 +1,12 @@
-//! The layer spec string of the CLI: `dense(64),relu,dense(10)`; the input width comes from
-//! the data.
+//! The layer spec string of the CLI: `conv2d(8,3,padding=1),relu,maxpool2d(2),flatten,
+//! dense(10)`. Each item is a registry name with its options, given by position (the
+//! entry's `positional` list) or as `key=value`; a pair is `3x5` (height x width); composite
+//! layers take layers: `residual(conv2d(8,3,padding=1),relu)`. Sizes that follow from the
+//! previous layer (in_channels, num_features, normalized_shape) are inferred.
 
-use super::model::{DynLayer, DynModel};
-use neurite::activation::ActivationKind;
+use super::attrs::{Attr, Attrs};
+use super::registry::{known_layers, lookup, LayerNode};
 use std::fmt;
-
-/// One layer of a spec, before widths are known.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LayerSpec {
-    /// `dense(N)`: N outputs.
-    Dense(usize),
-    /// An element-wise activation (`relu`, `leaky_relu(0.1)`, `gelu(tanh)`, ...).
-    Activation(ActivationKind),
-    /// `prelu` (one shared slope) or `prelu(channel)` (one per feature); slopes start at 0.25.
-    Prelu {
-        /// One slope per feature.
-        per_feature: bool,
-    },
-    /// `softmax`.
-    Softmax,
-    /// `log_softmax`.
-    LogSoftmax,
-    /// `dropout(p)`: training-time inverted dropout.
-    Dropout(f32),
-}
 
 /// A malformed spec: the item (1-based) and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,26 +26,35 @@ impl fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 /// Names the spec understands, for error messages and `--help`.
-pub const LAYER_NAMES: &str = "dense(N), identity, step, sigmoid, tanh, relu, \
-leaky_relu(slope), prelu, prelu(channel), softplus(beta,threshold), gelu, gelu(tanh), silu, \
-swish(beta), elu(alpha), selu, softmax, log_softmax, dropout(p)";
+pub fn layer_names() -> String {
+    known_layers()
+}
 
-/// Parses `dense(64),relu,dense(10)`.
-pub fn parse_spec(spec: &str) -> Result<Vec<LayerSpec>, SpecError> {
-    let items = split_items(spec);
+/// Parses a spec string into layer nodes.
+pub fn parse_spec(spec: &str) -> Result<Vec<LayerNode>, SpecError> {
+    let items = split_items(spec).map_err(|message| SpecError { item: 1, message })?;
     if items.iter().all(|s| s.trim().is_empty()) {
         return Err(SpecError { item: 1, message: "empty layer spec".into() });
     }
-    items.iter().enumerate().map(|(i, s)| parse_item(s.trim(), i + 1)).collect()
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| parse_item(s.trim()).map_err(|message| SpecError { item: i + 1, message }))
+        .collect()
 }
 
 /// Splits at commas outside parentheses.
-fn split_items(spec: &str) -> Vec<&str> {
+fn split_items(spec: &str) -> Result<Vec<&str>, String> {
     let (mut depth, mut start, mut out) = (0i32, 0, Vec::new());
     for (i, c) in spec.char_indices() {
         match c {
             '(' => depth += 1,
-            ')' => depth -= 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("'{spec}': unbalanced ')'"));
+                }
+            }
             ',' if depth == 0 => {
                 out.push(&spec[start..i]);
                 start = i + 1;
@@ -71,134 +63,125 @@ fn split_items(spec: &str) -> Vec<&str> {
         }
     }
     out.push(&spec[start..]);
-    out
+    Ok(out)
 }
 
-fn parse_item(item: &str, pos: usize) -> Result<LayerSpec, SpecError> {
-    let err = |message: String| SpecError { item: pos, message };
+fn parse_value(v: &str) -> Attr {
+    let nums: Option<Vec<f32>> = v.split('x').map(|p| p.trim().parse::<f32>().ok()).collect();
+    match (nums, v) {
+        (Some(n), _) if !v.is_empty() => Attr::Nums(n),
+        (_, "true") => Attr::Bool(true),
+        (_, "false") => Attr::Bool(false),
+        _ => Attr::Str(v.to_string()),
+    }
+}
+
+fn parse_item(item: &str) -> Result<LayerNode, String> {
     let (name, args) = match item.find('(') {
         Some(open) => {
             let Some(inner) = item[open + 1..].strip_suffix(')') else {
-                return Err(err(format!("'{item}': missing closing parenthesis")));
+                return Err(format!("'{item}': missing closing parenthesis"));
             };
-            let args: Vec<&str> = inner.split(',').map(str::trim).collect();
+            let args = if inner.trim().is_empty() { Vec::new() } else { split_items(inner)? };
             (item[..open].trim(), args)
         }
         None => (item, Vec::new()),
     };
-    let float = |i: usize, default: f32| -> Result<f32, SpecError> {
-        match args.get(i) {
-            None => Ok(default),
-            Some(a) => a
-                .parse::<f32>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| err(format!("'{item}': argument '{a}' is not a number"))),
+    if name.is_empty() {
+        return Err("empty item".into());
+    }
+    let kind =
+        lookup(name).ok_or_else(|| format!("unknown layer '{name}'; known: {}", known_layers()))?;
+    if kind.composite {
+        let body = args.iter().map(|a| parse_item(a.trim())).collect::<Result<Vec<_>, _>>()?;
+        if body.is_empty() {
+            return Err(format!("'{item}': {name} needs layers, e.g. {name}(dense(8),relu)"));
         }
-    };
-    let max_args = |n: usize| {
-        if args.len() > n {
-            Err(err(format!("'{item}': {name} takes at most {n} argument(s)")))
-        } else {
-            Ok(())
-        }
-    };
-    let act = |k: ActivationKind| Ok(LayerSpec::Activation(k));
-    match name {
-        "dense" | "linear" => {
-            let n = args.first().and_then(|a| a.parse::<usize>().ok()).filter(|&n| n > 0);
-            match (n, args.len()) {
-                (Some(n), 1) => Ok(LayerSpec::Dense(n)),
-                _ => {
-                    Err(err(format!("'{item}': dense needs one positive integer, e.g. dense(64)")))
+        return Ok(LayerNode { kind, attrs: Attrs::new(), body });
+    }
+    let mut attrs = Attrs::new();
+    let mut keyword_seen = false;
+    for (i, arg) in args.iter().map(|a| a.trim()).enumerate() {
+        let (key, value) = match arg.split_once('=') {
+            Some((k, v)) => {
+                keyword_seen = true;
+                (k.trim(), v.trim())
+            }
+            None if keyword_seen => {
+                return Err(format!(
+                    "'{item}': positional argument '{arg}' after a keyword argument"
+                ))
+            }
+            None => match kind.positional.get(i) {
+                Some(k) => (*k, arg),
+                None => {
+                    return Err(format!(
+                        "'{item}': {name} takes at most {} argument(s) by position ({})",
+                        kind.positional.len(),
+                        kind.positional.join(", ")
+                    ))
                 }
-            }
-        }
-        "identity" => max_args(0).and(act(ActivationKind::Identity)),
-        "step" => max_args(0).and(act(ActivationKind::Step)),
-        "sigmoid" => max_args(0).and(act(ActivationKind::Sigmoid)),
-        "tanh" => max_args(0).and(act(ActivationKind::Tanh)),
-        "relu" => max_args(0).and(act(ActivationKind::Relu)),
-        "selu" => max_args(0).and(act(ActivationKind::Selu)),
-        "silu" => max_args(0).and(act(ActivationKind::Silu)),
-        "softmax" => max_args(0).map(|()| LayerSpec::Softmax),
-        "log_softmax" => max_args(0).map(|()| LayerSpec::LogSoftmax),
-        "leaky_relu" => max_args(1).and(act(ActivationKind::LeakyRelu(float(0, 0.01)?))),
-        "elu" => max_args(1).and(act(ActivationKind::Elu(float(0, 1.0)?))),
-        "swish" => max_args(1).and(act(ActivationKind::Swish(float(0, 1.0)?))),
-        "softplus" => {
-            max_args(2).and(act(ActivationKind::Softplus(float(0, 1.0)?, float(1, 20.0)?)))
-        }
-        "gelu" => match args.as_slice() {
-            [] | ["none"] => act(ActivationKind::Gelu),
-            ["tanh"] => act(ActivationKind::GeluTanh),
-            _ => Err(err(format!("'{item}': gelu takes 'none' or 'tanh'"))),
-        },
-        "prelu" => match args.as_slice() {
-            [] => Ok(LayerSpec::Prelu { per_feature: false }),
-            ["channel"] => Ok(LayerSpec::Prelu { per_feature: true }),
-            _ => Err(err(format!("'{item}': prelu takes no argument or 'channel'"))),
-        },
-        "dropout" => match float(0, f32::NAN)? {
-            p if (0.0..1.0).contains(&p) && args.len() == 1 => Ok(LayerSpec::Dropout(p)),
-            _ => Err(err(format!(
-                "'{item}': dropout needs a probability in [0, 1), e.g. dropout(0.2)"
-            ))),
-        },
-        "" => Err(err("empty item".into())),
-        other => Err(err(format!("unknown layer '{other}'; known: {LAYER_NAMES}"))),
-    }
-}
-
-impl LayerSpec {
-    /// The layer for input width `width`, parameters zero (PReLU slopes 0.25).
-    pub fn build(&self, width: usize) -> DynLayer {
-        match *self {
-            Self::Dense(outputs) => DynLayer::Dense {
-                inputs: width,
-                outputs,
-                weight: vec![0.0; width * outputs],
-                bias: vec![0.0; outputs],
             },
-            Self::Activation(kind) => DynLayer::Activation { kind, width },
-            Self::Prelu { per_feature } => {
-                DynLayer::Prelu { width, alpha: vec![0.25; if per_feature { width } else { 1 }] }
+        };
+        if !kind.options.contains(&key) {
+            return Err(format!(
+                "'{item}': {name} has no option '{key}' (options: {})",
+                kind.options.join(", ")
+            ));
+        }
+        if attrs.get(key).is_some() {
+            return Err(format!("'{item}': option '{key}' given twice"));
+        }
+        let value = parse_value(value);
+        if let Attr::Nums(v) = &value {
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(format!("'{item}': option '{key}' is not a finite number"));
             }
-            Self::Softmax => DynLayer::Softmax { width },
-            Self::LogSoftmax => DynLayer::LogSoftmax { width },
-            Self::Dropout(p) => DynLayer::Dropout { width, p },
         }
+        attrs.set(key, value);
     }
-}
-
-impl DynModel {
-    /// A model from a parsed spec for `inputs` input features (parameters zero: call `init`).
-    pub fn from_spec(spec: &[LayerSpec], inputs: usize) -> Self {
-        let mut width = inputs;
-        let mut layers = Vec::with_capacity(spec.len());
-        for s in spec {
-            let layer = s.build(width);
-            width = layer.outputs();
-            layers.push(layer);
-        }
-        Self { layers }
-    }
+    Ok(LayerNode::new(kind, attrs))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dynamic::DynModel;
 
     #[test]
     fn parses_and_rejects() {
         let s = parse_spec("dense(64), relu, gelu(tanh), leaky_relu(0.2), dense(10)").unwrap();
-        assert_eq!(s[0], LayerSpec::Dense(64));
-        assert_eq!(s[2], LayerSpec::Activation(ActivationKind::GeluTanh));
-        assert_eq!(s[3], LayerSpec::Activation(ActivationKind::LeakyRelu(0.2)));
+        assert_eq!(s[0].kind.name, "dense");
+        assert_eq!(s[2].attrs.get("approximate"), Some(&Attr::Str("tanh".into())));
+        assert_eq!(s[3].attrs.get("negative_slope"), Some(&Attr::Nums(vec![0.2])));
         assert_eq!(parse_spec("dense(4),relux").unwrap_err().item, 2);
-        assert!(parse_spec("dense(0)").is_err());
         assert!(parse_spec("dense(4").is_err());
-        assert!(parse_spec("elu(abc)").is_err());
         assert!(parse_spec("").is_err());
+        assert!(parse_spec("dense(4,5)").is_err());
+        assert!(parse_spec("conv2d(8,3,padd=1)").is_err());
+        // Building checks values.
+        for bad in ["dense(0)", "elu(abc)", "conv2d(8,9)", "maxpool2d(2,padding=2)", "dropout(1)"] {
+            let nodes = parse_spec(bad).unwrap();
+            assert!(
+                DynModel::build(&nodes, &[1, 8, 8]).is_err()
+                    || bad == "dense(0)" && DynModel::build(&nodes, &[4]).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn shapes_follow_the_layers_and_the_spec_round_trips() {
+        let spec = "conv2d(8,3,padding=1),batchnorm2d,relu,maxpool2d(2),residual(conv2d(8,3,padding=1),relu),conv2d(4,3x1,stride=2x1,groups=4,bias=false),global_avg_pool,dense(10)";
+        let model = DynModel::build(&parse_spec(spec).unwrap(), &[1, 8, 8]).unwrap();
+        let shapes: Vec<Vec<usize>> =
+            model.layers.iter().map(|l| l.output_shape().to_vec()).collect();
+        assert_eq!(shapes[0], [8, 8, 8]);
+        assert_eq!(shapes[3], [8, 4, 4]);
+        assert_eq!(shapes[5], [4, 1, 4]);
+        assert_eq!(shapes[7], [10]);
+        let again = crate::dynamic::registry::spec_string(&model.nodes());
+        let rebuilt = DynModel::build(&parse_spec(&again).unwrap(), &[1, 8, 8]).unwrap();
+        assert_eq!(rebuilt.nodes(), model.nodes(), "{again}");
     }
 }

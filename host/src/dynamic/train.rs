@@ -1,23 +1,42 @@
-use super::model::DynModel;
+use super::backend::CPU;
+use super::model::{DynModel, Workspace};
+use super::op::Ctx;
 use super::optim::DynOptimizerState;
 use neurite::loss::{Batch, Loss, Reduction, Target};
 use neurite::rng::Rng;
 use neurite::Error;
 
-/// Gradient accumulation for a [`DynModel`], step for step as `neurite::train::Trainer`.
-#[derive(Clone, Debug, PartialEq)]
+/// Gradient accumulation for a [`DynModel`], a minibatch at a time, with the same sums in
+/// the same order as `neurite::train::Trainer` sample by sample.
+#[derive(Clone, Debug)]
 pub struct DynTrainer {
     /// Accumulated gradients, one per tensor.
     pub grads: Vec<Vec<f32>>,
     /// Generator for dropout masks; `None` runs dropout layers as the identity.
     pub dropout_rng: Option<Rng>,
+    /// Train mode (default): batch norm uses and updates batch statistics. Eval mode trains
+    /// with running statistics fixed (fine-tuning a frozen-statistics model).
+    pub train_mode: bool,
     batch: Batch,
+    ws: Workspace,
+    xs: Vec<f32>,
+    dout: Vec<f32>,
+    input_grad: Vec<f32>,
 }
 
 impl DynTrainer {
     /// Buffers for `model`.
     pub fn new(model: &DynModel) -> Self {
-        Self { grads: model.zero_grads(), dropout_rng: None, batch: Batch::new() }
+        Self {
+            grads: model.zero_grads(),
+            dropout_rng: None,
+            train_mode: true,
+            batch: Batch::new(),
+            ws: Workspace::default(),
+            xs: Vec::new(),
+            dout: Vec::new(),
+            input_grad: Vec::new(),
+        }
     }
 
     /// Starts a batch.
@@ -28,26 +47,62 @@ impl DynTrainer {
         self.batch = Batch::new();
     }
 
-    /// Adds one sample (checked first); returns its loss and, when `input_grad`, the
-    /// unscaled `d loss / d x`.
+    /// Adds a minibatch (every sample checked first): one forward of the whole batch, each
+    /// sample's loss in order, one backward. Returns the samples' losses and, when
+    /// `input_grad`, the unscaled `d loss / d x` rows.
+    pub fn accumulate_batch(
+        &mut self,
+        model: &mut DynModel,
+        loss: &dyn Loss,
+        xs: &[&[f32]],
+        targets: &[Target<'_>],
+        input_grad: bool,
+    ) -> Result<(Vec<f32>, Option<&[f32]>), Error> {
+        if targets.len() != xs.len() {
+            return Err(Error::LengthMismatch { expected: xs.len(), found: targets.len() });
+        }
+        if xs.is_empty() {
+            return Err(Error::Empty);
+        }
+        self.xs.clear();
+        for (x, &t) in xs.iter().zip(targets) {
+            neurite::error::check_len(x, model.inputs())?;
+            neurite::error::check_finite(x)?;
+            loss.check(model.outputs(), t)?;
+            self.xs.extend_from_slice(x);
+        }
+        let n = xs.len();
+        let outputs = model.outputs();
+        let mut ctx = Ctx { train: self.train_mode, rng: self.dropout_rng.as_mut(), backend: &CPU };
+        let out = model.forward_train(&mut ctx, &self.xs, n, &mut self.ws)?;
+        self.dout.resize(out.len(), 0.0);
+        let mut losses = Vec::with_capacity(n);
+        for ((o, d), &t) in out.chunks(outputs).zip(self.dout.chunks_mut(outputs)).zip(targets) {
+            let l = loss.eval(o, t, d, None);
+            self.batch.add(l, loss.mean_weight(t));
+            losses.push(l);
+        }
+        let dx = model.backward(&ctx, &mut self.ws, &self.dout, &mut self.grads, input_grad);
+        self.input_grad.clear();
+        if let Some(dx) = dx {
+            self.input_grad.extend_from_slice(dx);
+        }
+        Ok((losses, input_grad.then_some(self.input_grad.as_slice())))
+    }
+
+    /// Adds one sample (a batch of one); returns its loss and, when `input_grad`, the
+    /// unscaled `d loss / d x`. With batch norm in train mode, use
+    /// [`DynTrainer::accumulate_batch`]: a batch of one has no variance.
     pub fn accumulate(
         &mut self,
-        model: &DynModel,
+        model: &mut DynModel,
         loss: &dyn Loss,
         x: &[f32],
         target: Target<'_>,
         input_grad: bool,
     ) -> Result<(f32, Option<Vec<f32>>), Error> {
-        neurite::error::check_len(x, model.inputs())?;
-        neurite::error::check_finite(x)?;
-        loss.check(model.outputs(), target)?;
-        let trace = model.forward_trace(x, self.dropout_rng.as_mut());
-        let out = trace.output();
-        let mut dout = vec![0.0; out.len()];
-        let l = loss.eval(out, target, &mut dout, None);
-        self.batch.add(l, loss.mean_weight(target));
-        let dx = model.backward(&trace, &dout, &mut self.grads, input_grad);
-        Ok((l, dx))
+        let (losses, dx) = self.accumulate_batch(model, loss, &[x], &[target], input_grad)?;
+        Ok((losses[0], dx.map(<[f32]>::to_vec)))
     }
 
     /// Ends the batch: scales the gradients; returns `(batch loss, scale)`.
@@ -98,11 +153,15 @@ impl DynTrainer {
         }
         let (mut total, mut batches) = (0.0, 0u32);
         let outputs = model.outputs();
+        let mut bx: Vec<&[f32]> = Vec::with_capacity(batch_size.min(n));
+        let mut bt: Vec<Target<'_>> = Vec::with_capacity(batch_size.min(n));
         for chunk in order.chunks(batch_size) {
             self.begin();
-            for &i in chunk {
-                self.accumulate(model, loss, xs[i], targets[i], false)?;
-            }
+            bx.clear();
+            bt.clear();
+            bx.extend(chunk.iter().map(|&i| xs[i]));
+            bt.extend(chunk.iter().map(|&i| targets[i]));
+            self.accumulate_batch(model, loss, &bx, &bt, false)?;
             let (value, _) = self.finish(loss, reduction, outputs)?;
             before_step(&mut self.grads, &model.tensors());
             optimizer.step(&mut model.tensors_mut(), &self.grads);

@@ -1,5 +1,8 @@
 //! The versioned binary model file: read in place from flash or memory, without allocation.
 //!
+//! Version 2 ([`v2`]) holds any layer family (named options per layer, buffers, nesting,
+//! column names); version 1, below, holds dense/activation chains and still loads.
+//!
 //! Layout (all little-endian), format version 1:
 //!
 //! | offset | size | field |
@@ -25,6 +28,8 @@
 //! [`ModelFile::parse`] checks everything (magic, version, length, checksum, layer records,
 //! widths, parameter count, finite values) before any value is used, and returns a typed
 //! [`Error`] otherwise.
+
+pub mod v2;
 
 use crate::activation::ActivationKind;
 use crate::error::Error;
@@ -62,15 +67,15 @@ pub const fn encoded_len(layers: usize, stats: usize, params: usize) -> usize {
     HEADER_LEN + LAYER_RECORD_LEN * layers + 8 * stats + 4 * params + 4
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-fn f32_at(b: &[u8], at: usize) -> f32 {
+pub(crate) fn f32_at(b: &[u8], at: usize) -> f32 {
     f32::from_bits(u32_at(b, at))
 }
 

@@ -1,0 +1,231 @@
+//! `conv1d(out, k)` and `conv2d(out, k)`: PyTorch's `nn.Conv1d` / `nn.Conv2d` with stride,
+//! zero padding, dilation, groups (depthwise: `groups` = channels) and an optional bias, over
+//! the core's [`neurite::kernel::conv`] kernels.
+
+use crate::dynamic::attrs::{pair_attr, Attrs};
+use crate::dynamic::backend::Backend;
+use crate::dynamic::op::{Ctx, Op, Saved, Tensor};
+use crate::dynamic::registry::{size, LayerKind, LayerNode};
+use neurite::init::LayerInit;
+use neurite::kernel::conv::Conv2dGeom;
+use neurite::rng::Rng;
+
+const OPTIONS: &[&str] = &[
+    "out_channels",
+    "kernel_size",
+    "in_channels",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "bias",
+];
+
+fn infer(a: &mut Attrs, t: &dyn Fn(&str) -> Option<Vec<usize>>) {
+    if let Some(s) = t("weight") {
+        if a.get("out_channels").is_none() {
+            a.set("out_channels", size(s[0]));
+        }
+    }
+}
+
+/// Registry entry of `conv1d`.
+pub static CONV1D: LayerKind = LayerKind {
+    name: "conv1d",
+    positional: &["out_channels", "kernel_size"],
+    options: OPTIONS,
+    help: "conv1d(out,k,stride=1,padding=0,dilation=1,groups=1,bias=true)",
+    build,
+    infer,
+    composite: false,
+};
+
+/// Registry entry of `conv2d`.
+pub static CONV2D: LayerKind = LayerKind {
+    name: "conv2d",
+    positional: &["out_channels", "kernel_size"],
+    options: OPTIONS,
+    help: "conv2d(out,k,stride=1,padding=0,dilation=1,groups=1,bias=true)",
+    build,
+    infer,
+    composite: false,
+};
+
+/// A 1-D or 2-D convolution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv {
+    /// Geometry (conv1d is `in_h = 1`).
+    pub geom: Conv2dGeom,
+    one_d: bool,
+    in_shape: Vec<usize>,
+    out_shape: Vec<usize>,
+    w_shape: Vec<usize>,
+    b_shape: [usize; 1],
+    /// `[out][in/groups][kh][kw]` (conv1d: `[out][in/groups][k]`).
+    pub weight: Vec<f32>,
+    /// `out` biases, or `None`.
+    pub bias: Option<Vec<f32>>,
+}
+
+fn build(node: &LayerNode, shape: &[usize]) -> Result<Box<dyn Op>, String> {
+    let a = &node.attrs;
+    let one_d = node.kind.name == "conv1d";
+    a.only(node.kind.name, OPTIONS)?;
+    super::expect_rank(
+        shape,
+        &[if one_d { 2 } else { 3 }],
+        if one_d { "C x L" } else { "C x H x W" },
+    )?;
+    let in_channels = shape[0];
+    if a.get("in_channels").is_some() && a.usize("in_channels", 0)? != in_channels {
+        return Err(format!(
+            "in_channels = {} but the input has {in_channels}",
+            a.usize("in_channels", 0)?
+        ));
+    }
+    let out_channels = a.usize("out_channels", 0)?;
+    let (in_h, in_w) = if one_d { (1, shape[1]) } else { (shape[1], shape[2]) };
+    let side = |key: &str, default: usize| -> Result<[usize; 2], String> {
+        if one_d {
+            Ok([
+                if key == "kernel_size" || key == "stride" || key == "dilation" { 1 } else { 0 },
+                a.usize(key, default)?,
+            ])
+        } else {
+            a.pair(key, default)
+        }
+    };
+    let kernel = side("kernel_size", 0)?;
+    let geom = Conv2dGeom {
+        in_channels,
+        out_channels,
+        in_h,
+        in_w,
+        kernel,
+        stride: side("stride", 1)?,
+        padding: side("padding", 0)?,
+        dilation: side("dilation", 1)?,
+        groups: a.usize("groups", 1)?,
+    };
+    if out_channels == 0 || kernel.contains(&0) {
+        return Err(format!(
+            "{} needs out_channels and kernel_size, e.g. {}(8,3)",
+            node.kind.name, node.kind.name
+        ));
+    }
+    if !geom.is_valid() {
+        return Err(format!(
+            "no output for input {shape:?} with kernel {kernel:?}, stride {:?}, padding {:?}, dilation {:?}, groups {} (groups must divide both channel counts)",
+            geom.stride, geom.padding, geom.dilation, geom.groups
+        ));
+    }
+    let cin_g = in_channels / geom.groups;
+    let (out_shape, w_shape) = if one_d {
+        (vec![out_channels, geom.out_w()], vec![out_channels, cin_g, kernel[1]])
+    } else {
+        (
+            vec![out_channels, geom.out_h(), geom.out_w()],
+            vec![out_channels, cin_g, kernel[0], kernel[1]],
+        )
+    };
+    Ok(Box::new(Conv {
+        geom,
+        one_d,
+        in_shape: shape.to_vec(),
+        out_shape,
+        w_shape,
+        b_shape: [out_channels],
+        weight: vec![0.0; geom.weight_len()],
+        bias: a.bool("bias", true)?.then(|| vec![0.0; out_channels]),
+    }))
+}
+
+impl Conv {
+    fn side(&self, v: [usize; 2]) -> crate::dynamic::attrs::Attr {
+        if self.one_d {
+            size(v[1])
+        } else {
+            pair_attr(v)
+        }
+    }
+}
+
+impl Op for Conv {
+    fn kind(&self) -> &'static LayerKind {
+        if self.one_d {
+            &CONV1D
+        } else {
+            &CONV2D
+        }
+    }
+    fn attrs(&self) -> Attrs {
+        let g = &self.geom;
+        let mut a = Attrs::new().num("out_channels", g.out_channels as f32);
+        a.set("kernel_size", self.side(g.kernel));
+        let defaults =
+            [("stride", g.stride, 1), ("padding", g.padding, 0), ("dilation", g.dilation, 1)];
+        for (key, v, d) in defaults {
+            if v[1] != d || (!self.one_d && v[0] != d) {
+                a.set(key, self.side(v));
+            }
+        }
+        if g.groups != 1 {
+            a.set("groups", size(g.groups));
+        }
+        if self.bias.is_none() {
+            a = a.flag("bias", false);
+        }
+        a
+    }
+    fn input_shape(&self) -> &[usize] {
+        &self.in_shape
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out_shape
+    }
+    fn params(&self) -> Vec<Tensor<'_>> {
+        let mut t = vec![Tensor { name: "weight", shape: &self.w_shape, values: &self.weight }];
+        if let Some(b) = &self.bias {
+            t.push(Tensor { name: "bias", shape: &self.b_shape, values: b });
+        }
+        t
+    }
+    fn params_mut(&mut self) -> Vec<&mut [f32]> {
+        let mut t: Vec<&mut [f32]> = vec![&mut self.weight];
+        if let Some(b) = &mut self.bias {
+            t.push(b);
+        }
+        t
+    }
+    fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
+        let g = &self.geom;
+        let fan_in = g.in_channels / g.groups * g.kernel[0] * g.kernel[1];
+        let mut none = [];
+        let bias = self.bias.as_deref_mut().unwrap_or(&mut none);
+        init.apply(&mut self.weight, bias, fan_in, g.out_channels, rng);
+    }
+    fn macs(&self) -> usize {
+        self.geom.macs()
+    }
+    fn forward(&self, be: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
+        be.conv2d_forward(&self.geom, &self.weight, self.bias.as_deref(), x, y, batch);
+    }
+    fn backward(
+        &self,
+        ctx: &Ctx<'_>,
+        x: &[f32],
+        _y: &[f32],
+        _: &mut Saved,
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        grads: &mut [Vec<f32>],
+        batch: usize,
+    ) {
+        let (gw, gb) = match grads {
+            [gw, gb] => (gw, Some(&mut gb[..])),
+            [gw] => (gw, None),
+            _ => return,
+        };
+        ctx.backend.conv2d_backward(&self.geom, &self.weight, x, dy, dx, gw, gb, batch);
+    }
+}

@@ -1,0 +1,82 @@
+//! The runtime-shaped layers: one file per layer family, each with its registry entries.
+
+pub mod activation;
+pub mod batchnorm;
+pub mod conv;
+pub mod conv_transpose;
+pub mod dense;
+pub mod dropout;
+pub mod flatten;
+pub mod layernorm;
+pub mod pool;
+pub mod prelu;
+pub mod skip;
+pub mod softmax;
+
+/// Calls `f(x_row, y_row)` for each of `batch` samples (`x` and `y` split evenly).
+pub(crate) fn each_sample(
+    x: &[f32],
+    y: &mut [f32],
+    batch: usize,
+    mut f: impl FnMut(&[f32], &mut [f32]),
+) {
+    if batch == 0 {
+        return;
+    }
+    let (il, ol) = (x.len() / batch, y.len() / batch);
+    for n in 0..batch {
+        f(&x[n * il..(n + 1) * il], &mut y[n * ol..(n + 1) * ol]);
+    }
+}
+
+/// Like [`each_sample`] for backward: `f(x_row, dy_row, dx_row)` with an optional `dx`.
+pub(crate) fn each_sample_back(
+    x: &[f32],
+    dy: &[f32],
+    mut dx: Option<&mut [f32]>,
+    batch: usize,
+    mut f: impl FnMut(&[f32], &[f32], Option<&mut [f32]>),
+) {
+    if batch == 0 {
+        return;
+    }
+    let (il, ol) = (x.len() / batch, dy.len() / batch);
+    for n in 0..batch {
+        let dxr = dx.as_deref_mut().map(|d| &mut d[n * il..(n + 1) * il]);
+        f(&x[n * il..(n + 1) * il], &dy[n * ol..(n + 1) * ol], dxr);
+    }
+}
+
+/// `Err` unless the input has `rank` axes (`what` names the expected layout).
+pub(crate) fn expect_rank(shape: &[usize], ranks: &[usize], what: &str) -> Result<(), String> {
+    if ranks.contains(&shape.len()) {
+        Ok(())
+    } else {
+        Err(format!("needs an input of shape {what}, found {shape:?} (set --input-shape)"))
+    }
+}
+
+/// The node of a version-1 model-file layer description (dense/activation chains).
+pub fn v1_node(d: &neurite::layer::LayerDesc) -> crate::dynamic::LayerNode {
+    use crate::dynamic::{Attrs, LayerNode};
+    use neurite::layer::LayerDesc;
+    match *d {
+        LayerDesc::Dense { outputs, .. } => {
+            LayerNode::new(&dense::DENSE, Attrs::new().num("out", outputs as f32))
+        }
+        LayerDesc::Activation { kind, width } => {
+            let a = activation::activation(kind, &[width]);
+            crate::dynamic::registry::node_of(&a)
+        }
+        LayerDesc::Prelu { slopes, .. } => {
+            let a = if slopes == 1 {
+                Attrs::new()
+            } else {
+                Attrs::new().word("num_parameters", "channel")
+            };
+            LayerNode::new(&prelu::PRELU, a)
+        }
+        LayerDesc::Softmax { .. } => LayerNode::new(&softmax::SOFTMAX, Attrs::new()),
+        LayerDesc::LogSoftmax { .. } => LayerNode::new(&softmax::LOG_SOFTMAX, Attrs::new()),
+    }
+}

@@ -1,0 +1,159 @@
+//! The runtime-shaped layer interface: every layer of the dynamic front end implements [`Op`]
+//! over a whole minibatch at once, calling the core's kernels sample by sample (or the
+//! [`Backend`](super::backend::Backend) for the matrix-shaped work), so a batch gives the
+//! same bits as the core's per-sample path.
+//!
+//! Buffers: `x` is `batch` rows of the input shape, `y` `batch` rows of the output shape,
+//! both row-major and owned by the model's [`Workspace`](super::model::Workspace), reused
+//! from batch to batch (no per-sample allocation).
+
+use super::attrs::Attrs;
+use super::backend::Backend;
+use super::model::{DynModel, Workspace};
+use super::registry::LayerKind;
+use neurite::init::LayerInit;
+use neurite::rng::Rng;
+use std::fmt::Debug;
+
+/// Training or evaluation, and the random numbers for dropout.
+pub struct Ctx<'a> {
+    /// Train mode: batch norm uses batch statistics and updates its running statistics,
+    /// dropout drops. Eval mode: running statistics, dropout is the identity.
+    pub train: bool,
+    /// Dropout's generator (`None`: dropout is the identity even in train mode).
+    pub rng: Option<&'a mut Rng>,
+    /// Where the matrix-shaped work runs.
+    pub backend: &'a dyn Backend,
+}
+
+/// What a layer keeps from its training forward for its backward: values (batch norm's
+/// batch mean and variance, dropout masks) and a nested model's workspace (residual).
+#[derive(Clone, Debug, Default)]
+pub struct Saved {
+    /// Layer-specific values, resized per batch and reused.
+    pub values: Vec<f32>,
+    /// The body's buffers of a composite layer.
+    pub nested: Option<Box<Workspace>>,
+}
+
+/// A named learnable tensor or buffer with its PyTorch shape.
+#[derive(Clone, Copy, Debug)]
+pub struct Tensor<'a> {
+    /// PyTorch's name within the module (`weight`, `bias`, `running_mean`).
+    pub name: &'static str,
+    /// PyTorch's shape.
+    pub shape: &'a [usize],
+    /// Row-major values.
+    pub values: &'a [f32],
+}
+
+/// One layer of a runtime-shaped model.
+pub trait Op: Debug + Send + Sync + OpClone {
+    /// Its registry entry (name, options).
+    fn kind(&self) -> &'static LayerKind;
+    /// The options that rebuild it from its input shape (spec string, model file, export).
+    fn attrs(&self) -> Attrs;
+    /// Shape of one input sample.
+    fn input_shape(&self) -> &[usize];
+    /// Shape of one output sample.
+    fn output_shape(&self) -> &[usize];
+    /// Learnable tensors, in the order the const-generic layers number them.
+    fn params(&self) -> Vec<Tensor<'_>> {
+        Vec::new()
+    }
+    /// Learnable tensors, mutable, same order.
+    fn params_mut(&mut self) -> Vec<&mut [f32]> {
+        Vec::new()
+    }
+    /// Non-learnable state (batch norm's running statistics): saved and exported, never
+    /// touched by optimisers.
+    fn buffers(&self) -> Vec<Tensor<'_>> {
+        Vec::new()
+    }
+    /// Buffers, mutable.
+    fn buffers_mut(&mut self) -> Vec<&mut [f32]> {
+        Vec::new()
+    }
+    /// Parameters then buffers, mutable (loading a state dict or model file).
+    fn params_and_buffers_mut(&mut self) -> Vec<&mut [f32]> {
+        self.params_mut()
+    }
+    /// The nested model of a composite layer (residual, concat).
+    fn body(&self) -> Option<&DynModel> {
+        None
+    }
+    /// The nested model, mutable.
+    fn body_mut(&mut self) -> Option<&mut DynModel> {
+        None
+    }
+    /// Initialises learnable weights (no-op without).
+    fn init(&mut self, _init: &LayerInit, _rng: &mut Rng) {}
+    /// Multiply-accumulates of one sample's forward.
+    fn macs(&self) -> usize {
+        0
+    }
+    /// A training-only layer (dropout): left out of model files and exports.
+    fn training_only(&self) -> bool {
+        false
+    }
+    /// The const-generic core type and value of this layer, for `neurite export --rust`
+    /// (`None`: the core has no typed counterpart yet).
+    fn rust(&self) -> Option<(String, String)> {
+        None
+    }
+
+    /// Inference (eval mode) on `batch` samples.
+    fn forward(&self, be: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize);
+
+    /// Training forward: like [`Op::forward`] in `ctx`'s mode, keeping in `saved` what
+    /// [`Op::backward`] needs; in train mode it updates buffers.
+    fn forward_train(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+        _saved: &mut Saved,
+    ) {
+        self.forward(ctx.backend, x, y, batch);
+    }
+
+    /// Backward over the batch: **adds** parameter gradients into `grads` (one entry per
+    /// tensor of [`Op::params`], summed in sample order) and, when `dx` is given, writes
+    /// `d loss / d x`. `x`, `y` and `saved` are those of [`Op::forward_train`].
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        ctx: &Ctx<'_>,
+        x: &[f32],
+        y: &[f32],
+        saved: &mut Saved,
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        grads: &mut [Vec<f32>],
+        batch: usize,
+    );
+}
+
+/// `Clone` for boxed layers.
+pub trait OpClone {
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn Op>;
+}
+
+impl<T: Op + Clone + 'static> OpClone for T {
+    fn clone_box(&self) -> Box<dyn Op> {
+        Box::new(self.clone())
+    }
+}
+
+impl Clone for Box<dyn Op> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// Number of values of a shape.
+pub fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}

@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""Generates neurite's PyTorch golden parity cases for the layer families
+(tests/golden/layer_*.json): conv1d, conv2d, conv_transpose2d, max/avg pools,
+global_avg_pool, flatten, batchnorm1d/2d, layernorm, dropout (eval), residual, and one
+small CNN.
+
+Format: ../../../shared/DESIGN.md, "Golden parity case format" and "Golden format, layer
+families". Each case: a small model whose weights are drawn by PyTorch's default init under
+a per-case seed, a loss, an optimiser, a batch of 3-4 samples; the expected output before
+training, the loss before each step, d loss / d x and the parameter gradients at step 0, the
+parameters after `steps` steps and, when the model has batch norm, its running statistics
+after `steps` steps. Every step: forward on the whole batch (module mode = the case's
+`mode`), loss, backward, one optimiser step.
+
+The JSON model is written from the PyTorch modules, then read back into fresh modules that
+produce the expected values, so the file is exactly what PyTorch ran.
+
+Run: python3 tests/golden/generate_layers.py   (needs torch; it rewrites only layer_*.json,
+the JSON it writes is committed, so the tests never need PyTorch).
+"""
+import json
+import os
+import zlib
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.set_default_dtype(torch.float32)
+torch.set_num_threads(1)  # one summation order on every machine that regenerates
+
+
+# ---------------------------------------------------------------- extra modules
+class GlobalAvgPool(nn.Module):
+    """Mean over every axis after the channel axis: [C, ...] -> [C]."""
+
+    def forward(self, x):
+        return x.mean(dim=tuple(range(2, x.dim())))
+
+
+class Residual(nn.Module):
+    def __init__(self, *body):
+        super().__init__()
+        self.body = nn.Sequential(*body)
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+# ---------------------------------------------------------------- module <-> JSON spec
+def rows(t):
+    return t.detach().tolist()
+
+
+def one(v):
+    """An int option as written in JSON (PyTorch keeps some as 1-tuples)."""
+    return v if isinstance(v, int) else v[0]
+
+
+def pair(v):
+    """A 2-d option: an int when both values are equal, else [h, w]."""
+    if isinstance(v, int):
+        return v
+    return v[0] if v[0] == v[1] else list(v)
+
+
+def spec_of(m):
+    if isinstance(m, nn.Linear):
+        return {"layer": "dense", "in": m.in_features, "out": m.out_features,
+                "weight": rows(m.weight), "bias": rows(m.bias)}
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+        d1 = isinstance(m, nn.Conv1d)
+        f = one if d1 else pair
+        return {"layer": "conv1d" if d1 else "conv2d",
+                "in_channels": m.in_channels, "out_channels": m.out_channels,
+                "kernel_size": f(m.kernel_size), "stride": f(m.stride),
+                "padding": f(m.padding), "dilation": f(m.dilation), "groups": m.groups,
+                "weight": rows(m.weight), "bias": None if m.bias is None else rows(m.bias)}
+    if isinstance(m, nn.ConvTranspose2d):
+        assert m.groups == 1 and tuple(m.dilation) == (1, 1)
+        return {"layer": "conv_transpose2d",
+                "in_channels": m.in_channels, "out_channels": m.out_channels,
+                "kernel_size": pair(m.kernel_size), "stride": pair(m.stride),
+                "padding": pair(m.padding), "output_padding": pair(m.output_padding),
+                "weight": rows(m.weight), "bias": None if m.bias is None else rows(m.bias)}
+    pools = {nn.MaxPool1d: ("maxpool1d", one), nn.MaxPool2d: ("maxpool2d", pair),
+             nn.AvgPool1d: ("avgpool1d", one), nn.AvgPool2d: ("avgpool2d", pair)}
+    if type(m) in pools:
+        name, f = pools[type(m)]
+        if isinstance(m, (nn.AvgPool1d, nn.AvgPool2d)):
+            assert m.count_include_pad and not m.ceil_mode
+        else:
+            assert one(m.dilation) == 1 and not m.ceil_mode
+        return {"layer": name, "kernel_size": f(m.kernel_size), "stride": f(m.stride),
+                "padding": f(m.padding)}
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return {"layer": "batchnorm1d" if isinstance(m, nn.BatchNorm1d) else "batchnorm2d",
+                "num_features": m.num_features, "eps": m.eps, "momentum": m.momentum,
+                "weight": rows(m.weight), "bias": rows(m.bias),
+                "running_mean": rows(m.running_mean), "running_var": rows(m.running_var)}
+    if isinstance(m, nn.LayerNorm):
+        return {"layer": "layernorm", "normalized_shape": list(m.normalized_shape),
+                "eps": m.eps, "weight": rows(m.weight), "bias": rows(m.bias)}
+    if isinstance(m, nn.Dropout):
+        return {"layer": "dropout", "p": m.p}
+    if isinstance(m, Residual):
+        return {"layer": "residual", "body": [spec_of(b) for b in m.body]}
+    simple = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Flatten: "flatten",
+              GlobalAvgPool: "global_avg_pool"}
+    return {"layer": simple[type(m)]}
+
+
+def _set(p, v):
+    with torch.no_grad():
+        p.copy_(torch.tensor(v))
+
+
+def torch_layer(s):
+    """Builds the PyTorch module a JSON layer describes (the runner's reading of it)."""
+    name = s["layer"]
+    if name == "dense":
+        m = nn.Linear(s["in"], s["out"])
+        _set(m.weight, s["weight"]); _set(m.bias, s["bias"])
+        return m
+    if name in ("conv1d", "conv2d"):
+        cls = nn.Conv1d if name == "conv1d" else nn.Conv2d
+        f = (lambda v: v) if name == "conv1d" else (lambda v: tuple(v) if isinstance(v, list) else v)
+        m = cls(s["in_channels"], s["out_channels"], f(s["kernel_size"]),
+                stride=f(s.get("stride", 1)), padding=f(s.get("padding", 0)),
+                dilation=f(s.get("dilation", 1)), groups=s.get("groups", 1),
+                bias=s["bias"] is not None)
+        _set(m.weight, s["weight"])
+        if s["bias"] is not None:
+            _set(m.bias, s["bias"])
+        return m
+    if name == "conv_transpose2d":
+        f = lambda v: tuple(v) if isinstance(v, list) else v
+        m = nn.ConvTranspose2d(s["in_channels"], s["out_channels"], f(s["kernel_size"]),
+                               stride=f(s.get("stride", 1)), padding=f(s.get("padding", 0)),
+                               output_padding=f(s.get("output_padding", 0)),
+                               bias=s["bias"] is not None)
+        _set(m.weight, s["weight"])
+        if s["bias"] is not None:
+            _set(m.bias, s["bias"])
+        return m
+    if name in ("maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d"):
+        cls = {"maxpool1d": nn.MaxPool1d, "maxpool2d": nn.MaxPool2d,
+               "avgpool1d": nn.AvgPool1d, "avgpool2d": nn.AvgPool2d}[name]
+        f = lambda v: tuple(v) if isinstance(v, list) else v
+        k = f(s["kernel_size"])
+        return cls(k, stride=f(s.get("stride", k)), padding=f(s.get("padding", 0)))
+    if name in ("batchnorm1d", "batchnorm2d"):
+        cls = nn.BatchNorm1d if name == "batchnorm1d" else nn.BatchNorm2d
+        m = cls(s["num_features"], eps=s.get("eps", 1e-5), momentum=s.get("momentum", 0.1))
+        _set(m.weight, s["weight"]); _set(m.bias, s["bias"])
+        _set(m.running_mean, s["running_mean"]); _set(m.running_var, s["running_var"])
+        return m
+    if name == "layernorm":
+        m = nn.LayerNorm(s["normalized_shape"], eps=s.get("eps", 1e-5))
+        _set(m.weight, s["weight"]); _set(m.bias, s["bias"])
+        return m
+    if name == "dropout":
+        return nn.Dropout(s["p"])
+    if name == "residual":
+        return Residual(*[torch_layer(b) for b in s["body"]])
+    return {"relu": nn.ReLU, "tanh": nn.Tanh, "flatten": nn.Flatten,
+            "global_avg_pool": GlobalAvgPool}[name]()
+
+
+# ---------------------------------------------------------------- expected values
+def param_entry(m, grad):
+    get = (lambda p: rows(p.grad)) if grad else rows
+    if isinstance(m, Residual):
+        return [param_entry(b, grad) for b in m.body]
+    if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d,
+                      nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)):
+        e = {"weight": get(m.weight)}
+        if m.bias is not None:
+            e["bias"] = get(m.bias)
+        return e
+    return None
+
+
+def buffer_entry(m):
+    if isinstance(m, Residual):
+        return [buffer_entry(b) for b in m.body]
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return {"running_mean": rows(m.running_mean), "running_var": rows(m.running_var)}
+    return None
+
+
+def has_bn(mods):
+    return any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for s in mods for m in s.modules())
+
+
+def loss_fn(spec):
+    if spec["name"] == "cross_entropy":
+        return nn.CrossEntropyLoss(reduction=spec.get("reduction", "mean"))
+    if spec["name"] == "mse":
+        return nn.MSELoss(reduction=spec.get("reduction", "mean"))
+    raise ValueError(spec["name"])
+
+
+def optimizer(spec, params):
+    o = dict(spec)
+    name = o.pop("name")
+    if "betas" in o:
+        o["betas"] = tuple(o["betas"])
+    return {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[name](params, **o)
+
+
+# ---------------------------------------------------------------- robustness checks
+class Unstable(Exception):
+    pass
+
+
+MARGIN = 1e-4
+
+
+def _windows(x, m):
+    """Max-pool windows of x (with -inf padding) as [..., window_size]."""
+    if isinstance(m, nn.MaxPool1d):
+        k, s, p = one(m.kernel_size), one(m.stride), one(m.padding)
+        xp = F.pad(x, (p, p), value=-float("inf"))
+        return xp.unfold(2, k, s)
+    k = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size,) * 2
+    s = m.stride if isinstance(m.stride, tuple) else (m.stride,) * 2
+    p = m.padding if isinstance(m.padding, tuple) else (m.padding,) * 2
+    xp = F.pad(x, (p[1], p[1], p[0], p[0]), value=-float("inf"))
+    return xp.unfold(2, k[0], s[0]).unfold(3, k[1], s[1]).flatten(-2)
+
+
+def check_hook(m, inp, out):
+    """Rejects a draw where PyTorch and a correct port could take different branches:
+    a ReLU input within MARGIN of its kink, or a max-pool window whose two largest values
+    are within MARGIN (ties at exactly 0.0 after a ReLU are harmless: no gradient flows)."""
+    x = inp[0].detach()
+    if isinstance(m, nn.ReLU):
+        if (x.abs() < MARGIN).any():
+            raise Unstable("relu input near 0")
+    else:
+        w = _windows(x, m).sort(dim=-1, descending=True).values
+        top, second = w[..., 0], w[..., 1]
+        close = (top - second) < MARGIN
+        if (close & (top != 0)).any():
+            raise Unstable("max-pool near tie")
+
+
+# ---------------------------------------------------------------- case builder
+def run_case(name, spec_model, input_shape, mode, loss, opt, x, y, steps):
+    modules = [torch_layer(s) for s in spec_model]
+    net = nn.Sequential(*modules)
+    net.train(mode == "train")
+    for m in net.modules():
+        if isinstance(m, (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d)):
+            m.register_forward_hook(check_hook)
+    lf = loss_fn(loss)
+    op = optimizer(opt, list(net.parameters()))
+    n = len(x)
+    shape = input_shape or [len(x[0])]
+    xt = torch.tensor(x).reshape(n, *shape).requires_grad_(True)
+    yt = torch.tensor(y) if isinstance(y[0], list) else torch.tensor(y, dtype=torch.long)
+    expect = {}
+    # output: a forward before any step, without touching running statistics
+    saved = [(b, b.detach().clone()) for b in net.buffers()]
+    with torch.no_grad():
+        expect["output"] = rows(net(xt).reshape(n, -1))
+    for b, v in saved:
+        b.copy_(v)
+    expect["loss"] = []
+    for step in range(steps):
+        op.zero_grad()
+        xt.grad = None
+        out = net(xt)
+        lv = lf(out, yt)
+        expect["loss"].append(rows(lv))
+        lv.backward()
+        if step == 0:
+            expect["input_grad"] = rows(xt.grad.reshape(n, -1))
+            expect["grads"] = [param_entry(m, True) for m in modules]
+        op.step()
+    expect["params"] = [param_entry(m, False) for m in modules]
+    if has_bn(modules):
+        expect["buffers"] = [buffer_entry(m) for m in modules]
+    return expect
+
+
+def seed_of(name, attempt):
+    return (zlib.crc32(name.encode()) + 1_000_003 * attempt) & 0x7FFFFFFF
+
+
+def make_case(name, build, input_shape=None, mode="train", loss=None, opt=None,
+              n=4, classes=3, steps=3, tol=None):
+    """build() makes the PyTorch modules (default init, under the case's seed); the input
+    and targets are drawn after it from the same seed. A draw that fails the robustness
+    checks is redrawn with the next seed (deterministically)."""
+    loss = loss or CE
+    for attempt in range(50):
+        torch.manual_seed(seed_of(name, attempt))
+        mods = build()
+        spec_model = [spec_of(m) for m in mods]
+        shape = input_shape
+        feat = 1
+        for d in (shape or [mods[0].in_features]):
+            feat *= d
+        x = rows(torch.randn(n, feat))
+        if loss["name"] == "cross_entropy":
+            y = [int(v) for v in torch.randint(0, classes, (n,))]
+        else:
+            y = rows(torch.randn(n, classes))
+        try:
+            expect = run_case(name, spec_model, shape, mode, loss, opt, x, y, steps)
+        except Unstable:
+            continue
+        break
+    else:
+        raise RuntimeError(f"{name}: no stable draw")
+    case = {"name": name, "torch_version": torch.__version__}
+    if shape is not None:
+        case["input_shape"] = shape
+    case.update({
+        "mode": mode,
+        "model": spec_model,
+        "loss": loss,
+        "optimizer": opt,
+        "x": x,
+        "y": y,
+        "steps": steps,
+        "expect": expect,
+        "tolerance": tol or {"rel": 1e-4, "abs": 1e-5},
+    })
+    text = json.dumps(case, allow_nan=False)
+    with open(os.path.join(HERE, name + ".json"), "w") as f:
+        f.write(text + "\n")
+    return case
+
+
+CE = {"name": "cross_entropy", "reduction": "mean"}
+MSE = {"name": "mse", "reduction": "mean"}
+SGD = {"name": "sgd", "lr": 0.05, "momentum": 0.9}
+ADAM = {"name": "adam", "lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}
+
+
+def affine(m):
+    """Moves a norm layer's weight/bias off PyTorch's ones/zeros (else a missing multiply by
+    gamma in the input gradient would go unseen at step 0)."""
+    with torch.no_grad():
+        m.weight.copy_(1 + (torch.rand(m.weight.shape) * 2 - 1) * 0.3)
+        m.bias.copy_((torch.rand(m.bias.shape) * 2 - 1) * 0.2)
+    return m
+
+
+def stats(m):
+    """Non-trivial starting running statistics."""
+    with torch.no_grad():
+        m.running_mean.copy_(torch.randn(m.num_features) * 0.5)
+        m.running_var.copy_(0.5 + torch.rand(m.num_features) * 1.5)
+    return m
+
+
+def main():
+    for f in os.listdir(HERE):
+        if f.startswith("layer_") and f.endswith(".json"):
+            os.remove(os.path.join(HERE, f))
+    L = nn.Linear
+    C1, C2, CT = nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d
+    Fl, R, T = nn.Flatten, nn.ReLU, nn.Tanh
+
+    # ---- conv1d
+    make_case("layer_conv1d_default_ce_sgd", lambda: [C1(2, 3, 3), Fl(), L(18, 3)],
+              [2, 8], opt=SGD)
+    make_case("layer_conv1d_stride2_pad1_ce_adam",
+              lambda: [C1(2, 4, 3, stride=2, padding=1), T(), Fl(), L(20, 3)], [2, 9], opt=ADAM)
+    make_case("layer_conv1d_dilation2_mse_sgd", lambda: [C1(2, 3, 3, dilation=2), Fl(), L(18, 2)],
+              [2, 10], loss=MSE, opt=SGD, classes=2)
+    make_case("layer_conv1d_groups2_ce_adam", lambda: [C1(4, 6, 3, groups=2), Fl(), L(30, 3)],
+              [4, 7], opt=ADAM)
+    make_case("layer_conv1d_depthwise_ce_sgd",
+              lambda: [C1(3, 3, 3, groups=3, padding=1), T(), Fl(), L(24, 3)], [3, 8], opt=SGD)
+    make_case("layer_conv1d_nobias_ce_adam", lambda: [C1(2, 3, 3, bias=False), Fl(), L(18, 3)],
+              [2, 8], opt=ADAM)
+
+    # ---- conv2d
+    make_case("layer_conv2d_default_ce_adam", lambda: [C2(1, 2, 3), Fl(), L(32, 3)],
+              [1, 6, 6], opt=ADAM)
+    make_case("layer_conv2d_stride2_pad1_ce_sgd",
+              lambda: [C2(1, 3, 3, stride=2, padding=1), T(), Fl(), L(27, 3)], [1, 6, 6], opt=SGD)
+    make_case("layer_conv2d_dilation2_ce_adam", lambda: [C2(1, 2, 3, dilation=2), Fl(), L(18, 3)],
+              [1, 7, 7], opt=ADAM)
+    make_case("layer_conv2d_groups2_mse_sgd", lambda: [C2(2, 4, 3, groups=2), Fl(), L(36, 2)],
+              [2, 5, 5], loss=MSE, opt=SGD, classes=2)
+    make_case("layer_conv2d_depthwise_ce_adam",
+              lambda: [C2(3, 3, 3, groups=3, padding=1), Fl(), L(48, 3)], [3, 4, 4], opt=ADAM)
+    make_case("layer_conv2d_rect_k2x3_s1x2_p1x0_ce_sgd",
+              lambda: [C2(2, 3, (2, 3), stride=(1, 2), padding=(1, 0)), T(), Fl(), L(36, 3)],
+              [2, 5, 6], opt=SGD)
+    make_case("layer_conv2d_nobias_ce_adam", lambda: [C2(1, 2, 3, bias=False), Fl(), L(18, 3)],
+              [1, 5, 5], opt=ADAM)
+
+    # ---- conv_transpose2d
+    make_case("layer_conv_transpose2d_stride2_ce_adam",
+              lambda: [CT(2, 3, 3, stride=2), Fl(), L(147, 3)], [2, 3, 3], opt=ADAM, n=3)
+    make_case("layer_conv_transpose2d_stride2_pad1_outpad1_ce_sgd",
+              lambda: [CT(2, 3, 3, stride=2, padding=1, output_padding=1), T(), Fl(), L(108, 3)],
+              [2, 3, 3], opt=SGD, n=3)
+    make_case("layer_conv_transpose2d_rect_k2x3_mse_adam",
+              lambda: [CT(2, 3, (2, 3), stride=2), Fl(), L(126, 2)], [2, 3, 3],
+              loss=MSE, opt=ADAM, n=3, classes=2)
+
+    # ---- pools: kernel 2 directly on the input; kernel 3 stride 2 padding 1 after a conv
+    for kind, P, d in [("maxpool1d", nn.MaxPool1d, 1), ("avgpool1d", nn.AvgPool1d, 1),
+                       ("maxpool2d", nn.MaxPool2d, 2), ("avgpool2d", nn.AvgPool2d, 2)]:
+        if d == 1:
+            make_case(f"layer_{kind}_k2_ce_adam", lambda: [P(2), Fl(), L(8, 3)], [2, 8], opt=ADAM)
+            make_case(f"layer_{kind}_k3_s2_p1_ce_sgd",
+                      lambda: [C1(2, 3, 3, padding=1), P(3, stride=2, padding=1), Fl(), L(15, 3)],
+                      [2, 9], opt=SGD)
+        else:
+            make_case(f"layer_{kind}_k2_ce_adam", lambda: [P(2), Fl(), L(18, 3)], [2, 6, 6],
+                      opt=ADAM)
+            make_case(f"layer_{kind}_k3_s2_p1_ce_sgd",
+                      lambda: [C2(1, 2, 3, padding=1), P(3, stride=2, padding=1), Fl(), L(32, 3)],
+                      [1, 7, 7], opt=SGD)
+    make_case("layer_maxpool2d_k2_mse_sgd", lambda: [C2(1, 2, 3), nn.MaxPool2d(2), Fl(), L(18, 2)],
+              [1, 8, 8], loss=MSE, opt=SGD, classes=2)
+
+    # ---- global average pool
+    make_case("layer_global_avg_pool_conv2d_ce_adam",
+              lambda: [C2(1, 4, 3), T(), GlobalAvgPool(), L(4, 3)], [1, 6, 6], opt=ADAM)
+    make_case("layer_global_avg_pool_conv1d_ce_sgd",
+              lambda: [C1(2, 4, 3), GlobalAvgPool(), L(4, 3)], [2, 8], opt=SGD)
+
+    # ---- flatten between conv and dense (non-square sample, a relu before it)
+    make_case("layer_flatten_conv2d_relu_dense_ce_adam",
+              lambda: [C2(2, 3, 3), R(), Fl(), L(18, 4)], [2, 5, 4], opt=ADAM, classes=4)
+
+    # ---- batch norm. A conv feeding a train-mode batch norm under Adam has no bias: that
+    # bias's gradient is 0 in exact arithmetic, PyTorch rounds it to ~1e-9 and Adam would turn
+    # that noise into a full lr step.
+    # (dense always has a bias: dense -> batch norm directly is trained with SGD, where that
+    # noise stays ~1e-10; the Adam case puts a tanh between them.)
+    make_case("layer_batchnorm1d_features_train_ce_sgd",
+              lambda: [L(5, 6), affine(nn.BatchNorm1d(6)), R(), L(6, 3)], opt=SGD)
+    make_case("layer_batchnorm1d_features_eps_momentum_train_ce_adam",
+              lambda: [L(5, 6), T(), affine(nn.BatchNorm1d(6, eps=1e-3, momentum=0.3)), T(),
+                       L(6, 3)], opt=ADAM)
+    make_case("layer_batchnorm1d_features_eval_ce_adam",
+              lambda: [L(5, 6), stats(affine(nn.BatchNorm1d(6))), R(), L(6, 3)],
+              mode="eval", opt=ADAM)
+    make_case("layer_batchnorm1d_channels_running_train_ce_sgd",
+              lambda: [C1(2, 3, 3), stats(affine(nn.BatchNorm1d(3))), R(), Fl(), L(18, 3)],
+              [2, 8], opt=SGD)
+    make_case("layer_batchnorm1d_channels_eval_mse_sgd",
+              lambda: [C1(2, 3, 3), stats(affine(nn.BatchNorm1d(3, eps=1e-4))), T(), Fl(), L(18, 2)],
+              [2, 8], mode="eval", loss=MSE, opt=SGD, classes=2)
+    make_case("layer_batchnorm2d_train_ce_adam",
+              lambda: [C2(1, 3, 3, bias=False), affine(nn.BatchNorm2d(3)), R(), Fl(), L(48, 3)],
+              [1, 6, 6], opt=ADAM)
+    make_case("layer_batchnorm2d_eps_momentum_running_train_ce_sgd",
+              lambda: [C2(2, 3, 3), stats(affine(nn.BatchNorm2d(3, eps=1e-3, momentum=0.25))),
+                       T(), Fl(), L(27, 3)], [2, 5, 5], opt=SGD)
+    make_case("layer_batchnorm2d_eval_ce_adam",
+              lambda: [C2(1, 3, 3), stats(affine(nn.BatchNorm2d(3))), R(), Fl(), L(48, 3)],
+              [1, 6, 6], mode="eval", opt=ADAM)
+
+    # ---- layer norm
+    make_case("layer_layernorm_features_ce_adam",
+              lambda: [L(4, 6), affine(nn.LayerNorm(6)), T(), L(6, 3)], opt=ADAM)
+    make_case("layer_layernorm_sequence_ce_sgd",
+              lambda: [affine(nn.LayerNorm(4)), Fl(), L(12, 3)], [3, 4], opt=SGD)
+    make_case("layer_layernorm_chw_eps_mse_adam",
+              lambda: [C2(1, 2, 3), affine(nn.LayerNorm([2, 3, 3], eps=1e-3)), Fl(), L(18, 2)],
+              [1, 5, 5], loss=MSE, opt=ADAM, classes=2)
+
+    # ---- dropout (eval only: identity)
+    make_case("layer_dropout_eval_ce_sgd",
+              lambda: [L(5, 6), R(), nn.Dropout(0.3), L(6, 3)], mode="eval", opt=SGD)
+    make_case("layer_dropout_eval_conv2d_ce_adam",
+              lambda: [C2(1, 2, 3), nn.Dropout(0.3), Fl(), L(18, 3)], [1, 5, 5], mode="eval",
+              opt=ADAM)
+
+    # ---- residual
+    make_case("layer_residual_conv2d_ce_adam",
+              lambda: [Residual(C2(2, 2, 3, padding=1), R(), C2(2, 2, 3, padding=1)), Fl(),
+                       L(50, 3)], [2, 5, 5], opt=ADAM)
+    make_case("layer_residual_dense_tanh_ce_sgd",
+              lambda: [L(4, 5), Residual(L(5, 5), T()), L(5, 3)], opt=SGD)
+    make_case("layer_residual_batchnorm2d_train_ce_sgd",
+              lambda: [Residual(C2(2, 2, 3, padding=1), affine(nn.BatchNorm2d(2)), R()), Fl(),
+                       L(32, 3)], [2, 4, 4], opt=SGD)
+
+    # ---- a small CNN (PyTorch defaults everywhere, conv before batch norm without bias)
+    make_case("layer_cnn_train_ce_adam",
+              lambda: [C2(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), R(),
+                       nn.MaxPool2d(2), C2(4, 6, 3, padding=1), R(), GlobalAvgPool(), L(6, 3)],
+              [1, 8, 8], opt=ADAM)
+
+
+if __name__ == "__main__":
+    main()
+    print(len([f for f in os.listdir(HERE) if f.startswith("layer_")]), "layer cases written")
