@@ -2,10 +2,9 @@
 //! through the runtime-shaped front end, which calls the core's kernels.
 
 use crate::close;
-use neurite::activation::ActivationKind;
 use neurite::loss::{Reduction, Target};
 use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
-use neurite_host::dynamic::{DynLayer, DynLoss, DynModel, DynOptimizer, DynTrainer};
+use neurite_host::dynamic::{lookup, Attr, Attrs, DynLoss, DynModel, DynOptimizer, DynTrainer, LayerNode, Op};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -71,52 +70,139 @@ fn opt_vec(o: &Obj, key: &str) -> Result<Option<Vec<f32>>, String> {
     }
 }
 
-/// Builds the model; `width` is the input width (from `x`).
-pub fn build_model(spec: &[Value], mut width: usize) -> Result<DynModel, String> {
-    let mut layers = Vec::new();
-    for s in spec {
-        let o = s.as_object().ok_or("a layer must be an object")?;
-        let name = o.get("layer").and_then(Value::as_str).ok_or("layer without a name")?;
-        let act = |kind| DynLayer::Activation { kind, width };
-        let layer = match name {
-            "dense" | "linear" => {
-                let w = o.get("weight").ok_or("dense without weight")?;
-                let outputs = w.as_array().map_or(0, Vec::len);
-                let weight = flat(w)?;
-                let inputs = weight.len().checked_div(outputs).unwrap_or(0);
-                let bias = opt_vec(o, "bias")?.unwrap_or_else(|| vec![0.0; outputs]);
-                DynLayer::Dense { inputs, outputs, weight, bias }
-            }
-            "identity" => act(ActivationKind::Identity),
-            "step" => act(ActivationKind::Step),
-            "relu" => act(ActivationKind::Relu),
-            "sigmoid" => act(ActivationKind::Sigmoid),
-            "tanh" => act(ActivationKind::Tanh),
-            "selu" => act(ActivationKind::Selu),
-            "silu" => act(ActivationKind::Silu),
-            "leaky_relu" => act(ActivationKind::LeakyRelu(get_f(o, "negative_slope", 0.01)?)),
-            "elu" => act(ActivationKind::Elu(get_f(o, "alpha", 1.0)?)),
-            "swish" => act(ActivationKind::Swish(get_f(o, "beta", 1.0)?)),
-            "softplus" => {
-                act(ActivationKind::Softplus(get_f(o, "beta", 1.0)?, get_f(o, "threshold", 20.0)?))
-            }
-            "gelu" => match o.get("approximate").and_then(Value::as_str).unwrap_or("none") {
-                "none" => act(ActivationKind::Gelu),
-                "tanh" => act(ActivationKind::GeluTanh),
-                other => return Err(format!("gelu: unknown approximate '{other}'")),
-            },
-            "prelu" => {
-                let alpha = opt_vec(o, "alpha")?.unwrap_or_else(|| vec![0.25]);
-                DynLayer::Prelu { width, alpha }
-            }
-            "softmax" => DynLayer::Softmax { width },
-            "log_softmax" => DynLayer::LogSoftmax { width },
-            other => return Err(format!("unknown layer '{other}'")),
-        };
-        width = layer.outputs();
-        layers.push(layer);
+/// The shape of a nested JSON list (`[[1, 2, 3], [4, 5, 6]]` is `[2, 3]`).
+fn json_shape(v: &Value) -> Vec<usize> {
+    let mut shape = Vec::new();
+    let mut cur = v;
+    while let Value::Array(a) = cur {
+        shape.push(a.len());
+        match a.first() {
+            Some(first) => cur = first,
+            None => break,
+        }
     }
-    DynModel::new(layers).map_err(|e| format!("model: {e}"))
+    shape
+}
+
+/// A JSON option value as an [`Attr`].
+fn attr_of(key: &str, v: &Value) -> Result<Attr, String> {
+    Ok(match v {
+        Value::Null => Attr::Bool(false),
+        Value::Bool(b) => Attr::Bool(*b),
+        Value::String(s) => Attr::Str(s.clone()),
+        Value::Number(_) | Value::Array(_) => Attr::Nums(flat(v)?),
+        Value::Object(_) => return Err(format!("option '{key}' cannot be an object")),
+    })
+}
+
+/// One layer object: its registry node, and the tensors it gives (`name -> values`).
+type Given = Vec<(String, Value)>;
+
+fn layer_node(o: &Obj) -> Result<(LayerNode, Given, Vec<Given>), String> {
+    let name = o.get("layer").and_then(Value::as_str).ok_or("layer without a name")?;
+    let kind = lookup(name).ok_or_else(|| format!("unknown layer '{name}'"))?;
+    let mut attrs = Attrs::new();
+    let mut given = Given::new();
+    let mut body = Vec::new();
+    let mut body_given = Vec::new();
+    for (key, value) in o {
+        match key.as_str() {
+            "layer" => {}
+            "body" if kind.composite => {
+                for item in value.as_array().ok_or("body must be a list of layers")? {
+                    let (node, g, _) = layer_node(item.as_object().ok_or("a layer must be an object")?)?;
+                    body.push(node);
+                    body_given.push(g);
+                }
+            }
+            // A tensor: not an option, or `bias` given as values (its option form is false/null).
+            k if value.is_array() && (!kind.options.contains(&k) || k == "bias") => {
+                given.push((key.clone(), value.clone()));
+            }
+            // The golden format's `in`/`out` of dense are its sizes.
+            k if kind.options.contains(&k) => {
+                attrs.set(k, attr_of(k, value)?);
+            }
+            k => return Err(format!("{name}: unknown key '{k}'")),
+        }
+    }
+    let shapes = |n: &str| given.iter().find(|(k, _)| k == n).map(|(_, v)| json_shape(v));
+    (kind.infer)(&mut attrs, &shapes);
+    Ok((LayerNode { kind, attrs, body }, given, body_given))
+}
+
+/// The golden format's name for a tensor (PReLU's `weight` is `alpha` there).
+fn golden_name(op: &dyn Op, name: &str) -> &'static str {
+    match (op.kind().name, name) {
+        ("prelu", "weight") => "alpha",
+        (_, "weight") => "weight",
+        (_, "bias") => "bias",
+        (_, "running_mean") => "running_mean",
+        (_, "running_var") => "running_var",
+        _ => "?",
+    }
+}
+
+/// Loads the given tensors into `model` (nested bodies included); every given tensor must be
+/// used and every parameter given.
+fn load_given(model: &mut DynModel, given: &[(Given, Vec<Given>)]) -> Result<(), String> {
+    for (k, (layer, (g, body_g))) in model.layers.iter_mut().zip(given).enumerate() {
+        if let Some(body) = layer.body_mut() {
+            let nested: Vec<(Given, Vec<Given>)> = body_g.iter().map(|g| (g.clone(), Vec::new())).collect();
+            load_given(body, &nested)?;
+            continue;
+        }
+        let names: Vec<&'static str> = layer
+            .params()
+            .iter()
+            .chain(&layer.buffers())
+            .map(|t| golden_name(layer.as_ref(), t.name))
+            .collect();
+        let n_params = layer.params().len();
+        for (key, _) in g {
+            if !names.contains(&key.as_str()) {
+                return Err(format!("layer {k} ({}): unknown tensor '{key}'", layer.kind().name));
+            }
+        }
+        let kind = layer.kind().name;
+        for (i, dest) in layer.params_and_buffers_mut().into_iter().enumerate() {
+            match g.iter().find(|(key, _)| key == names[i]) {
+                Some((key, v)) => {
+                    let values = flat(v)?;
+                    if values.len() != dest.len() {
+                        return Err(format!(
+                            "layer {k} ({kind}): '{key}' has {} values, the layer needs {}",
+                            values.len(),
+                            dest.len()
+                        ));
+                    }
+                    dest.copy_from_slice(&values);
+                }
+                None if i < n_params => {
+                    return Err(format!("layer {k} ({kind}): missing '{}'", names[i]))
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds the model for samples of `shape`.
+pub fn build_model(spec: &[Value], shape: &[usize]) -> Result<DynModel, String> {
+    let mut nodes = Vec::new();
+    let mut given = Vec::new();
+    for s in spec {
+        let (node, g, body_g) = layer_node(s.as_object().ok_or("a layer must be an object")?)?;
+        nodes.push(node);
+        given.push((g, body_g));
+    }
+    let mut model = DynModel::build(&nodes, shape).map_err(|e| format!("model: {e}"))?;
+    load_given(&mut model, &given)?;
+    for t in model.tensors().into_iter().chain(model.buffers()) {
+        neurite::error::check_finite(t).map_err(|e| format!("model: {e}"))?;
+    }
+    Ok(model)
 }
 
 /// Builds the loss and its reduction.
@@ -245,8 +331,16 @@ pub fn run_case(path: &Path) -> Result<usize, String> {
     run_value(&case)
 }
 
+const CASE_KEYS: [&str; 13] = [
+    "name", "model", "loss", "optimizer", "x", "y", "steps", "expect", "tolerance",
+    "input_shape", "mode", "torch_version", "comment",
+];
+const EXPECT_KEYS: [&str; 6] = ["output", "loss", "input_grad", "grads", "params", "buffers"];
+
 /// Runs a parsed case.
 pub fn run_value(case: &Value) -> Result<usize, String> {
+    let top = case.as_object().ok_or("a case must be an object")?;
+    only_keys(top, "case", &CASE_KEYS)?;
     let obj = |k: &str| case.get(k).and_then(Value::as_object).ok_or(format!("missing '{k}'"));
     let xs: Vec<Vec<f32>> = case
         .get("x")
@@ -256,8 +350,20 @@ pub fn run_value(case: &Value) -> Result<usize, String> {
         .map(flat)
         .collect::<Result<_, _>>()?;
     let width = xs.first().map_or(0, Vec::len);
+    let shape: Vec<usize> = match case.get("input_shape") {
+        None | Some(Value::Null) => vec![width],
+        Some(v) => flat(v)?.iter().map(|&d| d as usize).collect(),
+    };
+    if shape.iter().product::<usize>() != width {
+        return Err(format!("input_shape {shape:?} does not hold the {width} values of a row of x"));
+    }
+    let train_mode = match case.get("mode").and_then(Value::as_str).unwrap_or("train") {
+        "train" => true,
+        "eval" => false,
+        other => return Err(format!("unknown mode '{other}'")),
+    };
     let layers = case.get("model").and_then(Value::as_array).ok_or("missing 'model'")?;
-    let mut model = build_model(layers, width)?;
+    let mut model = build_model(layers, &shape)?;
     let (loss, reduction) = build_loss(obj("loss")?)?;
     let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
     let mut opt =
@@ -270,33 +376,36 @@ pub fn run_value(case: &Value) -> Result<usize, String> {
     };
     let steps = case.get("steps").and_then(Value::as_u64).unwrap_or(1) as usize;
     let expect = obj("expect")?;
+    only_keys(expect, "expect", &EXPECT_KEYS)?;
     let tol = case.get("tolerance").and_then(Value::as_object);
     let rel = tol.map_or(Ok(1e-4), |t| get_f(t, "rel", 1e-4))?;
     let abs = tol.map_or(Ok(1e-5), |t| get_f(t, "abs", 1e-5))?;
     let mut checks = 0;
 
-    if let Some(want) = expect.get("output") {
-        let got: Vec<f32> = xs.iter().flat_map(|x| model.forward(x)).collect();
-        checks += close("output", &got, &flat(want)?, rel, abs)?;
-    }
     let want_losses = expect.get("loss").and_then(Value::as_array);
     let mut trainer = DynTrainer::new(&model);
+    trainer.train_mode = train_mode;
     let outputs = model.outputs();
+    let rows: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
+    let ts: Vec<Target<'_>> = (0..xs.len()).map(|i| targets.get(i)).collect();
     for step in 0..steps {
         trainer.begin();
-        let mut input_grad = Vec::new();
+        let dx = loss
+            .with(|l| trainer.accumulate_batch(&mut model, l, &rows, &ts, step == 0).map(|(_, d)| d.map(<[f32]>::to_vec)))
+            .map_err(|e| format!("step {step}: {e}"))?;
+        let out = trainer.output().to_vec();
+        if step == 0 {
+            if let Some(want) = expect.get("output") {
+                checks += close("output", &out, &flat(want)?, rel, abs)?;
+            }
+        }
         let mut unreduced = Vec::new();
-        for (i, x) in xs.iter().enumerate() {
-            let (_, dx) = loss
-                .with(|l| trainer.accumulate(&model, l, x, targets.get(i), step == 0))
-                .map_err(|e| format!("sample {i}: {e}"))?;
-            input_grad.extend(dx.unwrap_or_default());
-            if reduction == Reduction::None {
-                let out = model.forward(x);
-                let mut g = vec![0.0; out.len()];
+        if reduction == Reduction::None {
+            for (i, o) in out.chunks(outputs).enumerate() {
+                let mut g = vec![0.0; o.len()];
                 loss.with(|l| {
-                    let mut e = vec![0.0; if l.per_element() { out.len() } else { 1 }];
-                    l.eval(&out, targets.get(i), &mut g, Some(&mut e));
+                    let mut e = vec![0.0; if l.per_element() { o.len() } else { 1 }];
+                    l.eval(o, targets.get(i), &mut g, Some(&mut e));
                     unreduced.extend(e);
                 });
             }
@@ -309,24 +418,35 @@ pub fn run_value(case: &Value) -> Result<usize, String> {
             checks += close(&format!("loss at step {step}"), &got, &flat(want)?, rel, abs)?;
         }
         if step == 0 {
-            if let Some(want) = expect.get("input_grad") {
-                let got: Vec<f32> = input_grad.iter().map(|g| g * scale).collect();
-                checks += close("input_grad", &got, &flat(want)?, rel, abs)?;
+            match expect.get("input_grad") {
+                None | Some(Value::Null) => {}
+                Some(want) => {
+                    let got: Vec<f32> = dx.unwrap_or_default().iter().map(|g| g * scale).collect();
+                    checks += close("input_grad", &got, &flat(want)?, rel, abs)?;
+                }
             }
             if let Some(want) = expect.get("grads") {
-                checks += compare_layers("grads", &model, &trainer.grads, want, rel, abs)?;
+                checks += compare_layers("grads", &model, &trainer.grads, want, rel, abs, false)?;
             }
         }
         opt.step(&mut model.tensors_mut(), &trainer.grads);
     }
     if let Some(want) = expect.get("params") {
         let params: Vec<Vec<f32>> = model.tensors().iter().map(|t| t.to_vec()).collect();
-        checks += compare_layers("params", &model, &params, want, rel, abs)?;
+        checks += compare_layers("params", &model, &params, want, rel, abs, false)?;
+    }
+    if let Some(want) = expect.get("buffers") {
+        let buffers: Vec<Vec<f32>> = model.buffers().iter().map(|t| t.to_vec()).collect();
+        checks += compare_layers("buffers", &model, &buffers, want, rel, abs, true)?;
+    }
+    if checks == 0 {
+        return Err("the case compares no values".into());
     }
     Ok(checks)
 }
 
-/// Compares per-tensor values against `[{"weight": .., "bias": ..}, null, {"alpha": ..}]`.
+/// Compares per-tensor values against one entry per layer: `{"weight": .., "bias": ..}`,
+/// `null` for a layer without tensors, a list for a composite layer's body.
 fn compare_layers(
     what: &str,
     model: &DynModel,
@@ -334,28 +454,48 @@ fn compare_layers(
     want: &Value,
     rel: f32,
     abs: f32,
+    buffers: bool,
+) -> Result<usize, String> {
+    let mut t = tensors.iter();
+    compare_in(what, model, &mut t, want, rel, abs, buffers)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare_in<'t>(
+    what: &str,
+    model: &DynModel,
+    t: &mut impl Iterator<Item = &'t Vec<f32>>,
+    want: &Value,
+    rel: f32,
+    abs: f32,
+    buffers: bool,
 ) -> Result<usize, String> {
     let want = want.as_array().ok_or(format!("{what}: expected a list per layer"))?;
     if want.len() != model.layers.len() {
         return Err(format!("{what}: {} entries for {} layers", want.len(), model.layers.len()));
     }
-    let mut t = tensors.iter();
     let mut checks = 0;
     for (k, (layer, w)) in model.layers.iter().zip(want).enumerate() {
-        let names: &[&str] = match layer {
-            DynLayer::Dense { .. } => &["weight", "bias"],
-            DynLayer::Prelu { .. } => &["alpha"],
-            _ => &[],
-        };
+        if let Some(body) = layer.body() {
+            checks += compare_in(&format!("{what}[{k}]"), body, t, w, rel, abs, buffers)?;
+            continue;
+        }
+        let tensors = if buffers { layer.buffers() } else { layer.params() };
+        let names: Vec<&str> = tensors.iter().map(|x| golden_name(layer.as_ref(), x.name)).collect();
+        if names.is_empty() {
+            if !w.is_null() {
+                return Err(format!("{what}: layer {k} has no tensors here, expected null"));
+            }
+            continue;
+        }
+        let o = w.as_object().ok_or(format!("{what}: layer {k} needs an object"))?;
+        only_keys(o, &format!("{what}[{k}]"), &names)?;
         for name in names {
             let got = t.next().ok_or(format!("{what}: missing tensor"))?;
-            let Some(wv) = w.get(name) else {
+            let Some(wv) = o.get(name) else {
                 return Err(format!("{what}: layer {k} has no '{name}'"));
             };
             checks += close(&format!("{what}[{k}].{name}"), got, &flat(wv)?, rel, abs)?;
-        }
-        if names.is_empty() && !w.is_null() {
-            return Err(format!("{what}: layer {k} has no parameters, expected null"));
         }
     }
     Ok(checks)

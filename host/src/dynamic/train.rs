@@ -105,6 +105,11 @@ impl DynTrainer {
         Ok((losses[0], dx.map(<[f32]>::to_vec)))
     }
 
+    /// The model output of the last batch (`batch` rows).
+    pub fn output(&self) -> &[f32] {
+        self.ws.output()
+    }
+
     /// Ends the batch: scales the gradients; returns `(batch loss, scale)`.
     pub fn finish(
         &mut self,
