@@ -4,7 +4,9 @@
 use crate::close;
 use neurite::loss::{Reduction, Target};
 use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
-use neurite_host::dynamic::{lookup, Attr, Attrs, DynLoss, DynModel, DynOptimizer, DynTrainer, LayerNode, Op};
+use neurite_host::dynamic::{
+    lookup, Attr, Attrs, DynLoss, DynModel, DynOptimizer, DynTrainer, LayerNode, Op,
+};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -110,7 +112,8 @@ fn layer_node(o: &Obj) -> Result<(LayerNode, Given, Vec<Given>), String> {
             "layer" => {}
             "body" if kind.composite => {
                 for item in value.as_array().ok_or("body must be a list of layers")? {
-                    let (node, g, _) = layer_node(item.as_object().ok_or("a layer must be an object")?)?;
+                    let (node, g, _) =
+                        layer_node(item.as_object().ok_or("a layer must be an object")?)?;
                     body.push(node);
                     body_given.push(g);
                 }
@@ -148,7 +151,8 @@ fn golden_name(op: &dyn Op, name: &str) -> &'static str {
 fn load_given(model: &mut DynModel, given: &[(Given, Vec<Given>)]) -> Result<(), String> {
     for (k, (layer, (g, body_g))) in model.layers.iter_mut().zip(given).enumerate() {
         if let Some(body) = layer.body_mut() {
-            let nested: Vec<(Given, Vec<Given>)> = body_g.iter().map(|g| (g.clone(), Vec::new())).collect();
+            let nested: Vec<(Given, Vec<Given>)> =
+                body_g.iter().map(|g| (g.clone(), Vec::new())).collect();
             load_given(body, &nested)?;
             continue;
         }
@@ -332,8 +336,19 @@ pub fn run_case(path: &Path) -> Result<usize, String> {
 }
 
 const CASE_KEYS: [&str; 13] = [
-    "name", "model", "loss", "optimizer", "x", "y", "steps", "expect", "tolerance",
-    "input_shape", "mode", "torch_version", "comment",
+    "name",
+    "model",
+    "loss",
+    "optimizer",
+    "x",
+    "y",
+    "steps",
+    "expect",
+    "tolerance",
+    "input_shape",
+    "mode",
+    "torch_version",
+    "comment",
 ];
 const EXPECT_KEYS: [&str; 6] = ["output", "loss", "input_grad", "grads", "params", "buffers"];
 
@@ -355,7 +370,9 @@ pub fn run_value(case: &Value) -> Result<usize, String> {
         Some(v) => flat(v)?.iter().map(|&d| d as usize).collect(),
     };
     if shape.iter().product::<usize>() != width {
-        return Err(format!("input_shape {shape:?} does not hold the {width} values of a row of x"));
+        return Err(format!(
+            "input_shape {shape:?} does not hold the {width} values of a row of x"
+        ));
     }
     let train_mode = match case.get("mode").and_then(Value::as_str).unwrap_or("train") {
         "train" => true,
@@ -391,7 +408,11 @@ pub fn run_value(case: &Value) -> Result<usize, String> {
     for step in 0..steps {
         trainer.begin();
         let dx = loss
-            .with(|l| trainer.accumulate_batch(&mut model, l, &rows, &ts, step == 0).map(|(_, d)| d.map(<[f32]>::to_vec)))
+            .with(|l| {
+                trainer
+                    .accumulate_batch(&mut model, l, &rows, &ts, step == 0)
+                    .map(|(_, d)| d.map(<[f32]>::to_vec))
+            })
             .map_err(|e| format!("step {step}: {e}"))?;
         let out = trainer.output().to_vec();
         if step == 0 {
@@ -481,7 +502,8 @@ fn compare_in<'t>(
             continue;
         }
         let tensors = if buffers { layer.buffers() } else { layer.params() };
-        let names: Vec<&str> = tensors.iter().map(|x| golden_name(layer.as_ref(), x.name)).collect();
+        let names: Vec<&str> =
+            tensors.iter().map(|x| golden_name(layer.as_ref(), x.name)).collect();
         if names.is_empty() {
             if !w.is_null() {
                 return Err(format!("{what}: layer {k} has no tensors here, expected null"));

@@ -362,7 +362,7 @@ fn bad_options_and_specs() {
     );
     bad(
         &["train", "--data", iris, "--layers", "dense(0)", "--out", o],
-        &["dense needs one positive integer"],
+        &["dense needs a positive number of outputs"],
         Some(&out),
     );
     bad(
@@ -414,17 +414,17 @@ fn bad_model_files() {
     flipped[100] ^= 0x40;
     let corrupted = dir.path().join("corrupted.neurite");
     std::fs::write(&corrupted, &flipped).unwrap();
-    let mut v2 = bytes.clone();
-    v2[4] = 2;
-    let version = dir.path().join("v2.neurite");
-    std::fs::write(&version, &v2).unwrap();
+    let mut future = bytes.clone();
+    future[4] = 3;
+    let version = dir.path().join("v3.neurite");
+    std::fs::write(&version, &future).unwrap();
     let not_model = dir.path().join("notes.neurite");
     std::fs::write(&not_model, "hello").unwrap();
     let iris = iris.to_str().unwrap();
     for (path, needle) in [
         (&truncated, "truncated"),
         (&corrupted, "checksum mismatch"),
-        (&version, "format version 2 is not supported"),
+        (&version, "format version 3 is not supported"),
         (&not_model, "not a neurite model file"),
         (&dir.path().join("absent.neurite"), "absent.neurite"),
     ] {

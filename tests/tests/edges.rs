@@ -6,7 +6,7 @@ use neurite::loss::{class_balanced_weights, Bce, CrossEntropy, Mse, Reduction, T
 use neurite::optim::{AdamConfig, SgdConfig};
 use neurite::params::Params;
 use neurite::prelude::Trainer;
-use neurite_host::dynamic::{DynLayer, DynModel, DynOptimizer};
+use neurite_host::dynamic::{parse_spec, DynModel, DynOptimizer};
 
 type Model = neurite::Seq![Dense<2, 3>, Dense<3, 2>];
 
@@ -82,31 +82,18 @@ fn bad_hyper_parameters() {
 
 #[test]
 fn dynamic_models_check_shapes_and_values() {
-    let dense = |i: usize, o: usize| DynLayer::Dense {
-        inputs: i,
-        outputs: o,
-        weight: vec![0.1; i * o],
-        bias: vec![0.0; o],
-    };
-    assert!(DynModel::new(vec![dense(2, 3), dense(4, 1)]).is_err());
-    assert!(DynModel::new(vec![DynLayer::Dense {
-        inputs: 2,
-        outputs: 2,
-        weight: vec![0.0; 3],
-        bias: vec![0.0; 2]
-    }])
-    .is_err());
-    assert_eq!(
-        DynModel::new(vec![DynLayer::Dense {
-            inputs: 1,
-            outputs: 1,
-            weight: vec![f32::NAN],
-            bias: vec![0.0]
-        }]),
-        Err(Error::NonFinite { index: 0 })
-    );
-    assert_eq!(DynModel::new(vec![]), Err(Error::Empty));
-    let m = DynModel::new(vec![dense(2, 3), dense(3, 1)]).unwrap();
+    let build = |spec: &str, shape: &[usize]| DynModel::build(&parse_spec(spec).unwrap(), shape);
+    // Shapes that do not chain, or layers that need a shaped input, are build errors that
+    // name the layer.
+    let e = build("dense(3),conv2d(4,3)", &[2]).unwrap_err();
+    assert!(e.contains("layer 2 (conv2d)") && e.contains("C x H x W"), "{e}");
+    assert!(build("conv2d(4,9)", &[1, 8, 8]).unwrap_err().contains("no output"));
+    assert!(build("conv2d(4,3,groups=3)", &[2, 8, 8]).is_err());
+    assert!(build("residual(dense(3))", &[2]).unwrap_err().contains("differs"));
+    assert!(build("dense(2)", &[]).is_err());
+    let mut m = build("dense(3),relu,dense(1)", &[2]).unwrap();
     let mut t = neurite_host::DynTrainer::new(&m);
-    assert!(t.accumulate(&m, &Mse, &[1.0], Target::Values(&[0.0]), false).is_err());
+    assert!(t.accumulate(&mut m, &Mse, &[1.0], Target::Values(&[0.0]), false).is_err());
+    assert!(t.accumulate(&mut m, &Mse, &[1.0, f32::NAN], Target::Values(&[0.0]), false).is_err());
+    assert!(t.accumulate(&mut m, &Mse, &[1.0, 2.0], Target::Values(&[0.0]), false).is_ok());
 }

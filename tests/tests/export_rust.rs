@@ -12,12 +12,10 @@ use std::fmt::Write as _;
 #[test]
 fn exported_module_compiles_and_matches_bit_for_bit() {
     let spec = "dense(6),gelu,dense(5),prelu(channel),leaky_relu(0.2),dense(5),softplus(2,3),dense(3),log_softmax";
-    let mut model = DynModel::from_spec(&parse_spec(spec).unwrap(), 4);
+    let mut model = DynModel::build(&parse_spec(spec).unwrap(), &[4]).unwrap();
     model.init(&LayerInit::TORCH_DEFAULT, &mut Rng::new(5));
-    if let neurite_host::DynLayer::Prelu { alpha, .. } = &mut model.layers[3] {
-        for (i, a) in alpha.iter_mut().enumerate() {
-            *a = 0.1 * i as f32 - 0.15;
-        }
+    for (i, a) in model.layers[3].params_mut()[0].iter_mut().enumerate() {
+        *a = 0.1 * i as f32 - 0.15;
     }
     let saved = SavedModel {
         model,
@@ -26,8 +24,9 @@ fn exported_module_compiles_and_matches_bit_for_bit() {
         stds: vec![0.5, 1.5, 2.5, 3.5],
         target_mean: 0.0,
         target_std: 1.0,
+        columns: Vec::new(),
     };
-    let module = rust_module(&saved, "a test model");
+    let module = rust_module(&saved, "a test model").unwrap();
     let mut rng = Rng::new(9);
     let xs: Vec<Vec<f32>> = (0..5).map(|_| (0..4).map(|_| 2.0 * rng.normal()).collect()).collect();
     let mut program =

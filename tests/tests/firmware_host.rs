@@ -19,7 +19,7 @@ fn firmware_model_is_the_demo_model() {
         .unwrap();
     let (tr, te) = data.canonical_split();
     let trained = train(&TrainConfig::digits_demo(30), &tr, &te, |_| {}).unwrap();
-    let module = neurite_host::export::rust_module(&trained.saved, SOURCE);
+    let module = neurite_host::export::rust_module(&trained.saved, SOURCE).unwrap();
     if std::env::var_os("NEURITE_BLESS").is_some() {
         std::fs::write(MODEL_RS, &module).unwrap();
     }

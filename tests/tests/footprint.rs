@@ -58,11 +58,11 @@ fn inference_and_fine_tuning() {
 #[test]
 fn host_footprint_of_a_spec_equals_size_of_the_same_type() {
     use neurite_host::dynamic::{parse_spec, DynModel};
-    let m = DynModel::from_spec(&parse_spec("dense(16),relu,dense(3)").unwrap(), 4);
+    let m = DynModel::build(&parse_spec("dense(16),relu,dense(3)").unwrap(), &[4]).unwrap();
     let cfg = size_of::<AdamConfig>();
     assert_eq!(neurite_host::footprint::training(&m, 2, cfg), ADAM);
     assert_eq!(neurite_host::footprint::inference(&m), inference::<Model>());
-    let d = DynModel::from_spec(&parse_spec("dense(64),relu,dense(10)").unwrap(), 64);
+    let d = DynModel::build(&parse_spec("dense(64),relu,dense(10)").unwrap(), &[64]).unwrap();
     type Frozen = neurite::Seq![Dense<64, 64>, Relu<64>];
     type Head = Dense<64, 10>;
     let sgd = size_of::<SgdConfig>();
@@ -71,7 +71,7 @@ fn host_footprint_of_a_spec_equals_size_of_the_same_type() {
         fine_tuning::<Frozen, Head, Sgd<<Head as Layer>::Grads>>()
     );
     // an odd width, where padding shows
-    let o = DynModel::from_spec(&parse_spec("dense(5),tanh,dense(1)").unwrap(), 3);
+    let o = DynModel::build(&parse_spec("dense(5),tanh,dense(1)").unwrap(), &[3]).unwrap();
     type Odd = neurite::Seq![Dense<3, 5>, neurite::layer::Tanh<5>, Dense<5, 1>];
     assert_eq!(
         neurite_host::footprint::training(&o, 3, cfg),

@@ -18,13 +18,22 @@ pub enum Attr {
     Bool(bool),
 }
 
+/// Writes as the spec string reads it: integers without a fraction, pairs as `3x5`.
 impl fmt::Display for Attr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Nums(v) if v.len() == 1 => write!(f, "{:?}", v[0]),
             Self::Nums(v) => {
-                let items: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
-                write!(f, "[{}]", items.join(","))
+                let items: Vec<String> = v
+                    .iter()
+                    .map(|x| {
+                        if x.fract() == 0.0 && x.abs() < 1e7 {
+                            format!("{}", *x as i64)
+                        } else {
+                            format!("{x:?}")
+                        }
+                    })
+                    .collect();
+                f.write_str(&items.join("x"))
             }
             Self::Str(s) => f.write_str(s),
             Self::Bool(b) => write!(f, "{b}"),
