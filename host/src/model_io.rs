@@ -167,8 +167,11 @@ impl SavedModel {
     /// A version-1 file (dense and activation chains).
     fn from_v1(bytes: &[u8]) -> Result<Self, Error> {
         let file = ModelFile::parse(bytes)?;
-        let nodes: Vec<LayerNode> =
-            file.layers().map(|d| crate::dynamic::layers::v1_node(&d)).collect();
+        let nodes: Vec<LayerNode> = file
+            .layers()
+            .map(|d| crate::dynamic::layers::v1_node(&d))
+            .collect::<Option<_>>()
+            .ok_or(Error::MalformedLayer { layer: 0 })?;
         let mut model = DynModel::build(&nodes, &[file.inputs()])
             .map_err(|_| Error::MalformedLayer { layer: 0 })?;
         let mut values = file.params();

@@ -438,3 +438,31 @@ fn bad_model_files() {
         );
     }
 }
+
+#[test]
+fn eval_and_predict_refuse_data_with_other_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("iris.neurite");
+    let iris = data("iris.csv");
+    neurite()
+        .args(["train", "--data", iris.to_str().unwrap(), "--epochs", "2", "--quiet", "--out"])
+        .arg(&model)
+        .assert()
+        .success();
+    // The same values with two feature columns swapped in the header.
+    let text = std::fs::read_to_string(&iris).unwrap();
+    let (header, rest) = text.split_once('\n').unwrap();
+    let mut cols: Vec<&str> = header.split(',').collect();
+    cols.swap(0, 1);
+    let swapped = write(dir.path(), "swapped.csv", &format!("{}\n{rest}", cols.join(",")));
+    let (m, s) = (model.to_str().unwrap(), swapped.to_str().unwrap());
+    bad(&["eval", "--model", m, "--data", s], &["header does not match", "column 1"], None);
+    let out = dir.path().join("p.csv");
+    bad(
+        &["predict", "--model", m, "--data", s, "--out", out.to_str().unwrap()],
+        &["header does not match"],
+        Some(&out),
+    );
+    // The original header is accepted.
+    neurite().args(["eval", "--model", m, "--data", iris.to_str().unwrap()]).assert().success();
+}

@@ -43,6 +43,7 @@ pub fn run(a: &EvalArgs) -> CliResult {
             saved.model.inputs()
         )));
     }
+    super::options::check_columns(&saved, &data)?;
     let data = match a.rows.as_str() {
         "test" => data.canonical_split().1,
         "all" => data,

@@ -179,6 +179,24 @@ pub fn load_model(path: &Path) -> Result<SavedModel, CliError> {
     SavedModel::from_bytes(&bytes).map_err(|e| CliError::bad(format!("{}: {e}", path.display())))
 }
 
+/// Refuses data whose feature columns are not the ones the model was trained on (same
+/// names, same order), when the model file records them.
+pub fn check_columns(saved: &SavedModel, data: &Dataset) -> Result<(), CliError> {
+    let Some((_, features)) = saved.columns.split_last() else { return Ok(()) };
+    if features != data.feature_names.as_slice() {
+        let first = features.iter().zip(&data.feature_names).position(|(a, b)| a != b);
+        let detail = match first {
+            Some(i) => format!("column {} is '{}', the model was trained with '{}' there", i + 1, data.feature_names[i], features[i]),
+            None => format!("{} feature columns, the model was trained on {}", data.feature_names.len(), features.len()),
+        };
+        return Err(CliError::bad(format!(
+            "{}:1: the header does not match the model's training data: {detail}",
+            data.path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A model named on the command line: a model file, or a layer spec with an input width
 /// (initialised He-uniform, seed 1).
 #[derive(clap::Args, Debug)]

@@ -38,6 +38,7 @@ pub fn run(a: &PredictArgs) -> CliResult {
             data.n_features
         )));
     }
+    super::options::check_columns(&saved, &data)?;
     let mut csv = String::from("prediction");
     let k = saved.model.outputs();
     if saved.task == Task::Classification {

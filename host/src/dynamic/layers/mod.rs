@@ -57,10 +57,10 @@ pub(crate) fn expect_rank(shape: &[usize], ranks: &[usize], what: &str) -> Resul
 }
 
 /// The node of a version-1 model-file layer description (dense/activation chains).
-pub fn v1_node(d: &neurite::layer::LayerDesc) -> crate::dynamic::LayerNode {
+pub fn v1_node(d: &neurite::layer::LayerDesc) -> Option<crate::dynamic::LayerNode> {
     use crate::dynamic::{Attrs, LayerNode};
     use neurite::layer::LayerDesc;
-    match *d {
+    Some(match *d {
         LayerDesc::Dense { outputs, .. } => {
             LayerNode::new(&dense::DENSE, Attrs::new().num("out", outputs as f32))
         }
@@ -78,5 +78,7 @@ pub fn v1_node(d: &neurite::layer::LayerDesc) -> crate::dynamic::LayerNode {
         }
         LayerDesc::Softmax { .. } => LayerNode::new(&softmax::SOFTMAX, Attrs::new()),
         LayerDesc::LogSoftmax { .. } => LayerNode::new(&softmax::LOG_SOFTMAX, Attrs::new()),
-    }
+        // Version-1 files hold only the kinds above.
+        LayerDesc::Other { .. } => return None,
+    })
 }
