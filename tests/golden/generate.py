@@ -255,7 +255,8 @@ def make_case(name, model, loss, opt, x, y, steps=3, tol=None):
 
 def main():
     for f in os.listdir(HERE):
-        if f.endswith(".json"):
+        # only this script's cases: generate_layers.py owns layer_*.json
+        if f.endswith(".json") and f.startswith(("act_", "loss_", "optim_")):
             os.remove(os.path.join(HERE, f))
     g = torch.Generator().manual_seed(20261125)
     N, IN, H, OUT = 5, 4, 6, 3
