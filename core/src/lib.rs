@@ -76,8 +76,10 @@ pub mod prelude {
     pub use crate::error::Error;
     pub use crate::init::{FanMode, Init, LayerInit, Nonlinearity};
     pub use crate::layer::{
-        Act, Dense, Elu, Gelu, GeluTanh, Identity, Layer, LeakyRelu, LogSoftmax, Prelu, Relu, Selu,
-        Sigmoid, Silu, Softmax, Softplus, Step, Swish, Tanh,
+        Act, ActOn, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dense, Elu, Flatten,
+        Flatten1d, Gelu, GeluTanh, GlobalAvgPool, Identity, Layer, LayerNorm, LeakyRelu,
+        LogSoftmax, MaxPool2d, Prelu, Relu, Residual, Selu, Sigmoid, Silu, Softmax, Softplus, Step,
+        Swish, Tanh,
     };
     pub use crate::loss::{
         Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv, Loss, Mae, Mse, Nll,

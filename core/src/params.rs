@@ -63,10 +63,20 @@ pub trait Zeroed: Sized {
     const ZEROED: Self;
 }
 
-/// A fixed-size `f32` vector: a layer's input or output.
-pub trait Vector: Zeroed + Copy + AsRef<[f32]> + AsMut<[f32]> {
+/// A fixed-size `f32` sample: a layer's input or output. A flat `[f32; N]`, or a shaped
+/// `[[f32; W]; H]` (`[C][L]` for 1-D convolutions) or `[[[f32; W]; H]; C]` (a `C x H x W`
+/// image), viewed as one row-major slice of `LEN` values.
+///
+/// Arrays have inherent `as_slice` / `as_mut_slice` methods that return the outer slice
+/// (`&[[f32; W]]` for a nested array); on a concrete nested array, call these trait methods
+/// by path: `Vector::as_slice(&x)`. In generic code (`V: Vector`) `x.as_slice()` is this one.
+pub trait Vector: Zeroed + Copy {
     /// Number of elements.
     const LEN: usize;
+    /// All `LEN` values, row-major.
+    fn as_slice(&self) -> &[f32];
+    /// All `LEN` values, row-major, mutable.
+    fn as_mut_slice(&mut self) -> &mut [f32];
 }
 
 impl<const N: usize> Zeroed for [f32; N] {
@@ -75,10 +85,40 @@ impl<const N: usize> Zeroed for [f32; N] {
 
 impl<const N: usize> Vector for [f32; N] {
     const LEN: usize = N;
+    fn as_slice(&self) -> &[f32] {
+        self
+    }
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        self
+    }
 }
 
 impl<const N: usize, const M: usize> Zeroed for [[f32; N]; M] {
     const ZEROED: Self = [[0.0; N]; M];
+}
+
+impl<const W: usize, const H: usize> Vector for [[f32; W]; H] {
+    const LEN: usize = H * W;
+    fn as_slice(&self) -> &[f32] {
+        self.as_flattened()
+    }
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        self.as_flattened_mut()
+    }
+}
+
+impl<const W: usize, const H: usize, const C: usize> Zeroed for [[[f32; W]; H]; C] {
+    const ZEROED: Self = [[[0.0; W]; H]; C];
+}
+
+impl<const W: usize, const H: usize, const C: usize> Vector for [[[f32; W]; H]; C] {
+    const LEN: usize = C * H * W;
+    fn as_slice(&self) -> &[f32] {
+        self.as_flattened().as_flattened()
+    }
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        self.as_flattened_mut().as_flattened_mut()
+    }
 }
 
 impl Zeroed for () {

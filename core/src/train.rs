@@ -112,10 +112,10 @@ impl<L: Layer> Trainer<L> {
         x: &L::Input,
         target: Target<'_>,
     ) -> Result<(), Error> {
-        check_finite(x.as_ref())?;
+        check_finite(x.as_slice())?;
         loss.check(L::Output::LEN, target)?;
         model.forward_trace(x, &mut self.trace, &mut self.out);
-        let l = loss.eval(self.out.as_ref(), target, self.dout.as_mut(), None);
+        let l = loss.eval(self.out.as_slice(), target, self.dout.as_mut_slice(), None);
         self.batch.add(l, loss.mean_weight(target));
         self.last = l;
         Ok(())
@@ -200,7 +200,7 @@ impl<'a, P: Layer, H: Layer<Input = P::Output>> FineTune<'a, P, H> {
         x: &P::Input,
         target: Target<'_>,
     ) -> Result<f32, Error> {
-        check_finite(x.as_ref())?;
+        check_finite(x.as_slice())?;
         let mut features = P::Output::ZEROED;
         self.frozen.forward(x, &mut features);
         trainer.accumulate(&self.head, loss, &features, target)

@@ -11,6 +11,7 @@ pub mod data;
 pub mod dynamic;
 pub mod export;
 pub mod fit;
+pub mod fold;
 pub mod footprint;
 pub mod metrics;
 pub mod model_io;

@@ -36,7 +36,14 @@ fn digits_cnn_reaches_0_985() {
     // The saved model evaluates to the same accuracy in a new process.
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/data/digits.csv");
     let eval = Command::new(neurite_bin())
-        .args(["eval", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--json"])
+        .args([
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ])
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&eval.get_output().stdout).into_owned();

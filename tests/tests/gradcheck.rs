@@ -20,13 +20,13 @@ fn assert_grad(what: &str, analytic: f32, numeric: f32) {
 /// Checks `d(c . layer(x)) / dx` and `/ d params` for a layer at input `x`.
 fn check_layer<L: Layer + Clone>(name: &str, layer: &L, x: &L::Input, rng: &mut Rng) {
     let mut c = L::Output::ZEROED;
-    for v in c.as_mut() {
+    for v in c.as_mut_slice() {
         *v = rng.uniform_range(-1.0, 1.0);
     }
     let objective = |l: &L, x: &L::Input| {
         let mut y = L::Output::ZEROED;
         l.forward(x, &mut y);
-        y.as_ref().iter().zip(c.as_ref()).map(|(a, b)| a * b).sum::<f32>()
+        y.as_slice().iter().zip(c.as_slice()).map(|(a, b)| a * b).sum::<f32>()
     };
     let mut trace = L::Trace::ZEROED;
     let mut y = L::Output::ZEROED;
@@ -36,10 +36,10 @@ fn check_layer<L: Layer + Clone>(name: &str, layer: &L, x: &L::Input, rng: &mut 
     layer.backward(x, &trace, &c, &mut dx, &mut grads);
     for i in 0..L::Input::LEN {
         let (mut xp, mut xm) = (*x, *x);
-        xp.as_mut()[i] += H;
-        xm.as_mut()[i] -= H;
+        xp.as_mut_slice()[i] += H;
+        xm.as_mut_slice()[i] -= H;
         let numeric = (objective(layer, &xp) - objective(layer, &xm)) / (2.0 * H);
-        assert_grad(&format!("{name} dx[{i}]"), dx.as_ref()[i], numeric);
+        assert_grad(&format!("{name} dx[{i}]"), dx.as_slice()[i], numeric);
     }
     for t in 0..L::TENSORS {
         for j in 0..layer.tensor(t).len() {

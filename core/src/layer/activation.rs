@@ -1,6 +1,9 @@
+use core::marker::PhantomData;
+
 use super::Layer;
 use crate::activation::{self as act, Activation};
 use crate::kernel::elementwise;
+use crate::params::Vector;
 
 /// An element-wise activation as a layer over `N` values: `y[i] = f(x[i])`.
 ///
@@ -63,6 +66,73 @@ impl<A: Activation + ConstDefault, const N: usize> Layer for Act<A, N> {
     }
     fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
         f(super::LayerDesc::Activation { kind: self.0.kind(), width: N });
+    }
+}
+
+/// An element-wise activation over a shaped sample `V` (an image `[[[f32; W]; H]; C]`, a
+/// sequence `[[f32; L]; C]` or a row `[f32; N]`): [`Act`] over all of `V`'s values.
+///
+/// ```
+/// use neurite::prelude::*;
+/// let relu = ActOn::<neurite::activation::Relu, [[[f32; 2]; 1]; 2]>::DEFAULT;
+/// let mut y = [[[0.0; 2]; 1]; 2];
+/// relu.forward(&[[[-1.0, 2.0]], [[3.0, -4.0]]], &mut y);
+/// assert_eq!(y, [[[0.0, 2.0]], [[3.0, 0.0]]]);
+/// ```
+pub struct ActOn<A, V>(pub A, PhantomData<fn(V) -> V>);
+
+impl<A: Activation, V: Vector> ActOn<A, V> {
+    /// The layer with activation `a`.
+    pub const fn new(a: A) -> Self {
+        Self(a, PhantomData)
+    }
+}
+
+impl<A: Clone, V> Clone for ActOn<A, V> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+
+impl<A: Copy, V> Copy for ActOn<A, V> {}
+
+impl<A: PartialEq, V> PartialEq for ActOn<A, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<A: core::fmt::Debug, V> core::fmt::Debug for ActOn<A, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("ActOn").field(&self.0).finish()
+    }
+}
+
+crate::params::no_params! {
+    [A, V] ActOn<A, V>;
+}
+
+impl<A: Activation + ConstDefault, V: Vector> Layer for ActOn<A, V> {
+    type Input = V;
+    type Output = V;
+    type Trace = ();
+    type Grads = ();
+    const DEFAULT: Self = Self::new(A::DEFAULT);
+
+    fn forward(&self, x: &V, y: &mut V) {
+        elementwise::forward(&self.0, x.as_slice(), y.as_mut_slice());
+    }
+    fn forward_trace(&self, x: &V, _: &mut (), y: &mut V) {
+        self.forward(x, y);
+    }
+    fn backward(&self, x: &V, _: &(), dy: &V, dx: &mut V, _: &mut ()) {
+        elementwise::backward(&self.0, x.as_slice(), dy.as_slice(), dx.as_mut_slice());
+    }
+    /// Nothing to do: no parameters.
+    fn backward_params(&self, _: &V, _: &(), _: &V, _: &mut ()) {}
+    /// The activation over all `V::LEN` values (as [`Act`]).
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        f(super::LayerDesc::Activation { kind: self.0.kind(), width: V::LEN });
     }
 }
 

@@ -1,22 +1,37 @@
 //! Const-generic layers over the [`crate::kernel`] functions.
 //!
-//! A [`Layer`] maps a fixed-size `Input` vector to a fixed-size `Output` vector. A model is a
-//! nested pair of layers, `(A, (B, C))`, written [`Seq!`](crate::Seq)`[A, B, C]`; `(A, B)`
-//! is a layer only when `B::Input == A::Output`, so a shape mismatch does not compile.
+//! A [`Layer`] maps a fixed-size `Input` sample to a fixed-size `Output` sample: a row
+//! `[f32; N]`, or a shaped `[[f32; L]; C]` / `[[[f32; W]; H]; C]` for the convolutional
+//! family ([`Conv2d`], [`MaxPool2d`], [`BatchNorm2d`], [`Residual`], [`Flatten`], ...). A
+//! model is a nested pair of layers, `(A, (B, C))`, written [`Seq!`](crate::Seq)`[A, B, C]`;
+//! `(A, B)` is a layer only when `B::Input == A::Output`, so a shape mismatch does not
+//! compile.
 //!
 //! Buffers are the caller's: inference needs only `Input` and `Output`; training keeps the
 //! intermediate outputs in a `Trace` and accumulates into a `Grads` value whose tensors line
 //! up with the model's ([`Params`]). Nothing here allocates, fails or panics.
 
 mod activation;
+mod batchnorm;
+mod conv;
 mod dense;
+mod flatten;
+mod layernorm;
+mod pool;
 mod prelu;
+mod residual;
 mod seq;
 mod softmax;
 
 pub use activation::*;
+pub use batchnorm::{Affine, BatchNorm, BatchNorm1d, BatchNorm2d};
+pub use conv::{Conv1d, Conv2d};
 pub use dense::Dense;
+pub use flatten::{Flatten, Flatten1d, Reshape};
+pub use layernorm::LayerNorm;
+pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
 pub use prelu::Prelu;
+pub use residual::Residual;
 pub use softmax::{LogSoftmax, Softmax};
 
 use crate::init::LayerInit;
@@ -25,9 +40,9 @@ use crate::rng::Rng;
 
 /// A differentiable map from `Input` to `Output` with its parameters.
 pub trait Layer: Params + Sized {
-    /// Input vector, `[f32; IN]`.
+    /// Input sample, `[f32; IN]` or a shaped array ([`Vector`]).
     type Input: Vector;
-    /// Output vector, `[f32; OUT]`.
+    /// Output sample, `[f32; OUT]` or a shaped array ([`Vector`]).
     type Output: Vector;
     /// What `forward_trace` keeps for `backward` (intermediate outputs of a chain; `()` for
     /// a single layer, which recomputes from its input).
@@ -110,13 +125,25 @@ pub enum LayerDesc {
         /// Width.
         width: usize,
     },
+    /// Any other layer (convolution, pooling, normalisation, reshape, residual block), by
+    /// name, with its flattened widths. Version-1 model files cannot hold it.
+    Other {
+        /// The layer's name (`"conv2d"`, `"maxpool2d"`, `"batchnorm"`, `"residual"`, ...).
+        name: &'static str,
+        /// Input values per sample.
+        inputs: usize,
+        /// Output values per sample.
+        outputs: usize,
+        /// Learnable scalars.
+        params: usize,
+    },
 }
 
 impl LayerDesc {
     /// Input width.
     pub const fn inputs(&self) -> usize {
         match *self {
-            Self::Dense { inputs, .. } => inputs,
+            Self::Dense { inputs, .. } | Self::Other { inputs, .. } => inputs,
             Self::Activation { width, .. }
             | Self::Prelu { width, .. }
             | Self::Softmax { width }
@@ -127,7 +154,7 @@ impl LayerDesc {
     /// Output width.
     pub const fn outputs(&self) -> usize {
         match *self {
-            Self::Dense { outputs, .. } => outputs,
+            Self::Dense { outputs, .. } | Self::Other { outputs, .. } => outputs,
             _ => self.inputs(),
         }
     }
@@ -137,6 +164,7 @@ impl LayerDesc {
         match *self {
             Self::Dense { inputs, outputs } => inputs * outputs + outputs,
             Self::Prelu { slopes, .. } => slopes,
+            Self::Other { params, .. } => params,
             _ => 0,
         }
     }

@@ -79,8 +79,9 @@ pub(crate) fn f32_at(b: &[u8], at: usize) -> f32 {
     f32::from_bits(u32_at(b, at))
 }
 
-fn encode_layer(d: &LayerDesc) -> (u8, u8, u32, f32, f32) {
-    match *d {
+/// The record of a layer; `None` for a layer version 1 cannot hold ([`LayerDesc::Other`]).
+fn encode_layer(d: &LayerDesc) -> Option<(u8, u8, u32, f32, f32)> {
+    Some(match *d {
         LayerDesc::Dense { outputs, .. } => (1, 0, outputs as u32, 0.0, 0.0),
         LayerDesc::Activation { kind, .. } => {
             let (code, a, b) = kind.encode();
@@ -89,7 +90,8 @@ fn encode_layer(d: &LayerDesc) -> (u8, u8, u32, f32, f32) {
         LayerDesc::Prelu { slopes, .. } => (3, 0, slopes as u32, 0.0, 0.0),
         LayerDesc::Softmax { .. } => (4, 0, 0, 0.0, 0.0),
         LayerDesc::LogSoftmax { .. } => (5, 0, 0, 0.0, 0.0),
-    }
+        LayerDesc::Other { .. } => return None,
+    })
 }
 
 fn decode_layer(rec: &[u8], width: usize) -> Option<LayerDesc> {
@@ -291,7 +293,9 @@ pub struct Header<'a> {
 
 /// Writes a model file into `out` (exactly [`encoded_len`] bytes) from its header, layer
 /// descriptions and parameters; returns the length written. Checks the same invariants as
-/// [`ModelFile::parse`], so what is written always parses.
+/// [`ModelFile::parse`], so what is written always parses: a layer version 1 cannot hold
+/// ([`LayerDesc::Other`]: convolutions, pooling, normalisation, ...) is
+/// `Err(MalformedLayer { layer })` before anything is written (use the version-2 format).
 pub fn write<'p>(
     out: &mut [u8],
     header: &Header<'_>,
@@ -305,7 +309,7 @@ pub fn write<'p>(
     let mut width = header.inputs;
     let mut count = 0;
     for (i, d) in layers.iter().enumerate() {
-        if d.inputs() != width {
+        if d.inputs() != width || encode_layer(d).is_none() {
             return Err(Error::MalformedLayer { layer: i });
         }
         width = d.outputs();
@@ -330,7 +334,8 @@ pub fn write<'p>(
     out[28..32].copy_from_slice(&header.target_std.to_le_bytes());
     let mut at = HEADER_LEN;
     for d in layers {
-        let (kind, sub, n, a, b) = encode_layer(d);
+        // Every layer was checked to have a record above.
+        let (kind, sub, n, a, b) = encode_layer(d).unwrap_or((0, 0, 0, 0.0, 0.0));
         out[at] = kind;
         out[at + 1] = sub;
         out[at + 2..at + 4].copy_from_slice(&[0, 0]);
@@ -440,5 +445,50 @@ mod tests {
         for n in 0..buf.len() {
             assert!(ModelFile::parse(&buf[..n]).is_err(), "length {n}");
         }
+    }
+
+    #[test]
+    fn version_1_cannot_hold_other_layers() {
+        use crate::layer::{Conv2d, Flatten, MaxPool2d};
+        type Cnn = crate::Seq![
+            Conv2d<1, 4, 4, 2, 4, 4, 3, 3, 1, 1>,
+            MaxPool2d<2, 4, 4, 2, 2, 2>,
+            Flatten<2, 2, 2, 8>,
+            Dense<8, 1>,
+        ];
+        let m = Cnn::DEFAULT;
+        let mut descs = [LayerDesc::Softmax { width: 0 }; 4];
+        let mut n = 0;
+        m.describe(&mut |d| {
+            descs[n] = d;
+            n += 1;
+        });
+        assert_eq!(n, 4);
+        assert_eq!(
+            descs[0],
+            LayerDesc::Other { name: "conv2d", inputs: 16, outputs: 32, params: 20 }
+        );
+        assert_eq!((descs[1].inputs(), descs[1].outputs(), descs[1].params()), (32, 8, 0));
+        assert_eq!(descs[3], LayerDesc::Dense { inputs: 8, outputs: 1 });
+        let header = Header {
+            task: Task::Regression,
+            inputs: 16,
+            means: &[],
+            stds: &[],
+            target_mean: 0.0,
+            target_std: 1.0,
+        };
+        let mut buf = [7u8; encoded_len(4, 0, 29)];
+        let tensors: [&[f32]; 4] = [m.tensor(0), m.tensor(1), m.tensor(2), m.tensor(3)];
+        assert_eq!(
+            write(&mut buf, &header, &descs, tensors),
+            Err(Error::MalformedLayer { layer: 0 })
+        );
+        assert!(buf.iter().all(|&b| b == 7), "nothing written");
+        // A model file's layers never match a model with such layers.
+        let (file, _) = sample();
+        let f = ModelFile::parse(&file).unwrap();
+        let mut cnn = Cnn::DEFAULT;
+        assert_eq!(f.load_into(&mut cnn), Err(Error::ArchitectureMismatch { layer: 0 }));
     }
 }

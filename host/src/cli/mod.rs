@@ -57,7 +57,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train a model on a CSV file and report test metrics.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Evaluate a model file on a CSV file.
     Eval(eval::EvalArgs),
     /// Predict every row of a CSV file with a model file.

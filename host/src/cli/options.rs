@@ -186,8 +186,17 @@ pub fn check_columns(saved: &SavedModel, data: &Dataset) -> Result<(), CliError>
     if features != data.feature_names.as_slice() {
         let first = features.iter().zip(&data.feature_names).position(|(a, b)| a != b);
         let detail = match first {
-            Some(i) => format!("column {} is '{}', the model was trained with '{}' there", i + 1, data.feature_names[i], features[i]),
-            None => format!("{} feature columns, the model was trained on {}", data.feature_names.len(), features.len()),
+            Some(i) => format!(
+                "column {} is '{}', the model was trained with '{}' there",
+                i + 1,
+                data.feature_names[i],
+                features[i]
+            ),
+            None => format!(
+                "{} feature columns, the model was trained on {}",
+                data.feature_names.len(),
+                features.len()
+            ),
         };
         return Err(CliError::bad(format!(
             "{}:1: the header does not match the model's training data: {detail}",

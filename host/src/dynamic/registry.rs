@@ -15,8 +15,13 @@ pub struct LayerNode {
     /// Its options.
     pub attrs: Attrs,
     /// The nested layers of `residual` and `concat`; empty otherwise.
-    pub body: Vec<LayerNode>,
+    pub body: Vec<Self>,
 }
+
+/// Builds a layer (parameters zero) for one input sample of the given shape.
+pub type BuildFn = fn(&LayerNode, &[usize]) -> Result<Box<dyn Op>, String>;
+/// Fills options implied by given tensors' shapes (`tensor(name)` is a tensor's shape).
+pub type InferFn = fn(&mut Attrs, &dyn Fn(&str) -> Option<Vec<usize>>);
 
 /// One registry entry.
 pub struct LayerKind {
@@ -30,11 +35,11 @@ pub struct LayerKind {
     /// One line for `--help` and error messages.
     pub help: &'static str,
     /// Builds the layer (parameters zero) for one input sample of `shape`.
-    pub build: fn(&LayerNode, &[usize]) -> Result<Box<dyn Op>, String>,
+    pub build: BuildFn,
     /// Fills options that a golden case or state dict implies only through a tensor's shape
     /// (PReLU's `num_parameters` from the length of its slopes): `tensor(name)` gives the
     /// shape of a given tensor.
-    pub infer: fn(&mut Attrs, &dyn Fn(&str) -> Option<Vec<usize>>),
+    pub infer: InferFn,
     /// Whether the layer has a `body` (residual, concat).
     pub composite: bool,
 }

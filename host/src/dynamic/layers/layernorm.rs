@@ -96,7 +96,7 @@ impl Op for LayerNorm {
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         let d = self.weight.len();
         super::each_sample(x, y, batch, |x, y| {
-            norm::layernorm_forward(d, x, &self.weight, &self.bias, self.eps, y)
+            norm::layernorm_forward(d, x, &self.weight, &self.bias, self.eps, y);
         });
     }
     fn backward(

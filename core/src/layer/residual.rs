@@ -1,0 +1,84 @@
+//! Skip connections: `y = x + body(x)` (a ResNet block).
+
+use super::{Layer, LayerDesc};
+use crate::init::LayerInit;
+use crate::params::{Params, Vector};
+use crate::rng::Rng;
+
+/// A residual block: `y[i] = x[i] + body(x)[i]`, for a body whose output has its input's
+/// shape (a chain `Seq![...]` or a single layer; a shape change does not compile).
+///
+/// Backward: the body's backward from `dy`, then `dx[i] = dy[i] + dbody[i]` (skip path first,
+/// then body path, per element: the runtime-shaped `residual`'s order, bit for bit). The
+/// parameters, gradients and trace are the body's.
+///
+/// ```
+/// use neurite::prelude::*;
+/// let block = Residual(Dense::<2, 2>::new([[1.0, 0.0], [0.0, 2.0]], [0.0, 1.0]));
+/// let mut y = [0.0; 2];
+/// block.forward(&[1.0, 2.0], &mut y);
+/// assert_eq!(y, [2.0, 7.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Residual<B>(pub B);
+
+impl<B: Params> Params for Residual<B> {
+    const TENSORS: usize = B::TENSORS;
+    const LEN: usize = B::LEN;
+    fn tensor(&self, i: usize) -> &[f32] {
+        self.0.tensor(i)
+    }
+    fn tensor_mut(&mut self, i: usize) -> &mut [f32] {
+        self.0.tensor_mut(i)
+    }
+}
+
+impl<X: Vector, B: Layer<Input = X, Output = X>> Layer for Residual<B> {
+    type Input = X;
+    type Output = X;
+    type Trace = B::Trace;
+    type Grads = B::Grads;
+    const DEFAULT: Self = Self(B::DEFAULT);
+
+    fn forward(&self, x: &X, y: &mut X) {
+        self.0.forward(x, y);
+        add_skip(x, y);
+    }
+
+    fn forward_trace(&self, x: &X, trace: &mut B::Trace, y: &mut X) {
+        self.0.forward_trace(x, trace, y);
+        add_skip(x, y);
+    }
+
+    // `dy + dbody` written out in that order (not `+=`), as the runtime-shaped `residual`.
+    #[allow(clippy::assign_op_pattern)]
+    fn backward(&self, x: &X, trace: &B::Trace, dy: &X, dx: &mut X, grads: &mut B::Grads) {
+        // dx holds the body's input gradient, then becomes dy + dbody.
+        self.0.backward(x, trace, dy, dx, grads);
+        for (d, &s) in dx.as_mut_slice().iter_mut().zip(dy.as_slice()) {
+            *d = s + *d;
+        }
+    }
+
+    fn backward_params(&self, x: &X, trace: &B::Trace, dy: &X, grads: &mut B::Grads) {
+        self.0.backward_params(x, trace, dy, grads);
+    }
+
+    fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
+        self.0.init(init, rng);
+    }
+
+    /// One `residual` entry holding the body's parameter count (the body is not listed, so
+    /// widths chain and parameter counts add up over a model's descriptions).
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        f(LayerDesc::Other { name: "residual", inputs: X::LEN, outputs: X::LEN, params: B::LEN });
+    }
+}
+
+/// `y[i] = x[i] + y[i]` (the input first, as the runtime-shaped `residual`).
+#[allow(clippy::assign_op_pattern)]
+fn add_skip<X: Vector>(x: &X, y: &mut X) {
+    for (o, &a) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
+        *o = a + *o;
+    }
+}

@@ -1,0 +1,305 @@
+//! Gradient checks of the convolutional family of typed layers (`Conv2d`, `Conv1d`,
+//! `MaxPool2d`, `AvgPool2d`, `GlobalAvgPool`, `BatchNorm2d` / `BatchNorm1d`, `LayerNorm`,
+//! `Flatten`, `ActOn`, `Residual`, and a chain of them) against central differences
+//! `(f(v + h) - f(v - h)) / 2h`, with non-default options: stride 2, padding 1, rectangular
+//! kernels.
+//!
+//! Also checks, per layer, that `backward` ADDS its parameter gradients (two calls give twice
+//! one call, bit for bit) and that `backward_params` gives the same parameter gradients as
+//! `backward`.
+//!
+//! Tolerance: `|analytic - numeric| <= 2e-3 + 2e-2 * |numeric|` (f32 forward, f64 objective,
+//! h = 1e-2).
+
+use neurite::activation::Tanh;
+use neurite::layer::{
+    ActOn, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dense, Flatten, Flatten1d,
+    GlobalAvgPool, Layer, LayerNorm, MaxPool2d, Reshape, Residual,
+};
+use neurite::params::{Params, Vector, Zeroed};
+use neurite::prelude::Rng;
+
+const H: f32 = 1e-2;
+
+type Img<const C: usize, const H: usize, const W: usize> = [[[f32; W]; H]; C];
+
+fn assert_grad(what: &str, analytic: f32, numeric: f32) {
+    let tol = 2e-3 + 2e-2 * numeric.abs();
+    assert!((analytic - numeric).abs() <= tol, "{what}: analytic {analytic}, numeric {numeric}");
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// All parameter gradients, tensor by tensor.
+fn grad_bits<G: Params>(g: &G) -> Vec<Vec<u32>> {
+    (0..G::TENSORS).map(|t| bits(g.tensor(t))).collect()
+}
+
+/// Checks `d(c . layer(x)) / dx` and `/ d params` for a layer at input `x`, with a random
+/// `c`; then that parameter gradients accumulate and that `backward_params` agrees.
+fn check_layer<L: Layer + Clone>(name: &str, layer: &L, x: &L::Input, rng: &mut Rng) {
+    let mut c = L::Output::ZEROED;
+    for v in c.as_mut_slice() {
+        *v = rng.uniform_range(-1.0, 1.0);
+    }
+    let objective = |l: &L, x: &L::Input| {
+        let mut y = L::Output::ZEROED;
+        l.forward(x, &mut y);
+        y.as_slice().iter().zip(c.as_slice()).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
+    };
+    let central = |up: f64, down: f64| ((up - down) / (2.0 * f64::from(H))) as f32;
+
+    let mut trace = L::Trace::ZEROED;
+    let mut y = L::Output::ZEROED;
+    layer.forward_trace(x, &mut trace, &mut y);
+    let mut plain = L::Output::ZEROED;
+    layer.forward(x, &mut plain);
+    assert_eq!(bits(y.as_slice()), bits(plain.as_slice()), "{name}: forward_trace != forward");
+
+    let mut dx = L::Input::ZEROED;
+    let mut grads = L::Grads::ZEROED;
+    layer.backward(x, &trace, &c, &mut dx, &mut grads);
+    for i in 0..L::Input::LEN {
+        let (mut xp, mut xm) = (*x, *x);
+        xp.as_mut_slice()[i] += H;
+        xm.as_mut_slice()[i] -= H;
+        let numeric = central(objective(layer, &xp), objective(layer, &xm));
+        assert_grad(&format!("{name} dx[{i}]"), dx.as_slice()[i], numeric);
+    }
+    for t in 0..L::TENSORS {
+        for j in 0..layer.tensor(t).len() {
+            let (mut lp, mut lm) = (layer.clone(), layer.clone());
+            lp.tensor_mut(t)[j] += H;
+            lm.tensor_mut(t)[j] -= H;
+            let numeric = central(objective(&lp, x), objective(&lm, x));
+            assert_grad(&format!("{name} param[{t}][{j}]"), grads.tensor(t)[j], numeric);
+        }
+    }
+
+    // A second backward adds the same gradient again (s + s = 2s exactly), and overwrites dx.
+    let mut dx2 = L::Input::ZEROED;
+    for v in dx2.as_mut_slice() {
+        *v = 7.0;
+    }
+    let mut twice = L::Grads::ZEROED;
+    layer.backward(x, &trace, &c, &mut dx2, &mut twice);
+    layer.backward(x, &trace, &c, &mut dx2, &mut twice);
+    assert_eq!(bits(dx2.as_slice()), bits(dx.as_slice()), "{name}: dx is overwritten");
+    for t in 0..L::TENSORS {
+        let doubled: Vec<f32> = grads.tensor(t).iter().map(|g| g + g).collect();
+        assert_eq!(bits(twice.tensor(t)), bits(&doubled), "{name}: tensor {t} accumulates");
+    }
+    // backward_params: the same parameter gradients, without dx.
+    let mut only = L::Grads::ZEROED;
+    layer.backward_params(x, &trace, &c, &mut only);
+    assert_eq!(grad_bits(&only), grad_bits(&grads), "{name}: backward_params");
+}
+
+/// Every parameter drawn from `scale * N(0, 1)`.
+fn randomize<P: Params>(p: &mut P, rng: &mut Rng, scale: f32) {
+    for t in 0..P::TENSORS {
+        for v in p.tensor_mut(t) {
+            *v = scale * rng.normal();
+        }
+    }
+}
+
+fn random<V: Vector>(rng: &mut Rng, scale: f32) -> V {
+    let mut v = V::ZEROED;
+    for x in v.as_mut_slice() {
+        *x = scale * rng.normal();
+    }
+    v
+}
+
+/// Distinct values at least 0.1 apart in random order (no ties inside a max-pool window, so
+/// finite differences do not cross an argmax switch).
+fn distinct<V: Vector>(rng: &mut Rng) -> V {
+    let mut order: Vec<usize> = (0..V::LEN).collect();
+    rng.shuffle(&mut order);
+    let mut v = V::ZEROED;
+    for (x, &k) in v.as_mut_slice().iter_mut().zip(&order) {
+        *x = 0.1 * k as f32 - 0.05 * V::LEN as f32;
+    }
+    v
+}
+
+#[test]
+fn conv2d_stride_padding_rectangular_kernel() {
+    let mut rng = Rng::new(1);
+    // 2x5x6 -> 3x3x4: kernel 3x2, stride 2, padding 1.
+    let mut conv = Conv2d::<2, 5, 6, 3, 3, 4, 3, 2, 2, 1>::DEFAULT;
+    for trial in 0..3 {
+        randomize(&mut conv, &mut rng, 0.5);
+        let x: Img<2, 5, 6> = random(&mut rng, 1.0);
+        check_layer(&format!("conv2d k3x2 s2 p1, trial {trial}"), &conv, &x, &mut rng);
+    }
+    // Defaults (stride 1, no padding), rectangular 2x3 kernel: 3x4x5 -> 2x3x3.
+    let mut conv = Conv2d::<3, 4, 5, 2, 3, 3, 2, 3>::DEFAULT;
+    randomize(&mut conv, &mut rng, 0.5);
+    let x: Img<3, 4, 5> = random(&mut rng, 1.0);
+    check_layer("conv2d k2x3", &conv, &x, &mut rng);
+    // Stride 2 without padding, 1x1 kernel.
+    let mut conv = Conv2d::<2, 5, 5, 2, 3, 3, 1, 1, 2>::DEFAULT;
+    randomize(&mut conv, &mut rng, 0.5);
+    check_layer("conv2d k1 s2", &conv, &random(&mut rng, 1.0), &mut rng);
+}
+
+#[test]
+fn conv1d_stride_padding() {
+    let mut rng = Rng::new(2);
+    // 2x7 -> 3x4: kernel 3, stride 2, padding 1.
+    let mut conv = Conv1d::<2, 7, 3, 4, 3, 2, 1>::DEFAULT;
+    for trial in 0..3 {
+        randomize(&mut conv, &mut rng, 0.5);
+        let x: [[f32; 7]; 2] = random(&mut rng, 1.0);
+        check_layer(&format!("conv1d k3 s2 p1, trial {trial}"), &conv, &x, &mut rng);
+    }
+    let mut conv = Conv1d::<3, 6, 2, 3, 4>::DEFAULT;
+    randomize(&mut conv, &mut rng, 0.5);
+    check_layer("conv1d k4", &conv, &random(&mut rng, 1.0), &mut rng);
+}
+
+#[test]
+#[allow(clippy::needless_range_loop)]
+fn conv_matches_a_naive_convolution() {
+    // y[o][i][j] = b[o] + sum_c sum_kh sum_kw w[o][c][kh][kw] * xpad[c][2i + kh][2j + kw]
+    let mut rng = Rng::new(3);
+    let mut conv = Conv2d::<2, 5, 6, 3, 3, 4, 3, 2, 2, 1>::DEFAULT;
+    randomize(&mut conv, &mut rng, 0.5);
+    let x: Img<2, 5, 6> = random(&mut rng, 1.0);
+    let mut y = Img::<3, 3, 4>::ZEROED;
+    conv.forward(&x, &mut y);
+    for o in 0..3 {
+        for i in 0..3 {
+            for j in 0..4 {
+                let mut want = f64::from(conv.bias[o]);
+                for c in 0..2 {
+                    for kh in 0..3 {
+                        for kw in 0..2 {
+                            let (r, s) = ((2 * i + kh) as isize - 1, (2 * j + kw) as isize - 1);
+                            if (0..5).contains(&r) && (0..6).contains(&s) {
+                                want += f64::from(conv.weight[o][c][kh][kw])
+                                    * f64::from(x[c][r as usize][s as usize]);
+                            }
+                        }
+                    }
+                }
+                assert!((f64::from(y[o][i][j]) - want).abs() < 1e-5, "y[{o}][{i}][{j}]");
+            }
+        }
+    }
+}
+
+#[test]
+fn pooling_stride_padding() {
+    let mut rng = Rng::new(4);
+    for trial in 0..3 {
+        // 2x5x5 -> 2x3x3: window 3, stride 2, padding 1 (overlapping windows).
+        let x: Img<2, 5, 5> = distinct(&mut rng);
+        let name = format!("maxpool2d k3 s2 p1, trial {trial}");
+        check_layer(&name, &MaxPool2d::<2, 5, 5, 3, 3, 3, 2, 1>::DEFAULT, &x, &mut rng);
+        let name = format!("avgpool2d k3 s2 p1, trial {trial}");
+        check_layer(&name, &AvgPool2d::<2, 5, 5, 3, 3, 3, 2, 1>::DEFAULT, &x, &mut rng);
+        // Default stride (= window), odd size: 2x5x4 -> 2x2x2.
+        let x: Img<2, 5, 4> = distinct(&mut rng);
+        check_layer("maxpool2d k2", &MaxPool2d::<2, 5, 4, 2, 2, 2>::DEFAULT, &x, &mut rng);
+        check_layer("avgpool2d k2", &AvgPool2d::<2, 5, 4, 2, 2, 2>::DEFAULT, &x, &mut rng);
+        // Stride 1 (overlapping), no padding: 1x4x4 -> 1x3x3.
+        let x: Img<1, 4, 4> = distinct(&mut rng);
+        check_layer("maxpool2d k2 s1", &MaxPool2d::<1, 4, 4, 3, 3, 2, 1>::DEFAULT, &x, &mut rng);
+        let x: Img<3, 2, 3> = random(&mut rng, 1.0);
+        check_layer("global_avg_pool", &GlobalAvgPool::<3, 2, 3>::DEFAULT, &x, &mut rng);
+    }
+}
+
+#[test]
+fn batchnorm_layernorm() {
+    let mut rng = Rng::new(5);
+    for trial in 0..3 {
+        let mut bn = BatchNorm2d::<3, 2, 3>::DEFAULT;
+        randomize(&mut bn, &mut rng, 1.0);
+        for c in 0..3 {
+            bn.running_mean[c] = rng.normal();
+            bn.running_var[c] = rng.uniform_range(0.3, 3.0);
+        }
+        bn.eps = 1e-3;
+        let x: Img<3, 2, 3> = random(&mut rng, 2.0);
+        check_layer(&format!("batchnorm2d, trial {trial}"), &bn, &x, &mut rng);
+
+        let mut bn = BatchNorm1d::<5>::DEFAULT;
+        randomize(&mut bn, &mut rng, 1.0);
+        bn.running_mean = random(&mut rng, 1.0);
+        bn.running_var = core::array::from_fn(|_| rng.uniform_range(0.3, 3.0));
+        check_layer(&format!("batchnorm1d, trial {trial}"), &bn, &random(&mut rng, 2.0), &mut rng);
+
+        let mut ln = LayerNorm::<6>::DEFAULT;
+        randomize(&mut ln, &mut rng, 1.0);
+        check_layer(&format!("layernorm, trial {trial}"), &ln, &random(&mut rng, 2.0), &mut rng);
+    }
+}
+
+#[test]
+fn reshapes_and_shaped_activation() {
+    let mut rng = Rng::new(6);
+    let x: Img<2, 3, 2> = random(&mut rng, 1.0);
+    check_layer("flatten", &Flatten::<2, 3, 2, 12>::DEFAULT, &x, &mut rng);
+    let mut y = [0.0; 12];
+    Flatten::<2, 3, 2, 12>::DEFAULT.forward(&x, &mut y);
+    assert_eq!(y.as_slice(), Vector::as_slice(&x), "row-major order");
+    let x: [[f32; 4]; 3] = random(&mut rng, 1.0);
+    check_layer("flatten1d", &Flatten1d::<3, 4, 12>::DEFAULT, &x, &mut rng);
+    let x: [f32; 12] = random(&mut rng, 1.0);
+    check_layer("unflatten", &Reshape::<[f32; 12], Img<3, 2, 2>>::DEFAULT, &x, &mut rng);
+    let x: Img<2, 3, 2> = random(&mut rng, 1.5);
+    check_layer("tanh on an image", &ActOn::<Tanh, Img<2, 3, 2>>::DEFAULT, &x, &mut rng);
+}
+
+#[test]
+fn residual_blocks() {
+    // Square padding keeps the shape with an odd square kernel: 3x3, padding 1.
+    type Body = neurite::Seq![
+        Conv2d<2, 4, 5, 2, 4, 5, 3, 3, 1, 1>,
+        BatchNorm2d<2, 4, 5>,
+        ActOn<Tanh, Img<2, 4, 5>>,
+    ];
+    let mut rng = Rng::new(7);
+    for trial in 0..3 {
+        let mut block = Residual::<Body>::DEFAULT;
+        randomize(&mut block, &mut rng, 0.5);
+        block.0 .1 .0.running_mean = random(&mut rng, 0.5);
+        block.0 .1 .0.running_var = [0.7, 1.6];
+        let x: Img<2, 4, 5> = random(&mut rng, 1.0);
+        check_layer(&format!("residual(conv, bn, tanh), trial {trial}"), &block, &x, &mut rng);
+        // A residual around a single dense layer.
+        let mut dense = Residual(Dense::<4, 4>::DEFAULT);
+        randomize(&mut dense, &mut rng, 0.5);
+        check_layer("residual(dense)", &dense, &random(&mut rng, 1.0), &mut rng);
+    }
+}
+
+#[test]
+fn a_small_cnn_chain() {
+    // 1x6x6 -conv k3 s2 p1-> 3x3x3 -bn-> -tanh-> -avgpool k2 s1-> 3x2x2 -residual-> -flatten->
+    // 12 -dense-> 4.
+    type Model = neurite::Seq![
+        Conv2d<1, 6, 6, 3, 3, 3, 3, 3, 2, 1>,
+        BatchNorm2d<3, 3, 3>,
+        ActOn<Tanh, Img<3, 3, 3>>,
+        AvgPool2d<3, 3, 3, 2, 2, 2, 1>,
+        Residual<neurite::Seq![Conv2d<3, 2, 2, 3, 2, 2, 3, 3, 1, 1>, ActOn<Tanh, Img<3, 2, 2>>]>,
+        Flatten<3, 2, 2, 12>,
+        Dense<12, 4>,
+    ];
+    let mut rng = Rng::new(8);
+    let mut model = Model::DEFAULT;
+    randomize(&mut model, &mut rng, 0.5);
+    model.1 .0.running_mean = random(&mut rng, 0.5);
+    model.1 .0.running_var = [0.5, 1.0, 2.0];
+    for trial in 0..2 {
+        let x: Img<1, 6, 6> = random(&mut rng, 1.0);
+        check_layer(&format!("cnn chain, trial {trial}"), &model, &x, &mut rng);
+    }
+}
