@@ -6,6 +6,7 @@
 //! A model built here and the same model built from the core's const-generic layers compute
 //! bit-identical outputs and gradients: both call `neurite::kernel`.
 
+pub mod autoencoder;
 pub mod cli;
 pub mod data;
 pub mod dynamic;
