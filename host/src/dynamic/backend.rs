@@ -144,24 +144,14 @@ impl Backend for Cpu {
         w: &[f32],
         x: &[f32],
         dy: &[f32],
-        mut dx: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
         gw: &mut [f32],
         mut gb: Option<&mut [f32]>,
         batch: usize,
     ) {
-        let (il, ol) = (g.input_len(), g.output_len());
-        for n in 0..batch {
-            let dxr = dx.as_deref_mut().map(|d| &mut d[n * il..(n + 1) * il]);
-            conv::conv2d_backward(
-                g,
-                w,
-                &x[n * il..(n + 1) * il],
-                &dy[n * ol..(n + 1) * ol],
-                dxr,
-                gw,
-                gb.as_deref_mut(),
-            );
-        }
+        per_sample_backward((g.input_len(), g.output_len()), x, dy, dx, batch, |x, dy, dx| {
+            conv::conv2d_backward(g, w, x, dy, dx, gw, gb.as_deref_mut());
+        });
     }
 
     fn conv_transpose2d_forward(
@@ -184,24 +174,30 @@ impl Backend for Cpu {
         w: &[f32],
         x: &[f32],
         dy: &[f32],
-        mut dx: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
         gw: &mut [f32],
         mut gb: Option<&mut [f32]>,
         batch: usize,
     ) {
-        let (il, ol) = (g.input_len(), g.output_len());
-        for n in 0..batch {
-            let dxr = dx.as_deref_mut().map(|d| &mut d[n * il..(n + 1) * il]);
-            conv::conv_transpose2d_backward(
-                g,
-                w,
-                &x[n * il..(n + 1) * il],
-                &dy[n * ol..(n + 1) * ol],
-                dxr,
-                gw,
-                gb.as_deref_mut(),
-            );
-        }
+        per_sample_backward((g.input_len(), g.output_len()), x, dy, dx, batch, |x, dy, dx| {
+            conv::conv_transpose2d_backward(g, w, x, dy, dx, gw, gb.as_deref_mut());
+        });
+    }
+}
+
+/// Calls `f(x_n, dy_n, dx_n)` for each sample of a batch (`dx` optional): the per-sample
+/// loop of every backward here.
+fn per_sample_backward(
+    (il, ol): (usize, usize),
+    x: &[f32],
+    dy: &[f32],
+    mut dx: Option<&mut [f32]>,
+    batch: usize,
+    mut f: impl FnMut(&[f32], &[f32], Option<&mut [f32]>),
+) {
+    for n in 0..batch {
+        let dxr = dx.as_deref_mut().map(|d| &mut d[n * il..(n + 1) * il]);
+        f(&x[n * il..(n + 1) * il], &dy[n * ol..(n + 1) * ol], dxr);
     }
 }
 

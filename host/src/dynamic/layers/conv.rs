@@ -184,18 +184,10 @@ impl Op for Conv {
         &self.out_shape
     }
     fn params(&self) -> Vec<Tensor<'_>> {
-        let mut t = vec![Tensor { name: "weight", shape: &self.w_shape, values: &self.weight }];
-        if let Some(b) = &self.bias {
-            t.push(Tensor { name: "bias", shape: &self.b_shape, values: b });
-        }
-        t
+        super::weight_and_bias(&self.w_shape, &self.weight, &self.b_shape, self.bias.as_deref())
     }
     fn params_mut(&mut self) -> Vec<&mut [f32]> {
-        let mut t: Vec<&mut [f32]> = vec![&mut self.weight];
-        if let Some(b) = &mut self.bias {
-            t.push(b);
-        }
-        t
+        super::weight_and_bias_mut(&mut self.weight, self.bias.as_deref_mut())
     }
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         let g = &self.geom;

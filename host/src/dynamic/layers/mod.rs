@@ -47,6 +47,31 @@ pub(crate) fn each_sample_back(
     }
 }
 
+/// A weight and an optional bias as named tensors (conv layers).
+pub(crate) fn weight_and_bias<'a>(
+    w_shape: &'a [usize],
+    weight: &'a [f32],
+    b_shape: &'a [usize],
+    bias: Option<&'a [f32]>,
+) -> Vec<crate::dynamic::Tensor<'a>> {
+    use crate::dynamic::Tensor;
+    let mut t = vec![Tensor { name: "weight", shape: w_shape, values: weight }];
+    if let Some(b) = bias {
+        t.push(Tensor { name: "bias", shape: b_shape, values: b });
+    }
+    t
+}
+
+/// [`weight_and_bias`], mutable.
+pub(crate) fn weight_and_bias_mut<'a>(
+    weight: &'a mut [f32],
+    bias: Option<&'a mut [f32]>,
+) -> Vec<&'a mut [f32]> {
+    let mut t = vec![weight];
+    t.extend(bias);
+    t
+}
+
 /// `Err` unless the input has `rank` axes (`what` names the expected layout).
 pub(crate) fn expect_rank(shape: &[usize], ranks: &[usize], what: &str) -> Result<(), String> {
     if ranks.contains(&shape.len()) {
