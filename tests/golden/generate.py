@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates neurite's PyTorch golden parity cases (tests/golden/*.json).
 
-Format: ../../../shared/DESIGN.md, "Golden parity case format" (copied in tests/README.md).
+Format: docs/DESIGN.md, "Golden parity case format" (copied in tests/README.md).
 Each case: a small model with fixed weights, a loss, an optimiser, a batch; the expected
 output before training, the loss before each step, d loss / d x and the parameter gradients
 at step 0, and the parameters after `steps` steps. Every step: forward on the whole batch,

@@ -4,7 +4,7 @@
 global_avg_pool, flatten, batchnorm1d/2d, layernorm, dropout (eval), residual, and one
 small CNN.
 
-Format: ../../../shared/DESIGN.md, "Golden parity case format" and "Golden format, layer
+Format: docs/DESIGN.md, "Golden parity case format" and "Golden format, layer
 families". Each case: a small model whose weights are drawn by PyTorch's default init under
 a per-case seed, a loss, an optimiser, a batch of 3-4 samples; the expected output before
 training, the loss before each step, d loss / d x and the parameter gradients at step 0, the
