@@ -8,6 +8,7 @@
 //! Shapes: `x` is `batch` rows of one input sample, `y` `batch` rows of one output sample;
 //! gradients are **added** in sample order; `dx` is overwritten.
 
+use super::op::{each_sample, each_sample_back};
 use neurite::kernel::conv::{self, Conv2dGeom, ConvTranspose2dGeom};
 use neurite::kernel::dense;
 
@@ -80,22 +81,9 @@ pub trait Backend: Sync {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Cpu;
 
-/// Splits `v` into `n` equal rows (an empty slice gives empty rows).
-fn rows(v: &[f32], n: usize) -> impl Iterator<Item = &[f32]> {
-    let len = v.len().checked_div(n).unwrap_or(0);
-    (0..n).map(move |i| &v[i * len..(i + 1) * len])
-}
-
-fn rows_mut(v: &mut [f32], n: usize) -> impl Iterator<Item = &mut [f32]> {
-    let len = v.len().checked_div(n).unwrap_or(0);
-    v.chunks_mut(len.max(1)).take(if len == 0 { 0 } else { n })
-}
-
 impl Backend for Cpu {
-    fn dense_forward(&self, w: &[f32], b: &[f32], x: &[f32], y: &mut [f32], rows_n: usize) {
-        for (xr, yr) in rows(x, rows_n).zip(rows_mut(y, rows_n)) {
-            dense::forward(w, b, xr, yr);
-        }
+    fn dense_forward(&self, w: &[f32], b: &[f32], x: &[f32], y: &mut [f32], rows: usize) {
+        each_sample(x, y, rows, |x, y| dense::forward(w, b, x, y));
     }
 
     fn dense_backward(
@@ -106,22 +94,12 @@ impl Backend for Cpu {
         dx: Option<&mut [f32]>,
         gw: &mut [f32],
         gb: &mut [f32],
-        rows_n: usize,
+        rows: usize,
     ) {
-        match dx {
-            Some(dx) => {
-                for ((xr, dyr), dxr) in
-                    rows(x, rows_n).zip(rows(dy, rows_n)).zip(rows_mut(dx, rows_n))
-                {
-                    dense::backward(w, xr, dyr, dxr, gw, gb);
-                }
-            }
-            None => {
-                for (xr, dyr) in rows(x, rows_n).zip(rows(dy, rows_n)) {
-                    dense::backward_params(xr, dyr, gw, gb);
-                }
-            }
-        }
+        each_sample_back(x, dy, dx, rows, |x, dy, dx| match dx {
+            Some(dx) => dense::backward(w, x, dy, dx, gw, gb),
+            None => dense::backward_params(x, dy, gw, gb),
+        });
     }
 
     fn conv2d_forward(
@@ -133,9 +111,7 @@ impl Backend for Cpu {
         y: &mut [f32],
         batch: usize,
     ) {
-        for (xr, yr) in rows(x, batch).zip(rows_mut(y, batch)) {
-            conv::conv2d_forward(g, w, b, xr, yr);
-        }
+        each_sample(x, y, batch, |x, y| conv::conv2d_forward(g, w, b, x, y));
     }
 
     fn conv2d_backward(
@@ -149,7 +125,7 @@ impl Backend for Cpu {
         mut gb: Option<&mut [f32]>,
         batch: usize,
     ) {
-        per_sample_backward((g.input_len(), g.output_len()), x, dy, dx, batch, |x, dy, dx| {
+        each_sample_back(x, dy, dx, batch, |x, dy, dx| {
             conv::conv2d_backward(g, w, x, dy, dx, gw, gb.as_deref_mut());
         });
     }
@@ -163,9 +139,7 @@ impl Backend for Cpu {
         y: &mut [f32],
         batch: usize,
     ) {
-        for (xr, yr) in rows(x, batch).zip(rows_mut(y, batch)) {
-            conv::conv_transpose2d_forward(g, w, b, xr, yr);
-        }
+        each_sample(x, y, batch, |x, y| conv::conv_transpose2d_forward(g, w, b, x, y));
     }
 
     fn conv_transpose2d_backward(
@@ -179,25 +153,9 @@ impl Backend for Cpu {
         mut gb: Option<&mut [f32]>,
         batch: usize,
     ) {
-        per_sample_backward((g.input_len(), g.output_len()), x, dy, dx, batch, |x, dy, dx| {
+        each_sample_back(x, dy, dx, batch, |x, dy, dx| {
             conv::conv_transpose2d_backward(g, w, x, dy, dx, gw, gb.as_deref_mut());
         });
-    }
-}
-
-/// Calls `f(x_n, dy_n, dx_n)` for each sample of a batch (`dx` optional): the per-sample
-/// loop of every backward here.
-fn per_sample_backward(
-    (il, ol): (usize, usize),
-    x: &[f32],
-    dy: &[f32],
-    mut dx: Option<&mut [f32]>,
-    batch: usize,
-    mut f: impl FnMut(&[f32], &[f32], Option<&mut [f32]>),
-) {
-    for n in 0..batch {
-        let dxr = dx.as_deref_mut().map(|d| &mut d[n * il..(n + 1) * il]);
-        f(&x[n * il..(n + 1) * il], &dy[n * ol..(n + 1) * ol], dxr);
     }
 }
 

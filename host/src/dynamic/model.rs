@@ -207,11 +207,40 @@ impl DynModel {
         }
         ws.prepare(self, batch);
         ws.acts[0].copy_from_slice(x);
+        Ok(self.run_train(ctx, batch, ws))
+    }
+
+    /// [`DynModel::forward_train`] on separate sample rows, copied straight into the
+    /// workspace (each row must have [`DynModel::inputs`] values).
+    pub fn forward_train_rows<'w>(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        rows: &[&[f32]],
+        ws: &'w mut Workspace,
+    ) -> Result<&'w [f32], Error> {
+        let n = self.inputs();
+        if let Some(bad) = rows.iter().find(|r| r.len() != n) {
+            return Err(shapes_error(n, bad.len()));
+        }
+        ws.prepare(self, rows.len());
+        for (dst, row) in ws.acts[0].chunks_exact_mut(n).zip(rows) {
+            dst.copy_from_slice(row);
+        }
+        Ok(self.run_train(ctx, rows.len(), ws))
+    }
+
+    /// Runs every layer's training forward on the batch already in `ws.acts[0]`.
+    fn run_train<'w>(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        batch: usize,
+        ws: &'w mut Workspace,
+    ) -> &'w [f32] {
         for (k, layer) in self.layers.iter_mut().enumerate() {
             let (done, rest) = ws.acts.split_at_mut(k + 1);
             layer.forward_train(ctx, &done[k], &mut rest[0], batch, &mut ws.saved[k]);
         }
-        Ok(ws.output())
+        ws.output()
     }
 
     /// Backward through the batch of the last [`DynModel::forward_train`] from `dy`

@@ -157,3 +157,37 @@ impl Clone for Box<dyn Op> {
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
+
+/// Calls `f(x_row, y_row)` for each of `batch` samples (`x` and `y` split evenly).
+pub(crate) fn each_sample(
+    x: &[f32],
+    y: &mut [f32],
+    batch: usize,
+    mut f: impl FnMut(&[f32], &mut [f32]),
+) {
+    if batch == 0 {
+        return;
+    }
+    let (il, ol) = (x.len() / batch, y.len() / batch);
+    for n in 0..batch {
+        f(&x[n * il..(n + 1) * il], &mut y[n * ol..(n + 1) * ol]);
+    }
+}
+
+/// Like [`each_sample`] for backward: `f(x_row, dy_row, dx_row)` with an optional `dx`.
+pub(crate) fn each_sample_back(
+    x: &[f32],
+    dy: &[f32],
+    mut dx: Option<&mut [f32]>,
+    batch: usize,
+    mut f: impl FnMut(&[f32], &[f32], Option<&mut [f32]>),
+) {
+    if batch == 0 {
+        return;
+    }
+    let (il, ol) = (x.len() / batch, dy.len() / batch);
+    for n in 0..batch {
+        let dxr = dx.as_deref_mut().map(|d| &mut d[n * il..(n + 1) * il]);
+        f(&x[n * il..(n + 1) * il], &dy[n * ol..(n + 1) * ol], dxr);
+    }
+}

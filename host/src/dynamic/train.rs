@@ -19,9 +19,7 @@ pub struct DynTrainer {
     pub train_mode: bool,
     batch: Batch,
     ws: Workspace,
-    xs: Vec<f32>,
     dout: Vec<f32>,
-    input_grad: Vec<f32>,
 }
 
 impl DynTrainer {
@@ -33,9 +31,7 @@ impl DynTrainer {
             train_mode: true,
             batch: Batch::new(),
             ws: Workspace::default(),
-            xs: Vec::new(),
             dout: Vec::new(),
-            input_grad: Vec::new(),
         }
     }
 
@@ -64,17 +60,15 @@ impl DynTrainer {
         if xs.is_empty() {
             return Err(Error::Empty);
         }
-        self.xs.clear();
         for (x, &t) in xs.iter().zip(targets) {
             neurite::error::check_len(x, model.inputs())?;
             neurite::error::check_finite(x)?;
             loss.check(model.outputs(), t)?;
-            self.xs.extend_from_slice(x);
         }
         let n = xs.len();
         let outputs = model.outputs();
         let mut ctx = Ctx { train: self.train_mode, rng: self.dropout_rng.as_mut(), backend: &CPU };
-        let out = model.forward_train(&mut ctx, &self.xs, n, &mut self.ws)?;
+        let out = model.forward_train_rows(&mut ctx, xs, &mut self.ws)?;
         self.dout.resize(out.len(), 0.0);
         let mut losses = Vec::with_capacity(n);
         for ((o, d), &t) in out.chunks(outputs).zip(self.dout.chunks_mut(outputs)).zip(targets) {
@@ -83,11 +77,7 @@ impl DynTrainer {
             losses.push(l);
         }
         let dx = model.backward(&ctx, &mut self.ws, &self.dout, &mut self.grads, input_grad);
-        self.input_grad.clear();
-        if let Some(dx) = dx {
-            self.input_grad.extend_from_slice(dx);
-        }
-        Ok((losses, input_grad.then_some(self.input_grad.as_slice())))
+        Ok((losses, dx))
     }
 
     /// Adds one sample (a batch of one); returns its loss and, when `input_grad`, the

@@ -142,11 +142,7 @@ impl Op for ConvTranspose2d {
         grads: &mut [Vec<f32>],
         batch: usize,
     ) {
-        let (gw, gb) = match grads {
-            [gw, gb] => (gw, Some(&mut gb[..])),
-            [gw] => (gw, None),
-            _ => return,
-        };
+        let Some((gw, gb)) = super::weight_and_bias_grads(grads) else { return };
         ctx.backend.conv_transpose2d_backward(&self.geom, &self.weight, x, dy, dx, gw, gb, batch);
     }
 }

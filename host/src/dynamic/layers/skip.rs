@@ -137,9 +137,7 @@ impl Op for Skip {
     ) {
         let ws = saved.nested.get_or_insert_with(Box::default);
         if let Ok(inner) = self.body.forward_train(ctx, x, batch, ws) {
-            // `combine` borrows self immutably; the body's output lives in `ws`.
-            let inner = inner.to_vec();
-            self.combine(x, &inner, y, batch);
+            self.combine(x, inner, y, batch);
         }
     }
     fn backward(
@@ -151,15 +149,16 @@ impl Op for Skip {
         dy: &[f32],
         dx: Option<&mut [f32]>,
         grads: &mut [Vec<f32>],
-        batch: usize,
+        _batch: usize,
     ) {
         let Some(ws) = saved.nested.as_deref_mut() else { return };
         let in_len = numel(self.body.input_shape());
         let out_len = numel(&self.out_shape);
-        let body_dy: Vec<f32> = if self.concat {
+        // The body's share of dy: all of it (residual), or each row's channels after the input's.
+        let body_dy: std::borrow::Cow<'_, [f32]> = if self.concat {
             dy.chunks(out_len).flat_map(|r| r[in_len..].iter().copied()).collect()
         } else {
-            dy.to_vec()
+            dy.into()
         };
         let want_dx = dx.is_some();
         let dbody = self.body.backward(ctx, ws, &body_dy, grads, want_dx);
@@ -172,6 +171,5 @@ impl Op for Skip {
                 }
             }
         }
-        let _ = batch;
     }
 }
