@@ -30,7 +30,8 @@ impl Footprint {
     }
 }
 
-/// Inference with model `L`: parameters, input and output.
+/// Inference with model `L` through [`Layer::forward`]: parameters, input and output (the
+/// intermediate outputs are on the stack; see [`inference_reusing`]).
 pub const fn inference<L: Layer>() -> Footprint {
     Footprint {
         params: size_of::<L>(),
@@ -40,6 +41,22 @@ pub const fn inference<L: Layer>() -> Footprint {
         trace: 0,
         buffers: size_of::<L::Input>() + size_of::<L::Output>(),
     }
+}
+
+/// Bytes of the two activation buffers of [`Layer::forward_reusing`]:
+/// `2 * 4 * L::SCRATCH_WIDTH`, bounded by the widest pair of adjacent activations whatever
+/// the depth ([`Layer::forward`] keeps every intermediate output on the stack instead: their
+/// sum, `size_of::<L::Trace>()` for a chain).
+pub const fn activation_buffers<L: Layer>() -> usize {
+    2 * size_of::<f32>() * L::SCRATCH_WIDTH
+}
+
+/// Inference with model `L` through [`Layer::forward_reusing`]: [`inference`]'s figures,
+/// with `buffers` adding the two reused activation buffers ([`activation_buffers`]) to the
+/// input and output. Every activation is then counted; the stack holds none.
+pub const fn inference_reusing<L: Layer>() -> Footprint {
+    let f = inference::<L>();
+    Footprint { buffers: f.buffers + activation_buffers::<L>(), ..f }
 }
 
 /// Training model `L` with optimiser `O` (e.g. `Adam<L::Grads>`), one sample at a time.

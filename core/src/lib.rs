@@ -17,6 +17,9 @@
 //! its gradients (`Model::Grads`), optimiser state (`Adam<Model::Grads>`) and activation
 //! trace (`Model::Trace`) are values too, so [`footprint`] reports every byte at compile
 //! time. Frozen layers are only borrowed ([`train::FineTune`]) and stay in flash.
+//! Inference through `Layer::forward` keeps a chain's intermediate outputs on the stack
+//! (their sum); `Layer::forward_reusing` ping-pongs them between two caller buffers of
+//! `Layer::SCRATCH_WIDTH` values ([`footprint::inference_reusing`]), bit for bit the same.
 //!
 //! ```
 //! use neurite::prelude::*;

@@ -58,6 +58,9 @@ impl<A: Activation + ConstDefault, const N: usize> Layer for Act<A, N> {
     fn forward(&self, x: &[f32; N], y: &mut [f32; N]) {
         elementwise::forward(&self.0, x, y);
     }
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        elementwise::forward(&self.0, x, y);
+    }
     fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
         elementwise::forward(&self.0, x, y);
     }
@@ -121,6 +124,9 @@ impl<A: Activation + ConstDefault, V: Vector> Layer for ActOn<A, V> {
 
     fn forward(&self, x: &V, y: &mut V) {
         elementwise::forward(&self.0, x.as_slice(), y.as_mut_slice());
+    }
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        elementwise::forward(&self.0, x, y);
     }
     fn forward_trace(&self, x: &V, _: &mut (), y: &mut V) {
         self.forward(x, y);

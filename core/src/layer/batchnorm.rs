@@ -162,6 +162,20 @@ impl<X: Vector, const C: usize> Layer for BatchNorm<X, C> {
         );
     }
 
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        let () = Self::SHAPE_OK;
+        norm::batchnorm_eval_forward(
+            C,
+            x,
+            &self.weight,
+            &self.bias,
+            &self.running_mean,
+            &self.running_var,
+            self.eps,
+            y,
+        );
+    }
+
     fn forward_trace(&self, x: &X, _: &mut (), y: &mut X) {
         self.forward(x, y);
     }

@@ -179,6 +179,10 @@ impl<
         conv::conv2d_forward(&Self::GEOM, self.w(), Some(&self.bias), x, Vector::as_mut_slice(y));
     }
 
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        conv::conv2d_forward(&Self::GEOM, self.w(), Some(&self.bias), x, y);
+    }
+
     fn forward_trace(&self, x: &Self::Input, _: &mut (), y: &mut Self::Output) {
         self.forward(x, y);
     }
@@ -356,6 +360,10 @@ impl<
     fn forward(&self, x: &Self::Input, y: &mut Self::Output) {
         let x = Vector::as_slice(x);
         conv::conv2d_forward(&Self::GEOM, self.w(), Some(&self.bias), x, Vector::as_mut_slice(y));
+    }
+
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        conv::conv2d_forward(&Self::GEOM, self.w(), Some(&self.bias), x, y);
     }
 
     fn forward_trace(&self, x: &Self::Input, _: &mut (), y: &mut Self::Output) {

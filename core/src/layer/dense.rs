@@ -66,6 +66,10 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
         dense::forward(self.weight.as_flattened(), &self.bias, x, y);
     }
 
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        dense::forward(self.weight.as_flattened(), &self.bias, x, y);
+    }
+
     fn forward_trace(&self, x: &[f32; IN], _: &mut (), y: &mut [f32; OUT]) {
         self.forward(x, y);
     }

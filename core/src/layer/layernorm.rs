@@ -69,6 +69,10 @@ impl<const N: usize> Layer for LayerNorm<N> {
         norm::layernorm_forward(N, x, &self.weight, &self.bias, self.eps, y);
     }
 
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        norm::layernorm_forward(N, x, &self.weight, &self.bias, self.eps, y);
+    }
+
     fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
         self.forward(x, y);
     }

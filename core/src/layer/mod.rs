@@ -10,6 +10,31 @@
 //! Buffers are the caller's: inference needs only `Input` and `Output`; training keeps the
 //! intermediate outputs in a `Trace` and accumulates into a `Grads` value whose tensors line
 //! up with the model's ([`Params`]). Nothing here allocates, fails or panics.
+//!
+//! ## Inference memory
+//!
+//! [`Layer::forward`] on a chain keeps every intermediate output on the stack at once (each
+//! pair declares its `A::Output` and recurses), so its activation stack is the **sum** of
+//! the intermediate widths. [`Layer::forward_reusing`] runs the same kernels in the same
+//! order (bit-identical results) ping-ponging between two caller buffers `a` and `b` of
+//! [`Layer::SCRATCH_WIDTH`] values each: layer 1 reads `x` and writes `a`, layer 2 reads `a`
+//! and writes `b`, layer 3 reads `b` and writes `a`, ..., the last layer writes `y`. Its
+//! activation RAM is `2 * SCRATCH_WIDTH` values, bounded by the widest pair of adjacent
+//! buffers rather than their sum ([`crate::footprint::inference_reusing`]).
+//!
+//! ```
+//! use neurite::prelude::*;
+//! type Model = neurite::Seq![Dense<8, 32>, Relu<32>, Dense<32, 32>, Relu<32>, Dense<32, 2>];
+//! const W: usize = <Model as Layer>::SCRATCH_WIDTH; // 32: the widest intermediate output
+//! let mut model = Model::DEFAULT;
+//! model.init(&LayerInit::XAVIER, &mut Rng::new(1));
+//! let x = [0.5; 8];
+//! let (mut a, mut b) = ([0.0; W], [0.0; W]);
+//! let (mut y, mut reference) = ([0.0; 2], [0.0; 2]);
+//! model.forward_reusing(&x, &mut y, &mut a, &mut b);
+//! model.forward(&x, &mut reference);
+//! assert_eq!(y, reference);
+//! ```
 
 mod activation;
 mod batchnorm;
@@ -52,8 +77,76 @@ pub trait Layer: Params + Sized {
     /// PyTorch's defaults for options, zero for parameters; use [`Layer::init`] next.
     const DEFAULT: Self;
 
-    /// Inference: `y = layer(x)`. Stack use: the widest intermediate output of a chain.
+    /// Values each buffer of [`Layer::forward_chain`] must hold. For a single layer the wider
+    /// of its input and output; for a chain `(A, B)` the larger of A's (plus A's
+    /// [`Layer::SCRATCH_WIDTH`] when A is a block) and B's, so for a chain of plain layers the
+    /// widest input or output of any of them. A [`Residual`] needs its input plus its body's
+    /// scratch: `X::LEN + B::SCRATCH_WIDTH`. Never below [`Layer::SCRATCH_WIDTH`].
+    const MAX_WIDTH: usize = max_len(<Self::Input as Vector>::LEN, <Self::Output as Vector>::LEN);
+
+    /// Values each of the two buffers of [`Layer::forward_reusing`] (and
+    /// [`Layer::forward_scratch`]) must hold: the widest value the layer keeps between its
+    /// input and its output, which are the caller's. 0 for a single layer; for a chain of
+    /// plain layers the widest intermediate output (the input of the first layer and the
+    /// output of the last are not counted). At most [`Layer::MAX_WIDTH`].
+    const SCRATCH_WIDTH: usize = 0;
+
+    /// Inference: `y = layer(x)`, the reference. Stack use: every intermediate output of a
+    /// chain at once (their sum; see [`Layer::forward_reusing`] for two reused buffers).
     fn forward(&self, x: &Self::Input, y: &mut Self::Output);
+
+    /// Inference on flat slices: `y = layer(x)` with `x` and `y` row-major, `Input::LEN` and
+    /// `Output::LEN` values. A single layer calls the kernels of [`Layer::forward`] in the
+    /// same order, so the result is bit-identical. Other lengths never panic: the kernels
+    /// work over what the slices hold (the result is then unspecified).
+    ///
+    /// A chain `(A, B)` has no scratch here: it copies `x` into an `Input` on the stack, runs
+    /// [`Layer::forward`] and copies the output out (stack as `forward` plus both copies);
+    /// [`Layer::forward_scratch`] is its buffer-reusing form.
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]);
+
+    /// Inference on flat slices with two scratch buffers `s` and `t` of at least
+    /// [`Layer::SCRATCH_WIDTH`] values each (overwritten; `x` and `y` are not among them).
+    /// A single layer needs none ([`Layer::forward_flat`], the default); a chain ping-pongs
+    /// its intermediate outputs between `s` and `t`; a [`Residual`] gives them to its body.
+    /// Shorter buffers never panic, but the result is then unspecified.
+    fn forward_scratch(&self, x: &[f32], y: &mut [f32], s: &mut [f32], t: &mut [f32]) {
+        let _ = (s, t);
+        self.forward_flat(x, y);
+    }
+
+    /// One step of a ping-pong chain: the input is `cur[..Input::LEN]`, and `cur` and `other`
+    /// (at least [`Layer::MAX_WIDTH`] values each) may be overwritten; writes `y`. A chain
+    /// `(A, B)` runs A from `cur` into `other`, then B with the roles swapped, so `cur` and
+    /// `other` alternate down the chain and only the last layer writes `y`. The default runs
+    /// [`Layer::forward_scratch`] with the rest of `cur` and all of `other` as scratch.
+    /// Shorter buffers never panic, but the result is then unspecified.
+    fn forward_chain(&self, cur: &mut [f32], other: &mut [f32], y: &mut [f32]) {
+        let (x, spare) = split_len(cur, <Self::Input as Vector>::LEN);
+        self.forward_scratch(x, y, spare, other);
+    }
+
+    /// Inference reusing two caller buffers: `y = layer(x)`, bit-identical to
+    /// [`Layer::forward`], with the intermediate outputs written alternately into `a` and
+    /// `b` (overwritten) instead of the stack. Each needs at least
+    /// [`Layer::SCRATCH_WIDTH`] values ([`Layer::MAX_WIDTH`] is always enough), so the
+    /// activation RAM is `2 * SCRATCH_WIDTH` values whatever the depth
+    /// ([`crate::footprint::inference_reusing`]).
+    ///
+    /// If `a` or `b` is shorter, it falls back to [`Layer::forward`] (the same result, with
+    /// `forward`'s stack); it never panics. A firmware checks the length at compile time:
+    /// `const _: () = assert!(BUF >= <Model as Layer>::SCRATCH_WIDTH);`.
+    ///
+    /// Stack: no activation of the chain is on it, but a [`Residual`] block's body runs
+    /// through these buffers too (its input stays in one of them while the body uses the
+    /// rest), which is what its larger [`Layer::MAX_WIDTH`] pays for.
+    fn forward_reusing(&self, x: &Self::Input, y: &mut Self::Output, a: &mut [f32], b: &mut [f32]) {
+        if a.len() < Self::SCRATCH_WIDTH || b.len() < Self::SCRATCH_WIDTH {
+            self.forward(x, y);
+        } else {
+            self.forward_scratch(x.as_slice(), y.as_mut_slice(), a, b);
+        }
+    }
 
     /// Training forward: `y = layer(x)`, keeping in `trace` what `backward` needs.
     fn forward_trace(&self, x: &Self::Input, trace: &mut Self::Trace, y: &mut Self::Output);
@@ -173,4 +266,25 @@ impl LayerDesc {
 /// Number of learnable scalars of a layer or model.
 pub const fn param_count<L: Layer>() -> usize {
     <L as Params>::LEN
+}
+
+/// The larger of `a` and `b` (`Ord::max` is not `const`).
+pub const fn max_len(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `buf` split after `n` values (`n` clamped to its length: never panics).
+fn split_len(buf: &mut [f32], n: usize) -> (&mut [f32], &mut [f32]) {
+    buf.split_at_mut(n.min(buf.len()))
+}
+
+/// `y[i] = x[i]` over the values both hold (never panics).
+fn copy_flat(x: &[f32], y: &mut [f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = v;
+    }
 }

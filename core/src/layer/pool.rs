@@ -89,6 +89,10 @@ macro_rules! pool_layer {
                 $fw(&Self::GEOM, Vector::as_slice(x), Vector::as_mut_slice(y));
             }
 
+            fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+                $fw(&Self::GEOM, x, y);
+            }
+
             fn forward_trace(&self, x: &Self::Input, _: &mut (), y: &mut Self::Output) {
                 self.forward(x, y);
             }
@@ -195,6 +199,10 @@ impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool<C, 
 
     fn forward(&self, x: &Self::Input, y: &mut [f32; C]) {
         pool::global_avg_pool_forward(C, Vector::as_slice(x), y);
+    }
+
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        pool::global_avg_pool_forward(C, x, y);
     }
 
     fn forward_trace(&self, x: &Self::Input, _: &mut (), y: &mut [f32; C]) {

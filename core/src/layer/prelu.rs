@@ -75,6 +75,10 @@ impl<const N: usize, const A: usize> Layer for Prelu<N, A> {
         let () = Self::SHAPE_OK;
         elementwise::prelu_forward(&self.alpha, x, y);
     }
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        let () = Self::SHAPE_OK;
+        elementwise::prelu_forward(&self.alpha, x, y);
+    }
     fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
         self.forward(x, y);
     }

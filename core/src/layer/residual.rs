@@ -12,6 +12,14 @@ use crate::rng::Rng;
 /// then body path, per element: the runtime-shaped `residual`'s order, bit for bit). The
 /// parameters, gradients and trace are the body's.
 ///
+/// Buffer-reusing inference ([`Layer::forward_reusing`]): the skip input must outlive the
+/// body, so the block keeps its input `x` at the start of the chain's current buffer and
+/// runs the body with the rest of that buffer and the other one as the body's scratch
+/// ([`Layer::forward_scratch`]), writing straight into its output: nothing goes on the
+/// stack, and its [`Layer::MAX_WIDTH`] is `X::LEN + B::SCRATCH_WIDTH` (`X::LEN` for a
+/// single-layer body). [`Layer::forward_flat`] alone has no scratch: a chain body then runs
+/// through its stack-based `forward_flat` (see [`Layer::forward_flat`]).
+///
 /// ```
 /// use neurite::prelude::*;
 /// let block = Residual(Dense::<2, 2>::new([[1.0, 0.0], [0.0, 2.0]], [0.0, 1.0]));
@@ -39,15 +47,29 @@ impl<X: Vector, B: Layer<Input = X, Output = X>> Layer for Residual<B> {
     type Trace = B::Trace;
     type Grads = B::Grads;
     const DEFAULT: Self = Self(B::DEFAULT);
+    /// The input (kept for the skip) plus the body's scratch, in the current buffer.
+    const MAX_WIDTH: usize = X::LEN + B::SCRATCH_WIDTH;
+    const SCRATCH_WIDTH: usize = B::SCRATCH_WIDTH;
 
     fn forward(&self, x: &X, y: &mut X) {
         self.0.forward(x, y);
+        add_skip(x.as_slice(), y.as_mut_slice());
+    }
+
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        self.0.forward_flat(x, y);
+        add_skip(x, y);
+    }
+
+    /// The body from `x` into `y` with `s` and `t` as its scratch, then the skip.
+    fn forward_scratch(&self, x: &[f32], y: &mut [f32], s: &mut [f32], t: &mut [f32]) {
+        self.0.forward_scratch(x, y, s, t);
         add_skip(x, y);
     }
 
     fn forward_trace(&self, x: &X, trace: &mut B::Trace, y: &mut X) {
         self.0.forward_trace(x, trace, y);
-        add_skip(x, y);
+        add_skip(x.as_slice(), y.as_mut_slice());
     }
 
     // `dy + dbody` written out in that order (not `+=`), as the runtime-shaped `residual`.
@@ -77,8 +99,8 @@ impl<X: Vector, B: Layer<Input = X, Output = X>> Layer for Residual<B> {
 
 /// `y[i] = x[i] + y[i]` (the input first, as the runtime-shaped `residual`).
 #[allow(clippy::assign_op_pattern)]
-fn add_skip<X: Vector>(x: &X, y: &mut X) {
-    for (o, &a) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
+fn add_skip(x: &[f32], y: &mut [f32]) {
+    for (o, &a) in y.iter_mut().zip(x) {
         *o = a + *o;
     }
 }

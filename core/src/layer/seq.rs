@@ -6,10 +6,16 @@
 //!
 //! `Trace = (A::Trace, A::Output, B::Trace)`: the intermediate output between A and B is
 //! kept for backward. Backward needs one `A::Output`-sized gradient on the stack.
+//!
+//! Inference: [`Layer::forward`] declares the intermediate `A::Output` on the stack and
+//! recurses, so a chain's intermediate outputs are all alive at once (their sum);
+//! [`Layer::forward_reusing`] ping-pongs them between two caller buffers instead
+//! ([`Layer::forward_chain`]: A reads `cur` and writes `other`, then B runs with the two
+//! swapped).
 
-use super::Layer;
+use super::{copy_flat, max_len, split_len, Layer};
 use crate::init::LayerInit;
-use crate::params::Zeroed;
+use crate::params::{Vector, Zeroed};
 use crate::rng::Rng;
 
 /// A sequential model type from a list of layers: `Seq![A, B, C]` is `(A, (B, C))`.
@@ -31,11 +37,49 @@ impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
     type Trace = (A::Trace, A::Output, B::Trace);
     type Grads = (A::Grads, B::Grads);
     const DEFAULT: Self = (A::DEFAULT, B::DEFAULT);
+    /// A reads `cur` (its input, then its scratch) and writes `other` (its output, then its
+    /// scratch); B then needs its own width in both.
+    const MAX_WIDTH: usize = max_len(
+        max_len(<A::Input as Vector>::LEN, <A::Output as Vector>::LEN) + A::SCRATCH_WIDTH,
+        B::MAX_WIDTH,
+    );
+    /// A writes its output into `s` and uses the rest of `s` and `t` as scratch; B then
+    /// needs its width in both.
+    const SCRATCH_WIDTH: usize =
+        max_len(<A::Output as Vector>::LEN + A::SCRATCH_WIDTH, B::MAX_WIDTH);
 
     fn forward(&self, x: &A::Input, y: &mut B::Output) {
         let mut mid = A::Output::ZEROED;
         self.0.forward(x, &mut mid);
         self.1.forward(&mid, y);
+    }
+
+    /// Through [`Layer::forward`] on the stack (a chain has no scratch here).
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        let mut input = A::Input::ZEROED;
+        copy_flat(x, input.as_mut_slice());
+        let mut output = B::Output::ZEROED;
+        self.forward(&input, &mut output);
+        copy_flat(output.as_slice(), y);
+    }
+
+    /// A: `x` into `s`, then B from `s` with `s` and `t` ping-ponging.
+    fn forward_scratch(&self, x: &[f32], y: &mut [f32], s: &mut [f32], t: &mut [f32]) {
+        {
+            let (mid, spare) = split_len(s, <A::Output as Vector>::LEN);
+            self.0.forward_scratch(x, mid, spare, t);
+        }
+        self.1.forward_chain(s, t, y);
+    }
+
+    /// A: `cur` into `other`, then B with the roles swapped (its input in `other`).
+    fn forward_chain(&self, cur: &mut [f32], other: &mut [f32], y: &mut [f32]) {
+        {
+            let (x, cur_spare) = split_len(cur, <A::Input as Vector>::LEN);
+            let (mid, other_spare) = split_len(other, <A::Output as Vector>::LEN);
+            self.0.forward_scratch(x, mid, cur_spare, other_spare);
+        }
+        self.1.forward_chain(other, cur, y);
     }
 
     fn forward_trace(&self, x: &A::Input, t: &mut Self::Trace, y: &mut B::Output) {

@@ -26,6 +26,9 @@ macro_rules! vector_op_layer {
             fn forward(&self, x: &[f32; N], y: &mut [f32; N]) {
                 $fw(x, y);
             }
+            fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+                $fw(x, y);
+            }
             fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
                 $fw(x, y);
             }
