@@ -145,7 +145,7 @@ impl Op for Activation {
         &self.shape
     }
     fn rust(&self) -> Option<(String, String)> {
-        Some(crate::export::activation_rust(self.act, self.shape.iter().product()))
+        Some(crate::export::activation_rust(self.act, &self.shape))
     }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], _batch: usize) {
         self.act.forward(x, y);

@@ -154,6 +154,38 @@ impl Op for BatchNorm {
     fn macs(&self) -> usize {
         numel(&self.shape)
     }
+    /// The typed eval-mode `BatchNorm` over the same sample shape, with the running
+    /// statistics (`eps` and `momentum` set after `new` when not PyTorch's defaults).
+    fn rust(&self) -> Option<(String, String)> {
+        use crate::export::floats;
+        let c = self.channels();
+        let ty = match self.shape[..] {
+            [c, h, w] => format!("neurite::layer::BatchNorm2d<{c}, {h}, {w}>"),
+            [n] => format!("neurite::layer::BatchNorm1d<{n}>"),
+            _ => format!(
+                "neurite::layer::BatchNorm<{}, {c}>",
+                crate::export::array_type(&self.shape)
+            ),
+        };
+        let new = format!(
+            "neurite::layer::BatchNorm::new({}, {}, {}, {})",
+            floats(&self.weight),
+            floats(&self.bias),
+            floats(&self.running_mean),
+            floats(&self.running_var)
+        );
+        let value = if self.eps.to_bits() == 1e-5f32.to_bits()
+            && self.momentum.to_bits() == 0.1f32.to_bits()
+        {
+            new
+        } else {
+            format!(
+                "{{ let mut bn = {new}; bn.eps = {:?}; bn.momentum = {:?}; bn }}",
+                self.eps, self.momentum
+            )
+        };
+        Some((ty, value))
+    }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         let c = self.channels();
         super::each_sample(x, y, batch, |x, y| {

@@ -199,6 +199,43 @@ impl Op for Conv {
     fn macs(&self) -> usize {
         self.geom.macs()
     }
+    /// `Conv2d` / `Conv1d`: the typed layers have a bias, dilation 1, groups 1, and one
+    /// stride and one padding for both axes (a missing bias is not a zero one: the kernel
+    /// adds it last, which turns a `-0.0` sum into `0.0`).
+    fn rust(&self) -> Option<(String, String)> {
+        let g = &self.geom;
+        let bias = self.bias.as_deref()?;
+        if g.groups != 1 || g.dilation != [1, 1] {
+            return None;
+        }
+        let value = |ty: &str| {
+            format!(
+                "neurite::layer::{ty}::new({}, {})",
+                crate::export::nested(&self.weight, &self.w_shape),
+                crate::export::floats(bias)
+            )
+        };
+        let (c, o) = (g.in_channels, g.out_channels);
+        let [s, p] = [g.stride[1], g.padding[1]];
+        if self.one_d {
+            let (l, ol, k) = (g.in_w, g.out_w(), g.kernel[1]);
+            Some((
+                format!("neurite::layer::Conv1d<{c}, {l}, {o}, {ol}, {k}, {s}, {p}>"),
+                value("Conv1d"),
+            ))
+        } else {
+            if g.stride[0] != s || g.padding[0] != p {
+                return None;
+            }
+            let (h, w, oh, ow, [kh, kw]) = (g.in_h, g.in_w, g.out_h(), g.out_w(), g.kernel);
+            Some((
+                format!(
+                    "neurite::layer::Conv2d<{c}, {h}, {w}, {o}, {oh}, {ow}, {kh}, {kw}, {s}, {p}>"
+                ),
+                value("Conv2d"),
+            ))
+        }
+    }
     fn forward(&self, be: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         be.conv2d_forward(&self.geom, &self.weight, self.bias.as_deref(), x, y, batch);
     }

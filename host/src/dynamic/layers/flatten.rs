@@ -42,6 +42,19 @@ impl Op for Flatten {
     fn output_shape(&self) -> &[usize] {
         &self.out
     }
+    /// `Flatten` (`[C, H, W]`), `Flatten1d` (`[C, L]`) or a `Reshape` to a row.
+    fn rust(&self) -> Option<(String, String)> {
+        let n = self.out[0];
+        let ty = match self.shape[..] {
+            [c, h, w] => format!("neurite::layer::Flatten<{c}, {h}, {w}, {n}>"),
+            [c, l] => format!("neurite::layer::Flatten1d<{c}, {l}, {n}>"),
+            _ => format!(
+                "neurite::layer::Reshape<{}, [f32; {n}]>",
+                crate::export::array_type(&self.shape)
+            ),
+        };
+        Some((ty, "neurite::layer::Reshape::new()".into()))
+    }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], _batch: usize) {
         y.copy_from_slice(x);
     }

@@ -93,6 +93,19 @@ impl Op for LayerNorm {
     fn macs(&self) -> usize {
         numel(&self.shape)
     }
+    /// `LayerNorm<N>` over a row `[N]` (the typed layer normalises whole rows only).
+    fn rust(&self) -> Option<(String, String)> {
+        let &[n] = &self.shape[..] else { return None };
+        Some((
+            format!("neurite::layer::LayerNorm<{n}>"),
+            format!(
+                "neurite::layer::LayerNorm {{ weight: {}, bias: {}, eps: {:?} }}",
+                crate::export::floats(&self.weight),
+                crate::export::floats(&self.bias),
+                self.eps
+            ),
+        ))
+    }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         let d = self.weight.len();
         super::each_sample(x, y, batch, |x, y| {

@@ -126,6 +126,21 @@ impl Op for Pool {
     fn output_shape(&self) -> &[usize] {
         &self.out_shape
     }
+    /// `MaxPool2d` / `AvgPool2d`: square window, stride and padding only; no typed 1-D pools.
+    fn rust(&self) -> Option<(String, String)> {
+        if self.one_d {
+            return None;
+        }
+        let g = &self.geom;
+        let square = |v: [usize; 2]| (v[0] == v[1]).then_some(v[0]);
+        let (k, s, p) = (square(g.kernel)?, square(g.stride)?, square(g.padding)?);
+        let name = if self.max { "MaxPool2d" } else { "AvgPool2d" };
+        let (c, h, w, oh, ow) = (g.channels, g.in_h, g.in_w, g.out_h(), g.out_w());
+        Some((
+            format!("neurite::layer::{name}<{c}, {h}, {w}, {oh}, {ow}, {k}, {s}, {p}>"),
+            format!("neurite::layer::{name}::new()"),
+        ))
+    }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         super::each_sample(x, y, batch, |x, y| {
             if self.max {
@@ -186,6 +201,14 @@ impl Op for GlobalAvgPool {
     }
     fn output_shape(&self) -> &[usize] {
         &self.out_shape
+    }
+    /// `GlobalAvgPool` over `[C, H, W]` (no typed layer for `[C, L]`).
+    fn rust(&self) -> Option<(String, String)> {
+        let &[c, h, w] = &self.in_shape[..] else { return None };
+        Some((
+            format!("neurite::layer::GlobalAvgPool<{c}, {h}, {w}>"),
+            "neurite::layer::GlobalAvgPool".into(),
+        ))
     }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         let c = self.in_shape[0];

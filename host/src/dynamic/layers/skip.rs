@@ -116,6 +116,17 @@ impl Op for Skip {
     fn body_mut(&mut self) -> Option<&mut DynModel> {
         Some(&mut self.body)
     }
+    /// `Residual<Seq![...]>` of the body's typed layers (no typed `concat`).
+    fn rust(&self) -> Option<(String, String)> {
+        if self.concat {
+            return None;
+        }
+        let (ty, value) = crate::export::chain_rust(&self.body)?;
+        Some((
+            format!("neurite::layer::Residual<{ty}>"),
+            format!("neurite::layer::Residual({value})"),
+        ))
+    }
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         self.body.init(init, rng);
     }
