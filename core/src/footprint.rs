@@ -1,7 +1,7 @@
 //! Memory at compile time: every byte a model needs is the `size_of` of a type, computed by
 //! `const fn`s here (usable in `const _: () = assert!(...)` budgets in firmware).
 
-use crate::layer::Layer;
+use crate::layer::{Infer, Layer};
 use crate::train::Trainer;
 use core::mem::size_of;
 
@@ -30,9 +30,10 @@ impl Footprint {
     }
 }
 
-/// Inference with model `L` through [`Layer::forward`]: parameters, input and output (the
-/// intermediate outputs are on the stack; see [`inference_reusing`]).
-pub const fn inference<L: Layer>() -> Footprint {
+/// Inference with model `L` through [`Infer::forward`]: parameters, input and output (the
+/// intermediate outputs are on the stack; see [`inference_reusing`]). `L` needs only
+/// [`Infer`] (a frozen or inference-only model).
+pub const fn inference<L: Infer>() -> Footprint {
     Footprint {
         params: size_of::<L>(),
         frozen: 0,
@@ -43,23 +44,25 @@ pub const fn inference<L: Layer>() -> Footprint {
     }
 }
 
-/// Bytes of the two activation buffers of [`Layer::forward_reusing`]:
+/// Bytes of the two activation buffers of [`Infer::forward_reusing`]:
 /// `2 * 4 * L::SCRATCH_WIDTH`, bounded by the widest pair of adjacent activations whatever
-/// the depth ([`Layer::forward`] keeps every intermediate output on the stack instead: their
-/// sum, `size_of::<L::Trace>()` for a chain).
-pub const fn activation_buffers<L: Layer>() -> usize {
+/// the depth ([`Infer::forward`] keeps every intermediate output on the stack instead: their
+/// sum, `size_of::<L::Trace>()` for a chain of [`Layer`]s).
+pub const fn activation_buffers<L: Infer>() -> usize {
     2 * size_of::<f32>() * L::SCRATCH_WIDTH
 }
 
-/// Inference with model `L` through [`Layer::forward_reusing`]: [`inference`]'s figures,
+/// Inference with model `L` through [`Infer::forward_reusing`]: [`inference`]'s figures,
 /// with `buffers` adding the two reused activation buffers ([`activation_buffers`]) to the
 /// input and output. Every activation is then counted; the stack holds none.
-pub const fn inference_reusing<L: Layer>() -> Footprint {
+pub const fn inference_reusing<L: Infer>() -> Footprint {
     let f = inference::<L>();
     Footprint { buffers: f.buffers + activation_buffers::<L>(), ..f }
 }
 
 /// Training model `L` with optimiser `O` (e.g. `Adam<L::Grads>`), one sample at a time.
+/// `buffers` counts the [`Trainer`]'s output, output gradient, batch sums, mode and dropout
+/// generator, and one input.
 pub const fn training<L: Layer, O>() -> Footprint {
     let trainer = size_of::<Trainer<L>>();
     let grads = size_of::<L::Grads>();
@@ -74,8 +77,9 @@ pub const fn training<L: Layer, O>() -> Footprint {
     }
 }
 
-/// Fine-tuning head `H` with optimiser `O` behind a frozen prefix `P` read in place.
-pub const fn fine_tuning<P: Layer, H: Layer, O>() -> Footprint {
+/// Fine-tuning head `H` with optimiser `O` behind a frozen prefix `P` read in place (`P`
+/// needs only [`Infer`]).
+pub const fn fine_tuning<P: Infer, H: Layer, O>() -> Footprint {
     let head = training::<H, O>();
     Footprint { frozen: size_of::<P>(), buffers: head.buffers + size_of::<P::Input>(), ..head }
 }

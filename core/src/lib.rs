@@ -16,10 +16,12 @@
 //! The caller owns every buffer. A model is a value whose size is `size_of::<Model>()`;
 //! its gradients (`Model::Grads`), optimiser state (`Adam<Model::Grads>`) and activation
 //! trace (`Model::Trace`) are values too, so [`footprint`] reports every byte at compile
-//! time. Frozen layers are only borrowed ([`train::FineTune`]) and stay in flash.
-//! Inference through `Layer::forward` keeps a chain's intermediate outputs on the stack
-//! (their sum); `Layer::forward_reusing` ping-pongs them between two caller buffers of
-//! `Layer::SCRATCH_WIDTH` values ([`footprint::inference_reusing`]), bit for bit the same.
+//! time. Frozen layers are only borrowed ([`train::FineTune`]) and stay in flash; a layer
+//! that is only ever run implements [`layer::Infer`] alone (no backward, no gradient type),
+//! a trainable one [`layer::Layer`] too.
+//! Inference through `Infer::forward` keeps a chain's intermediate outputs on the stack
+//! (their sum); `Infer::forward_reusing` ping-pongs them between two caller buffers of
+//! `Infer::SCRATCH_WIDTH` values ([`footprint::inference_reusing`]), bit for bit the same.
 //!
 //! ```
 //! use neurite::prelude::*;
@@ -79,10 +81,10 @@ pub mod prelude {
     pub use crate::error::Error;
     pub use crate::init::{FanMode, Init, LayerInit, Nonlinearity};
     pub use crate::layer::{
-        Act, ActOn, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dense, Elu, Flatten,
-        Flatten1d, Gelu, GeluTanh, GlobalAvgPool, Identity, Layer, LayerNorm, LeakyRelu,
-        LogSoftmax, MaxPool2d, Prelu, Relu, Residual, Selu, Sigmoid, Silu, Softmax, Softplus, Step,
-        Swish, Tanh,
+        Act, ActOn, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Ctx, Dense, Dropout, Elu,
+        Flatten, Flatten1d, Gelu, GeluTanh, GlobalAvgPool, Identity, Infer, Layer, LayerNorm,
+        LeakyRelu, LogSoftmax, MaxPool2d, Prelu, Relu, Residual, Selu, Sigmoid, Silu, Softmax,
+        Softplus, Step, Swish, Tanh,
     };
     pub use crate::loss::{
         Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv, Loss, Mae, Mse, Nll,

@@ -6,7 +6,7 @@
 
 use crate::activation::{Activation, Step};
 use crate::error::{check_finite, Error};
-use crate::layer::{Dense, Layer};
+use crate::layer::{Dense, Infer};
 
 /// `OUT` step neurons over `IN` inputs (a multi-output perceptron; one-hot targets for
 /// classes).

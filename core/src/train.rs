@@ -4,13 +4,16 @@
 //! - [`Trainer`] holds the buffers of one training step (gradients, trace, output and its
 //!   gradient) for a model `L`; `accumulate` adds one sample, `finish` applies the batch
 //!   reduction (PyTorch's `mean` divides the summed gradients once, at the end).
+//!   Its mode (train or eval) and dropout generator make the [`Ctx`] of each training
+//!   forward.
 //! - [`FineTune`] trains a head behind a frozen, borrowed prefix (on an MCU a `&'static`
-//!   model in flash): the prefix has no gradients and no optimiser state.
+//!   model in flash): the prefix has no gradients and no optimiser state, and needs only
+//!   [`Infer`] (an inference-only model).
 //! - [`gradient_descent`] is the seed's full-batch loop with its stopping rules;
 //!   [`train_epoch`] is one epoch of shuffled minibatches.
 
 use crate::error::{check_finite, Error};
-use crate::layer::Layer;
+use crate::layer::{Ctx, Infer, Layer};
 use crate::loss::{Batch, Loss, Reduction, Target};
 use crate::optim::Optimizer;
 use crate::params::{sum_of_squares, Params, Vector, Zeroed};
@@ -41,6 +44,27 @@ impl AsTarget for Target<'_> {
 }
 
 /// The buffers of one training step of model `L`; its size is `size_of::<Trainer<L>>()`.
+///
+/// `L` must be a trainable [`Layer`]; an inference-only model ([`Infer`] alone) has no
+/// gradients to accumulate (use it as [`FineTune`]'s frozen prefix).
+///
+/// Each training forward runs with a [`Ctx`] made of the trainer's mode (`train_mode`,
+/// default train) and its dropout generator (`dropout_rng`, default `None`: no layer draws,
+/// [`crate::layer::Dropout`] is the identity), as the runtime-shaped trainer does.
+///
+/// ```
+/// use neurite::prelude::*;
+/// type Model = neurite::Seq![Dense<4, 8>, Relu<8>, Dropout<[f32; 8]>, Dense<8, 2>];
+/// let mut model = Model::DEFAULT;
+/// model.init(&LayerInit::XAVIER, &mut Rng::new(1));
+/// let mut trainer = Trainer::<Model>::with_dropout_rng(Rng::new(2)); // train mode
+/// trainer.begin();
+/// trainer.accumulate(&model, &Mse, &[0.1, 0.2, 0.3, 0.4], Target::Values(&[1.0, 0.0])).unwrap();
+/// trainer.train_mode = false; // eval mode: dropout is the identity
+/// ```
+// `repr(C)`: the buffers first, in this order, whatever the mode and generator add (a layout
+// that `neurite_host::footprint` mirrors; the hot buffers keep their alignment).
+#[repr(C)]
 pub struct Trainer<L: Layer> {
     /// Gradients accumulated since [`Trainer::begin`] (scaled by [`Trainer::finish`]).
     pub grads: L::Grads,
@@ -49,6 +73,12 @@ pub struct Trainer<L: Layer> {
     dout: L::Output,
     batch: Batch,
     last: f32,
+    /// Train mode (`true`, the default) or eval mode (`false`: every layer computes its
+    /// inference map, e.g. dropout is the identity).
+    pub train_mode: bool,
+    /// The generator dropout masks are drawn from in train mode; `None` (the default) runs
+    /// dropout as the identity.
+    pub dropout_rng: Option<Rng>,
 }
 
 impl<L: Layer> Default for Trainer<L> {
@@ -58,7 +88,7 @@ impl<L: Layer> Default for Trainer<L> {
 }
 
 impl<L: Layer> Trainer<L> {
-    /// Zeroed buffers (usable in a `static`).
+    /// Zeroed buffers in train mode without a dropout generator (usable in a `static`).
     pub const fn new() -> Self {
         Self {
             grads: L::Grads::ZEROED,
@@ -67,7 +97,16 @@ impl<L: Layer> Trainer<L> {
             dout: L::Output::ZEROED,
             batch: Batch::new(),
             last: 0.0,
+            train_mode: true,
+            dropout_rng: None,
         }
+    }
+
+    /// Zeroed buffers in train mode, drawing dropout masks from `rng` (usable in a `static`).
+    pub const fn with_dropout_rng(rng: Rng) -> Self {
+        let mut t = Self::new();
+        t.dropout_rng = Some(rng);
+        t
     }
 
     /// Starts a batch: zero gradients and loss sums.
@@ -76,8 +115,9 @@ impl<L: Layer> Trainer<L> {
         self.batch = Batch::new();
     }
 
-    /// Adds one sample: forward with trace, loss, backward into the gradients. Returns the
-    /// sample's loss. The sample and target are checked first (typed error, nothing changed).
+    /// Adds one sample: forward with trace (with the trainer's [`Ctx`]), loss, backward into
+    /// the gradients. Returns the sample's loss. The sample and target are checked first
+    /// (typed error, nothing changed).
     pub fn accumulate<Lo: Loss + ?Sized>(
         &mut self,
         model: &L,
@@ -114,7 +154,8 @@ impl<L: Layer> Trainer<L> {
     ) -> Result<(), Error> {
         check_finite(x.as_slice())?;
         loss.check(L::Output::LEN, target)?;
-        model.forward_trace(x, &mut self.trace, &mut self.out);
+        let mut ctx = Ctx::new(self.train_mode, self.dropout_rng.as_mut());
+        model.forward_trace(&mut ctx, x, &mut self.trace, &mut self.out);
         let l = loss.eval(self.out.as_slice(), target, self.dout.as_mut_slice(), None);
         self.batch.add(l, loss.mean_weight(target));
         self.last = l;
@@ -172,14 +213,18 @@ pub fn scale_params<P: Params>(p: &mut P, factor: f32) {
 
 /// A head `H` trained behind a frozen prefix `P` that is only borrowed (on an MCU a
 /// `&'static` model in flash). Gradients and optimiser state exist for `H` only.
-pub struct FineTune<'a, P: Layer, H: Layer<Input = P::Output>> {
+///
+/// The prefix is only run ([`Infer::forward`]), so it needs only [`Infer`]: an
+/// inference-only model with no backward and no gradient type works. The head is trained
+/// with the trainer's [`Ctx`] (its dropout draws from the trainer's generator).
+pub struct FineTune<'a, P: Infer, H: Layer<Input = P::Output>> {
     /// The frozen layers (read-only).
     pub frozen: &'a P,
     /// The trained layers.
     pub head: H,
 }
 
-impl<'a, P: Layer, H: Layer<Input = P::Output>> FineTune<'a, P, H> {
+impl<'a, P: Infer, H: Layer<Input = P::Output>> FineTune<'a, P, H> {
     /// Fine-tunes `head` behind `frozen`.
     pub const fn new(frozen: &'a P, head: H) -> Self {
         Self { frozen, head }

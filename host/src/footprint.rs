@@ -6,6 +6,8 @@ use crate::dynamic::op::numel;
 use crate::dynamic::{DynModel, Op};
 use core::mem::{align_of, size_of};
 use neurite::footprint::Footprint;
+use neurite::loss::Batch;
+use neurite::rng::Rng;
 
 /// Footprint of inference: parameters, input and output.
 pub fn inference(model: &DynModel) -> Footprint {
@@ -43,12 +45,15 @@ fn training_of(layers: &[&dyn Op], slots: usize, config_bytes: usize) -> Footpri
     let trace: usize =
         layers.iter().take(layers.len().saturating_sub(1)).map(|l| 4 * outputs(l)).sum();
     let (inputs, outputs) = (layers.first().map_or(0, inputs), layers.last().map_or(0, outputs));
-    // Trainer<L> = { grads, trace, out, dout, Batch { f32, f32, usize }, last: f32 }: every
-    // field is 4-byte aligned but the usize, so its size is the sum rounded up to usize's
-    // alignment.
-    let align = align_of::<usize>();
-    let batch = (8 + size_of::<usize>()).next_multiple_of(align);
-    let trainer = (p + trace + 8 * outputs + batch + 4).next_multiple_of(align);
+    // Trainer<L> is `repr(C)`: { grads, trace, out, dout (all f32), batch: Batch, last: f32,
+    // train_mode: bool, dropout_rng: Option<Rng> }, each field at the next multiple of its
+    // alignment, the size a multiple of the widest.
+    let at = |offset: usize, align: usize| offset.next_multiple_of(align);
+    let mut offset = p + trace + 8 * outputs;
+    offset = at(offset, align_of::<Batch>()) + size_of::<Batch>() + 4 + 1;
+    offset = at(offset, align_of::<Option<Rng>>()) + size_of::<Option<Rng>>();
+    let align = align_of::<Batch>().max(align_of::<Option<Rng>>()).max(align_of::<f32>());
+    let trainer = at(offset, align);
     Footprint {
         params: p,
         frozen: 0,

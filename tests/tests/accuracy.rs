@@ -7,7 +7,7 @@
 //! seeds 1..=8 and prints each dataset's range.
 
 use neurite::init::LayerInit;
-use neurite::layer::{Dense, Layer, Relu, Tanh};
+use neurite::layer::{Dense, Infer, Layer, Relu, Tanh};
 use neurite::loss::{CrossEntropy, Mse, Reduction};
 use neurite::optim::{Adam, AdamConfig};
 use neurite::prelude::{Rng, Trainer};

@@ -32,7 +32,7 @@ fn exported_module_compiles_and_matches_bit_for_bit() {
     let mut rng = Rng::new(9);
     let xs: Vec<Vec<f32>> = (0..5).map(|_| (0..4).map(|_| 2.0 * rng.normal()).collect()).collect();
     let mut program =
-        format!("mod exported {{\n{module}\n}}\n\nuse neurite::layer::Layer;\n\nfn main() {{\n");
+        format!("mod exported {{\n{module}\n}}\n\nuse neurite::layer::Infer;\n\nfn main() {{\n");
     program += "    let model: exported::Model = exported::MODEL;\n";
     program += "    assert_eq!(exported::INPUT_MEAN, [1.0, 2.0, 3.0, 4.0]);\n";
     for x in &xs {
@@ -66,7 +66,7 @@ fn check_program(saved: &SavedModel, xs: &[Vec<f32>]) -> String {
     let shape = saved.model.input_shape();
     let outputs = saved.model.output_shape().iter().product::<usize>();
     let mut program =
-        format!("mod exported {{\n{module}\n}}\n\nuse neurite::layer::Layer;\n\nfn main() {{\n");
+        format!("mod exported {{\n{module}\n}}\n\nuse neurite::layer::Infer;\n\nfn main() {{\n");
     for x in xs {
         let want: Vec<u32> = saved.model.forward(x).iter().map(|v| v.to_bits()).collect();
         assert_eq!(want.len(), outputs);

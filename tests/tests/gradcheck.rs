@@ -5,7 +5,7 @@
 //! truncation error ~h^2, rounding ~1e-7/h).
 
 use neurite::activation::ActivationKind;
-use neurite::layer::{Act, Dense, Layer, LogSoftmax, Prelu, Softmax};
+use neurite::layer::{Act, Ctx, Dense, Layer, LogSoftmax, Prelu, Softmax};
 use neurite::loss::*;
 use neurite::params::{Params, Vector, Zeroed};
 use neurite::prelude::Rng;
@@ -30,7 +30,7 @@ fn check_layer<L: Layer + Clone>(name: &str, layer: &L, x: &L::Input, rng: &mut 
     };
     let mut trace = L::Trace::ZEROED;
     let mut y = L::Output::ZEROED;
-    layer.forward_trace(x, &mut trace, &mut y);
+    layer.forward_trace(&mut Ctx::train(), x, &mut trace, &mut y);
     let mut dx = L::Input::ZEROED;
     let mut grads = L::Grads::ZEROED;
     layer.backward(x, &trace, &c, &mut dx, &mut grads);

@@ -13,8 +13,8 @@
 
 use neurite::activation::Tanh;
 use neurite::layer::{
-    ActOn, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dense, Flatten, Flatten1d,
-    GlobalAvgPool, Layer, LayerNorm, MaxPool2d, Reshape, Residual,
+    ActOn, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Ctx, Dense, Flatten, Flatten1d,
+    GlobalAvgPool, Infer, Layer, LayerNorm, MaxPool2d, Reshape, Residual,
 };
 use neurite::params::{Params, Vector, Zeroed};
 use neurite::prelude::Rng;
@@ -53,7 +53,7 @@ fn check_layer<L: Layer + Clone>(name: &str, layer: &L, x: &L::Input, rng: &mut 
 
     let mut trace = L::Trace::ZEROED;
     let mut y = L::Output::ZEROED;
-    layer.forward_trace(x, &mut trace, &mut y);
+    layer.forward_trace(&mut Ctx::train(), x, &mut trace, &mut y);
     let mut plain = L::Output::ZEROED;
     layer.forward(x, &mut plain);
     assert_eq!(bits(y.as_slice()), bits(plain.as_slice()), "{name}: forward_trace != forward");

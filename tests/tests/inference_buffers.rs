@@ -1,6 +1,6 @@
-//! Inference reusing two activation buffers (`Layer::forward_reusing`) gives the same bits
-//! as the stack-based reference (`Layer::forward`), and its activation RAM is bounded by the
-//! widest pair of adjacent buffers (`Layer::SCRATCH_WIDTH`, `Layer::MAX_WIDTH`), not by the
+//! Inference reusing two activation buffers (`Infer::forward_reusing`) gives the same bits
+//! as the stack-based reference (`Infer::forward`), and its activation RAM is bounded by the
+//! widest pair of adjacent buffers (`Infer::SCRATCH_WIDTH`, `Infer::MAX_WIDTH`), not by the
 //! sum of the intermediate outputs that `forward` keeps on the stack.
 //!
 //! The figures are type-level (`const`) and asserted against widths counted by hand here.
@@ -11,7 +11,7 @@ use neurite::activation::{Gelu, Relu};
 use neurite::footprint::{activation_buffers, inference, inference_reusing};
 use neurite::layer::{
     ActOn, AvgPool2d, BatchNorm, BatchNorm2d, Conv1d, Conv2d, Dense, Flatten, Flatten1d,
-    GlobalAvgPool, Layer, LayerNorm, LeakyRelu, LogSoftmax, MaxPool2d, Prelu, Relu as ReluN,
+    GlobalAvgPool, Infer, Layer, LayerNorm, LeakyRelu, LogSoftmax, MaxPool2d, Prelu, Relu as ReluN,
     Reshape, Residual, Softmax, Tanh,
 };
 use neurite::params::{Vector, Zeroed};
@@ -104,7 +104,7 @@ fn random_input<V: Vector>(rng: &mut Rng) -> V {
 
 /// `forward_reusing` (buffers of exactly `SCRATCH_WIDTH` and of `MAX_WIDTH`, both filled
 /// with NaN first), `forward_scratch` and `forward_chain` all give `forward`'s bits.
-fn reusing_matches_forward<L: Layer>(model: &L, seed: u64, name: &str) {
+fn reusing_matches_forward<L: Infer>(model: &L, seed: u64, name: &str) {
     let mut rng = Rng::new(seed);
     let mut nonzero = 0;
     for sample in 0..8 {
@@ -200,8 +200,8 @@ const fn f32s(n: usize) -> usize {
 fn mlp_figures() {
     // intermediate outputs of Dense<64,64> and Relu<64>: 64 each
     let sum = f32s(64 + 64);
-    assert_eq!(<Mlp as Layer>::MAX_WIDTH, 64);
-    assert_eq!(<Mlp as Layer>::SCRATCH_WIDTH, 64);
+    assert_eq!(<Mlp as Infer>::MAX_WIDTH, 64);
+    assert_eq!(<Mlp as Infer>::SCRATCH_WIDTH, 64);
     assert_eq!(activation_buffers::<Mlp>(), f32s(2 * 64));
     assert_eq!(activation_buffers::<Mlp>(), 512);
     // forward's stack holds exactly the trace's values
@@ -211,15 +211,15 @@ fn mlp_figures() {
 
     // four 64-wide intermediate outputs: reuse halves them
     let deep_sum = f32s(4 * 64);
-    assert_eq!(<DeepMlp as Layer>::SCRATCH_WIDTH, 64);
+    assert_eq!(<DeepMlp as Infer>::SCRATCH_WIDTH, 64);
     assert_eq!(size_of::<<DeepMlp as Layer>::Trace>(), deep_sum);
     assert_eq!(activation_buffers::<DeepMlp>(), 512);
     assert_eq!(deep_sum, 1024);
     assert!(activation_buffers::<DeepMlp>() < deep_sum);
 
     // the input is the caller's: the buffers hold only the 32-wide intermediates
-    assert_eq!(<WideInput as Layer>::MAX_WIDTH, 784);
-    assert_eq!(<WideInput as Layer>::SCRATCH_WIDTH, 32);
+    assert_eq!(<WideInput as Infer>::MAX_WIDTH, 784);
+    assert_eq!(<WideInput as Infer>::SCRATCH_WIDTH, 32);
     assert_eq!(activation_buffers::<WideInput>(), f32s(2 * 32));
 
     let inf = inference_reusing::<Mlp>();
@@ -231,14 +231,14 @@ fn mlp_figures() {
 #[test]
 fn cnn_figures() {
     // widest activation: the first convolution's output, 4 x 8 x 8
-    assert_eq!(<Cnn as Layer>::MAX_WIDTH, 4 * 8 * 8);
-    assert_eq!(<Cnn as Layer>::MAX_WIDTH, 256);
+    assert_eq!(<Cnn as Infer>::MAX_WIDTH, 4 * 8 * 8);
+    assert_eq!(<Cnn as Infer>::MAX_WIDTH, 256);
     // conv -> batch norm reads 256 and writes 256: the widest adjacent pair
-    assert_eq!(<Cnn as Layer>::SCRATCH_WIDTH, 256);
+    assert_eq!(<Cnn as Infer>::SCRATCH_WIDTH, 256);
     // the residual block keeps its 64-value input while its 64-wide body runs
-    assert_eq!(<Residual<Block> as Layer>::SCRATCH_WIDTH, 64);
-    assert_eq!(<Residual<Block> as Layer>::MAX_WIDTH, 64 + 64);
-    assert_eq!(<Block as Layer>::MAX_WIDTH, 64);
+    assert_eq!(<Residual<Block> as Infer>::SCRATCH_WIDTH, 64);
+    assert_eq!(<Residual<Block> as Infer>::MAX_WIDTH, 64 + 64);
+    assert_eq!(<Block as Infer>::MAX_WIDTH, 64);
 
     // forward's stack: every intermediate output at once
     let sum = f32s(
@@ -266,25 +266,25 @@ fn cnn_figures() {
 #[test]
 fn zoo_figures() {
     // Residual<Bottleneck>: input 56 kept, the body's 96-wide intermediates beside it
-    assert_eq!(<Bottleneck as Layer>::SCRATCH_WIDTH, 96);
-    assert_eq!(<Residual<Bottleneck> as Layer>::MAX_WIDTH, 56 + 96);
+    assert_eq!(<Bottleneck as Infer>::SCRATCH_WIDTH, 96);
+    assert_eq!(<Residual<Bottleneck> as Infer>::MAX_WIDTH, 56 + 96);
     // in the chain: Flatten1d writes 56 into `b`, the block reads it there and needs 96
     // more in `b` (and 96 in `a`) -> 152 is the widest need
-    assert_eq!(<Zoo as Layer>::MAX_WIDTH, 152);
-    assert_eq!(<Zoo as Layer>::SCRATCH_WIDTH, 152);
+    assert_eq!(<Zoo as Infer>::MAX_WIDTH, 152);
+    assert_eq!(<Zoo as Infer>::SCRATCH_WIDTH, 152);
     // the block's output (56) and its body's scratch (96) share the first buffer
-    assert_eq!(<BlockFirst as Layer>::SCRATCH_WIDTH, 56 + 96);
-    assert_eq!(<BlockFirst as Layer>::MAX_WIDTH, 56 + 96);
+    assert_eq!(<BlockFirst as Infer>::SCRATCH_WIDTH, 56 + 96);
+    assert_eq!(<BlockFirst as Infer>::MAX_WIDTH, 56 + 96);
     // a left-nested head needs its own scratch beside its output: 24 + 24
-    assert_eq!(<LeftNested as Layer>::SCRATCH_WIDTH, 48);
+    assert_eq!(<LeftNested as Infer>::SCRATCH_WIDTH, 48);
     // a single-layer body needs no scratch
-    assert_eq!(<Residual<Dense<5, 5>> as Layer>::MAX_WIDTH, 5);
-    assert_eq!(<Residual<Dense<5, 5>> as Layer>::SCRATCH_WIDTH, 0);
+    assert_eq!(<Residual<Dense<5, 5>> as Infer>::MAX_WIDTH, 5);
+    assert_eq!(<Residual<Dense<5, 5>> as Infer>::SCRATCH_WIDTH, 0);
 }
 
 // A firmware's compile-time check of its buffer length.
 const BUF: usize = 256;
-const _: () = assert!(BUF >= <Cnn as Layer>::SCRATCH_WIDTH);
+const _: () = assert!(BUF >= <Cnn as Infer>::SCRATCH_WIDTH);
 
 #[test]
 fn static_buffers_as_on_a_microcontroller() {

@@ -1,7 +1,7 @@
 //! The perceptron learns AND, OR and a linearly separable iris pair with the perceptron
 //! rule, never XOR; a 2-layer MLP trained by backpropagation learns XOR.
 
-use neurite::layer::{Dense, Layer, Sigmoid, Tanh};
+use neurite::layer::{Dense, Infer, Layer, Sigmoid, Tanh};
 use neurite::loss::{Bce, Reduction};
 use neurite::optim::{Adam, AdamConfig};
 use neurite::perceptron::{Neuron, Perceptron};

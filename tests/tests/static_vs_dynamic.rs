@@ -3,7 +3,7 @@
 //! the same kernels in the same order.
 
 use neurite::init::LayerInit;
-use neurite::layer::{Dense, Gelu, Layer, Prelu, Tanh};
+use neurite::layer::{Dense, Gelu, Infer, Layer, Prelu, Tanh};
 use neurite::loss::{CrossEntropy, Huber, Loss, Reduction, Target};
 use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use neurite::params::Params;

@@ -6,7 +6,9 @@
 //! same kernels in the same order.
 
 use neurite::activation::Relu;
-use neurite::layer::{ActOn, BatchNorm2d, Conv2d, Dense, Flatten, Layer, MaxPool2d, Residual};
+use neurite::layer::{
+    ActOn, BatchNorm2d, Conv2d, Dense, Flatten, Infer, Layer, MaxPool2d, Residual,
+};
 use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::optim::{Adam, AdamConfig, Optimizer};
 use neurite::params::{Params, Vector, Zeroed};

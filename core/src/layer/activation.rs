@@ -1,6 +1,6 @@
 use core::marker::PhantomData;
 
-use super::Layer;
+use super::{Ctx, Infer, Layer};
 use crate::activation::{self as act, Activation};
 use crate::kernel::elementwise;
 use crate::params::Vector;
@@ -48,12 +48,9 @@ const_default!(
     act::Selu = act::Selu,
 );
 
-impl<A: Activation + ConstDefault, const N: usize> Layer for Act<A, N> {
+impl<A: Activation + ConstDefault, const N: usize> Infer for Act<A, N> {
     type Input = [f32; N];
     type Output = [f32; N];
-    type Trace = ();
-    type Grads = ();
-    const DEFAULT: Self = Self(A::DEFAULT);
 
     fn forward(&self, x: &[f32; N], y: &mut [f32; N]) {
         elementwise::forward(&self.0, x, y);
@@ -61,14 +58,20 @@ impl<A: Activation + ConstDefault, const N: usize> Layer for Act<A, N> {
     fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
         elementwise::forward(&self.0, x, y);
     }
-    fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        f(super::LayerDesc::Activation { kind: self.0.kind(), width: N });
+    }
+}
+
+impl<A: Activation + ConstDefault, const N: usize> Layer for Act<A, N> {
+    type Trace = ();
+    type Grads = ();
+    const DEFAULT: Self = Self(A::DEFAULT);
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
         elementwise::forward(&self.0, x, y);
     }
     fn backward(&self, x: &[f32; N], _: &(), dy: &[f32; N], dx: &mut [f32; N], _: &mut ()) {
         elementwise::backward(&self.0, x, dy, dx);
-    }
-    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
-        f(super::LayerDesc::Activation { kind: self.0.kind(), width: N });
     }
 }
 
@@ -115,12 +118,9 @@ crate::params::no_params! {
     [A, V] ActOn<A, V>;
 }
 
-impl<A: Activation + ConstDefault, V: Vector> Layer for ActOn<A, V> {
+impl<A: Activation + ConstDefault, V: Vector> Infer for ActOn<A, V> {
     type Input = V;
     type Output = V;
-    type Trace = ();
-    type Grads = ();
-    const DEFAULT: Self = Self::new(A::DEFAULT);
 
     fn forward(&self, x: &V, y: &mut V) {
         elementwise::forward(&self.0, x.as_slice(), y.as_mut_slice());
@@ -128,7 +128,17 @@ impl<A: Activation + ConstDefault, V: Vector> Layer for ActOn<A, V> {
     fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
         elementwise::forward(&self.0, x, y);
     }
-    fn forward_trace(&self, x: &V, _: &mut (), y: &mut V) {
+    /// The activation over all `V::LEN` values (as [`Act`]).
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        f(super::LayerDesc::Activation { kind: self.0.kind(), width: V::LEN });
+    }
+}
+
+impl<A: Activation + ConstDefault, V: Vector> Layer for ActOn<A, V> {
+    type Trace = ();
+    type Grads = ();
+    const DEFAULT: Self = Self::new(A::DEFAULT);
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &V, _: &mut (), y: &mut V) {
         self.forward(x, y);
     }
     fn backward(&self, x: &V, _: &(), dy: &V, dx: &mut V, _: &mut ()) {
@@ -136,10 +146,6 @@ impl<A: Activation + ConstDefault, V: Vector> Layer for ActOn<A, V> {
     }
     /// Nothing to do: no parameters.
     fn backward_params(&self, _: &V, _: &(), _: &V, _: &mut ()) {}
-    /// The activation over all `V::LEN` values (as [`Act`]).
-    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
-        f(super::LayerDesc::Activation { kind: self.0.kind(), width: V::LEN });
-    }
 }
 
 /// Identity (linear) over `N` values.

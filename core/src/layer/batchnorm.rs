@@ -11,7 +11,7 @@
 
 use core::marker::PhantomData;
 
-use super::{Layer, LayerDesc};
+use super::{Ctx, Infer, Layer, LayerDesc};
 use crate::init::LayerInit;
 use crate::kernel::norm;
 use crate::params::{Params, Vector, Zeroed};
@@ -140,13 +140,9 @@ impl<X: Vector, const C: usize> Params for BatchNorm<X, C> {
     }
 }
 
-impl<X: Vector, const C: usize> Layer for BatchNorm<X, C> {
+impl<X: Vector, const C: usize> Infer for BatchNorm<X, C> {
     type Input = X;
     type Output = X;
-    type Trace = ();
-    type Grads = Affine<C>;
-    /// PyTorch's initial state: weight 1, bias 0, running mean 0, running variance 1.
-    const DEFAULT: Self = Self::new([1.0; C], [0.0; C], [0.0; C], [1.0; C]);
 
     fn forward(&self, x: &X, y: &mut X) {
         let () = Self::SHAPE_OK;
@@ -176,7 +172,18 @@ impl<X: Vector, const C: usize> Layer for BatchNorm<X, C> {
         );
     }
 
-    fn forward_trace(&self, x: &X, _: &mut (), y: &mut X) {
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        f(LayerDesc::Other { name: "batchnorm", inputs: X::LEN, outputs: X::LEN, params: 2 * C });
+    }
+}
+
+impl<X: Vector, const C: usize> Layer for BatchNorm<X, C> {
+    type Trace = ();
+    type Grads = Affine<C>;
+    /// PyTorch's initial state: weight 1, bias 0, running mean 0, running variance 1.
+    const DEFAULT: Self = Self::new([1.0; C], [0.0; C], [0.0; C], [1.0; C]);
+
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &X, _: &mut (), y: &mut X) {
         self.forward(x, y);
     }
 
@@ -193,10 +200,6 @@ impl<X: Vector, const C: usize> Layer for BatchNorm<X, C> {
     fn init(&mut self, _: &LayerInit, _: &mut Rng) {
         self.weight = [1.0; C];
         self.bias = [0.0; C];
-    }
-
-    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
-        f(LayerDesc::Other { name: "batchnorm", inputs: X::LEN, outputs: X::LEN, params: 2 * C });
     }
 }
 

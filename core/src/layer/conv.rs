@@ -6,7 +6,7 @@
 //! (a const assertion evaluated when the layer's constant, `new`, `forward` or `backward` is
 //! used: a `static`/`const` model fails under `cargo check`, a local one at build time).
 
-use super::{Layer, LayerDesc};
+use super::{Ctx, Infer, Layer, LayerDesc};
 use crate::init::LayerInit;
 use crate::kernel::conv::{self, Conv2dGeom};
 use crate::params::{Params, Vector, Zeroed};
@@ -166,13 +166,10 @@ impl<
         const KW: usize,
         const S: usize,
         const P: usize,
-    > Layer for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+    > Infer for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
 {
     type Input = [[[f32; W]; H]; C];
     type Output = [[[f32; OW]; OH]; O];
-    type Trace = ();
-    type Grads = Self;
-    const DEFAULT: Self = Self::ZEROED;
 
     fn forward(&self, x: &Self::Input, y: &mut Self::Output) {
         let x = Vector::as_slice(x);
@@ -183,7 +180,34 @@ impl<
         conv::conv2d_forward(&Self::GEOM, self.w(), Some(&self.bias), x, y);
     }
 
-    fn forward_trace(&self, x: &Self::Input, _: &mut (), y: &mut Self::Output) {
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        f(LayerDesc::Other {
+            name: "conv2d",
+            inputs: C * H * W,
+            outputs: O * OH * OW,
+            params: <Self as Params>::LEN,
+        });
+    }
+}
+
+impl<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const O: usize,
+        const OH: usize,
+        const OW: usize,
+        const KH: usize,
+        const KW: usize,
+        const S: usize,
+        const P: usize,
+    > Layer for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+{
+    type Trace = ();
+    type Grads = Self;
+    const DEFAULT: Self = Self::ZEROED;
+
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &Self::Input, _: &mut (), y: &mut Self::Output) {
         self.forward(x, y);
     }
 
@@ -222,15 +246,6 @@ impl<
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         let w = self.weight.as_flattened_mut().as_flattened_mut().as_flattened_mut();
         init.apply(w, &mut self.bias, C * KH * KW, O, rng);
-    }
-
-    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
-        f(LayerDesc::Other {
-            name: "conv2d",
-            inputs: C * H * W,
-            outputs: O * OH * OW,
-            params: <Self as Params>::LEN,
-        });
     }
 }
 
@@ -349,13 +364,10 @@ impl<
         const K: usize,
         const S: usize,
         const P: usize,
-    > Layer for Conv1d<C, L, O, OL, K, S, P>
+    > Infer for Conv1d<C, L, O, OL, K, S, P>
 {
     type Input = [[f32; L]; C];
     type Output = [[f32; OL]; O];
-    type Trace = ();
-    type Grads = Self;
-    const DEFAULT: Self = Self::ZEROED;
 
     fn forward(&self, x: &Self::Input, y: &mut Self::Output) {
         let x = Vector::as_slice(x);
@@ -366,7 +378,31 @@ impl<
         conv::conv2d_forward(&Self::GEOM, self.w(), Some(&self.bias), x, y);
     }
 
-    fn forward_trace(&self, x: &Self::Input, _: &mut (), y: &mut Self::Output) {
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        f(LayerDesc::Other {
+            name: "conv1d",
+            inputs: C * L,
+            outputs: O * OL,
+            params: <Self as Params>::LEN,
+        });
+    }
+}
+
+impl<
+        const C: usize,
+        const L: usize,
+        const O: usize,
+        const OL: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+    > Layer for Conv1d<C, L, O, OL, K, S, P>
+{
+    type Trace = ();
+    type Grads = Self;
+    const DEFAULT: Self = Self::ZEROED;
+
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &Self::Input, _: &mut (), y: &mut Self::Output) {
         self.forward(x, y);
     }
 
@@ -405,14 +441,5 @@ impl<
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         let w = self.weight.as_flattened_mut().as_flattened_mut();
         init.apply(w, &mut self.bias, C * K, O, rng);
-    }
-
-    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
-        f(LayerDesc::Other {
-            name: "conv1d",
-            inputs: C * L,
-            outputs: O * OL,
-            params: <Self as Params>::LEN,
-        });
     }
 }

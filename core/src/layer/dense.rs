@@ -1,4 +1,4 @@
-use super::Layer;
+use super::{Ctx, Infer, Layer};
 use crate::init::LayerInit;
 use crate::kernel::dense;
 use crate::params::{Params, Zeroed};
@@ -55,12 +55,9 @@ impl<const IN: usize, const OUT: usize> Params for Dense<IN, OUT> {
     }
 }
 
-impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
+impl<const IN: usize, const OUT: usize> Infer for Dense<IN, OUT> {
     type Input = [f32; IN];
     type Output = [f32; OUT];
-    type Trace = ();
-    type Grads = Self;
-    const DEFAULT: Self = Self::ZEROED;
 
     fn forward(&self, x: &[f32; IN], y: &mut [f32; OUT]) {
         dense::forward(self.weight.as_flattened(), &self.bias, x, y);
@@ -70,7 +67,17 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
         dense::forward(self.weight.as_flattened(), &self.bias, x, y);
     }
 
-    fn forward_trace(&self, x: &[f32; IN], _: &mut (), y: &mut [f32; OUT]) {
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        f(super::LayerDesc::Dense { inputs: IN, outputs: OUT });
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
+    type Trace = ();
+    type Grads = Self;
+    const DEFAULT: Self = Self::ZEROED;
+
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &[f32; IN], _: &mut (), y: &mut [f32; OUT]) {
         self.forward(x, y);
     }
 
@@ -94,10 +101,6 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
 
     fn backward_params(&self, x: &[f32; IN], _: &(), dy: &[f32; OUT], grads: &mut Self) {
         dense::backward_params(x, dy, grads.weight.as_flattened_mut(), &mut grads.bias);
-    }
-
-    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
-        f(super::LayerDesc::Dense { inputs: IN, outputs: OUT });
     }
 
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {

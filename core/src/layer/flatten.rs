@@ -3,7 +3,7 @@
 
 use core::marker::PhantomData;
 
-use super::{Layer, LayerDesc};
+use super::{Ctx, Infer, Layer, LayerDesc};
 use crate::params::Vector;
 
 /// The sample `X` viewed as `Y` (same number of values, row-major order): `y = x`, `dx = dy`.
@@ -69,12 +69,9 @@ crate::params::no_params! {
     [X, Y] Reshape<X, Y>;
 }
 
-impl<X: Vector, Y: Vector> Layer for Reshape<X, Y> {
+impl<X: Vector, Y: Vector> Infer for Reshape<X, Y> {
     type Input = X;
     type Output = Y;
-    type Trace = ();
-    type Grads = ();
-    const DEFAULT: Self = Self::new();
 
     fn forward(&self, x: &X, y: &mut Y) {
         let () = Self::SHAPE_OK;
@@ -87,7 +84,17 @@ impl<X: Vector, Y: Vector> Layer for Reshape<X, Y> {
         super::copy_flat(x, y);
     }
 
-    fn forward_trace(&self, x: &X, _: &mut (), y: &mut Y) {
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        f(LayerDesc::Other { name: "reshape", inputs: X::LEN, outputs: Y::LEN, params: 0 });
+    }
+}
+
+impl<X: Vector, Y: Vector> Layer for Reshape<X, Y> {
+    type Trace = ();
+    type Grads = ();
+    const DEFAULT: Self = Self::new();
+
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &X, _: &mut (), y: &mut Y) {
         self.forward(x, y);
     }
 
@@ -98,8 +105,4 @@ impl<X: Vector, Y: Vector> Layer for Reshape<X, Y> {
 
     /// Nothing to do: no parameters.
     fn backward_params(&self, _: &X, _: &(), _: &Y, _: &mut ()) {}
-
-    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
-        f(LayerDesc::Other { name: "reshape", inputs: X::LEN, outputs: Y::LEN, params: 0 });
-    }
 }

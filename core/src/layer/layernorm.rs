@@ -1,6 +1,6 @@
 //! Layer normalisation of a feature row, over [`crate::kernel::norm`].
 
-use super::{Affine, Layer, LayerDesc};
+use super::{Affine, Ctx, Infer, Layer, LayerDesc};
 use crate::init::LayerInit;
 use crate::kernel::norm;
 use crate::params::Params;
@@ -57,13 +57,9 @@ impl<const N: usize> Params for LayerNorm<N> {
     }
 }
 
-impl<const N: usize> Layer for LayerNorm<N> {
+impl<const N: usize> Infer for LayerNorm<N> {
     type Input = [f32; N];
     type Output = [f32; N];
-    type Trace = ();
-    type Grads = Affine<N>;
-    /// PyTorch's initial state: weight 1, bias 0.
-    const DEFAULT: Self = Self::new([1.0; N], [0.0; N]);
 
     fn forward(&self, x: &[f32; N], y: &mut [f32; N]) {
         norm::layernorm_forward(N, x, &self.weight, &self.bias, self.eps, y);
@@ -73,7 +69,18 @@ impl<const N: usize> Layer for LayerNorm<N> {
         norm::layernorm_forward(N, x, &self.weight, &self.bias, self.eps, y);
     }
 
-    fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        f(LayerDesc::Other { name: "layernorm", inputs: N, outputs: N, params: 2 * N });
+    }
+}
+
+impl<const N: usize> Layer for LayerNorm<N> {
+    type Trace = ();
+    type Grads = Affine<N>;
+    /// PyTorch's initial state: weight 1, bias 0.
+    const DEFAULT: Self = Self::new([1.0; N], [0.0; N]);
+
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
         self.forward(x, y);
     }
 
@@ -114,9 +121,5 @@ impl<const N: usize> Layer for LayerNorm<N> {
     fn init(&mut self, _: &LayerInit, _: &mut Rng) {
         self.weight = [1.0; N];
         self.bias = [0.0; N];
-    }
-
-    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
-        f(LayerDesc::Other { name: "layernorm", inputs: N, outputs: N, params: 2 * N });
     }
 }

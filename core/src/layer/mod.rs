@@ -1,11 +1,21 @@
 //! Const-generic layers over the [`crate::kernel`] functions.
 //!
-//! A [`Layer`] maps a fixed-size `Input` sample to a fixed-size `Output` sample: a row
-//! `[f32; N]`, or a shaped `[[f32; L]; C]` / `[[[f32; W]; H]; C]` for the convolutional
-//! family ([`Conv2d`], [`MaxPool2d`], [`BatchNorm2d`], [`Residual`], [`Flatten`], ...). A
-//! model is a nested pair of layers, `(A, (B, C))`, written [`Seq!`](crate::Seq)`[A, B, C]`;
+//! Inference and training are separate capabilities:
+//!
+//! - [`Infer`] maps a fixed-size `Input` sample to a fixed-size `Output` sample: a row
+//!   `[f32; N]`, or a shaped `[[f32; L]; C]` / `[[[f32; W]; H]; C]` for the convolutional
+//!   family ([`Conv2d`], [`MaxPool2d`], [`BatchNorm2d`], [`Residual`], [`Flatten`], ...). It
+//!   is all a frozen or inference-only layer implements (weights in flash, later int8): no
+//!   backward, no gradient type.
+//! - [`Layer`] (`Infer + Params`) adds training: a `Trace` kept by a training forward, a
+//!   backward into a `Grads` value, `DEFAULT` and `init`. The training forward takes a
+//!   context ([`Ctx`]) with the mode (train or eval) and the random generator that
+//!   [`Dropout`] draws its masks from.
+//!
+//! A model is a nested pair of layers, `(A, (B, C))`, written [`Seq!`](crate::Seq)`[A, B, C]`;
 //! `(A, B)` is a layer only when `B::Input == A::Output`, so a shape mismatch does not
-//! compile.
+//! compile. A pair (and a [`Residual`] block) is `Infer` when its parts are, and a `Layer`
+//! when they all are.
 //!
 //! Buffers are the caller's: inference needs only `Input` and `Output`; training keeps the
 //! intermediate outputs in a `Trace` and accumulates into a `Grads` value whose tensors line
@@ -13,11 +23,11 @@
 //!
 //! ## Inference memory
 //!
-//! [`Layer::forward`] on a chain keeps every intermediate output on the stack at once (each
+//! [`Infer::forward`] on a chain keeps every intermediate output on the stack at once (each
 //! pair declares its `A::Output` and recurses), so its activation stack is the **sum** of
-//! the intermediate widths. [`Layer::forward_reusing`] runs the same kernels in the same
+//! the intermediate widths. [`Infer::forward_reusing`] runs the same kernels in the same
 //! order (bit-identical results) ping-ponging between two caller buffers `a` and `b` of
-//! [`Layer::SCRATCH_WIDTH`] values each: layer 1 reads `x` and writes `a`, layer 2 reads `a`
+//! [`Infer::SCRATCH_WIDTH`] values each: layer 1 reads `x` and writes `a`, layer 2 reads `a`
 //! and writes `b`, layer 3 reads `b` and writes `a`, ..., the last layer writes `y`. Its
 //! activation RAM is `2 * SCRATCH_WIDTH` values, bounded by the widest pair of adjacent
 //! buffers rather than their sum ([`crate::footprint::inference_reusing`]).
@@ -25,7 +35,7 @@
 //! ```
 //! use neurite::prelude::*;
 //! type Model = neurite::Seq![Dense<8, 32>, Relu<32>, Dense<32, 32>, Relu<32>, Dense<32, 2>];
-//! const W: usize = <Model as Layer>::SCRATCH_WIDTH; // 32: the widest intermediate output
+//! const W: usize = <Model as Infer>::SCRATCH_WIDTH; // 32: the widest intermediate output
 //! let mut model = Model::DEFAULT;
 //! model.init(&LayerInit::XAVIER, &mut Rng::new(1));
 //! let x = [0.5; 8];
@@ -39,7 +49,9 @@
 mod activation;
 mod batchnorm;
 mod conv;
+mod ctx;
 mod dense;
+mod dropout;
 mod flatten;
 mod layernorm;
 mod pool;
@@ -51,7 +63,9 @@ mod softmax;
 pub use activation::*;
 pub use batchnorm::{Affine, BatchNorm, BatchNorm1d, BatchNorm2d};
 pub use conv::{Conv1d, Conv2d};
+pub use ctx::Ctx;
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use flatten::{Flatten, Flatten1d, Reshape};
 pub use layernorm::LayerNorm;
 pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
@@ -63,51 +77,51 @@ use crate::init::LayerInit;
 use crate::params::{Params, Vector, Zeroed};
 use crate::rng::Rng;
 
-/// A differentiable map from `Input` to `Output` with its parameters.
-pub trait Layer: Params + Sized {
+/// What a frozen or inference-only layer implements: a map from `Input` to `Output` that is
+/// only ever run (weights in flash, later int8), with no backward, gradient type or trace.
+///
+/// Every trainable [`Layer`] is also an `Infer`; a type that implements only `Infer` works
+/// wherever a model is only run: [`Infer::forward`] and its buffer-reusing forms, the
+/// frozen prefix of [`crate::train::FineTune`], [`crate::footprint::inference`], a chain
+/// `(A, B)` or a [`Residual`] body (which are then `Infer` only). It cannot be trained: a
+/// [`crate::train::Trainer`] needs a [`Layer`].
+pub trait Infer {
     /// Input sample, `[f32; IN]` or a shaped array ([`Vector`]).
     type Input: Vector;
     /// Output sample, `[f32; OUT]` or a shaped array ([`Vector`]).
     type Output: Vector;
-    /// What `forward_trace` keeps for `backward` (intermediate outputs of a chain; `()` for
-    /// a single layer, which recomputes from its input).
-    type Trace: Zeroed;
-    /// Gradients: tensors numbered as the layer's own ([`Params`]), `()` without parameters.
-    type Grads: Params + Zeroed;
-    /// PyTorch's defaults for options, zero for parameters; use [`Layer::init`] next.
-    const DEFAULT: Self;
 
-    /// Values each buffer of [`Layer::forward_chain`] must hold. For a single layer the wider
+    /// Values each buffer of [`Infer::forward_chain`] must hold. For a single layer the wider
     /// of its input and output; for a chain `(A, B)` the larger of A's (plus A's
-    /// [`Layer::SCRATCH_WIDTH`] when A is a block) and B's, so for a chain of plain layers the
+    /// [`Infer::SCRATCH_WIDTH`] when A is a block) and B's, so for a chain of plain layers the
     /// widest input or output of any of them. A [`Residual`] needs its input plus its body's
-    /// scratch: `X::LEN + B::SCRATCH_WIDTH`. Never below [`Layer::SCRATCH_WIDTH`].
+    /// scratch: `X::LEN + B::SCRATCH_WIDTH`. Never below [`Infer::SCRATCH_WIDTH`].
     const MAX_WIDTH: usize = max_len(<Self::Input as Vector>::LEN, <Self::Output as Vector>::LEN);
 
-    /// Values each of the two buffers of [`Layer::forward_reusing`] (and
-    /// [`Layer::forward_scratch`]) must hold: the widest value the layer keeps between its
+    /// Values each of the two buffers of [`Infer::forward_reusing`] (and
+    /// [`Infer::forward_scratch`]) must hold: the widest value the layer keeps between its
     /// input and its output, which are the caller's. 0 for a single layer; for a chain of
     /// plain layers the widest intermediate output (the input of the first layer and the
-    /// output of the last are not counted). At most [`Layer::MAX_WIDTH`].
+    /// output of the last are not counted). At most [`Infer::MAX_WIDTH`].
     const SCRATCH_WIDTH: usize = 0;
 
     /// Inference: `y = layer(x)`, the reference. Stack use: every intermediate output of a
-    /// chain at once (their sum; see [`Layer::forward_reusing`] for two reused buffers).
+    /// chain at once (their sum; see [`Infer::forward_reusing`] for two reused buffers).
     fn forward(&self, x: &Self::Input, y: &mut Self::Output);
 
     /// Inference on flat slices: `y = layer(x)` with `x` and `y` row-major, `Input::LEN` and
-    /// `Output::LEN` values. A single layer calls the kernels of [`Layer::forward`] in the
+    /// `Output::LEN` values. A single layer calls the kernels of [`Infer::forward`] in the
     /// same order, so the result is bit-identical. Other lengths never panic: the kernels
     /// work over what the slices hold (the result is then unspecified).
     ///
     /// A chain `(A, B)` has no scratch here: it copies `x` into an `Input` on the stack, runs
-    /// [`Layer::forward`] and copies the output out (stack as `forward` plus both copies);
-    /// [`Layer::forward_scratch`] is its buffer-reusing form.
+    /// [`Infer::forward`] and copies the output out (stack as `forward` plus both copies);
+    /// [`Infer::forward_scratch`] is its buffer-reusing form.
     fn forward_flat(&self, x: &[f32], y: &mut [f32]);
 
     /// Inference on flat slices with two scratch buffers `s` and `t` of at least
-    /// [`Layer::SCRATCH_WIDTH`] values each (overwritten; `x` and `y` are not among them).
-    /// A single layer needs none ([`Layer::forward_flat`], the default); a chain ping-pongs
+    /// [`Infer::SCRATCH_WIDTH`] values each (overwritten; `x` and `y` are not among them).
+    /// A single layer needs none ([`Infer::forward_flat`], the default); a chain ping-pongs
     /// its intermediate outputs between `s` and `t`; a [`Residual`] gives them to its body.
     /// Shorter buffers never panic, but the result is then unspecified.
     fn forward_scratch(&self, x: &[f32], y: &mut [f32], s: &mut [f32], t: &mut [f32]) {
@@ -116,10 +130,10 @@ pub trait Layer: Params + Sized {
     }
 
     /// One step of a ping-pong chain: the input is `cur[..Input::LEN]`, and `cur` and `other`
-    /// (at least [`Layer::MAX_WIDTH`] values each) may be overwritten; writes `y`. A chain
+    /// (at least [`Infer::MAX_WIDTH`] values each) may be overwritten; writes `y`. A chain
     /// `(A, B)` runs A from `cur` into `other`, then B with the roles swapped, so `cur` and
     /// `other` alternate down the chain and only the last layer writes `y`. The default runs
-    /// [`Layer::forward_scratch`] with the rest of `cur` and all of `other` as scratch.
+    /// [`Infer::forward_scratch`] with the rest of `cur` and all of `other` as scratch.
     /// Shorter buffers never panic, but the result is then unspecified.
     fn forward_chain(&self, cur: &mut [f32], other: &mut [f32], y: &mut [f32]) {
         let (x, spare) = split_len(cur, <Self::Input as Vector>::LEN);
@@ -127,19 +141,19 @@ pub trait Layer: Params + Sized {
     }
 
     /// Inference reusing two caller buffers: `y = layer(x)`, bit-identical to
-    /// [`Layer::forward`], with the intermediate outputs written alternately into `a` and
+    /// [`Infer::forward`], with the intermediate outputs written alternately into `a` and
     /// `b` (overwritten) instead of the stack. Each needs at least
-    /// [`Layer::SCRATCH_WIDTH`] values ([`Layer::MAX_WIDTH`] is always enough), so the
+    /// [`Infer::SCRATCH_WIDTH`] values ([`Infer::MAX_WIDTH`] is always enough), so the
     /// activation RAM is `2 * SCRATCH_WIDTH` values whatever the depth
     /// ([`crate::footprint::inference_reusing`]).
     ///
-    /// If `a` or `b` is shorter, it falls back to [`Layer::forward`] (the same result, with
+    /// If `a` or `b` is shorter, it falls back to [`Infer::forward`] (the same result, with
     /// `forward`'s stack); it never panics. A firmware checks the length at compile time:
-    /// `const _: () = assert!(BUF >= <Model as Layer>::SCRATCH_WIDTH);`.
+    /// `const _: () = assert!(BUF >= <Model as Infer>::SCRATCH_WIDTH);`.
     ///
     /// Stack: no activation of the chain is on it, but a [`Residual`] block's body runs
     /// through these buffers too (its input stays in one of them while the body uses the
-    /// rest), which is what its larger [`Layer::MAX_WIDTH`] pays for.
+    /// rest), which is what its larger [`Infer::MAX_WIDTH`] pays for.
     fn forward_reusing(&self, x: &Self::Input, y: &mut Self::Output, a: &mut [f32], b: &mut [f32]) {
         if a.len() < Self::SCRATCH_WIDTH || b.len() < Self::SCRATCH_WIDTH {
             self.forward(x, y);
@@ -148,8 +162,32 @@ pub trait Layer: Params + Sized {
         }
     }
 
-    /// Training forward: `y = layer(x)`, keeping in `trace` what `backward` needs.
-    fn forward_trace(&self, x: &Self::Input, trace: &mut Self::Trace, y: &mut Self::Output);
+    /// Calls `f` with the description of every layer, first to last (the architecture a
+    /// model file records).
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc));
+}
+
+/// A trainable layer: an [`Infer`] map with its parameters ([`Params`]), a training forward
+/// that keeps a `Trace`, and a backward that accumulates into a `Grads` value.
+pub trait Layer: Infer + Params + Sized {
+    /// What `forward_trace` keeps for `backward` (intermediate outputs of a chain, a dropout
+    /// mask; `()` for a single layer that recomputes from its input).
+    type Trace: Zeroed;
+    /// Gradients: tensors numbered as the layer's own ([`Params`]), `()` without parameters.
+    type Grads: Params + Zeroed;
+    /// PyTorch's defaults for options, zero for parameters; use [`Layer::init`] next.
+    const DEFAULT: Self;
+
+    /// Training forward: `y = layer(x)`, keeping in `trace` what `backward` needs. `ctx`
+    /// carries the mode and the random generator ([`Ctx`]): only layers that behave
+    /// differently in training ([`Dropout`]) read it; the others compute [`Infer::forward`].
+    fn forward_trace(
+        &self,
+        ctx: &mut Ctx<'_>,
+        x: &Self::Input,
+        trace: &mut Self::Trace,
+        y: &mut Self::Output,
+    );
 
     /// Backward for one sample: writes `dx = d loss / dx` and **adds** `d loss / d params`
     /// into `grads`, given `dy = d loss / dy` and the `x` and `trace` of `forward_trace`.
@@ -177,10 +215,6 @@ pub trait Layer: Params + Sized {
 
     /// Initialises the parameters (no-op for layers without weights).
     fn init(&mut self, _init: &LayerInit, _rng: &mut Rng) {}
-
-    /// Calls `f` with the description of every layer, first to last (the architecture a
-    /// model file records).
-    fn describe(&self, f: &mut dyn FnMut(LayerDesc));
 }
 
 /// One layer's architecture, without its parameters.
@@ -264,7 +298,7 @@ impl LayerDesc {
 }
 
 /// Number of learnable scalars of a layer or model.
-pub const fn param_count<L: Layer>() -> usize {
+pub const fn param_count<L: Params>() -> usize {
     <L as Params>::LEN
 }
 

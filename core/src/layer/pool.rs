@@ -4,7 +4,7 @@
 //!
 //! No parameters and no trace: backward recomputes the window maxima from the input.
 
-use super::{Layer, LayerDesc};
+use super::{Ctx, Infer, Layer, LayerDesc};
 use crate::kernel::pool::{self, Pool2dGeom};
 use crate::params::Vector;
 
@@ -77,13 +77,10 @@ macro_rules! pool_layer {
                 const K: usize,
                 const S: usize,
                 const P: usize,
-            > Layer for $name<C, H, W, OH, OW, K, S, P>
+            > Infer for $name<C, H, W, OH, OW, K, S, P>
         {
             type Input = [[[f32; W]; H]; C];
             type Output = [[[f32; OW]; OH]; C];
-            type Trace = ();
-            type Grads = ();
-            const DEFAULT: Self = Self::new();
 
             fn forward(&self, x: &Self::Input, y: &mut Self::Output) {
                 $fw(&Self::GEOM, Vector::as_slice(x), Vector::as_mut_slice(y));
@@ -93,7 +90,38 @@ macro_rules! pool_layer {
                 $fw(&Self::GEOM, x, y);
             }
 
-            fn forward_trace(&self, x: &Self::Input, _: &mut (), y: &mut Self::Output) {
+            fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+                f(LayerDesc::Other {
+                    name: $label,
+                    inputs: C * H * W,
+                    outputs: C * OH * OW,
+                    params: 0,
+                });
+            }
+        }
+
+        impl<
+                const C: usize,
+                const H: usize,
+                const W: usize,
+                const OH: usize,
+                const OW: usize,
+                const K: usize,
+                const S: usize,
+                const P: usize,
+            > Layer for $name<C, H, W, OH, OW, K, S, P>
+        {
+            type Trace = ();
+            type Grads = ();
+            const DEFAULT: Self = Self::new();
+
+            fn forward_trace(
+                &self,
+                _: &mut Ctx<'_>,
+                x: &Self::Input,
+                _: &mut (),
+                y: &mut Self::Output,
+            ) {
                 self.forward(x, y);
             }
 
@@ -116,15 +144,6 @@ macro_rules! pool_layer {
 
             /// Nothing to do: no parameters.
             fn backward_params(&self, _: &Self::Input, _: &(), _: &Self::Output, _: &mut ()) {}
-
-            fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
-                f(LayerDesc::Other {
-                    name: $label,
-                    inputs: C * H * W,
-                    outputs: C * OH * OW,
-                    params: 0,
-                });
-            }
         }
     };
 }
@@ -190,12 +209,9 @@ crate::params::no_params! {
     [const C: usize, const H: usize, const W: usize] GlobalAvgPool<C, H, W>;
 }
 
-impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool<C, H, W> {
+impl<const C: usize, const H: usize, const W: usize> Infer for GlobalAvgPool<C, H, W> {
     type Input = [[[f32; W]; H]; C];
     type Output = [f32; C];
-    type Trace = ();
-    type Grads = ();
-    const DEFAULT: Self = Self;
 
     fn forward(&self, x: &Self::Input, y: &mut [f32; C]) {
         pool::global_avg_pool_forward(C, Vector::as_slice(x), y);
@@ -205,7 +221,17 @@ impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool<C, 
         pool::global_avg_pool_forward(C, x, y);
     }
 
-    fn forward_trace(&self, x: &Self::Input, _: &mut (), y: &mut [f32; C]) {
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        f(LayerDesc::Other { name: "global_avg_pool", inputs: C * H * W, outputs: C, params: 0 });
+    }
+}
+
+impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool<C, H, W> {
+    type Trace = ();
+    type Grads = ();
+    const DEFAULT: Self = Self;
+
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &Self::Input, _: &mut (), y: &mut [f32; C]) {
         self.forward(x, y);
     }
 
@@ -215,8 +241,4 @@ impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool<C, 
 
     /// Nothing to do: no parameters.
     fn backward_params(&self, _: &Self::Input, _: &(), _: &[f32; C], _: &mut ()) {}
-
-    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
-        f(LayerDesc::Other { name: "global_avg_pool", inputs: C * H * W, outputs: C, params: 0 });
-    }
 }

@@ -1,4 +1,4 @@
-use super::Layer;
+use super::{Ctx, Infer, Layer};
 use crate::kernel::elementwise;
 use crate::params::{Params, Zeroed};
 
@@ -64,12 +64,9 @@ impl<const N: usize, const A: usize> Params for Prelu<N, A> {
     }
 }
 
-impl<const N: usize, const A: usize> Layer for Prelu<N, A> {
+impl<const N: usize, const A: usize> Infer for Prelu<N, A> {
     type Input = [f32; N];
     type Output = [f32; N];
-    type Trace = ();
-    type Grads = Self;
-    const DEFAULT: Self = Self::new([0.25; A]);
 
     fn forward(&self, x: &[f32; N], y: &mut [f32; N]) {
         let () = Self::SHAPE_OK;
@@ -79,13 +76,19 @@ impl<const N: usize, const A: usize> Layer for Prelu<N, A> {
         let () = Self::SHAPE_OK;
         elementwise::prelu_forward(&self.alpha, x, y);
     }
-    fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        f(super::LayerDesc::Prelu { width: N, slopes: A });
+    }
+}
+
+impl<const N: usize, const A: usize> Layer for Prelu<N, A> {
+    type Trace = ();
+    type Grads = Self;
+    const DEFAULT: Self = Self::new([0.25; A]);
+    fn forward_trace(&self, _: &mut Ctx<'_>, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
         self.forward(x, y);
     }
     fn backward(&self, x: &[f32; N], _: &(), dy: &[f32; N], dx: &mut [f32; N], g: &mut Self) {
         elementwise::prelu_backward(&self.alpha, x, dy, dx, &mut g.alpha);
-    }
-    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
-        f(super::LayerDesc::Prelu { width: N, slopes: A });
     }
 }

@@ -1,6 +1,6 @@
 //! Skip connections: `y = x + body(x)` (a ResNet block).
 
-use super::{Layer, LayerDesc};
+use super::{Ctx, Infer, Layer, LayerDesc};
 use crate::init::LayerInit;
 use crate::params::{Params, Vector};
 use crate::rng::Rng;
@@ -12,13 +12,16 @@ use crate::rng::Rng;
 /// then body path, per element: the runtime-shaped `residual`'s order, bit for bit). The
 /// parameters, gradients and trace are the body's.
 ///
-/// Buffer-reusing inference ([`Layer::forward_reusing`]): the skip input must outlive the
+/// The block is [`Infer`] when its body is (an inference-only body makes an inference-only
+/// block) and a [`Layer`] when the body is trainable.
+///
+/// Buffer-reusing inference ([`Infer::forward_reusing`]): the skip input must outlive the
 /// body, so the block keeps its input `x` at the start of the chain's current buffer and
 /// runs the body with the rest of that buffer and the other one as the body's scratch
-/// ([`Layer::forward_scratch`]), writing straight into its output: nothing goes on the
-/// stack, and its [`Layer::MAX_WIDTH`] is `X::LEN + B::SCRATCH_WIDTH` (`X::LEN` for a
-/// single-layer body). [`Layer::forward_flat`] alone has no scratch: a chain body then runs
-/// through its stack-based `forward_flat` (see [`Layer::forward_flat`]).
+/// ([`Infer::forward_scratch`]), writing straight into its output: nothing goes on the
+/// stack, and its [`Infer::MAX_WIDTH`] is `X::LEN + B::SCRATCH_WIDTH` (`X::LEN` for a
+/// single-layer body). [`Infer::forward_flat`] alone has no scratch: a chain body then runs
+/// through its stack-based `forward_flat` (see [`Infer::forward_flat`]).
 ///
 /// ```
 /// use neurite::prelude::*;
@@ -41,12 +44,9 @@ impl<B: Params> Params for Residual<B> {
     }
 }
 
-impl<X: Vector, B: Layer<Input = X, Output = X>> Layer for Residual<B> {
+impl<X: Vector, B: Infer<Input = X, Output = X>> Infer for Residual<B> {
     type Input = X;
     type Output = X;
-    type Trace = B::Trace;
-    type Grads = B::Grads;
-    const DEFAULT: Self = Self(B::DEFAULT);
     /// The input (kept for the skip) plus the body's scratch, in the current buffer.
     const MAX_WIDTH: usize = X::LEN + B::SCRATCH_WIDTH;
     const SCRATCH_WIDTH: usize = B::SCRATCH_WIDTH;
@@ -67,8 +67,23 @@ impl<X: Vector, B: Layer<Input = X, Output = X>> Layer for Residual<B> {
         add_skip(x, y);
     }
 
-    fn forward_trace(&self, x: &X, trace: &mut B::Trace, y: &mut X) {
-        self.0.forward_trace(x, trace, y);
+    /// One `residual` entry holding the body's parameter count (the sum over the body's
+    /// descriptions; the body is not listed, so widths chain and parameter counts add up
+    /// over a model's descriptions).
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        let mut params = 0;
+        self.0.describe(&mut |d| params += d.params());
+        f(LayerDesc::Other { name: "residual", inputs: X::LEN, outputs: X::LEN, params });
+    }
+}
+
+impl<X: Vector, B: Layer<Input = X, Output = X>> Layer for Residual<B> {
+    type Trace = B::Trace;
+    type Grads = B::Grads;
+    const DEFAULT: Self = Self(B::DEFAULT);
+
+    fn forward_trace(&self, ctx: &mut Ctx<'_>, x: &X, trace: &mut B::Trace, y: &mut X) {
+        self.0.forward_trace(ctx, x, trace, y);
         add_skip(x.as_slice(), y.as_mut_slice());
     }
 
@@ -88,12 +103,6 @@ impl<X: Vector, B: Layer<Input = X, Output = X>> Layer for Residual<B> {
 
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         self.0.init(init, rng);
-    }
-
-    /// One `residual` entry holding the body's parameter count (the body is not listed, so
-    /// widths chain and parameter counts add up over a model's descriptions).
-    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
-        f(LayerDesc::Other { name: "residual", inputs: X::LEN, outputs: X::LEN, params: B::LEN });
     }
 }
 

@@ -1,19 +1,20 @@
 //! Sequential models: the pair `(A, B)` is the layer "A then B".
 //!
 //! Longer chains nest: `(A, (B, (C, D)))`, which the [`Seq!`](crate::Seq) macro writes as
-//! `Seq![A, B, C, D]`. The bound `B: Layer<Input = A::Output>` makes a shape mismatch a
-//! compile error.
+//! `Seq![A, B, C, D]`. The bound `B::Input = A::Output` makes a shape mismatch a compile
+//! error. A pair is [`Infer`] when both parts are (an inference-only model) and a [`Layer`]
+//! when both are trainable.
 //!
 //! `Trace = (A::Trace, A::Output, B::Trace)`: the intermediate output between A and B is
 //! kept for backward. Backward needs one `A::Output`-sized gradient on the stack.
 //!
-//! Inference: [`Layer::forward`] declares the intermediate `A::Output` on the stack and
+//! Inference: [`Infer::forward`] declares the intermediate `A::Output` on the stack and
 //! recurses, so a chain's intermediate outputs are all alive at once (their sum);
-//! [`Layer::forward_reusing`] ping-pongs them between two caller buffers instead
-//! ([`Layer::forward_chain`]: A reads `cur` and writes `other`, then B runs with the two
+//! [`Infer::forward_reusing`] ping-pongs them between two caller buffers instead
+//! ([`Infer::forward_chain`]: A reads `cur` and writes `other`, then B runs with the two
 //! swapped).
 
-use super::{copy_flat, max_len, split_len, Layer};
+use super::{copy_flat, max_len, split_len, Ctx, Infer, Layer};
 use crate::init::LayerInit;
 use crate::params::{Vector, Zeroed};
 use crate::rng::Rng;
@@ -31,12 +32,9 @@ macro_rules! Seq {
     ($a:ty, $($rest:ty),+ $(,)?) => { ($a, $crate::Seq![$($rest),+]) };
 }
 
-impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
+impl<A: Infer, B: Infer<Input = A::Output>> Infer for (A, B) {
     type Input = A::Input;
     type Output = B::Output;
-    type Trace = (A::Trace, A::Output, B::Trace);
-    type Grads = (A::Grads, B::Grads);
-    const DEFAULT: Self = (A::DEFAULT, B::DEFAULT);
     /// A reads `cur` (its input, then its scratch) and writes `other` (its output, then its
     /// scratch); B then needs its own width in both.
     const MAX_WIDTH: usize = max_len(
@@ -54,7 +52,7 @@ impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
         self.1.forward(&mid, y);
     }
 
-    /// Through [`Layer::forward`] on the stack (a chain has no scratch here).
+    /// Through [`Infer::forward`] on the stack (a chain has no scratch here).
     fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
         let mut input = A::Input::ZEROED;
         copy_flat(x, input.as_mut_slice());
@@ -82,9 +80,27 @@ impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
         self.1.forward_chain(other, cur, y);
     }
 
-    fn forward_trace(&self, x: &A::Input, t: &mut Self::Trace, y: &mut B::Output) {
-        self.0.forward_trace(x, &mut t.0, &mut t.1);
-        self.1.forward_trace(&t.1, &mut t.2, y);
+    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+        self.0.describe(f);
+        self.1.describe(f);
+    }
+}
+
+impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
+    type Trace = (A::Trace, A::Output, B::Trace);
+    type Grads = (A::Grads, B::Grads);
+    const DEFAULT: Self = (A::DEFAULT, B::DEFAULT);
+
+    /// A then B with the same context (A's draws first).
+    fn forward_trace(
+        &self,
+        ctx: &mut Ctx<'_>,
+        x: &A::Input,
+        t: &mut Self::Trace,
+        y: &mut B::Output,
+    ) {
+        self.0.forward_trace(ctx, x, &mut t.0, &mut t.1);
+        self.1.forward_trace(ctx, &t.1, &mut t.2, y);
     }
 
     fn backward(
@@ -115,10 +131,5 @@ impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         self.0.init(init, rng);
         self.1.init(init, rng);
-    }
-
-    fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
-        self.0.describe(f);
-        self.1.describe(f);
     }
 }

@@ -1,4 +1,4 @@
-use super::Layer;
+use super::{Ctx, Infer, Layer};
 use crate::kernel::softmax;
 
 /// Softmax over `N` values: `y_i = e^{x_i} / sum_j e^{x_j}` (max-subtracted).
@@ -16,12 +16,9 @@ macro_rules! vector_op_layer {
             [const N: usize] $name<N>;
         }
 
-        impl<const N: usize> Layer for $name<N> {
+        impl<const N: usize> Infer for $name<N> {
             type Input = [f32; N];
             type Output = [f32; N];
-            type Trace = ();
-            type Grads = ();
-            const DEFAULT: Self = Self;
 
             fn forward(&self, x: &[f32; N], y: &mut [f32; N]) {
                 $fw(x, y);
@@ -29,16 +26,22 @@ macro_rules! vector_op_layer {
             fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
                 $fw(x, y);
             }
-            fn forward_trace(&self, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
+            fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
+                f(super::LayerDesc::$name { width: N });
+            }
+        }
+
+        impl<const N: usize> Layer for $name<N> {
+            type Trace = ();
+            type Grads = ();
+            const DEFAULT: Self = Self;
+            fn forward_trace(&self, _: &mut Ctx<'_>, x: &[f32; N], _: &mut (), y: &mut [f32; N]) {
                 $fw(x, y);
             }
             fn backward(&self, x: &[f32; N], _: &(), dy: &[f32; N], dx: &mut [f32; N], _: &mut ()) {
                 let mut y = [0.0; N];
                 $fw(x, &mut y);
                 $bw(&y, dy, dx);
-            }
-            fn describe(&self, f: &mut dyn FnMut(super::LayerDesc)) {
-                f(super::LayerDesc::$name { width: N });
             }
         }
     };

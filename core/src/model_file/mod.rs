@@ -33,7 +33,7 @@ pub mod v2;
 
 use crate::activation::ActivationKind;
 use crate::error::Error;
-use crate::layer::{Layer, LayerDesc};
+use crate::layer::{Infer, LayerDesc};
 
 /// The magic bytes.
 pub const MAGIC: [u8; 4] = *b"NRTM";
@@ -246,7 +246,7 @@ impl<'a> ModelFile<'a> {
 
     /// Loads the parameters into a const-generic model after checking that its
     /// architecture is the file's, layer by layer.
-    pub fn load_into<L: Layer>(&self, model: &mut L) -> Result<(), Error> {
+    pub fn load_into<L: Infer + Params>(&self, model: &mut L) -> Result<(), Error> {
         let mut mismatch = None;
         let mut layers = self.layers();
         let mut i = 0;
@@ -272,7 +272,7 @@ impl<'a> ModelFile<'a> {
     }
 }
 
-use crate::params::Vector;
+use crate::params::{Params, Vector};
 
 /// What a model file records besides the layers and parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -376,8 +376,7 @@ pub fn write<'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{Dense, Relu};
-    use crate::params::Params;
+    use crate::layer::{Dense, Layer, Relu};
 
     type M = crate::Seq![Dense<2, 3>, Relu<3>, Dense<3, 1>];
 
