@@ -10,6 +10,11 @@
 #![deny(missing_docs)]
 
 pub mod budget;
+pub mod cnn;
+/// The digits CNN exported by the host (`neurite export --rust`); generated, not formatted.
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all)]
+pub mod cnn_model;
 pub mod digits;
 /// The digits model exported by the host (`neurite export --rust`); generated, not formatted.
 #[rustfmt::skip]

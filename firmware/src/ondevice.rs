@@ -8,6 +8,7 @@ use crate::model::{INPUT_MEAN, INPUT_STD};
 use crate::sensor::{ArraySensor, RawSample, ADDRESS};
 use crate::sim::SimulatedSensor;
 use heapless::Deque;
+use neurite::layer::{Infer, Layer};
 use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::optim::{Optimizer, Sgd};
 use neurite::prelude::Trainer;
@@ -58,15 +59,26 @@ pub enum Failure {
 /// Correct predictions of `head` behind the frozen layers on the test rows, read through
 /// `device`'s sensor.
 pub fn accuracy_through_sensor(head: &Head, device: Device) -> Result<u32, Failure> {
+    let ft = FineTune::new(&FROZEN, head.clone());
+    accuracy_with(device, |s| {
+        let mut y = [0.0; 10];
+        ft.forward(&s.to_input(&INPUT_MEAN, &INPUT_STD), &mut y);
+        y
+    })
+}
+
+/// Correct predictions of `predict` on the test rows, read through `device`'s sensor.
+pub fn accuracy_with(
+    device: Device,
+    mut predict: impl FnMut(&RawSample) -> [f32; 10],
+) -> Result<u32, Failure> {
     let sensor =
         SimulatedSensor::new(&PIXELS, None, &TEST_ROWS, ADDRESS, device.gain, device.offset);
     let mut drv = ArraySensor::new(sensor, ADDRESS);
-    let ft = FineTune::new(&FROZEN, head.clone());
     let mut correct = 0u32;
     for &row in TEST_ROWS.iter() {
         let s = drv.read().map_err(|_| Failure::Sensor)?;
-        let mut y = [0.0; 10];
-        ft.forward(&s.to_input(&INPUT_MEAN, &INPUT_STD), &mut y);
+        let y = predict(&s);
         correct +=
             u32::from(neurite::kernel::reduce::argmax(&y) == usize::from(LABELS[usize::from(row)]));
     }
@@ -80,15 +92,38 @@ pub fn fine_tune(
     head: Head,
     device: Device,
     rows: &[u16],
-    mut on_buffer: impl FnMut(usize, f32),
+    on_buffer: impl FnMut(usize, f32),
 ) -> Result<(Head, Report), Failure> {
+    let opt: HeadOptimizer = Sgd::new(LR).with_momentum(MOMENTUM, 0.0, false);
+    let features = |s: &RawSample| {
+        let mut y = [0.0; 64];
+        FROZEN.forward(&s.to_input(&INPUT_MEAN, &INPUT_STD), &mut y);
+        y
+    };
+    fine_tune_head(head, opt, features, device, rows, on_buffer)
+}
+
+/// Fine-tunes a classifier `head` behind any frozen feature extractor: `features(sample)` is
+/// the frozen layers' output for a sample read through `device`'s sensor (the frozen layers
+/// stay in flash; features are recomputed on each pass, so RAM holds raw samples only).
+/// Each time the ring buffer fills, `EPOCHS_PER_BUFFER` optimiser steps on it.
+pub fn fine_tune_head<H, O>(
+    mut head: H,
+    mut opt: O,
+    mut features: impl FnMut(&RawSample) -> H::Input,
+    device: Device,
+    rows: &[u16],
+    mut on_buffer: impl FnMut(usize, f32),
+) -> Result<(H, Report), Failure>
+where
+    H: Layer<Output = [f32; 10]>,
+    O: Optimizer<H::Grads>,
+{
     let sensor =
         SimulatedSensor::new(&PIXELS, Some(&LABELS), rows, ADDRESS, device.gain, device.offset);
     let mut drv = ArraySensor::new(sensor, ADDRESS);
     let mut ring: Deque<RawSample, RING> = Deque::new();
-    let mut ft = FineTune::new(&FROZEN, head);
-    let mut opt: HeadOptimizer = Sgd::new(LR).with_momentum(MOMENTUM, 0.0, false);
-    let mut trainer = Trainer::<Head>::new();
+    let mut trainer = Trainer::<H>::new();
     let ce = CrossEntropy::default();
     let (mut samples, mut last_loss) = (0, f32::NAN);
     loop {
@@ -101,15 +136,16 @@ pub fn fine_tune(
             trainer.begin();
             for s in ring.iter() {
                 let Some(label) = s.label else { continue };
-                let x = s.to_input(&INPUT_MEAN, &INPUT_STD);
-                ft.accumulate(&mut trainer, &ce, &x, Target::Class(usize::from(label)))
+                let x = features(s);
+                trainer
+                    .accumulate(&head, &ce, &x, Target::Class(usize::from(label)))
                     .map_err(|_| Failure::Sample)?;
             }
             last_loss = trainer.finish(&ce, Reduction::Mean).map_err(|_| Failure::Sample)?.0;
-            ft.step(&mut opt, &trainer);
+            opt.step(&mut head, &trainer.grads);
         }
         ring.clear();
         on_buffer(samples, last_loss);
     }
-    Ok((ft.head, Report { samples, steps: opt.steps(), last_loss }))
+    Ok((head, Report { samples, steps: opt.steps(), last_loss }))
 }

@@ -3,7 +3,7 @@
 //! outputs on the test split. Each returns an FNV-1a hash of every bit of its result; the
 //! host computes the same functions (`tests/tests/firmware_host.rs`) and compares.
 
-use neurite::layer::{Dense, Layer, Tanh};
+use neurite::layer::{Dense, Infer, Layer, Tanh};
 use neurite::loss::{CrossEntropy, Reduction};
 use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd};
 use neurite::params::Params;
@@ -127,6 +127,24 @@ pub fn digits_inference() -> (u64, usize) {
         let i = usize::from(i);
         let mut y = [0.0f32; 10];
         model.forward(&crate::digits::input(i), &mut y);
+        correct += usize::from(
+            neurite::kernel::reduce::argmax(&y) == usize::from(crate::digits::LABELS[i]),
+        );
+        y.iter().for_each(|&v| h.add(v));
+    }
+    (h.finish(), correct)
+}
+
+/// The digits CNN's outputs on the test split (inference through reused buffers): the hash
+/// of every output bit and the number of correct predictions.
+pub fn cnn_inference() -> (u64, usize) {
+    let (mut a, mut b) = ([0.0; crate::cnn::SCRATCH], [0.0; crate::cnn::SCRATCH]);
+    let (mean, std) = (&crate::cnn_model::INPUT_MEAN, &crate::cnn_model::INPUT_STD);
+    let mut correct = 0;
+    let mut h = Fnv::new();
+    for &i in crate::digits::TEST_ROWS.iter() {
+        let i = usize::from(i);
+        let y = crate::cnn::infer(&crate::digits::input_with(i, mean, std), &mut a, &mut b);
         correct += usize::from(
             neurite::kernel::reduce::argmax(&y) == usize::from(crate::digits::LABELS[i]),
         );

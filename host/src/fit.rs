@@ -105,6 +105,23 @@ impl TrainConfig {
     }
 }
 
+/// The digits CNN (input 1x8x8): the README's CLI model and the firmware's `src/cnn_model.rs`.
+pub const DIGITS_CNN: &str = "conv2d(16,3,padding=1),relu,maxpool2d(2),conv2d(32,3,padding=1),relu,maxpool2d(2),flatten,dense(10)";
+
+impl TrainConfig {
+    /// The digits CNN ([`DIGITS_CNN`] on 1x8x8 samples) as the CLI trains it with
+    /// `--input-shape 1x8x8 --lr 0.003` and otherwise default options: Adam, batch 32, He
+    /// init, seed 1.
+    pub fn digits_cnn(epochs: usize) -> Self {
+        Self {
+            layers: crate::dynamic::parse_spec(DIGITS_CNN).unwrap_or_default(),
+            input_shape: Some(vec![1, 8, 8]),
+            optimizer: DynOptimizer::Adam(neurite::optim::AdamConfig::adam(0.003), false),
+            ..Self::digits_demo(epochs)
+        }
+    }
+}
+
 /// One epoch's numbers.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochStats {

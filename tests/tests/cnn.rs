@@ -4,9 +4,7 @@
 use assert_cmd::Command;
 use neurite_tests::neurite_bin;
 
-/// The spec of the README's digits CNN.
-pub const CNN: &str =
-    "conv2d(16,3,padding=1),relu,maxpool2d(2),conv2d(32,3,padding=1),relu,maxpool2d(2),flatten,dense(10)";
+use neurite_host::fit::DIGITS_CNN as CNN;
 /// The same with batch norm after each convolution (whose bias batch norm makes redundant).
 pub const CNN_BN: &str = "conv2d(16,3,padding=1,bias=false),batchnorm2d,relu,maxpool2d(2),\
 conv2d(32,3,padding=1,bias=false),batchnorm2d,relu,maxpool2d(2),flatten,dense(10)";

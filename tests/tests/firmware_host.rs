@@ -27,6 +27,44 @@ fn firmware_model_is_the_demo_model() {
     assert!(committed == module, "firmware/src/model.rs is stale: run NEURITE_BLESS=1 cargo test -p neurite-tests --test firmware_host");
 }
 
+const CNN_RS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware/src/cnn_model.rs");
+/// What the firmware's CNN export says it came from.
+pub const CNN_SOURCE: &str = "the digits CNN (neurite train --input-shape 1x8x8 --lr 0.003 --epochs 30 --seed 1, layers neurite_host::fit::DIGITS_CNN)";
+
+/// `src/cnn_model.rs` is exactly the export of the CLI's digits CNN, retrained here; the
+/// firmware's typed CNN, run on this host, gives the runtime-shaped model's outputs bit for
+/// bit (the QEMU test then compares the device's hash with this one).
+#[test]
+fn firmware_cnn_is_the_cli_cnn_bit_for_bit() {
+    let data = Dataset::load_csv(&neurite_host::data::shipped_data_dir().join("digits.csv"), None)
+        .unwrap();
+    let (tr, te) = data.canonical_split();
+    let trained = train(&TrainConfig::digits_cnn(30), &tr, &te, |_| {}).unwrap();
+    let module = neurite_host::export::rust_module(&trained.saved, CNN_SOURCE).unwrap();
+    if std::env::var_os("NEURITE_BLESS").is_some() {
+        std::fs::write(CNN_RS, &module).unwrap();
+    }
+    let committed = std::fs::read_to_string(Path::new(CNN_RS)).unwrap();
+    assert!(committed == module, "firmware/src/cnn_model.rs is stale: run NEURITE_BLESS=1 cargo test -p neurite-tests --test firmware_host");
+    // The runtime-shaped model's outputs on the test rows, hashed as the firmware hashes.
+    let mut h = neurite_firmware::parity::Fnv::new();
+    let mut correct = 0;
+    for &i in neurite_firmware::digits::TEST_ROWS.iter() {
+        let i = usize::from(i);
+        let raw: Vec<f32> =
+            neurite_firmware::digits::PIXELS[i].iter().map(|&p| f32::from(p)).collect();
+        let y = trained.saved.predict(&raw);
+        correct += usize::from(
+            neurite::kernel::reduce::argmax(&y) == usize::from(neurite_firmware::digits::LABELS[i]),
+        );
+        y.iter().for_each(|&v| h.add(v));
+    }
+    let (typed, typed_correct) = neurite_firmware::parity::cnn_inference();
+    assert_eq!(typed, h.finish(), "the firmware's typed CNN differs from the host model");
+    assert_eq!(typed_correct, correct);
+    assert_eq!(correct, 355, "test accuracy 355/360 = 0.9861 (README)");
+}
+
 mod sensor {
     use embedded_hal_mock::eh1::i2c::{Mock, Transaction};
     use heapless::Deque;

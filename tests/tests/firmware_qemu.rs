@@ -120,6 +120,14 @@ fn firmware_in_qemu() {
     let out = run_ok(&["run", "--release", "--bin", "demo"]);
     assert!(out.contains("demo passed"), "{out}");
 
+    // 2b. the digits CNN from flash: the host's outputs bit for bit, reused buffers, and
+    //     fine-tuning its classifier behind the shifted sensor helps
+    let out = run_ok(&["run", "--release", "--bin", "cnn"]);
+    let (cnn, cnn_correct) = neurite_firmware::parity::cnn_inference();
+    assert_eq!(field(&out, "parity cnn "), format!("{cnn:#018x}"), "CNN outputs differ");
+    assert_eq!(field(&out, "correct "), cnn_correct.to_string());
+    assert!(out.contains("cnn passed"), "{out}");
+
     // 3. Cortex-M0 (micro:bit, soft float): the same digits outputs
     let out = run_ok(&["run", "--release", "--bin", "inference", "--target", "thumbv6m-none-eabi"]);
     assert_eq!(
@@ -133,7 +141,11 @@ fn firmware_in_qemu() {
     assert!(out.contains("all tests passed!"), "{out}");
 
     // 5. flash and RAM of the binaries (llvm-size from rustup's llvm-tools, when installed)
-    for (target, bin) in [("thumbv7em-none-eabihf", "demo"), ("thumbv6m-none-eabi", "inference")] {
+    for (target, bin) in [
+        ("thumbv7em-none-eabihf", "demo"),
+        ("thumbv7em-none-eabihf", "cnn"),
+        ("thumbv6m-none-eabi", "inference"),
+    ] {
         let elf = firmware_dir().join("target").join(target).join("release").join(bin);
         match llvm_size(&elf) {
             Some(s) => println!("size of {target}/{bin}:\n{s}"),

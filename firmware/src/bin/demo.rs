@@ -6,7 +6,7 @@
 #![no_std]
 #![no_main]
 
-use neurite::layer::Layer;
+use neurite::layer::{Infer, Layer};
 use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd};
 use neurite::params::Params;

@@ -1,0 +1,114 @@
+//! The digits CNN on the device (`src/cnn_model.rs`, exported by the host): inference from
+//! flash through two reused activation buffers, and fine-tuning of its classifier behind the
+//! frozen convolutional features, from samples read through the sensor.
+
+use crate::cnn_model::{self, INPUT_MEAN, INPUT_STD, MODEL};
+use crate::ondevice::{self, Device, Failure, Report, MOMENTUM};
+use crate::sensor::RawSample;
+use neurite::activation::Relu;
+use neurite::footprint::{self, Footprint};
+use neurite::layer::{ActOn, Conv2d, Dense, Flatten, Infer, Layer, MaxPool2d};
+use neurite::optim::{On, Sgd};
+
+/// The whole CNN (the exported type).
+pub type Cnn = cnn_model::Model;
+/// The convolutional feature extractor: every layer before the classifier, frozen in flash.
+pub type Features = neurite::Seq![
+    Conv1,
+    ActOn<Relu, [[[f32; 8]; 8]; 16]>,
+    MaxPool2d<16, 8, 8, 4, 4, 2, 2, 0>,
+    Conv2,
+    ActOn<Relu, [[[f32; 4]; 4]; 32]>,
+    MaxPool2d<32, 4, 4, 2, 2, 2, 2, 0>,
+    Flatten<32, 2, 2, 128>
+];
+/// First convolution: 1 -> 16 channels, 3x3, padding 1.
+pub type Conv1 = Conv2d<1, 8, 8, 16, 8, 8, 3, 3, 1, 1>;
+/// Second convolution: 16 -> 32 channels, 3x3, padding 1.
+pub type Conv2 = Conv2d<16, 4, 4, 32, 4, 4, 3, 3, 1, 1>;
+/// The classifier fine-tuned on the device.
+pub type Head = Dense<128, 10>;
+/// The head's optimiser: SGD with momentum.
+pub type HeadOptimizer = Sgd<<Head as Layer>::Grads, On<<Head as Layer>::Grads>>;
+
+/// Learning rate of the classifier's SGD (its 128 features are unnormalised ReLU
+/// activations, larger than the MLP head's inputs: the MLP's 0.01 diverges here).
+pub const LR: f32 = 0.001;
+
+/// The frozen features, in flash (the exported model's layers, so a changed export that no
+/// longer has this architecture does not compile).
+pub static FEATURES: Features = (
+    MODEL.0,
+    (
+        MODEL.1 .0,
+        (
+            MODEL.1 .1 .0,
+            (
+                MODEL.1 .1 .1 .0,
+                (MODEL.1 .1 .1 .1 .0, (MODEL.1 .1 .1 .1 .1 .0, MODEL.1 .1 .1 .1 .1 .1 .0)),
+            ),
+        ),
+    ),
+);
+/// The exported classifier, in flash (copied to RAM to train).
+pub static HEAD: Head = MODEL.1 .1 .1 .1 .1 .1 .1;
+
+/// Multiply-accumulates of one inference: both convolutions (in-bounds taps only) and the
+/// classifier.
+pub const MACS: usize = Conv1::GEOM.macs() + Conv2::GEOM.macs() + 128 * 10;
+/// Length of each of the two activation buffers of [`infer`]: the widest intermediate.
+pub const SCRATCH: usize = <Cnn as Infer>::SCRATCH_WIDTH;
+/// Inference RAM with the buffers reused: input, output and the two buffers.
+pub const INFERENCE: Footprint = footprint::inference_reusing::<Cnn>();
+/// The sum of every intermediate output (what a chain that keeps them all would need):
+/// conv 16x8x8, relu 16x8x8, pool 16x4x4, conv 32x4x4, relu 32x4x4, pool 32x2x2, flatten 128.
+pub const INTERMEDIATES: usize = 4 * (1024 + 1024 + 256 + 512 + 512 + 128 + 128);
+/// RAM budget of CNN inference (weights in flash).
+pub const INFERENCE_RAM_BUDGET: usize = 16 * 1024;
+
+const _: () = assert!(SCRATCH == 16 * 8 * 8, "the widest buffer is the first conv's output");
+const _: () = assert!(footprint::activation_buffers::<Cnn>() == 2 * 4 * SCRATCH);
+const _: () = assert!(footprint::activation_buffers::<Cnn>() < INTERMEDIATES);
+const _: () = assert!(INFERENCE.buffers <= INFERENCE_RAM_BUDGET, "CNN inference RAM budget");
+
+/// The image of a standardised 64-pixel row: `[channel][row][column]`.
+pub fn image(x: &[f32; 64]) -> [[[f32; 8]; 8]; 1] {
+    [core::array::from_fn(|r| core::array::from_fn(|c| x[8 * r + c]))]
+}
+
+/// Class scores of a raw-pixel sample standardised with the CNN's training statistics:
+/// the whole model, ping-ponging between two caller-owned buffers.
+pub fn infer(x: &[f32; 64], a: &mut [f32; SCRATCH], b: &mut [f32; SCRATCH]) -> [f32; 10] {
+    let mut y = [0.0; 10];
+    MODEL.forward_reusing(&image(x), &mut y, a, b);
+    y
+}
+
+/// The frozen features of a sensor sample.
+pub fn features(s: &RawSample) -> [f32; 128] {
+    let (mut f, mut a, mut b) = ([0.0; 128], [0.0; SCRATCH], [0.0; SCRATCH]);
+    FEATURES.forward_reusing(&image(&s.to_input(&INPUT_MEAN, &INPUT_STD)), &mut f, &mut a, &mut b);
+    f
+}
+
+/// Correct predictions of `head` behind the frozen features on the test rows, read through
+/// `device`'s sensor.
+pub fn accuracy_through_sensor(head: &Head, device: Device) -> Result<u32, Failure> {
+    ondevice::accuracy_with(device, |s| {
+        let mut y = [0.0; 10];
+        head.forward(&features(s), &mut y);
+        y
+    })
+}
+
+/// Fine-tunes the classifier on the labelled `rows` read through `device`'s sensor (the
+/// procedure of [`ondevice::fine_tune_head`]).
+pub fn fine_tune(
+    head: Head,
+    device: Device,
+    rows: &[u16],
+    on_buffer: impl FnMut(usize, f32),
+) -> Result<(Head, Report), Failure> {
+    let opt: HeadOptimizer = Sgd::new(LR).with_momentum(MOMENTUM, 0.0, false);
+    ondevice::fine_tune_head(head, opt, features, device, rows, on_buffer)
+}
