@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Generates neurite's PyTorch golden parity cases for the layer families
 (tests/golden/layer_*.json): conv1d, conv2d, conv_transpose2d, max/avg pools,
-global_avg_pool, flatten, batchnorm1d/2d, layernorm, dropout (eval), residual, and one
-small CNN.
+global_avg_pool, flatten, batchnorm1d/2d, layernorm, dropout (eval), residual, concat,
+and one small CNN.
 
 Format: docs/DESIGN.md, "Golden parity case format" and "Golden format, layer
 families". Each case: a small model whose weights are drawn by PyTorch's default init under
@@ -46,6 +46,17 @@ class Residual(nn.Module):
 
     def forward(self, x):
         return x + self.body(x)
+
+
+class Concat(nn.Module):
+    """x and body(x) stacked along the channel axis (axis 1 of a batch): a U-Net skip."""
+
+    def __init__(self, *body):
+        super().__init__()
+        self.body = nn.Sequential(*body)
+
+    def forward(self, x):
+        return torch.cat([x, self.body(x)], dim=1)
 
 
 # ---------------------------------------------------------------- module <-> JSON spec
@@ -106,6 +117,8 @@ def spec_of(m):
         return {"layer": "dropout", "p": m.p}
     if isinstance(m, Residual):
         return {"layer": "residual", "body": [spec_of(b) for b in m.body]}
+    if isinstance(m, Concat):
+        return {"layer": "concat", "body": [spec_of(b) for b in m.body]}
     simple = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Flatten: "flatten",
               GlobalAvgPool: "global_avg_pool"}
     return {"layer": simple[type(m)]}
@@ -164,6 +177,8 @@ def torch_layer(s):
         return nn.Dropout(s["p"])
     if name == "residual":
         return Residual(*[torch_layer(b) for b in s["body"]])
+    if name == "concat":
+        return Concat(*[torch_layer(b) for b in s["body"]])
     return {"relu": nn.ReLU, "tanh": nn.Tanh, "flatten": nn.Flatten,
             "global_avg_pool": GlobalAvgPool}[name]()
 
@@ -171,7 +186,7 @@ def torch_layer(s):
 # ---------------------------------------------------------------- expected values
 def param_entry(m, grad):
     get = (lambda p: rows(p.grad)) if grad else rows
-    if isinstance(m, Residual):
+    if isinstance(m, (Residual, Concat)):
         return [param_entry(b, grad) for b in m.body]
     if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d,
                       nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)):
@@ -183,7 +198,7 @@ def param_entry(m, grad):
 
 
 def buffer_entry(m):
-    if isinstance(m, Residual):
+    if isinstance(m, (Residual, Concat)):
         return [buffer_entry(b) for b in m.body]
     if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
         return {"running_mean": rows(m.running_mean), "running_var": rows(m.running_var)}
@@ -489,6 +504,24 @@ def main():
     make_case("layer_residual_batchnorm2d_train_ce_sgd",
               lambda: [Residual(C2(2, 2, 3, padding=1), affine(nn.BatchNorm2d(2)), R()), Fl(),
                        L(32, 3)], [2, 4, 4], opt=SGD)
+
+    # ---- concat: [x, body(x)] on the channel axis (the U-Net skip; on [F], the features)
+    make_case("layer_concat_unet_ce_adam",
+              lambda: [C2(1, 4, 3, padding=1), R(),
+                       Concat(nn.MaxPool2d(2), C2(4, 4, 3, padding=1), R(), CT(4, 4, 2, stride=2)),
+                       C2(8, 2, 1), Fl(), L(128, 3)], [1, 8, 8], opt=ADAM)
+    make_case("layer_concat_dense_tanh_ce_sgd",
+              lambda: [L(4, 5), Concat(L(5, 3), T()), L(8, 3)], opt=SGD)
+    make_case("layer_concat_batchnorm2d_train_ce_sgd",
+              lambda: [Concat(C2(2, 3, 3, padding=1), affine(nn.BatchNorm2d(3)), R()), Fl(),
+                       L(80, 3)], [2, 4, 4], opt=SGD)
+    # a composite inside a composite: the U-Net level with a residual block at its bottom
+    make_case("layer_concat_nested_residual_ce_adam",
+              lambda: [C2(1, 3, 3, padding=1), R(),
+                       Concat(nn.MaxPool2d(2),
+                              Residual(C2(3, 3, 3, padding=1), R()),
+                              CT(3, 2, 2, stride=2)),
+                       Fl(), L(320, 3)], [1, 8, 8], opt=ADAM)
 
     # ---- a small CNN (PyTorch defaults everywhere, conv before batch norm without bias)
     make_case("layer_cnn_train_ce_adam",

@@ -97,30 +97,33 @@ fn attr_of(key: &str, v: &Value) -> Result<Attr, String> {
     })
 }
 
-/// One layer object: its registry node, and the tensors it gives (`name -> values`).
-type Given = Vec<(String, Value)>;
+/// The tensors one layer object gives (`name -> values`), and those of its body's layers.
+#[derive(Default)]
+struct Given {
+    tensors: Vec<(String, Value)>,
+    body: Vec<Self>,
+}
 
-fn layer_node(o: &Obj) -> Result<(LayerNode, Given, Vec<Given>), String> {
+fn layer_node(o: &Obj) -> Result<(LayerNode, Given), String> {
     let name = o.get("layer").and_then(Value::as_str).ok_or("layer without a name")?;
     let kind = lookup(name).ok_or_else(|| format!("unknown layer '{name}'"))?;
     let mut attrs = Attrs::new();
-    let mut given = Given::new();
+    let mut given = Given::default();
     let mut body = Vec::new();
-    let mut body_given = Vec::new();
     for (key, value) in o {
         match key.as_str() {
             "layer" => {}
             "body" if kind.composite => {
                 for item in value.as_array().ok_or("body must be a list of layers")? {
-                    let (node, g, _) =
+                    let (node, g) =
                         layer_node(item.as_object().ok_or("a layer must be an object")?)?;
                     body.push(node);
-                    body_given.push(g);
+                    given.body.push(g);
                 }
             }
             // A tensor: not an option, or `bias` given as values (its option form is false/null).
             k if value.is_array() && (!kind.options.contains(&k) || k == "bias") => {
-                given.push((key.clone(), value.clone()));
+                given.tensors.push((key.clone(), value.clone()));
             }
             // The golden format's `in`/`out` of dense are its sizes.
             k if kind.options.contains(&k) => {
@@ -129,9 +132,9 @@ fn layer_node(o: &Obj) -> Result<(LayerNode, Given, Vec<Given>), String> {
             k => return Err(format!("{name}: unknown key '{k}'")),
         }
     }
-    let shapes = |n: &str| given.iter().find(|(k, _)| k == n).map(|(_, v)| json_shape(v));
+    let shapes = |n: &str| given.tensors.iter().find(|(k, _)| k == n).map(|(_, v)| json_shape(v));
     (kind.infer)(&mut attrs, &shapes);
-    Ok((LayerNode { kind, attrs, body }, given, body_given))
+    Ok((LayerNode { kind, attrs, body }, given))
 }
 
 /// The golden format's name for a tensor (PReLU's `weight` is `alpha` there).
@@ -144,14 +147,13 @@ fn golden_name(op: &dyn Op, name: &'static str) -> &'static str {
 
 /// Loads the given tensors into `model` (nested bodies included); every given tensor must be
 /// used and every parameter given.
-fn load_given(model: &mut DynModel, given: &[(Given, Vec<Given>)]) -> Result<(), String> {
-    for (k, (layer, (g, body_g))) in model.layers.iter_mut().zip(given).enumerate() {
+fn load_given(model: &mut DynModel, given: &[Given]) -> Result<(), String> {
+    for (k, (layer, given)) in model.layers.iter_mut().zip(given).enumerate() {
         if let Some(body) = layer.body_mut() {
-            let nested: Vec<(Given, Vec<Given>)> =
-                body_g.iter().map(|g| (g.clone(), Vec::new())).collect();
-            load_given(body, &nested)?;
+            load_given(body, &given.body)?;
             continue;
         }
+        let g = &given.tensors;
         let names: Vec<&'static str> = layer
             .params()
             .iter()
@@ -193,9 +195,9 @@ pub fn build_model(spec: &[Value], shape: &[usize]) -> Result<DynModel, String> 
     let mut nodes = Vec::new();
     let mut given = Vec::new();
     for s in spec {
-        let (node, g, body_g) = layer_node(s.as_object().ok_or("a layer must be an object")?)?;
+        let (node, g) = layer_node(s.as_object().ok_or("a layer must be an object")?)?;
         nodes.push(node);
-        given.push((g, body_g));
+        given.push(g);
     }
     let mut model = DynModel::build(&nodes, shape).map_err(|e| format!("model: {e}"))?;
     load_given(&mut model, &given)?;
