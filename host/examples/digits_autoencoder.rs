@@ -46,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lr: args.lr,
         batch: args.batch,
         spec: args.spec,
+        ..AutoencoderConfig::default()
     };
     println!("spec: {}", cfg.spec);
     println!("epochs {}, batch {}, Adam lr {}, seed {}", cfg.epochs, cfg.batch, cfg.lr, cfg.seed);

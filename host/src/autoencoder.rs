@@ -1,10 +1,12 @@
-//! A convolutional autoencoder on the 8x8 digits: training through the runtime-shaped
-//! front end ([`crate::dynamic`]), reconstruction error on the canonical split against the
-//! mean-image baseline, and a PNG of inputs above their reconstructions.
+//! A (convolutional) autoencoder, by default on the 8x8 digits: training through the
+//! runtime-shaped front end ([`crate::dynamic`]), reconstruction error on the canonical split
+//! against the mean-image baseline, and a PNG of inputs above their reconstructions.
 //!
-//! Pixels (0..=16 in `digits.csv`) are divided by [`PIXEL_MAX`] for training; every error
-//! in [`AutoencoderReport`] is in pixel units (the trained MSE times `PIXEL_MAX²`).
-//! `cargo run --release -p neurite-host --example digits_autoencoder` runs it.
+//! Features are divided by a scale for training ([`AutoencoderConfig::scale`]: [`PIXEL_MAX`]
+//! for the digits, 0..=16, or the largest absolute training value); every error in
+//! [`AutoencoderReport`] is in the data's units (the trained MSE times `scale²`).
+//! `cargo run --release -p neurite-host --example digits_autoencoder` runs it on the digits;
+//! `neurite autoencode` on any CSV.
 
 use crate::data::Dataset;
 use crate::dynamic::backend::CPU;
@@ -28,8 +30,14 @@ conv_transpose2d(8,2,stride=2),relu,conv_transpose2d(1,2,stride=2)";
 /// Training plan.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AutoencoderConfig {
-    /// Layer spec (input 1x8x8; the output must have 64 values).
+    /// Layer spec (input [`Self::input_shape`]; the output must have as many values).
     pub spec: String,
+    /// Shape of one sample (`[C, H, W]`, `[C, L]`, `[n]`); each row holds one in row-major
+    /// order. Default `[1, 8, 8]`.
+    pub input_shape: Vec<usize>,
+    /// Divisor of the features for training; `None`: the largest absolute value among the
+    /// training rows' features (1 if they are all 0). Default `Some(PIXEL_MAX)`.
+    pub scale: Option<f32>,
     /// Passes over the training rows.
     pub epochs: usize,
     /// Minibatch size.
@@ -42,11 +50,20 @@ pub struct AutoencoderConfig {
 
 impl Default for AutoencoderConfig {
     fn default() -> Self {
-        Self { spec: DEFAULT_SPEC.into(), epochs: 40, batch: 8, lr: 0.005, seed: 1 }
+        Self {
+            spec: DEFAULT_SPEC.into(),
+            input_shape: vec![1, SIDE, SIDE],
+            scale: Some(PIXEL_MAX),
+            epochs: 40,
+            batch: 8,
+            lr: 0.005,
+            seed: 1,
+        }
     }
 }
 
-/// What [`train_autoencoder`] measured, every error in pixel units (0..=16 scale).
+/// What [`train_autoencoder`] measured, every error in the data's units (pixel units,
+/// 0..=16, for the digits).
 #[derive(Clone, Debug)]
 pub struct AutoencoderReport {
     /// Mean batch MSE of each epoch on the training rows (epoch 1 first).
@@ -59,59 +76,114 @@ pub struct AutoencoderReport {
     pub train_rows: usize,
     /// Test rows.
     pub test_rows: usize,
-    /// The trained model (input and output on the `[0, 1]` scale: pixels / [`PIXEL_MAX`]).
+    /// What the features were divided by for training.
+    pub scale: f32,
+    /// The trained model (input and output are features divided by [`Self::scale`]).
     pub model: DynModel,
+}
+
+impl AutoencoderReport {
+    /// The model's reconstruction of one row, given and returned in the data's units.
+    pub fn reconstruct(&self, row: &[f32]) -> Vec<f32> {
+        let x: Vec<f32> = row.iter().map(|v| v / self.scale).collect();
+        self.model.forward(&x).into_iter().map(|v| v * self.scale).collect()
+    }
 }
 
 /// Image side of the digits (8).
 const SIDE: usize = 8;
 
-fn scaled_rows(d: &Dataset) -> Vec<Vec<f32>> {
-    (0..d.len()).map(|i| d.row(i).iter().map(|v| v / PIXEL_MAX).collect()).collect()
+fn scaled_rows(d: &Dataset, scale: f32) -> Vec<Vec<f32>> {
+    (0..d.len()).map(|i| d.row(i).iter().map(|v| v / scale).collect()).collect()
 }
 
-/// The model's reconstruction of one digit given and returned in pixel units.
+/// The largest absolute feature value of `data` (1 if every feature is 0): the default
+/// training scale.
+pub fn data_scale(data: &Dataset) -> f32 {
+    let m = data.features.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if m > 0.0 {
+        m
+    } else {
+        1.0
+    }
+}
+
+/// The model's reconstruction of one digit given and returned in pixel units, for a model
+/// trained with the scale [`PIXEL_MAX`] (the default; otherwise
+/// [`AutoencoderReport::reconstruct`]).
 pub fn reconstruct(model: &DynModel, pixels: &[f32]) -> Vec<f32> {
     let x: Vec<f32> = pixels.iter().map(|v| v / PIXEL_MAX).collect();
     model.forward(&x).into_iter().map(|v| v * PIXEL_MAX).collect()
 }
 
-/// Mean squared error (pixel units) of `model` reconstructing `rows` (`[0, 1]` scale),
-/// accumulated in f64 over every pixel.
-fn reconstruction_mse(model: &DynModel, rows: &[Vec<f32>]) -> f32 {
+/// Mean squared error (data units) of `model` reconstructing `rows` (divided by `scale`),
+/// accumulated in f64 over every value.
+fn reconstruction_mse(model: &DynModel, rows: &[Vec<f32>], scale: f32) -> f32 {
     let flat: Vec<f32> = rows.concat();
     let mut ws = Workspace::default();
     let out = model.forward_batch(&CPU, &flat, rows.len(), &mut ws);
     let sum: f64 = out.iter().zip(&flat).map(|(&y, &x)| f64::from(y - x).powi(2)).sum();
-    (sum / flat.len() as f64 * f64::from(PIXEL_MAX * PIXEL_MAX)) as f32
+    (sum / flat.len() as f64 * f64::from(scale) * f64::from(scale)) as f32
 }
 
-/// Trains the autoencoder of `cfg` on the canonical training rows of `data` (the digits:
-/// 64 pixel columns, row-major 8x8) with Adam on MSE against the input itself, then
-/// measures reconstruction MSE on the test rows and the mean-image baseline.
+/// Builds the (uninitialised) model of `spec` for samples of `shape` and checks that its
+/// output has as many values as its input.
+pub fn build_autoencoder(spec: &str, shape: &[usize]) -> Result<DynModel, String> {
+    let nodes = parse_spec(spec).map_err(|e| e.to_string())?;
+    let model = DynModel::build(&nodes, shape)?;
+    let inputs: usize = shape.iter().product();
+    if model.outputs() != inputs {
+        return Err(format!(
+            "the model's output has {} values ({}) but its input has {inputs} ({}): an \
+autoencoder's output must have as many values as its input",
+            model.outputs(),
+            crate::export::shape_string(model.output_shape()),
+            crate::export::shape_string(shape)
+        ));
+    }
+    Ok(model)
+}
+
+/// Trains the autoencoder of `cfg` on the canonical training rows of `data` (each row one
+/// sample of `cfg.input_shape`, row-major; the digits: 64 pixel columns, 8x8) with Adam on
+/// MSE against the input itself, then measures reconstruction MSE on the test rows and the
+/// mean-image baseline.
 pub fn train_autoencoder(
     cfg: &AutoencoderConfig,
     data: &Dataset,
 ) -> Result<AutoencoderReport, String> {
-    if data.n_features != SIDE * SIDE {
-        return Err(format!("expected {} pixel columns, found {}", SIDE * SIDE, data.n_features));
+    train_autoencoder_with(cfg, data, |_, _| {})
+}
+
+/// [`train_autoencoder`], calling `on_epoch(epoch, train_mse)` (1-based epoch, MSE in the
+/// data's units) after each epoch.
+pub fn train_autoencoder_with(
+    cfg: &AutoencoderConfig,
+    data: &Dataset,
+    mut on_epoch: impl FnMut(usize, f32),
+) -> Result<AutoencoderReport, String> {
+    let n: usize = cfg.input_shape.iter().product();
+    if data.n_features != n {
+        return Err(format!(
+            "the input shape {} holds {n} values, the data has {} feature columns",
+            crate::export::shape_string(&cfg.input_shape),
+            data.n_features
+        ));
     }
     if cfg.epochs == 0 || cfg.batch == 0 {
         return Err("epochs and batch must be positive".into());
     }
-    let nodes = parse_spec(&cfg.spec).map_err(|e| e.to_string())?;
-    let mut model = DynModel::build(&nodes, &[1, SIDE, SIDE])?;
-    if model.outputs() != SIDE * SIDE {
-        return Err(format!(
-            "the model outputs {:?}, not one {SIDE}x{SIDE} image",
-            model.output_shape()
-        ));
+    if cfg.scale.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+        return Err("the scale must be a positive number".into());
     }
+    let mut model = build_autoencoder(&cfg.spec, &cfg.input_shape)?;
     let (train, test) = data.canonical_split();
-    let (xs, xt) = (scaled_rows(&train), scaled_rows(&test));
+    let scale = cfg.scale.unwrap_or_else(|| data_scale(&train));
+    let (xs, xt) = (scaled_rows(&train, scale), scaled_rows(&test, scale));
     if xs.is_empty() || xt.is_empty() {
         return Err("need training and test rows".into());
     }
+    let units = scale * scale;
 
     let mut rng = Rng::new(cfg.seed);
     model.init(&LayerInit::HE_RELU, &mut rng);
@@ -139,15 +211,16 @@ pub fn train_autoencoder(
             .map_err(|e| e.to_string())?;
         if !loss.is_finite() {
             return Err(format!(
-                "training diverged (loss {loss}) at epoch {}",
+                "training diverged (loss {loss}) at epoch {}; lower the learning rate",
                 train_mse.len() + 1
             ));
         }
-        train_mse.push(loss * PIXEL_MAX * PIXEL_MAX);
+        train_mse.push(loss * units);
+        on_epoch(train_mse.len(), loss * units);
     }
 
     // the trivial model: the mean training image for every test row
-    let mut mean = vec![0.0f64; SIDE * SIDE];
+    let mut mean = vec![0.0f64; n];
     for x in &xs {
         for (m, &v) in mean.iter_mut().zip(x) {
             *m += f64::from(v);
@@ -156,15 +229,15 @@ pub fn train_autoencoder(
     let mean: Vec<f64> = mean.iter().map(|m| m / xs.len() as f64).collect();
     let sq: f64 =
         xt.iter().flat_map(|x| x.iter().zip(&mean).map(|(&v, m)| (f64::from(v) - m).powi(2))).sum();
-    let baseline_mse =
-        (sq / (xt.len() * SIDE * SIDE) as f64 * f64::from(PIXEL_MAX * PIXEL_MAX)) as f32;
+    let baseline_mse = (sq / (xt.len() * n) as f64 * f64::from(scale) * f64::from(scale)) as f32;
 
     Ok(AutoencoderReport {
         train_mse,
-        test_mse: reconstruction_mse(&model, &xt),
+        test_mse: reconstruction_mse(&model, &xt, scale),
         baseline_mse,
         train_rows: xs.len(),
         test_rows: xt.len(),
+        scale,
         model,
     })
 }
@@ -173,6 +246,24 @@ pub fn train_autoencoder(
 const ZOOM: usize = 8;
 /// Gap between images and around the grid, in screen pixels.
 const GAP: usize = 6;
+
+/// How [`write_reconstruction_grid`] lays out one sample of `shape` as an image, `(height,
+/// width)`: the last dimension across, the others (channels stacked) down; a flat `[n]`
+/// with `n` a perfect square as a square.
+pub fn image_dims(shape: &[usize]) -> (usize, usize) {
+    match shape {
+        [] => (0, 0),
+        [n] => {
+            let side = (*n as f64).sqrt().round() as usize;
+            if side * side == *n {
+                (side, side)
+            } else {
+                (1, *n)
+            }
+        }
+        [rest @ .., w] => (rest.iter().product(), *w),
+    }
+}
 
 /// Writes a PNG: `inputs` (row-major `side x side` images, values on the `[0, 1]` scale,
 /// clamped; pixel-unit digits divided by [`PIXEL_MAX`]) in a top row, each scaled up 8x,
@@ -184,6 +275,17 @@ pub fn write_reconstructions_png(
     recons: &[Vec<f32>],
     side: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    write_reconstruction_grid(path, inputs, recons, side, side)
+}
+
+/// [`write_reconstructions_png`] for `height x width` images (row-major).
+pub fn write_reconstruction_grid(
+    path: &Path,
+    inputs: &[Vec<f32>],
+    recons: &[Vec<f32>],
+    height: usize,
+    width: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     if inputs.is_empty() || inputs.len() != recons.len() {
         return Err(format!(
             "need as many reconstructions as inputs (at least one): {} vs {}",
@@ -192,19 +294,20 @@ pub fn write_reconstructions_png(
         )
         .into());
     }
-    if side == 0 || inputs.iter().chain(recons).any(|im| im.len() != side * side) {
-        return Err(format!("every image must have {side}x{side} values").into());
+    if height == 0 || width == 0 || inputs.iter().chain(recons).any(|im| im.len() != height * width)
+    {
+        return Err(format!("every image must have {height}x{width} values").into());
     }
-    let cell = side * ZOOM;
-    let width = inputs.len() * (cell + GAP) + GAP;
-    let height = 2 * (cell + GAP) + GAP;
-    let root = BitMapBackend::new(path, (width as u32, height as u32)).into_drawing_area();
+    let (cell_w, cell_h) = (width * ZOOM, height * ZOOM);
+    let png_w = inputs.len() * (cell_w + GAP) + GAP;
+    let png_h = 2 * (cell_h + GAP) + GAP;
+    let root = BitMapBackend::new(path, (png_w as u32, png_h as u32)).into_drawing_area();
     root.fill(&RGBColor(150, 150, 150))?;
     for (row, images) in [inputs, recons].into_iter().enumerate() {
         for (col, image) in images.iter().enumerate() {
-            let (x0, y0) = (GAP + col * (cell + GAP), GAP + row * (cell + GAP));
+            let (x0, y0) = (GAP + col * (cell_w + GAP), GAP + row * (cell_h + GAP));
             for (k, &v) in image.iter().enumerate() {
-                let (r, c) = (k / side, k % side);
+                let (r, c) = (k / width, k % width);
                 let ink = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
                 let grey = (255.0 * (1.0 - ink)).round() as u8;
                 let (px, py) = ((x0 + c * ZOOM) as i32, (y0 + r * ZOOM) as i32);

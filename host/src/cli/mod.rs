@@ -4,6 +4,7 @@
 //! column where that applies; 1 any other failure. Output files are written whole or not at
 //! all.
 
+mod autoencode;
 mod bench;
 mod demo;
 mod eval;
@@ -58,6 +59,9 @@ pub struct Cli {
 enum Command {
     /// Train a model on a CSV file and report test metrics.
     Train(Box<train::TrainArgs>),
+    /// Train an autoencoder on a CSV file's features; report the reconstruction error and
+    /// draw test inputs above their reconstructions.
+    Autoencode(Box<autoencode::AutoencodeArgs>),
     /// Evaluate a model file on a CSV file.
     Eval(eval::EvalArgs),
     /// Predict every row of a CSV file with a model file.
@@ -95,6 +99,7 @@ pub fn main() -> ExitCode {
         None => demo::run(&demo::DemoArgs::default()),
         Some(Command::Demo(a)) => demo::run(&a),
         Some(Command::Train(a)) => train::run(&a),
+        Some(Command::Autoencode(a)) => autoencode::run(&a),
         Some(Command::Eval(a)) => eval::run(&a),
         Some(Command::Predict(a)) => predict::run(&a),
         Some(Command::Export(a)) => export::run_export(&a),

@@ -1,10 +1,10 @@
 //! The runtime-shaped layer interface: every layer of the dynamic front end implements [`Op`]
 //! over a whole minibatch at once, calling the core's kernels sample by sample (or the
-//! [`Backend`](super::backend::Backend) for the matrix-shaped work), so a batch gives the
+//! [`Backend`] for the matrix-shaped work), so a batch gives the
 //! same bits as the core's per-sample path.
 //!
 //! Buffers: `x` is `batch` rows of the input shape, `y` `batch` rows of the output shape,
-//! both row-major and owned by the model's [`Workspace`](super::model::Workspace), reused
+//! both row-major and owned by the model's [`Workspace`], reused
 //! from batch to batch (no per-sample allocation).
 
 use super::attrs::Attrs;
