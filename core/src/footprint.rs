@@ -1,7 +1,8 @@
 //! Memory at compile time: every byte a model needs is the `size_of` of a type, computed by
 //! `const fn`s here (usable in `const _: () = assert!(...)` budgets in firmware).
 
-use crate::layer::{Infer, Layer};
+use crate::batch_train::BatchTrainer;
+use crate::layer::{BatchLayer, Infer, Layer};
 use crate::train::Trainer;
 use core::mem::size_of;
 
@@ -82,4 +83,34 @@ pub const fn training<L: Layer, O>() -> Footprint {
 pub const fn fine_tuning<P: Infer, H: Layer, O>() -> Footprint {
     let head = training::<H, O>();
     Footprint { frozen: size_of::<P>(), buffers: head.buffers + size_of::<P::Input>(), ..head }
+}
+
+/// Training model `M` with optimiser `O` over minibatches of `B` samples
+/// ([`BatchTrainer`], needed by batch norm in train mode). `trace` is the batch trace
+/// (`M::BatchTrace`: `B` of every intermediate output, plus each batch norm's statistics);
+/// `buffers` counts the trainer's `B` outputs and `B` output gradients, batch sums, mode and
+/// dropout generator, and the `B` inputs; `grads` does not grow with `B`. The parameters,
+/// gradients, trace and the trainer's buffers but the inputs add up to
+/// `size_of::<M>() + size_of::<BatchTrainer<M, B>>()`.
+///
+/// Not included: the stack of backward, [`batch_backward_stack`].
+pub const fn batch_training<M: BatchLayer<B>, O, const B: usize>() -> Footprint {
+    let trainer = size_of::<BatchTrainer<M, B>>();
+    let grads = size_of::<M::Grads>();
+    let trace = size_of::<M::BatchTrace>();
+    Footprint {
+        params: size_of::<M>(),
+        frozen: 0,
+        grads,
+        optimizer: size_of::<O>(),
+        trace,
+        buffers: trainer - grads - trace + size_of::<[M::Input; B]>(),
+    }
+}
+
+/// Bytes of activation gradients that one batch backward of `M` declares on the stack
+/// ([`BatchLayer::BACKWARD_STACK`]: one `[X; B]` per link of a chain, all alive at the
+/// deepest point; kernel locals not counted).
+pub const fn batch_backward_stack<M: BatchLayer<B>, const B: usize>() -> usize {
+    M::BACKWARD_STACK
 }

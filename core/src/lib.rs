@@ -9,6 +9,7 @@
 //! ```text
 //! math (libm seam) -> kernel (slices, fixed summation order) -> layer (const generics)
 //!   -> Seq![...] (nested pairs) -> loss -> train (sample-by-sample) -> optim
+//!                                        -> batch_train (minibatch of const size B)
 //! ```
 //!
 //! ## Memory model
@@ -22,6 +23,10 @@
 //! Inference through `Infer::forward` keeps a chain's intermediate outputs on the stack
 //! (their sum); `Infer::forward_reusing` ping-pongs them between two caller buffers of
 //! `Infer::SCRATCH_WIDTH` values ([`footprint::inference_reusing`]), bit for bit the same.
+//! Training is per sample ([`train::Trainer`]: RAM independent of the batch size) or, for
+//! batch norm's train-mode statistics, over a minibatch of compile-time size `B`
+//! ([`batch_train::BatchTrainer`], [`layer::BatchLayer`]; `B` samples of every buffer,
+//! [`footprint::batch_training`]).
 //!
 //! ```
 //! use neurite::prelude::*;
@@ -59,6 +64,7 @@
 #![deny(missing_docs)]
 
 pub mod activation;
+pub mod batch_train;
 pub mod error;
 pub mod footprint;
 pub mod init;
@@ -78,13 +84,14 @@ pub use error::Error;
 /// The names most programs need.
 pub mod prelude {
     pub use crate::activation::{Activation, ActivationKind};
+    pub use crate::batch_train::BatchTrainer;
     pub use crate::error::Error;
     pub use crate::init::{FanMode, Init, LayerInit, Nonlinearity};
     pub use crate::layer::{
-        Act, ActOn, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Ctx, Dense, Dropout, Elu,
-        Flatten, Flatten1d, Gelu, GeluTanh, GlobalAvgPool, Identity, Infer, Layer, LayerNorm,
-        LeakyRelu, LogSoftmax, MaxPool2d, Prelu, Relu, Residual, Selu, Sigmoid, Silu, Softmax,
-        Softplus, Step, Swish, Tanh,
+        Act, ActOn, AvgPool2d, BatchLayer, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Ctx, Dense,
+        Dropout, Elu, Flatten, Flatten1d, Gelu, GeluTanh, GlobalAvgPool, Identity, Infer, Layer,
+        LayerNorm, LeakyRelu, LogSoftmax, MaxPool2d, PerSample, Prelu, Relu, Residual, Selu,
+        Sigmoid, Silu, Softmax, Softplus, Step, Swish, Tanh,
     };
     pub use crate::loss::{
         Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv, Loss, Mae, Mse, Nll,

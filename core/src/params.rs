@@ -70,6 +70,10 @@ pub trait Zeroed: Sized {
 /// Arrays have inherent `as_slice` / `as_mut_slice` methods that return the outer slice
 /// (`&[[f32; W]]` for a nested array); on a concrete nested array, call these trait methods
 /// by path: `Vector::as_slice(&x)`. In generic code (`V: Vector`) `x.as_slice()` is this one.
+///
+/// A minibatch of `B` samples, `[V; B]`, is one contiguous sample-major buffer of
+/// `B * LEN` values ([`Vector::batch_slice`]): the layout of the batch kernels
+/// ([`crate::kernel::norm::batchnorm_train_forward`]).
 pub trait Vector: Zeroed + Copy {
     /// Number of elements.
     const LEN: usize;
@@ -77,10 +81,20 @@ pub trait Vector: Zeroed + Copy {
     fn as_slice(&self) -> &[f32];
     /// All `LEN` values, row-major, mutable.
     fn as_mut_slice(&mut self) -> &mut [f32];
+    /// A minibatch `[Self; B]` as one flat slice of `B * LEN` values, sample-major
+    /// (`x[n][...]`), without copying.
+    fn batch_slice<const B: usize>(batch: &[Self; B]) -> &[f32];
+    /// [`Vector::batch_slice`], mutable.
+    fn batch_slice_mut<const B: usize>(batch: &mut [Self; B]) -> &mut [f32];
 }
 
-impl<const N: usize> Zeroed for [f32; N] {
-    const ZEROED: Self = [0.0; N];
+impl Zeroed for f32 {
+    const ZEROED: Self = 0.0;
+}
+
+/// Every element zero: a sample, a minibatch of samples (`[[f32; N]; B]`), or of traces.
+impl<T: Zeroed, const N: usize> Zeroed for [T; N] {
+    const ZEROED: Self = [T::ZEROED; N];
 }
 
 impl<const N: usize> Vector for [f32; N] {
@@ -91,10 +105,12 @@ impl<const N: usize> Vector for [f32; N] {
     fn as_mut_slice(&mut self) -> &mut [f32] {
         self
     }
-}
-
-impl<const N: usize, const M: usize> Zeroed for [[f32; N]; M] {
-    const ZEROED: Self = [[0.0; N]; M];
+    fn batch_slice<const B: usize>(batch: &[Self; B]) -> &[f32] {
+        batch.as_flattened()
+    }
+    fn batch_slice_mut<const B: usize>(batch: &mut [Self; B]) -> &mut [f32] {
+        batch.as_flattened_mut()
+    }
 }
 
 impl<const W: usize, const H: usize> Vector for [[f32; W]; H] {
@@ -105,10 +121,12 @@ impl<const W: usize, const H: usize> Vector for [[f32; W]; H] {
     fn as_mut_slice(&mut self) -> &mut [f32] {
         self.as_flattened_mut()
     }
-}
-
-impl<const W: usize, const H: usize, const C: usize> Zeroed for [[[f32; W]; H]; C] {
-    const ZEROED: Self = [[[0.0; W]; H]; C];
+    fn batch_slice<const B: usize>(batch: &[Self; B]) -> &[f32] {
+        batch.as_flattened().as_flattened()
+    }
+    fn batch_slice_mut<const B: usize>(batch: &mut [Self; B]) -> &mut [f32] {
+        batch.as_flattened_mut().as_flattened_mut()
+    }
 }
 
 impl<const W: usize, const H: usize, const C: usize> Vector for [[[f32; W]; H]; C] {
@@ -118,6 +136,12 @@ impl<const W: usize, const H: usize, const C: usize> Vector for [[[f32; W]; H]; 
     }
     fn as_mut_slice(&mut self) -> &mut [f32] {
         self.as_flattened_mut().as_flattened_mut()
+    }
+    fn batch_slice<const B: usize>(batch: &[Self; B]) -> &[f32] {
+        batch.as_flattened().as_flattened().as_flattened()
+    }
+    fn batch_slice_mut<const B: usize>(batch: &mut [Self; B]) -> &mut [f32] {
+        batch.as_flattened_mut().as_flattened_mut().as_flattened_mut()
     }
 }
 

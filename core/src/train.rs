@@ -9,6 +9,9 @@
 //! - [`FineTune`] trains a head behind a frozen, borrowed prefix (on an MCU a `&'static`
 //!   model in flash): the prefix has no gradients and no optimiser state, and needs only
 //!   [`Infer`] (an inference-only model).
+//! - [`crate::batch_train::BatchTrainer`] trains over a whole minibatch of compile-time
+//!   size `B` instead, which batch norm in train mode needs (the batch's statistics); its
+//!   buffers grow with `B`.
 //! - [`gradient_descent`] is the seed's full-batch loop with its stopping rules;
 //!   [`train_epoch`] is one epoch of shuffled minibatches.
 

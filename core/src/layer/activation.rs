@@ -174,3 +174,9 @@ pub type Swish<const N: usize> = Act<act::Swish, N>;
 pub type Elu<const N: usize> = Act<act::Elu, N>;
 /// SELU over `N` values.
 pub type Selu<const N: usize> = Act<act::Selu, N>;
+
+/// Minibatches sample by sample ([`super::BatchLayer`]).
+impl<A: Activation + ConstDefault, const N: usize> super::PerSample for Act<A, N> {}
+
+/// Minibatches sample by sample ([`super::BatchLayer`]).
+impl<A: Activation + ConstDefault, V: Vector> super::PerSample for ActOn<A, V> {}

@@ -1,17 +1,21 @@
-//! Batch normalisation for one sample at a time, with the running statistics (eval mode):
-//! [`BatchNorm2d`] over `[C][H][W]` samples, [`BatchNorm1d`] over `[f32; N]` features, over
+//! Batch normalisation, PyTorch's `nn.BatchNorm2d` over `[C][H][W]` samples ([`BatchNorm2d`])
+//! and `nn.BatchNorm1d` over `[f32; N]` features ([`BatchNorm1d`]) or `[C][L]` rows, over
 //! [`crate::kernel::norm`].
 //!
-//! A per-sample layer cannot see a batch, so it always normalises with `running_mean` and
-//! `running_var` (PyTorch's `model.eval()`); backward treats them as constants, which is
-//! fine-tuning with frozen statistics. Training with batch statistics (and updating the
-//! running ones by `momentum`) is the runtime-shaped model's batch path
-//! (`neurite_host::dynamic`, `batchnorm1d` / `batchnorm2d` in train mode); its results load
-//! here as they are.
+//! - One sample at a time ([`Infer`], [`Layer`]): a single sample has no batch, so it is
+//!   always normalised with `running_mean` and `running_var` (PyTorch's `model.eval()`);
+//!   backward treats them as constants, which is fine-tuning with frozen statistics.
+//! - A whole minibatch of compile-time size `B` ([`BatchLayer<B>`], driven by
+//!   [`crate::batch_train::BatchTrainer`]): in train mode ([`Ctx::train`]) the batch's mean
+//!   and biased variance normalise every sample, the running statistics move by `momentum`
+//!   towards the batch's mean and unbiased variance, and backward includes the statistics'
+//!   dependence on every input, as PyTorch's `model.train()`; in eval mode each sample is
+//!   normalised with the running statistics, as above. The runtime-shaped `batchnorm1d` /
+//!   `batchnorm2d` (`neurite_host::dynamic`) compute the same bits.
 
 use core::marker::PhantomData;
 
-use super::{Ctx, Infer, Layer, LayerDesc};
+use super::{BatchLayer, Ctx, Infer, Layer, LayerDesc};
 use crate::init::LayerInit;
 use crate::kernel::norm;
 use crate::params::{Params, Vector, Zeroed};
@@ -50,15 +54,21 @@ impl<const N: usize> Params for Affine<N> {
     }
 }
 
-/// Batch normalisation in eval mode over samples `X` of `C` channels (`X::LEN / C` values
-/// per channel, channel-major): `y = (x - running_mean[c]) * inv_std * weight[c] + bias[c]`,
-/// `inv_std = 1 / sqrt(running_var[c] + eps)` ([`norm::batchnorm_eval_forward`]).
+/// Batch normalisation over samples `X` of `C` channels (`X::LEN / C` values per channel,
+/// channel-major).
+///
+/// - Eval mode, and every per-sample use ([`Infer`], [`Layer`]):
+///   `y = (x - running_mean[c]) * inv_std * weight[c] + bias[c]`,
+///   `inv_std = 1 / sqrt(running_var[c] + eps)` ([`norm::batchnorm_eval_forward`]).
+/// - Train mode over a minibatch ([`BatchLayer::forward_batch`] with [`Ctx::train`]): the
+///   batch's statistics over the `B` samples ([`norm::batchnorm_train_forward`]), then the
+///   running update ([`norm::batchnorm_update_running`], `momentum`); the statistics go into
+///   the [`BatchStats`] trace for [`norm::batchnorm_train_backward`].
 ///
 /// Use the aliases [`BatchNorm2d`] and [`BatchNorm1d`]. Learnable tensors (`Params`): 0
 /// `weight`, 1 `bias`; `running_mean` and `running_var` are buffers, not parameters (no
-/// gradient, no optimiser state). `momentum` is kept for the model's description: the
-/// per-sample layer never updates the running statistics (see the module docs).
-/// `X::LEN` must be a positive multiple of `C` (a compile error otherwise).
+/// gradient, no optimiser state). `X::LEN` must be a positive multiple of `C` (a compile
+/// error otherwise).
 ///
 /// ```
 /// use neurite::prelude::*;
@@ -82,16 +92,19 @@ pub struct BatchNorm<X, const C: usize> {
     pub running_var: [f32; C],
     /// Added to the variance; default `1e-5`.
     pub eps: f32,
-    /// Weight of a batch's statistics in the running update (batch path only); default 0.1.
+    /// Weight of a batch's statistics in the running update (train mode over a minibatch
+    /// only); default 0.1.
     pub momentum: f32,
     sample: PhantomData<fn(X) -> X>,
 }
 
-/// Batch norm over `[C][H][W]` samples, PyTorch's `nn.BatchNorm2d(C)` in eval mode.
+/// Batch norm over `[C][H][W]` samples, PyTorch's `nn.BatchNorm2d(C)` (train mode over a
+/// minibatch: [`BatchLayer`]).
 pub type BatchNorm2d<const C: usize, const H: usize, const W: usize> =
     BatchNorm<[[[f32; W]; H]; C], C>;
 
-/// Batch norm over `[f32; N]` feature rows, PyTorch's `nn.BatchNorm1d(N)` in eval mode.
+/// Batch norm over `[f32; N]` feature rows, PyTorch's `nn.BatchNorm1d(N)` (train mode over
+/// a minibatch: [`BatchLayer`]).
 pub type BatchNorm1d<const N: usize> = BatchNorm<[f32; N], N>;
 
 impl<X: Vector, const C: usize> BatchNorm<X, C> {
@@ -214,6 +227,128 @@ impl<X: Vector, const C: usize> BatchNorm<X, C> {
             &self.running_var,
             self.eps,
             dy.as_slice(),
+            dx,
+            &mut grads.weight,
+            &mut grads.bias,
+        );
+    }
+}
+
+/// What a batch norm's [`BatchLayer::forward_batch`] keeps for its backward: the batch's
+/// statistics in train mode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchStats<const C: usize> {
+    /// The batch's mean per channel (train mode).
+    pub mean: [f32; C],
+    /// The batch's biased variance per channel (train mode).
+    pub var: [f32; C],
+    /// Whether the forward ran in train mode (batch statistics); `false`: the running
+    /// statistics normalised, and `mean` and `var` are not used.
+    pub train: bool,
+}
+
+impl<const C: usize> Zeroed for BatchStats<C> {
+    const ZEROED: Self = Self { mean: [0.0; C], var: [0.0; C], train: false };
+}
+
+/// `B` is the batch size. Train mode: batch statistics and the running update; eval mode:
+/// each sample with the running statistics ([`Layer::forward_trace`]).
+impl<X: Vector, const C: usize, const B: usize> BatchLayer<B> for BatchNorm<X, C> {
+    type BatchTrace = BatchStats<C>;
+
+    fn forward_batch(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        x: &[X; B],
+        stats: &mut BatchStats<C>,
+        y: &mut [X; B],
+    ) {
+        let () = Self::SHAPE_OK;
+        stats.train = ctx.train;
+        if !ctx.train {
+            for (x, y) in x.iter().zip(y.iter_mut()) {
+                self.forward(x, y);
+            }
+            return;
+        }
+        let spatial = X::LEN / C;
+        norm::batchnorm_train_forward(
+            B,
+            C,
+            spatial,
+            X::batch_slice(x),
+            &self.weight,
+            &self.bias,
+            self.eps,
+            &mut stats.mean,
+            &mut stats.var,
+            X::batch_slice_mut(y),
+        );
+        norm::batchnorm_update_running(
+            B * spatial,
+            self.momentum,
+            &stats.mean,
+            &stats.var,
+            &mut self.running_mean,
+            &mut self.running_var,
+        );
+    }
+
+    fn backward_batch(
+        &self,
+        x: &[X; B],
+        stats: &BatchStats<C>,
+        dy: &[X; B],
+        dx: &mut [X; B],
+        grads: &mut Affine<C>,
+    ) {
+        if stats.train {
+            self.train_grads(x, stats, dy, Some(X::batch_slice_mut(dx)), grads);
+        } else {
+            for ((x, dy), dx) in x.iter().zip(dy).zip(dx.iter_mut()) {
+                self.grads(x, dy, Some(dx.as_mut_slice()), grads);
+            }
+        }
+    }
+
+    fn backward_params_batch(
+        &self,
+        x: &[X; B],
+        stats: &BatchStats<C>,
+        dy: &[X; B],
+        grads: &mut Affine<C>,
+    ) {
+        if stats.train {
+            self.train_grads(x, stats, dy, None, grads);
+        } else {
+            for (x, dy) in x.iter().zip(dy) {
+                self.grads(x, dy, None, grads);
+            }
+        }
+    }
+}
+
+impl<X: Vector, const C: usize> BatchNorm<X, C> {
+    /// Train-mode backward over the batch (`dx` overwritten when given).
+    fn train_grads<const B: usize>(
+        &self,
+        x: &[X; B],
+        stats: &BatchStats<C>,
+        dy: &[X; B],
+        dx: Option<&mut [f32]>,
+        grads: &mut Affine<C>,
+    ) {
+        let () = Self::SHAPE_OK;
+        norm::batchnorm_train_backward(
+            B,
+            C,
+            X::LEN / C,
+            X::batch_slice(x),
+            &self.weight,
+            self.eps,
+            &stats.mean,
+            &stats.var,
+            X::batch_slice(dy),
             dx,
             &mut grads.weight,
             &mut grads.bias,

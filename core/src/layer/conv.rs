@@ -443,3 +443,32 @@ impl<
         init.apply(w, &mut self.bias, C * K, O, rng);
     }
 }
+
+/// Minibatches sample by sample ([`super::BatchLayer`]).
+impl<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const O: usize,
+        const OH: usize,
+        const OW: usize,
+        const KH: usize,
+        const KW: usize,
+        const S: usize,
+        const P: usize,
+    > super::PerSample for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+{
+}
+
+/// Minibatches sample by sample ([`super::BatchLayer`]).
+impl<
+        const C: usize,
+        const L: usize,
+        const O: usize,
+        const OL: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+    > super::PerSample for Conv1d<C, L, O, OL, K, S, P>
+{
+}

@@ -107,3 +107,6 @@ impl<const IN: usize, const OUT: usize> Layer for Dense<IN, OUT> {
         init.apply(self.weight.as_flattened_mut(), &mut self.bias, IN, OUT, rng);
     }
 }
+
+/// Minibatches sample by sample ([`super::BatchLayer`]).
+impl<const IN: usize, const OUT: usize> super::PerSample for Dense<IN, OUT> {}

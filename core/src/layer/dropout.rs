@@ -113,3 +113,7 @@ impl<X: Vector> Layer for Dropout<X> {
     /// Nothing to do: no parameters.
     fn backward_params(&self, _: &X, _: &X, _: &X, _: &mut ()) {}
 }
+
+/// Minibatches sample by sample ([`super::BatchLayer`]): one mask per sample, drawn in
+/// sample order.
+impl<X: Vector> super::PerSample for Dropout<X> {}

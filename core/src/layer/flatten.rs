@@ -106,3 +106,6 @@ impl<X: Vector, Y: Vector> Layer for Reshape<X, Y> {
     /// Nothing to do: no parameters.
     fn backward_params(&self, _: &X, _: &(), _: &Y, _: &mut ()) {}
 }
+
+/// Minibatches sample by sample ([`super::BatchLayer`]).
+impl<X: Vector, Y: Vector> super::PerSample for Reshape<X, Y> {}

@@ -123,3 +123,7 @@ impl<const N: usize> Layer for LayerNorm<N> {
         self.bias = [0.0; N];
     }
 }
+
+/// Minibatches sample by sample ([`super::BatchLayer`]): layer norm's statistics are each
+/// sample's own.
+impl<const N: usize> super::PerSample for LayerNorm<N> {}

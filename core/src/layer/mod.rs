@@ -11,6 +11,10 @@
 //!   backward into a `Grads` value, `DEFAULT` and `init`. The training forward takes a
 //!   context ([`Ctx`]) with the mode (train or eval) and the random generator that
 //!   [`Dropout`] draws its masks from.
+//! - [`BatchLayer<B>`] (a `Layer`) trains over a whole minibatch `[Input; B]` of
+//!   compile-time size `B`, which batch normalisation in train mode needs (the batch's
+//!   statistics); ordinary layers get it from the marker [`PerSample`] (their per-sample
+//!   training, sample by sample). [`crate::batch_train::BatchTrainer`] drives it.
 //!
 //! A model is a nested pair of layers, `(A, (B, C))`, written [`Seq!`](crate::Seq)`[A, B, C]`;
 //! `(A, B)` is a layer only when `B::Input == A::Output`, so a shape mismatch does not
@@ -47,6 +51,7 @@
 //! ```
 
 mod activation;
+mod batch;
 mod batchnorm;
 mod conv;
 mod ctx;
@@ -61,7 +66,8 @@ mod seq;
 mod softmax;
 
 pub use activation::*;
-pub use batchnorm::{Affine, BatchNorm, BatchNorm1d, BatchNorm2d};
+pub use batch::{BatchLayer, PerSample};
+pub use batchnorm::{Affine, BatchNorm, BatchNorm1d, BatchNorm2d, BatchStats};
 pub use conv::{Conv1d, Conv2d};
 pub use ctx::Ctx;
 pub use dense::Dense;

@@ -145,6 +145,20 @@ macro_rules! pool_layer {
             /// Nothing to do: no parameters.
             fn backward_params(&self, _: &Self::Input, _: &(), _: &Self::Output, _: &mut ()) {}
         }
+
+        /// Minibatches sample by sample ([`super::BatchLayer`]).
+        impl<
+                const C: usize,
+                const H: usize,
+                const W: usize,
+                const OH: usize,
+                const OW: usize,
+                const K: usize,
+                const S: usize,
+                const P: usize,
+            > super::PerSample for $name<C, H, W, OH, OW, K, S, P>
+        {
+        }
     };
 }
 
@@ -242,3 +256,6 @@ impl<const C: usize, const H: usize, const W: usize> Layer for GlobalAvgPool<C, 
     /// Nothing to do: no parameters.
     fn backward_params(&self, _: &Self::Input, _: &(), _: &[f32; C], _: &mut ()) {}
 }
+
+/// Minibatches sample by sample ([`super::BatchLayer`]).
+impl<const C: usize, const H: usize, const W: usize> super::PerSample for GlobalAvgPool<C, H, W> {}

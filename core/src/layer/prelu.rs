@@ -92,3 +92,6 @@ impl<const N: usize, const A: usize> Layer for Prelu<N, A> {
         elementwise::prelu_backward(&self.alpha, x, dy, dx, &mut g.alpha);
     }
 }
+
+/// Minibatches sample by sample ([`super::BatchLayer`]).
+impl<const N: usize, const A: usize> super::PerSample for Prelu<N, A> {}

@@ -1,6 +1,6 @@
 //! Skip connections: `y = x + body(x)` (a ResNet block).
 
-use super::{Ctx, Infer, Layer, LayerDesc};
+use super::{BatchLayer, Ctx, Infer, Layer, LayerDesc};
 use crate::init::LayerInit;
 use crate::params::{Params, Vector};
 use crate::rng::Rng;
@@ -13,7 +13,9 @@ use crate::rng::Rng;
 /// parameters, gradients and trace are the body's.
 ///
 /// The block is [`Infer`] when its body is (an inference-only body makes an inference-only
-/// block) and a [`Layer`] when the body is trainable.
+/// block), a [`Layer`] when the body is trainable, and a [`BatchLayer<N>`] when the body is
+/// one (the body over the whole batch, then the skip for each sample; the body's batch
+/// trace).
 ///
 /// Buffer-reusing inference ([`Infer::forward_reusing`]): the skip input must outlive the
 /// body, so the block keeps its input `x` at the start of the chain's current buffer and
@@ -103,6 +105,55 @@ impl<X: Vector, B: Layer<Input = X, Output = X>> Layer for Residual<B> {
 
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         self.0.init(init, rng);
+    }
+}
+
+/// `N` is the batch size: the body over the whole batch (a batch norm inside it sees every
+/// sample), then the skip sample by sample.
+impl<const N: usize, X: Vector, B: BatchLayer<N, Input = X, Output = X>> BatchLayer<N>
+    for Residual<B>
+{
+    type BatchTrace = B::BatchTrace;
+    const BACKWARD_STACK: usize = B::BACKWARD_STACK;
+
+    fn forward_batch(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        x: &[X; N],
+        trace: &mut B::BatchTrace,
+        y: &mut [X; N],
+    ) {
+        self.0.forward_batch(ctx, x, trace, y);
+        for (x, y) in x.iter().zip(y.iter_mut()) {
+            add_skip(x.as_slice(), y.as_mut_slice());
+        }
+    }
+
+    // `dy + dbody` written out in that order (not `+=`), as the runtime-shaped `residual`.
+    #[allow(clippy::assign_op_pattern)]
+    fn backward_batch(
+        &self,
+        x: &[X; N],
+        trace: &B::BatchTrace,
+        dy: &[X; N],
+        dx: &mut [X; N],
+        grads: &mut B::Grads,
+    ) {
+        // dx holds the body's input gradients, then becomes dy + dbody.
+        self.0.backward_batch(x, trace, dy, dx, grads);
+        for (d, &s) in X::batch_slice_mut(dx).iter_mut().zip(X::batch_slice(dy)) {
+            *d = s + *d;
+        }
+    }
+
+    fn backward_params_batch(
+        &self,
+        x: &[X; N],
+        trace: &B::BatchTrace,
+        dy: &[X; N],
+        grads: &mut B::Grads,
+    ) {
+        self.0.backward_params_batch(x, trace, dy, grads);
     }
 }
 

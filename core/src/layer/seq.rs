@@ -13,8 +13,12 @@
 //! [`Infer::forward_reusing`] ping-pongs them between two caller buffers instead
 //! ([`Infer::forward_chain`]: A reads `cur` and writes `other`, then B runs with the two
 //! swapped).
+//!
+//! Minibatch training ([`BatchLayer<N>`]): A over the whole batch, then B; the batch trace
+//! `(A::BatchTrace, [A::Output; N], B::BatchTrace)` keeps the `N` intermediate outputs, and
+//! backward needs one `[A::Output; N]` gradient on the stack.
 
-use super::{copy_flat, max_len, split_len, Ctx, Infer, Layer};
+use super::{copy_flat, max_len, split_len, BatchLayer, Ctx, Infer, Layer};
 use crate::init::LayerInit;
 use crate::params::{Vector, Zeroed};
 use crate::rng::Rng;
@@ -131,5 +135,52 @@ impl<A: Layer, B: Layer<Input = A::Output>> Layer for (A, B) {
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         self.0.init(init, rng);
         self.1.init(init, rng);
+    }
+}
+
+/// `N` is the batch size: A over the whole batch, then B.
+impl<const N: usize, A: BatchLayer<N>, B: BatchLayer<N, Input = A::Output>> BatchLayer<N>
+    for (A, B)
+{
+    type BatchTrace = (A::BatchTrace, [A::Output; N], B::BatchTrace);
+    /// The `[A::Output; N]` gradient between the parts, plus the larger of theirs.
+    const BACKWARD_STACK: usize =
+        size_of::<[A::Output; N]>() + max_len(A::BACKWARD_STACK, B::BACKWARD_STACK);
+
+    /// A then B with the same context (A's draws first, for every sample).
+    fn forward_batch(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        x: &[A::Input; N],
+        t: &mut Self::BatchTrace,
+        y: &mut [B::Output; N],
+    ) {
+        self.0.forward_batch(ctx, x, &mut t.0, &mut t.1);
+        self.1.forward_batch(ctx, &t.1, &mut t.2, y);
+    }
+
+    fn backward_batch(
+        &self,
+        x: &[A::Input; N],
+        t: &Self::BatchTrace,
+        dy: &[B::Output; N],
+        dx: &mut [A::Input; N],
+        grads: &mut Self::Grads,
+    ) {
+        let mut dmid = [A::Output::ZEROED; N];
+        self.1.backward_batch(&t.1, &t.2, dy, &mut dmid, &mut grads.1);
+        self.0.backward_batch(x, &t.0, &dmid, dx, &mut grads.0);
+    }
+
+    fn backward_params_batch(
+        &self,
+        x: &[A::Input; N],
+        t: &Self::BatchTrace,
+        dy: &[B::Output; N],
+        grads: &mut Self::Grads,
+    ) {
+        let mut dmid = [A::Output::ZEROED; N];
+        self.1.backward_batch(&t.1, &t.2, dy, &mut dmid, &mut grads.1);
+        self.0.backward_params_batch(x, &t.0, &dmid, &mut grads.0);
     }
 }

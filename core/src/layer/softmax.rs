@@ -44,6 +44,9 @@ macro_rules! vector_op_layer {
                 $bw(&y, dy, dx);
             }
         }
+
+        /// Minibatches sample by sample ([`super::BatchLayer`]).
+        impl<const N: usize> super::PerSample for $name<N> {}
     };
 }
 
