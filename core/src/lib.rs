@@ -88,10 +88,11 @@ pub mod prelude {
     pub use crate::error::Error;
     pub use crate::init::{FanMode, Init, LayerInit, Nonlinearity};
     pub use crate::layer::{
-        Act, ActOn, AvgPool2d, BatchLayer, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Ctx, Dense,
-        Dropout, Elu, Flatten, Flatten1d, Gelu, GeluTanh, GlobalAvgPool, Identity, Infer, Layer,
-        LayerNorm, LeakyRelu, LogSoftmax, MaxPool2d, PerSample, Prelu, Relu, Residual, Selu,
-        Sigmoid, Silu, Softmax, Softplus, Step, Swish, Tanh,
+        Act, ActOn, AvgPool1d, AvgPool2d, BatchLayer, BatchNorm1d, BatchNorm2d, Concat, Conv1d,
+        Conv2d, ConvTranspose2d, Ctx, Dense, Dropout, Elu, Flatten, Flatten1d, Gelu, GeluTanh,
+        GlobalAvgPool, Identity, Infer, Layer, LayerNorm, LeakyRelu, LogSoftmax, MaxPool1d,
+        MaxPool2d, PerSample, Prelu, Relu, Residual, Selu, Sigmoid, Silu, Softmax, Softplus, Step,
+        Swish, Tanh,
     };
     pub use crate::loss::{
         Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv, Loss, Mae, Mse, Nll,

@@ -1,7 +1,8 @@
 //! `neurite export --rust` writes a module that compiles against the core and computes
 //! bit-identical outputs: a program built from the export (trybuild `pass`) checks them, for
 //! dense models and for convolutional ones (conv, batch norm with running statistics,
-//! pooling, residual blocks, activations over shaped samples, flatten).
+//! pooling in 2-D and 1-D, residual and concat blocks, transposed convolutions, activations
+//! over shaped samples, flatten).
 
 use neurite::init::LayerInit;
 use neurite::model_file::Task;
@@ -147,7 +148,7 @@ fn exported_cnn_compiles_and_matches_bit_for_bit() {
 /// out.
 #[test]
 fn exported_conv_family_compiles_and_matches_bit_for_bit() {
-    let cases: [(&str, &[usize]); 2] = [
+    let cases: [(&str, &[usize]); 4] = [
         (
             "conv2d(3,3x2,padding=1),batchnorm2d(eps=0.001,momentum=0.2),gelu,\
              avgpool2d(2,stride=1),residual(conv2d(3,3,padding=1),tanh),global_avg_pool,\
@@ -155,6 +156,16 @@ fn exported_conv_family_compiles_and_matches_bit_for_bit() {
             &[2, 6, 6],
         ),
         ("conv1d(3,3,stride=2,padding=1),batchnorm1d,leaky_relu(0.2),flatten,dense(3)", &[2, 10]),
+        (
+            "conv2d(4,3,padding=1),relu,concat(maxpool2d(2),conv2d(4,3,padding=1),relu,\
+             conv_transpose2d(4,2,stride=2)),conv_transpose2d(2,3,stride=2,padding=1,\
+             output_padding=1),flatten,dense(3)",
+            &[1, 8, 8],
+        ),
+        (
+            "conv1d(3,3,padding=1),maxpool1d(3,stride=2,padding=1),avgpool1d(2),flatten,dense(2)",
+            &[2, 9],
+        ),
     ];
     let t = trybuild::TestCases::new();
     for (i, (spec, shape)) in cases.into_iter().enumerate() {
@@ -171,14 +182,15 @@ fn exported_conv_family_compiles_and_matches_bit_for_bit() {
 /// wrongly.
 #[test]
 fn export_refuses_layers_without_a_typed_counterpart() {
-    let cases: [(&str, &[usize], &str); 8] = [
+    let cases: [(&str, &[usize], &str); 9] = [
         ("conv2d(2,3,bias=false),flatten,dense(2)", &[1, 6, 6], "layer 1 (conv2d)"),
         ("conv2d(2,3,stride=2x1),flatten,dense(2)", &[1, 6, 6], "layer 1 (conv2d)"),
         ("conv2d(2,3,dilation=2),flatten,dense(2)", &[1, 6, 6], "layer 1 (conv2d)"),
         ("conv2d(2,3,groups=2),flatten,dense(2)", &[2, 6, 6], "layer 1 (conv2d)"),
-        ("maxpool1d(2),flatten,dense(2)", &[1, 6], "layer 1 (maxpool1d)"),
+        ("conv_transpose2d(2,3,bias=false),flatten", &[1, 4, 4], "layer 1 (conv_transpose2d)"),
+        ("conv_transpose2d(2,3,stride=2x1),flatten", &[1, 4, 4], "layer 1 (conv_transpose2d)"),
         ("maxpool2d(2x1),flatten,dense(2)", &[1, 6, 6], "layer 1 (maxpool2d)"),
-        ("concat(conv2d(2,3,padding=1)),flatten,dense(2)", &[1, 6, 6], "layer 1 (concat)"),
+        ("concat(conv2d(2,3,dilation=2,padding=2)),flatten", &[1, 6, 6], "layer 1 (concat)"),
         (
             "relu,residual(conv2d(1,3,padding=1,bias=false)),flatten",
             &[1, 4, 4],

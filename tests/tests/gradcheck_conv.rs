@@ -1,5 +1,6 @@
 //! Gradient checks of the convolutional family of typed layers (`Conv2d`, `Conv1d`,
-//! `MaxPool2d`, `AvgPool2d`, `GlobalAvgPool`, `BatchNorm2d` / `BatchNorm1d`, `LayerNorm`,
+//! `ConvTranspose2d`, `MaxPool2d`, `AvgPool2d`, `MaxPool1d`,
+//! `AvgPool1d`, `GlobalAvgPool`, `Concat`, `BatchNorm2d` / `BatchNorm1d`, `LayerNorm`,
 //! `Flatten`, `ActOn`, `Residual`, and a chain of them) against central differences
 //! `(f(v + h) - f(v - h)) / 2h`, with non-default options: stride 2, padding 1, rectangular
 //! kernels.
@@ -13,8 +14,9 @@
 
 use neurite::activation::Tanh;
 use neurite::layer::{
-    ActOn, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Ctx, Dense, Flatten, Flatten1d,
-    GlobalAvgPool, Infer, Layer, LayerNorm, MaxPool2d, Reshape, Residual,
+    ActOn, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Concat, Conv1d, Conv2d, ConvTranspose2d,
+    Ctx, Dense, Flatten, Flatten1d, GlobalAvgPool, Infer, Layer, LayerNorm, MaxPool1d, MaxPool2d,
+    Reshape, Residual,
 };
 use neurite::params::{Params, Vector, Zeroed};
 use neurite::prelude::Rng;
@@ -301,5 +303,118 @@ fn a_small_cnn_chain() {
     for trial in 0..2 {
         let x: Img<1, 6, 6> = random(&mut rng, 1.0);
         check_layer(&format!("cnn chain, trial {trial}"), &model, &x, &mut rng);
+    }
+}
+
+#[test]
+fn conv_transpose2d_stride_padding_output_padding_rectangular_kernel() {
+    let mut rng = Rng::new(20);
+    // 2x3x4 -> 3x6x7: kernel 3x2, stride 2, padding 1, output padding 1:
+    // (3 - 1) * 2 - 2 + 3 + 1 = 6, (4 - 1) * 2 - 2 + 2 + 1 = 7.
+    let mut up = ConvTranspose2d::<2, 3, 4, 3, 6, 7, 3, 2, 2, 1, 1>::DEFAULT;
+    for trial in 0..3 {
+        randomize(&mut up, &mut rng, 0.5);
+        let x: Img<2, 3, 4> = random(&mut rng, 1.0);
+        check_layer(&format!("conv_transpose2d k3x2 s2 p1 op1, trial {trial}"), &up, &x, &mut rng);
+    }
+    // Defaults (stride 1, no padding), 2x3 kernel: 3x2x2 -> 2x3x4.
+    let mut up = ConvTranspose2d::<3, 2, 2, 2, 3, 4, 2, 3>::DEFAULT;
+    randomize(&mut up, &mut rng, 0.5);
+    check_layer("conv_transpose2d k2x3", &up, &random(&mut rng, 1.0), &mut rng);
+    // Stride 2, kernel 2 (the U-Net's upsampling): 2x2x3 -> 1x4x6.
+    let mut up = ConvTranspose2d::<2, 2, 3, 1, 4, 6, 2, 2, 2>::DEFAULT;
+    randomize(&mut up, &mut rng, 0.5);
+    check_layer("conv_transpose2d k2 s2", &up, &random(&mut rng, 1.0), &mut rng);
+}
+
+#[test]
+#[allow(clippy::needless_range_loop)]
+fn conv_transpose2d_matches_a_naive_scatter() {
+    // y[o][i * s - p + kh][j * s - p + kw] += w[c][o][kh][kw] * x[c][i][j], plus bias.
+    let mut rng = Rng::new(21);
+    let mut up = ConvTranspose2d::<2, 3, 4, 3, 6, 7, 3, 2, 2, 1, 1>::DEFAULT;
+    randomize(&mut up, &mut rng, 0.5);
+    let x: Img<2, 3, 4> = random(&mut rng, 1.0);
+    let mut y = Img::<3, 6, 7>::ZEROED;
+    up.forward(&x, &mut y);
+    let mut want = [[[0.0f64; 7]; 6]; 3];
+    for o in 0..3 {
+        for r in 0..6 {
+            for q in 0..7 {
+                want[o][r][q] = f64::from(up.bias[o]);
+            }
+        }
+    }
+    for c in 0..2 {
+        for i in 0..3 {
+            for j in 0..4 {
+                for o in 0..3 {
+                    for kh in 0..3 {
+                        for kw in 0..2 {
+                            let (r, q) = ((2 * i + kh) as isize - 1, (2 * j + kw) as isize - 1);
+                            if (0..6).contains(&r) && (0..7).contains(&q) {
+                                want[o][r as usize][q as usize] +=
+                                    f64::from(up.weight[c][o][kh][kw]) * f64::from(x[c][i][j]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for o in 0..3 {
+        for r in 0..6 {
+            for q in 0..7 {
+                assert!((f64::from(y[o][r][q]) - want[o][r][q]).abs() < 1e-5, "y[{o}][{r}][{q}]");
+            }
+        }
+    }
+}
+
+#[test]
+fn pooling_1d_stride_padding() {
+    let mut rng = Rng::new(22);
+    for trial in 0..3 {
+        // 2x7 -> 2x4: window 3, stride 2, padding 1.
+        let x: [[f32; 7]; 2] = distinct(&mut rng);
+        let name = format!("maxpool1d k3 s2 p1, trial {trial}");
+        check_layer(&name, &MaxPool1d::<2, 7, 4, 3, 2, 1>::DEFAULT, &x, &mut rng);
+        let name = format!("avgpool1d k3 s2 p1, trial {trial}");
+        check_layer(&name, &AvgPool1d::<2, 7, 4, 3, 2, 1>::DEFAULT, &x, &mut rng);
+        // Default stride (= window), odd length: 3x5 -> 3x2.
+        let x: [[f32; 5]; 3] = distinct(&mut rng);
+        check_layer("maxpool1d k2", &MaxPool1d::<3, 5, 2, 2>::DEFAULT, &x, &mut rng);
+        check_layer("avgpool1d k2", &AvgPool1d::<3, 5, 2, 2>::DEFAULT, &x, &mut rng);
+    }
+}
+
+#[test]
+fn concat_blocks() {
+    // A U-Net skip: 2x4x4 input, body down (conv k3 s2 p1) and up (transposed conv k3 s2 p1
+    // op1) to 3x4x4, output 5x4x4.
+    type Body = neurite::Seq![
+        Conv2d<2, 4, 4, 3, 2, 2, 3, 3, 2, 1>,
+        ActOn<Tanh, Img<3, 2, 2>>,
+        ConvTranspose2d<3, 2, 2, 3, 4, 4, 3, 3, 2, 1, 1>,
+    ];
+    let mut rng = Rng::new(23);
+    for trial in 0..3 {
+        let mut block = Concat::<Body, Img<2, 4, 4>, Img<5, 4, 4>>::DEFAULT;
+        randomize(&mut block, &mut rng, 0.5);
+        let x: Img<2, 4, 4> = random(&mut rng, 1.0);
+        check_layer(
+            &format!("concat(conv, tanh, conv_transpose), trial {trial}"),
+            &block,
+            &x,
+            &mut rng,
+        );
+        // The first values are the input's.
+        let mut y = Img::<5, 4, 4>::ZEROED;
+        block.forward(&x, &mut y);
+        assert_eq!(y[..2], x[..]);
+        // A concat around a single dense layer over rows.
+        let mut dense = Concat::<Dense<4, 3>, [f32; 4], [f32; 7]>::DEFAULT;
+        randomize(&mut dense, &mut rng, 0.5);
+        check_layer("concat(dense)", &dense, &random(&mut rng, 1.0), &mut rng);
     }
 }

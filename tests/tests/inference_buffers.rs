@@ -10,9 +10,9 @@ use core::mem::size_of;
 use neurite::activation::{Gelu, Relu};
 use neurite::footprint::{activation_buffers, inference, inference_reusing};
 use neurite::layer::{
-    ActOn, AvgPool2d, BatchNorm, BatchNorm2d, Conv1d, Conv2d, Dense, Flatten, Flatten1d,
-    GlobalAvgPool, Infer, Layer, LayerNorm, LeakyRelu, LogSoftmax, MaxPool2d, Prelu, Relu as ReluN,
-    Reshape, Residual, Softmax, Tanh,
+    ActOn, AvgPool1d, AvgPool2d, BatchNorm, BatchNorm2d, Concat, Conv1d, Conv2d, ConvTranspose2d,
+    Dense, Flatten, Flatten1d, GlobalAvgPool, Infer, Layer, LayerNorm, LeakyRelu, LogSoftmax,
+    MaxPool1d, MaxPool2d, Prelu, Relu as ReluN, Reshape, Residual, Softmax, Tanh,
 };
 use neurite::params::{Vector, Zeroed};
 use neurite::rng::Rng;
@@ -167,6 +167,56 @@ fn every_layer_reusing_is_bit_identical() {
     // each leaf on its own: forward_flat is forward
     reusing_matches_forward(&*random::<Conv1d<2, 16, 4, 14, 3>>(14), 15, "conv1d");
     reusing_matches_forward(&*random::<Residual<Bottleneck>>(16), 17, "bottleneck");
+}
+
+/// A U-Net: the skip input stays in the current buffer while the body runs in the rest.
+type Down = neurite::Seq![
+    MaxPool2d<4, 8, 8, 4, 4, 2>,
+    Conv2d<4, 4, 4, 4, 4, 4, 3, 3, 1, 1>,
+    ActOn<Relu, Img<4, 4, 4>>,
+    ConvTranspose2d<4, 4, 4, 4, 8, 8, 2, 2, 2>,
+];
+type UNet = neurite::Seq![
+    Conv2d<1, 8, 8, 4, 8, 8, 3, 3, 1, 1>,
+    ActOn<Relu, Img<4, 8, 8>>,
+    Concat<Down, Img<4, 8, 8>, Img<8, 8, 8>>,
+    Conv2d<8, 8, 8, 2, 8, 8, 1, 1>,
+    Flatten<2, 8, 8, 128>,
+    Dense<128, 3>,
+];
+/// A concat first, one nested in another's body, and 1-D pools.
+type NestedConcat = neurite::Seq![
+    Concat<
+        neurite::Seq![
+            MaxPool1d<2, 8, 4, 2>,
+            Concat<AvgPool1d<2, 4, 4, 3, 1, 1>, [[f32; 4]; 2], [[f32; 4]; 4]>,
+            Flatten1d<4, 4, 16>,
+        ],
+        [[f32; 8]; 2],
+        [f32; 32],
+    >,
+    Dense<32, 4>,
+];
+
+#[test]
+fn concat_reusing_is_bit_identical() {
+    reusing_matches_forward(&*random::<UNet>(24), 25, "unet");
+    reusing_matches_forward(&*random::<NestedConcat>(26), 27, "nested concat");
+    reusing_matches_forward(
+        &*random::<Concat<Down, Img<4, 8, 8>, Img<8, 8, 8>>>(28),
+        29,
+        "concat alone",
+    );
+    // A narrow output and a wide body: the skip input and the body's scratch set the width.
+    type Wide = Concat<neurite::Seq![Dense<4, 32>, ReluN<32>, Dense<32, 1>], [f32; 4], [f32; 5]>;
+    reusing_matches_forward(&*random::<neurite::Seq![Wide, Dense<5, 2>]>(30), 31, "wide body");
+    reusing_matches_forward(&*random::<Wide>(32), 33, "wide body alone");
+    assert_eq!(<Wide as Infer>::MAX_WIDTH, 4 + <Wide as Infer>::SCRATCH_WIDTH);
+    // The skip input plus the body's scratch, or the output if wider.
+    type Block = Concat<Down, Img<4, 8, 8>, Img<8, 8, 8>>;
+    assert_eq!(<Block as Infer>::SCRATCH_WIDTH, <Down as Infer>::SCRATCH_WIDTH);
+    let want = (256 + <Down as Infer>::SCRATCH_WIDTH).max(512);
+    assert_eq!(<Block as Infer>::MAX_WIDTH, want);
 }
 
 #[test]

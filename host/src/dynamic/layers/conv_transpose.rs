@@ -117,6 +117,26 @@ impl Op for ConvTranspose2d {
     fn params_mut(&mut self) -> Vec<&mut [f32]> {
         super::weight_and_bias_mut(&mut self.weight, self.bias.as_deref_mut())
     }
+    /// `ConvTranspose2d` with a bias and the same stride, padding and output padding on both
+    /// axes.
+    fn rust(&self) -> Option<(String, String)> {
+        let g = &self.geom;
+        let bias = self.bias.as_deref()?;
+        let square = |v: [usize; 2]| (v[0] == v[1]).then_some(v[0]);
+        let (s, p, op) = (square(g.stride)?, square(g.padding)?, square(g.output_padding)?);
+        let (c, h, w, o, oh, ow, [kh, kw]) =
+            (g.in_channels, g.in_h, g.in_w, g.out_channels, g.out_h(), g.out_w(), g.kernel);
+        Some((
+            format!(
+                "neurite::layer::ConvTranspose2d<{c}, {h}, {w}, {o}, {oh}, {ow}, {kh}, {kw}, {s}, {p}, {op}>"
+            ),
+            format!(
+                "neurite::layer::ConvTranspose2d::new({}, {})",
+                crate::export::nested(&self.weight, &self.w_shape),
+                crate::export::floats(bias)
+            ),
+        ))
+    }
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         let g = &self.geom;
         // PyTorch computes a transposed convolution's fan-in from weight.size(1) * kh * kw.

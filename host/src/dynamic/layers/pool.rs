@@ -126,12 +126,19 @@ impl Op for Pool {
     fn output_shape(&self) -> &[usize] {
         &self.out_shape
     }
-    /// `MaxPool2d` / `AvgPool2d`: square window, stride and padding only; no typed 1-D pools.
+    /// `MaxPool2d` / `AvgPool2d` (square window, stride and padding only) or `MaxPool1d` /
+    /// `AvgPool1d`.
     fn rust(&self) -> Option<(String, String)> {
-        if self.one_d {
-            return None;
-        }
         let g = &self.geom;
+        if self.one_d {
+            let name = if self.max { "MaxPool1d" } else { "AvgPool1d" };
+            let (c, l, ol) = (g.channels, g.in_w, g.out_w());
+            let (k, s, p) = (g.kernel[1], g.stride[1], g.padding[1]);
+            return Some((
+                format!("neurite::layer::{name}<{c}, {l}, {ol}, {k}, {s}, {p}>"),
+                format!("neurite::layer::{name}::new()"),
+            ));
+        }
         let square = |v: [usize; 2]| (v[0] == v[1]).then_some(v[0]);
         let (k, s, p) = (square(g.kernel)?, square(g.stride)?, square(g.padding)?);
         let name = if self.max { "MaxPool2d" } else { "AvgPool2d" };

@@ -116,12 +116,17 @@ impl Op for Skip {
     fn body_mut(&mut self) -> Option<&mut DynModel> {
         Some(&mut self.body)
     }
-    /// `Residual<Seq![...]>` of the body's typed layers (no typed `concat`).
+    /// `Residual<Seq![...]>` or `Concat<Seq![...], X, Y>` of the body's typed layers.
     fn rust(&self) -> Option<(String, String)> {
-        if self.concat {
-            return None;
-        }
         let (ty, value) = crate::export::chain_rust(&self.body)?;
+        if self.concat {
+            let x = crate::export::array_type(self.body.input_shape());
+            let y = crate::export::array_type(&self.out_shape);
+            return Some((
+                format!("neurite::layer::Concat<{ty}, {x}, {y}>"),
+                format!("neurite::layer::Concat::new({value})"),
+            ));
+        }
         Some((
             format!("neurite::layer::Residual<{ty}>"),
             format!("neurite::layer::Residual({value})"),
