@@ -150,6 +150,19 @@ fn conv2d_stride_padding_rectangular_kernel() {
 }
 
 #[test]
+fn conv2d_groups_and_depthwise() {
+    let mut rng = Rng::new(11);
+    // groups 2: 4 -> 6 channels, each output sees 2 input channels; stride 2, padding 1.
+    let mut conv = Conv2d::<4, 5, 5, 6, 3, 3, 3, 3, 2, 1, 2, 2>::DEFAULT;
+    randomize(&mut conv, &mut rng, 0.5);
+    check_layer("conv2d groups 2", &conv, &random::<Img<4, 5, 5>>(&mut rng, 1.0), &mut rng);
+    // depthwise: groups = channels = 3, rectangular 3x2 kernel.
+    let mut conv = Conv2d::<3, 4, 5, 3, 2, 4, 3, 2, 1, 0, 3, 1>::DEFAULT;
+    randomize(&mut conv, &mut rng, 0.5);
+    check_layer("conv2d depthwise", &conv, &random::<Img<3, 4, 5>>(&mut rng, 1.0), &mut rng);
+}
+
+#[test]
 fn conv1d_stride_padding() {
     let mut rng = Rng::new(2);
     // 2x7 -> 3x4: kernel 3, stride 2, padding 1.

@@ -54,6 +54,19 @@ const SEQ1D_SPEC: &str = "conv1d(3,3,padding=1),maxpool1d(3,stride=2,padding=1),
                           concat(conv1d(2,3,padding=1),avgpool1d(3,stride=1,padding=1)),\
                           avgpool1d(2),flatten,dense(3)";
 
+/// Grouped and depthwise convolutions (a MobileNet-style depthwise-separable block).
+type Grouped = neurite::Seq![
+    Conv2d<2, 6, 6, 4, 6, 6, 3, 3, 1, 1, 2, 1>,
+    ActOn<Relu, Img<4, 6, 6>>,
+    Conv2d<4, 6, 6, 4, 3, 3, 3, 3, 2, 1, 4, 1>,
+    Conv2d<4, 3, 3, 6, 3, 3, 1, 1>,
+    Flatten<6, 3, 3, 54>,
+    Dense<54, 3>,
+];
+
+const GROUPED_SPEC: &str = "conv2d(4,3,padding=1,groups=2),relu,\
+                            conv2d(4,3,stride=2,padding=1,groups=4),conv2d(6,1),flatten,dense(3)";
+
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
@@ -190,4 +203,9 @@ fn unet_matches_the_runtime_shaped_model_bit_for_bit() {
 #[test]
 fn pool1d_model_matches_the_runtime_shaped_model_bit_for_bit() {
     compare::<Seq1d, 4>(SEQ1D_SPEC, &[2, 9], 2);
+}
+
+#[test]
+fn grouped_and_depthwise_convs_match_the_runtime_shaped_model_bit_for_bit() {
+    compare::<Grouped, 4>(GROUPED_SPEC, &[2, 6, 6], 3);
 }

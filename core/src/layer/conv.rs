@@ -1,6 +1,6 @@
 //! Convolutions with the geometry in the type: [`Conv2d`] over `[C][H][W]` samples and
 //! [`Conv1d`] over `[C][L]` samples (PyTorch's `nn.Conv2d` / `nn.Conv1d`, zero padding,
-//! dilation 1, groups 1), over [`crate::kernel::conv`].
+//! dilation 1; groups on `Conv2d`, depthwise included), over [`crate::kernel::conv`].
 //!
 //! The output size is a type parameter that the user writes; a wrong one is a compile error
 //! (a const assertion evaluated when the layer's constant, `new`, `forward` or `backward` is
@@ -13,12 +13,15 @@ use crate::params::{Params, Vector, Zeroed};
 use crate::rng::Rng;
 
 /// 2-D convolution: `y[o] = b[o] + sum_c w[o][c] * x[c]` (cross-correlation), PyTorch's
-/// `nn.Conv2d(C, O, (KH, KW), stride=S, padding=P)` with dilation 1 and groups 1.
+/// `nn.Conv2d(C, O, (KH, KW), stride=S, padding=P, groups=G)` with dilation 1.
 ///
 /// Generics: `C x H x W` input, `O x OH x OW` output, `KH x KW` kernel, stride `S` and zero
 /// padding `P` on both axes (defaults 1 and 0). `OH` must be `(H + 2P - KH) / S + 1` and `OW`
-/// `(W + 2P - KW) / S + 1`; anything else does not compile. `weight` is PyTorch's layout
-/// `[O][C][KH][KW]`, so pretrained weights load as they are. The gradient is another
+/// `(W + 2P - KW) / S + 1`; anything else does not compile. Groups `G` (default 1; `G = C = O`
+/// is depthwise) split the channels: output channel `o` sees input channels
+/// `o / (O / G) * CG ..` only, and `CG` (default `C`) must be written as `C / G` (stable Rust
+/// cannot compute it in a type; a wrong `CG` does not compile). `weight` is PyTorch's layout
+/// `[O][C / G][KH][KW]`, so pretrained weights load as they are. The gradient is another
 /// `Conv2d`; no trace (backward recomputes from the input).
 ///
 /// ```
@@ -40,6 +43,18 @@ use crate::rng::Rng;
 /// use neurite::prelude::*;
 /// static CONV: Conv2d<1, 4, 4, 2, 4, 4, 3, 3> = Conv2d::DEFAULT; // OH, OW are 2 without padding
 /// ```
+///
+/// Depthwise (groups = channels = 2, `CG` = 1), and a wrong `CG`, which does not compile:
+///
+/// ```
+/// use neurite::prelude::*;
+/// static DEPTHWISE: Conv2d<2, 4, 4, 2, 4, 4, 3, 3, 1, 1, 2, 1> = Conv2d::DEFAULT;
+/// ```
+///
+/// ```compile_fail
+/// use neurite::prelude::*;
+/// static CONV: Conv2d<4, 4, 4, 4, 4, 4, 3, 3, 1, 1, 2, 4> = Conv2d::DEFAULT; // CG is 4 / 2
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv2d<
     const C: usize,
@@ -52,9 +67,11 @@ pub struct Conv2d<
     const KW: usize,
     const S: usize = 1,
     const P: usize = 0,
+    const G: usize = 1,
+    const CG: usize = C,
 > {
-    /// `[O][C][KH][KW]` kernels.
-    pub weight: [[[[f32; KW]; KH]; C]; O],
+    /// `[O][C / G][KH][KW]` kernels.
+    pub weight: [[[[f32; KW]; KH]; CG]; O],
     /// `O` biases.
     pub bias: [f32; O],
 }
@@ -70,11 +87,17 @@ impl<
         const KW: usize,
         const S: usize,
         const P: usize,
-    > Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+        const G: usize,
+        const CG: usize,
+    > Conv2d<C, H, W, O, OH, OW, KH, KW, S, P, G, CG>
 {
     const SHAPE_OK: () = {
         let g = Self::UNCHECKED;
-        assert!(g.is_valid(), "Conv2d: zero size, or a kernel larger than the padded input");
+        assert!(
+            g.is_valid(),
+            "Conv2d: zero size, a kernel larger than the padded input, or G not dividing C and O"
+        );
+        assert!(CG * G == C, "Conv2d: CG must be C / G (the weight's input channels per group)");
         assert!(OH == g.out_h(), "Conv2d: OH must be (H + 2 * P - KH) / S + 1");
         assert!(OW == g.out_w(), "Conv2d: OW must be (W + 2 * P - KW) / S + 1");
     };
@@ -88,7 +111,7 @@ impl<
         stride: [S, S],
         padding: [P, P],
         dilation: [1, 1],
-        groups: 1,
+        groups: G,
     };
 
     /// The kernel geometry (evaluating it checks the output size).
@@ -98,7 +121,7 @@ impl<
     };
 
     /// A layer with the given weights (usable in `const` and `static` items: flash).
-    pub const fn new(weight: [[[[f32; KW]; KH]; C]; O], bias: [f32; O]) -> Self {
+    pub const fn new(weight: [[[[f32; KW]; KH]; CG]; O], bias: [f32; O]) -> Self {
         let () = Self::SHAPE_OK;
         Self { weight, bias }
     }
@@ -119,9 +142,11 @@ impl<
         const KW: usize,
         const S: usize,
         const P: usize,
-    > Zeroed for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+        const G: usize,
+        const CG: usize,
+    > Zeroed for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P, G, CG>
 {
-    const ZEROED: Self = Self::new([[[[0.0; KW]; KH]; C]; O], [0.0; O]);
+    const ZEROED: Self = Self::new([[[[0.0; KW]; KH]; CG]; O], [0.0; O]);
 }
 
 impl<
@@ -135,10 +160,12 @@ impl<
         const KW: usize,
         const S: usize,
         const P: usize,
-    > Params for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+        const G: usize,
+        const CG: usize,
+    > Params for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P, G, CG>
 {
     const TENSORS: usize = 2;
-    const LEN: usize = O * C * KH * KW + O;
+    const LEN: usize = O * CG * KH * KW + O;
     fn tensor(&self, i: usize) -> &[f32] {
         match i {
             0 => self.w(),
@@ -166,7 +193,9 @@ impl<
         const KW: usize,
         const S: usize,
         const P: usize,
-    > Infer for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+        const G: usize,
+        const CG: usize,
+    > Infer for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P, G, CG>
 {
     type Input = [[[f32; W]; H]; C];
     type Output = [[[f32; OW]; OH]; O];
@@ -201,7 +230,9 @@ impl<
         const KW: usize,
         const S: usize,
         const P: usize,
-    > Layer for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+        const G: usize,
+        const CG: usize,
+    > Layer for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P, G, CG>
 {
     type Trace = ();
     type Grads = Self;
@@ -242,10 +273,10 @@ impl<
         );
     }
 
-    /// Fan-in `C * KH * KW`, fan-out `O` (as the runtime-shaped `conv2d`).
+    /// Fan-in `C / G * KH * KW`, fan-out `O` (as the runtime-shaped `conv2d`).
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         let w = self.weight.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        init.apply(w, &mut self.bias, C * KH * KW, O, rng);
+        init.apply(w, &mut self.bias, CG * KH * KW, O, rng);
     }
 }
 
@@ -456,7 +487,9 @@ impl<
         const KW: usize,
         const S: usize,
         const P: usize,
-    > super::PerSample for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P>
+        const G: usize,
+        const CG: usize,
+    > super::PerSample for Conv2d<C, H, W, O, OH, OW, KH, KW, S, P, G, CG>
 {
 }
 

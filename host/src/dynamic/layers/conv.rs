@@ -205,7 +205,7 @@ impl Op for Conv {
     fn rust(&self) -> Option<(String, String)> {
         let g = &self.geom;
         let bias = self.bias.as_deref()?;
-        if g.groups != 1 || g.dilation != [1, 1] {
+        if g.dilation != [1, 1] || (self.one_d && g.groups != 1) {
             return None;
         }
         let value = |ty: &str| {
@@ -228,9 +228,14 @@ impl Op for Conv {
                 return None;
             }
             let (h, w, oh, ow, [kh, kw]) = (g.in_h, g.in_w, g.out_h(), g.out_w(), g.kernel);
+            // groups: two more parameters, G and C / G (written only when grouped)
+            let groups = match g.groups {
+                1 => String::new(),
+                n => format!(", {n}, {}", c / n),
+            };
             Some((
                 format!(
-                    "neurite::layer::Conv2d<{c}, {h}, {w}, {o}, {oh}, {ow}, {kh}, {kw}, {s}, {p}>"
+                    "neurite::layer::Conv2d<{c}, {h}, {w}, {o}, {oh}, {ow}, {kh}, {kw}, {s}, {p}{groups}>"
                 ),
                 value("Conv2d"),
             ))
