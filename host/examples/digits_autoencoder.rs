@@ -8,7 +8,7 @@
 
 use clap::Parser;
 use neurite_host::autoencoder::{
-    reconstruct, train_autoencoder, write_reconstructions_png, AutoencoderConfig, PIXEL_MAX,
+    train_autoencoder, write_reconstruction_grid, AutoencoderConfig, PIXEL_MAX,
 };
 use neurite_host::data::{shipped_data_dir, Dataset};
 use std::path::PathBuf;
@@ -76,10 +76,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let unit = |v: Vec<f32>| v.into_iter().map(|p| p / PIXEL_MAX).collect::<Vec<f32>>();
     let inputs: Vec<Vec<f32>> = picks.iter().map(|&i| unit(test.row(i).to_vec())).collect();
     let recons: Vec<Vec<f32>> =
-        picks.iter().map(|&i| unit(reconstruct(&report.model, test.row(i)))).collect();
+        picks.iter().map(|&i| unit(report.reconstruct(test.row(i)))).collect();
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join("digits_autoencoder.png");
-    write_reconstructions_png(&path, &inputs, &recons, 8)?;
+    write_reconstruction_grid(&path, &inputs, &recons, 8, 8)?;
     println!("wrote {} (top: test digits 0-9, bottom: reconstructions)", path.display());
     Ok(())
 }

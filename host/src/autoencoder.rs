@@ -108,14 +108,6 @@ pub fn data_scale(data: &Dataset) -> f32 {
     }
 }
 
-/// The model's reconstruction of one digit given and returned in pixel units, for a model
-/// trained with the scale [`PIXEL_MAX`] (the default; otherwise
-/// [`AutoencoderReport::reconstruct`]).
-pub fn reconstruct(model: &DynModel, pixels: &[f32]) -> Vec<f32> {
-    let x: Vec<f32> = pixels.iter().map(|v| v / PIXEL_MAX).collect();
-    model.forward(&x).into_iter().map(|v| v * PIXEL_MAX).collect()
-}
-
 /// Mean squared error (data units) of `model` reconstructing `rows` (divided by `scale`),
 /// accumulated in f64 over every value.
 fn reconstruction_mse(model: &DynModel, rows: &[Vec<f32>], scale: f32) -> f32 {
@@ -265,20 +257,10 @@ pub fn image_dims(shape: &[usize]) -> (usize, usize) {
     }
 }
 
-/// Writes a PNG: `inputs` (row-major `side x side` images, values on the `[0, 1]` scale,
+/// Writes a PNG: `inputs` (row-major `height x width` images, values on the `[0, 1]` scale,
 /// clamped; pixel-unit digits divided by [`PIXEL_MAX`]) in a top row, each scaled up 8x,
 /// above a row of `recons`, the same images' reconstructions. Ink is dark on white, as
 /// scikit-learn's `gray_r` shows the digits.
-pub fn write_reconstructions_png(
-    path: &Path,
-    inputs: &[Vec<f32>],
-    recons: &[Vec<f32>],
-    side: usize,
-) -> Result<(), Box<dyn std::error::Error>> {
-    write_reconstruction_grid(path, inputs, recons, side, side)
-}
-
-/// [`write_reconstructions_png`] for `height x width` images (row-major).
 pub fn write_reconstruction_grid(
     path: &Path,
     inputs: &[Vec<f32>],
