@@ -18,8 +18,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from golden_tolerance import tolerance
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.set_default_dtype(torch.float32)
+torch.set_num_threads(1)  # one summation order on every machine that regenerates
 
 
 # ---------------------------------------------------------------- layers
@@ -237,6 +240,7 @@ def make_case(name, model, loss, opt, x, y, steps=3, tol=None):
     expect["params"] = [param_dict(m, None) for m in modules]
     case = {
         "name": name,
+        "torch_version": torch.__version__,
         "model": model,
         "loss": loss,
         "optimizer": opt,
@@ -244,7 +248,7 @@ def make_case(name, model, loss, opt, x, y, steps=3, tol=None):
         "y": y,
         "steps": steps,
         "expect": expect,
-        "tolerance": tol or {"rel": 1e-4, "abs": 1e-5},
+        "tolerance": tol or tolerance(name),
     }
     # JSON cannot hold -inf: write it as the string "-inf" (the runner accepts both)
     text = json.dumps(case, allow_nan=True).replace("-Infinity", '"-inf"')

@@ -26,6 +26,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from golden_tolerance import tolerance
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.set_default_dtype(torch.float32)
 torch.set_num_threads(1)  # one summation order on every machine that regenerates
@@ -343,7 +345,7 @@ def make_case(name, build, input_shape=None, mode="train", loss=None, opt=None,
         "y": y,
         "steps": steps,
         "expect": expect,
-        "tolerance": tol or {"rel": 1e-4, "abs": 1e-5},
+        "tolerance": tol or tolerance(name),
     })
     text = json.dumps(case, allow_nan=False)
     with open(os.path.join(HERE, name + ".json"), "w") as f:

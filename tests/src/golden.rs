@@ -21,7 +21,6 @@ fn num(v: &Value) -> Result<f32, String> {
             "nan" | "NaN" => Ok(f32::NAN),
             _ => s.parse().map_err(|_| format!("'{s}' is not a number")),
         },
-        Value::Bool(b) => Ok(f32::from(u8::from(*b))),
         other => Err(format!("expected a number, found {other}")),
     }
 }
@@ -46,8 +45,22 @@ fn get_f(o: &Obj, key: &str, default: f32) -> Result<f32, String> {
     o.get(key).map_or(Ok(default), num)
 }
 
-fn get_bool(o: &Obj, key: &str) -> bool {
-    o.get(key).and_then(Value::as_bool).unwrap_or(false)
+/// `o[key]` as a boolean: `false` when absent or `null`, an error when not a boolean.
+fn get_bool(o: &Obj, key: &str) -> Result<bool, String> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(format!("'{key}' must be true or false, found {other}")),
+    }
+}
+
+/// `o[key]` as a string: `default` when absent, an error when not a string.
+fn get_str<'o>(o: &'o Obj, key: &str, default: &'o str) -> Result<&'o str, String> {
+    match o.get(key) {
+        None => Ok(default),
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(format!("'{key}' must be a string, found {other}")),
+    }
 }
 
 /// Options every `torch.optim` optimiser takes that do not change the arithmetic.
@@ -60,7 +73,7 @@ fn with(extra: &[&'static str]) -> Vec<&'static str> {
 
 fn only_keys(o: &Obj, what: &str, known: &[&str]) -> Result<(), String> {
     match o.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(format!("{what}: unsupported option '{k}'")),
+        Some(k) => Err(format!("{what}: unknown key '{k}'")),
         None => Ok(()),
     }
 }
@@ -207,10 +220,36 @@ pub fn build_model(spec: &[Value], shape: &[usize]) -> Result<DynModel, String> 
     Ok(model)
 }
 
-/// Builds the loss and its reduction.
+/// The options each loss takes besides `name` and `reduction` (PyTorch's names).
+const LOSS_OPTIONS: [(&str, &[&str]); 15] = [
+    ("mse", &[]),
+    ("mae", &[]),
+    ("l1", &[]),
+    ("huber", &["delta"]),
+    ("bce", &[]),
+    ("bce_with_logits", &["pos_weight"]),
+    ("cross_entropy", &["weight", "label_smoothing"]),
+    ("nll", &["weight"]),
+    ("kl_div", &["log_target"]),
+    ("dice", &["smooth"]),
+    ("focal", &["gamma", "alpha"]),
+    ("class_balanced", &["beta", "counts"]),
+    ("quantile", &["tau"]),
+    ("tukey", &["c"]),
+    ("barron", &["alpha", "c"]),
+];
+
+/// Builds the loss and its reduction; an unknown loss or option is an error.
 pub fn build_loss(o: &Obj) -> Result<(DynLoss, Reduction), String> {
     let name = o.get("name").and_then(Value::as_str).ok_or("loss without a name")?;
-    let reduction = match o.get("reduction").and_then(Value::as_str).unwrap_or("mean") {
+    let options = LOSS_OPTIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, opts)| *opts)
+        .ok_or_else(|| format!("unknown loss '{name}'"))?;
+    let known: Vec<&str> = ["name", "reduction"].iter().chain(options).copied().collect();
+    only_keys(o, name, &known)?;
+    let reduction = match get_str(o, "reduction", "mean")? {
         "mean" => Reduction::Mean,
         "sum" => Reduction::Sum,
         "none" => Reduction::None,
@@ -218,10 +257,16 @@ pub fn build_loss(o: &Obj) -> Result<(DynLoss, Reduction), String> {
         other => return Err(format!("unknown reduction '{other}'")),
     };
     let counts = || -> Result<Vec<u32>, String> {
-        Ok(flat(o.get("counts").ok_or("class_balanced needs counts")?)?
+        flat(o.get("counts").ok_or("class_balanced needs counts")?)?
             .into_iter()
-            .map(|c| c as u32)
-            .collect())
+            .map(|c| {
+                if c >= 0.0 && c.fract() == 0.0 {
+                    Ok(c as u32)
+                } else {
+                    Err(format!("class_balanced: count {c} is not a non-negative integer"))
+                }
+            })
+            .collect()
     };
     let loss = match name {
         "mse" => DynLoss::Mse,
@@ -233,7 +278,7 @@ pub fn build_loss(o: &Obj) -> Result<(DynLoss, Reduction), String> {
             DynLoss::CrossEntropy(opt_vec(o, "weight")?, get_f(o, "label_smoothing", 0.0)?)
         }
         "nll" => DynLoss::Nll(opt_vec(o, "weight")?),
-        "kl_div" => DynLoss::KlDiv(get_bool(o, "log_target")),
+        "kl_div" => DynLoss::KlDiv(get_bool(o, "log_target")?),
         "dice" => DynLoss::Dice(get_f(o, "smooth", 1.0)?),
         "focal" => DynLoss::Focal(get_f(o, "gamma", 2.0)?, get_f(o, "alpha", 0.25)?),
         "class_balanced" => DynLoss::class_balanced(get_f(o, "beta", 0.999)?, &counts()?)
@@ -249,7 +294,7 @@ pub fn build_loss(o: &Obj) -> Result<(DynLoss, Reduction), String> {
 /// Builds the optimiser from `torch.optim` names and defaults.
 pub fn build_optimizer(o: &Obj) -> Result<DynOptimizer, String> {
     let name = o.get("name").and_then(Value::as_str).ok_or("optimizer without a name")?;
-    if get_bool(o, "maximize") {
+    if get_bool(o, "maximize")? {
         return Err(format!("{name}: maximize=True is not supported"));
     }
     let betas = |o: &Obj| -> Result<(f32, f32), String> {
@@ -268,7 +313,7 @@ pub fn build_optimizer(o: &Obj) -> Result<DynOptimizer, String> {
                 lr: get_f(o, "lr", 1e-3)?,
                 momentum: get_f(o, "momentum", 0.0)?,
                 dampening: get_f(o, "dampening", 0.0)?,
-                nesterov: get_bool(o, "nesterov"),
+                nesterov: get_bool(o, "nesterov")?,
                 weight_decay: get_f(o, "weight_decay", 0.0)?,
             })
         }
@@ -290,7 +335,7 @@ pub fn build_optimizer(o: &Obj) -> Result<DynOptimizer, String> {
                 eps: get_f(o, "eps", 1e-8)?,
                 weight_decay: get_f(o, "weight_decay", 0.0)?,
                 momentum: get_f(o, "momentum", 0.0)?,
-                centered: get_bool(o, "centered"),
+                centered: get_bool(o, "centered")?,
             })
         }
         "adam" | "adamw" => {
@@ -304,7 +349,7 @@ pub fn build_optimizer(o: &Obj) -> Result<DynOptimizer, String> {
                     weight_decay: get_f(o, "weight_decay", if adamw { 0.01 } else { 0.0 })?,
                     decoupled_weight_decay: adamw,
                 },
-                get_bool(o, "amsgrad"),
+                get_bool(o, "amsgrad")?,
             )
         }
         other => return Err(format!("unknown optimizer '{other}'")),
@@ -326,44 +371,186 @@ impl Targets {
     }
 }
 
-/// Runs the case at `path`; returns how many values were compared.
-pub fn run_case(path: &Path) -> Result<usize, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("read: {e}"))?;
-    let case: Value = serde_json::from_str(&text).map_err(|e| format!("JSON: {e}"))?;
-    run_value(&case)
+/// The tolerance a case states (`|got - want| <= abs + rel * |want|`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerance {
+    /// Relative part.
+    pub rel: f32,
+    /// Absolute part.
+    pub abs: f32,
 }
 
-const CASE_KEYS: [&str; 13] = [
-    "name",
-    "model",
-    "loss",
-    "optimizer",
-    "x",
-    "y",
-    "steps",
-    "expect",
-    "tolerance",
-    "input_shape",
-    "mode",
-    "torch_version",
-    "comment",
-];
-const EXPECT_KEYS: [&str; 6] = ["output", "loss", "input_grad", "grads", "params", "buffers"];
+impl Tolerance {
+    /// The format's default, for cases that do not state one.
+    pub const DEFAULT: Self = Self { rel: 1e-4, abs: 1e-5 };
+}
 
-/// Runs a parsed case.
+/// How closely a case agreed with PyTorch: every compared value's error `|got - want|` with
+/// `|want|` (exact matches left out).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Agreement {
+    /// `(|got - want|, |want|)` of every value that differs.
+    pub errors: Vec<(f64, f64)>,
+}
+
+impl Agreement {
+    /// The smallest `rel` with which `abs + rel * |want|` covers every error.
+    pub fn rel_needed(&self, abs: f64) -> f64 {
+        self.errors
+            .iter()
+            .map(|&(d, w)| if d <= abs { 0.0 } else { (d - abs) / w })
+            .fold(0.0, f64::max)
+    }
+
+    /// The tightest tolerance for a committed case: over the absolute parts 0, 1e-9, 2e-9,
+    /// 5e-9, 1e-8, ... 1e-5, the pair `(abs, rel_needed(abs))` with the smallest bound at
+    /// `|want| = 1`, doubled and rounded up to one significant digit, and at least `1e-7`
+    /// relative (this target's agreement; the core computes the same bits on every target,
+    /// so only PyTorch's side, fixed in the file, differs).
+    pub fn tightest(&self) -> Tolerance {
+        let up = |x: f64, floor: f64| {
+            let x = (2.0 * x).max(floor);
+            let p = 10f64.powf(x.log10().floor());
+            ((x / p).ceil() * p) as f32
+        };
+        let candidates = core::iter::once(0.0)
+            .chain((-9..=-5).flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e))));
+        let (abs, rel) = candidates
+            .map(|abs| (abs, self.rel_needed(abs)))
+            .min_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)))
+            .unwrap_or((0.0, 0.0));
+        Tolerance { rel: up(rel, 1e-7), abs: if abs == 0.0 { 0.0 } else { up(abs, 0.0) } }
+    }
+}
+
+/// The outcome of one passing case.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Values compared.
+    pub values: usize,
+    /// The tolerance it was held to.
+    pub tolerance: Tolerance,
+    /// The agreement measured.
+    pub agreement: Agreement,
+}
+
+/// Compares named values against one tolerance, counting them and measuring the agreement.
+struct Compare {
+    tol: Tolerance,
+    values: usize,
+    agreement: Agreement,
+}
+
+impl Compare {
+    fn check(&mut self, what: &str, got: &[f32], want: &[f32]) -> Result<(), String> {
+        if got.is_empty() {
+            return Err(format!("{what}: no values"));
+        }
+        self.values += close(what, got, want, self.tol.rel, self.tol.abs)?;
+        for (&g, &w) in got.iter().zip(want) {
+            let d = f64::from((g - w).abs());
+            // equal infinities or NaNs (`close` accepted them) and exact matches say nothing
+            if d.is_finite() && d > 0.0 {
+                self.agreement.errors.push((d, f64::from(w.abs())));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the case at `path`; returns how many values were compared.
+pub fn run_case(path: &Path) -> Result<usize, String> {
+    run_case_report(path, None).map(|r| r.values)
+}
+
+/// Runs the case at `path` with its own tolerance, or with `tolerance` instead.
+pub fn run_case_report(path: &Path, tolerance: Option<Tolerance>) -> Result<Report, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("read: {e}"))?;
+    let case: Value = serde_json::from_str(&text).map_err(|e| format!("JSON: {e}"))?;
+    run_value_report(&case, tolerance)
+}
+
+/// Keys of a case: required, then optional.
+const CASE_REQUIRED: [&str; 8] =
+    ["name", "model", "loss", "optimizer", "x", "y", "steps", "expect"];
+const CASE_OPTIONAL: [&str; 5] = ["tolerance", "input_shape", "mode", "torch_version", "comment"];
+/// Keys of `expect`: every case has these (`input_grad` is `null` for token inputs) ...
+const EXPECT_REQUIRED: [&str; 5] = ["output", "loss", "input_grad", "grads", "params"];
+/// ... and `buffers` when the model has buffers (batch norm), else nothing or `null`.
+const EXPECT_BUFFERS: &str = "buffers";
+
+/// Runs a parsed case; returns how many values were compared.
 pub fn run_value(case: &Value) -> Result<usize, String> {
+    run_value_report(case, None).map(|r| r.values)
+}
+
+/// Requires `o` to have exactly the keys `required` and possibly some of `optional`.
+fn keys(o: &Obj, what: &str, required: &[&str], optional: &[&str]) -> Result<(), String> {
+    let known: Vec<&str> = required.iter().chain(optional).copied().collect();
+    only_keys(o, what, &known)?;
+    match required.iter().find(|k| !o.contains_key(**k)) {
+        Some(k) => Err(format!("{what}: missing '{k}'")),
+        None => Ok(()),
+    }
+}
+
+/// The case's tolerance: `{"rel": .., "abs": ..}`, both required when it is given.
+fn tolerance_of(top: &Obj) -> Result<Tolerance, String> {
+    match top.get("tolerance") {
+        None => Ok(Tolerance::DEFAULT),
+        Some(Value::Object(t)) => {
+            keys(t, "tolerance", &["rel", "abs"], &[])?;
+            let tol = Tolerance { rel: get_f(t, "rel", 0.0)?, abs: get_f(t, "abs", 0.0)? };
+            if tol.rel.is_nan() || tol.abs.is_nan() || tol.rel < 0.0 || tol.abs < 0.0 {
+                return Err(format!("tolerance {tol:?} must be non-negative numbers"));
+            }
+            Ok(tol)
+        }
+        Some(other) => Err(format!("tolerance must be an object, found {other}")),
+    }
+}
+
+/// The class indices of `y`, or its rows.
+fn targets_of(ys: &[Value]) -> Result<Targets, String> {
+    if ys.iter().all(Value::is_number) {
+        let classes = ys
+            .iter()
+            .map(|v| {
+                v.as_u64()
+                    .map(|c| c as usize)
+                    .ok_or_else(|| format!("y: class {v} is not a non-negative integer"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Targets::Classes(classes))
+    } else if ys.iter().all(Value::is_array) {
+        Ok(Targets::Rows(ys.iter().map(flat).collect::<Result<_, _>>()?))
+    } else {
+        Err("y: either class indices or one list per sample, not a mix".into())
+    }
+}
+
+/// Whether the model's input rows are token indices (no input gradient).
+fn takes_tokens(model: &DynModel) -> bool {
+    model.layers.first().is_some_and(|l| l.kind().name == "embedding")
+}
+
+/// Runs a parsed case with its own tolerance, or with `tolerance` instead.
+pub fn run_value_report(case: &Value, tolerance: Option<Tolerance>) -> Result<Report, String> {
     let top = case.as_object().ok_or("a case must be an object")?;
-    only_keys(top, "case", &CASE_KEYS)?;
-    let obj = |k: &str| case.get(k).and_then(Value::as_object).ok_or(format!("missing '{k}'"));
-    let xs: Vec<Vec<f32>> = case
-        .get("x")
-        .and_then(Value::as_array)
-        .ok_or("missing 'x'")?
-        .iter()
-        .map(flat)
-        .collect::<Result<_, _>>()?;
+    keys(top, "case", &CASE_REQUIRED, &CASE_OPTIONAL)?;
+    let obj =
+        |k: &str| top.get(k).and_then(Value::as_object).ok_or(format!("'{k}' must be an object"));
+    let arr = |k: &str| top.get(k).and_then(Value::as_array).ok_or(format!("'{k}' must be a list"));
+    top.get("name").and_then(Value::as_str).ok_or("'name' must be a string")?;
+    let xs: Vec<Vec<f32>> = arr("x")?.iter().map(flat).collect::<Result<_, _>>()?;
     let width = xs.first().map_or(0, Vec::len);
-    let shape: Vec<usize> = match case.get("input_shape") {
+    if xs.is_empty() || width == 0 {
+        return Err("x: no samples".into());
+    }
+    if let Some(i) = xs.iter().position(|x| x.len() != width) {
+        return Err(format!("x: row {i} has {} values, row 0 has {width}", xs[i].len()));
+    }
+    let shape: Vec<usize> = match top.get("input_shape") {
         None | Some(Value::Null) => vec![width],
         Some(v) => flat(v)?.iter().map(|&d| d as usize).collect(),
     };
@@ -372,38 +559,53 @@ pub fn run_value(case: &Value) -> Result<usize, String> {
             "input_shape {shape:?} does not hold the {width} values of a row of x"
         ));
     }
-    let train_mode = match case.get("mode").and_then(Value::as_str).unwrap_or("train") {
+    let train_mode = match get_str(top, "mode", "train")? {
         "train" => true,
         "eval" => false,
         other => return Err(format!("unknown mode '{other}'")),
     };
-    let layers = case.get("model").and_then(Value::as_array).ok_or("missing 'model'")?;
-    let mut model = build_model(layers, &shape)?;
+    let mut model = build_model(arr("model")?, &shape)?;
     let (loss, reduction) = build_loss(obj("loss")?)?;
     let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
     let mut opt =
         build_optimizer(obj("optimizer")?)?.build(&lens).map_err(|e| format!("optimizer: {e}"))?;
-    let ys = case.get("y").and_then(Value::as_array).ok_or("missing 'y'")?;
-    let targets = if ys.iter().all(Value::is_number) {
-        Targets::Classes(ys.iter().map(|v| v.as_u64().unwrap_or(u64::MAX) as usize).collect())
-    } else {
-        Targets::Rows(ys.iter().map(flat).collect::<Result<_, _>>()?)
+    let ys = arr("y")?;
+    if ys.len() != xs.len() {
+        return Err(format!("y has {} entries for {} samples", ys.len(), xs.len()));
+    }
+    let targets = targets_of(ys)?;
+    let steps = match top.get("steps").and_then(Value::as_u64) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return Err("'steps' must be a positive integer".into()),
     };
-    let steps = case.get("steps").and_then(Value::as_u64).unwrap_or(1) as usize;
     let expect = obj("expect")?;
-    only_keys(expect, "expect", &EXPECT_KEYS)?;
-    let tol = case.get("tolerance").and_then(Value::as_object);
-    let rel = tol.map_or(Ok(1e-4), |t| get_f(t, "rel", 1e-4))?;
-    let abs = tol.map_or(Ok(1e-5), |t| get_f(t, "abs", 1e-5))?;
-    let mut checks = 0;
+    let has_buffers = !model.buffers().is_empty();
+    let buffers_key: &[&str] = &[EXPECT_BUFFERS];
+    if has_buffers {
+        keys(expect, "expect", &[&EXPECT_REQUIRED[..], buffers_key].concat(), &[])?;
+    } else {
+        keys(expect, "expect", &EXPECT_REQUIRED, buffers_key)?;
+        if expect.get(EXPECT_BUFFERS).is_some_and(|b| !b.is_null()) {
+            return Err("expect: 'buffers' given but the model has no buffers".into());
+        }
+    }
+    let want_losses =
+        expect["loss"].as_array().ok_or("expect.loss must be a list, one entry per step")?;
+    if want_losses.len() != steps {
+        return Err(format!("expect.loss has {} entries for {steps} steps", want_losses.len()));
+    }
+    let tol = match tolerance {
+        Some(t) => t,
+        None => tolerance_of(top)?,
+    };
+    let mut cmp = Compare { tol, values: 0, agreement: Agreement::default() };
 
-    let want_losses = expect.get("loss").and_then(Value::as_array);
     let mut trainer = DynTrainer::new(&model);
     trainer.train_mode = train_mode;
     let outputs = model.outputs();
     let rows: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
     let ts: Vec<Target<'_>> = (0..xs.len()).map(|i| targets.get(i)).collect();
-    for step in 0..steps {
+    for (step, want_loss) in want_losses.iter().enumerate() {
         trainer.begin();
         let dx = loss
             .with(|l| {
@@ -414,9 +616,7 @@ pub fn run_value(case: &Value) -> Result<usize, String> {
             .map_err(|e| format!("step {step}: {e}"))?;
         let out = trainer.output().to_vec();
         if step == 0 {
-            if let Some(want) = expect.get("output") {
-                checks += close("output", &out, &flat(want)?, rel, abs)?;
-            }
+            cmp.check("output", &out, &flat(&expect["output"])?)?;
         }
         let mut unreduced = Vec::new();
         if reduction == Reduction::None {
@@ -432,71 +632,81 @@ pub fn run_value(case: &Value) -> Result<usize, String> {
         let (value, scale) = loss
             .with(|l| trainer.finish(l, reduction, outputs))
             .map_err(|e| format!("finish: {e}"))?;
-        if let Some(want) = want_losses.and_then(|w| w.get(step)) {
-            let got = if reduction == Reduction::None { unreduced } else { vec![value] };
-            checks += close(&format!("loss at step {step}"), &got, &flat(want)?, rel, abs)?;
+        let what = format!("loss at step {step}");
+        match (reduction, want_loss) {
+            (Reduction::None, Value::Array(_)) => {
+                cmp.check(&what, &unreduced, &flat(want_loss)?)?
+            }
+            (Reduction::None, other) => {
+                return Err(format!("{what}: reduction 'none' needs a list, found {other}"))
+            }
+            (_, Value::Array(_)) => {
+                return Err(format!("{what}: a reduced loss is one number, found a list"))
+            }
+            (_, want) => cmp.check(&what, &[value], &[num(want)?])?,
         }
         if step == 0 {
-            match expect.get("input_grad") {
-                None | Some(Value::Null) => {}
-                Some(want) => {
+            match &expect["input_grad"] {
+                Value::Null if takes_tokens(&model) => {}
+                Value::Null => {
+                    return Err(
+                        "expect.input_grad is null but the model's input is not tokens".into()
+                    )
+                }
+                want => {
                     let got: Vec<f32> = dx.unwrap_or_default().iter().map(|g| g * scale).collect();
-                    checks += close("input_grad", &got, &flat(want)?, rel, abs)?;
+                    cmp.check("input_grad", &got, &flat(want)?)?;
                 }
             }
-            if let Some(want) = expect.get("grads") {
-                checks += compare_layers("grads", &model, &trainer.grads, want, rel, abs, false)?;
-            }
+            compare_layers(&mut cmp, "grads", &model, &trainer.grads, &expect["grads"], false)?;
         }
         opt.step(&mut model.tensors_mut(), &trainer.grads);
     }
-    if let Some(want) = expect.get("params") {
-        let params: Vec<Vec<f32>> = model.tensors().iter().map(|t| t.to_vec()).collect();
-        checks += compare_layers("params", &model, &params, want, rel, abs, false)?;
-    }
-    if let Some(want) = expect.get("buffers") {
+    let params: Vec<Vec<f32>> = model.tensors().iter().map(|t| t.to_vec()).collect();
+    compare_layers(&mut cmp, "params", &model, &params, &expect["params"], false)?;
+    if has_buffers {
         let buffers: Vec<Vec<f32>> = model.buffers().iter().map(|t| t.to_vec()).collect();
-        checks += compare_layers("buffers", &model, &buffers, want, rel, abs, true)?;
+        compare_layers(&mut cmp, "buffers", &model, &buffers, &expect[EXPECT_BUFFERS], true)?;
     }
-    if checks == 0 {
+    if cmp.values == 0 {
         return Err("the case compares no values".into());
     }
-    Ok(checks)
+    Ok(Report { values: cmp.values, tolerance: tol, agreement: cmp.agreement })
 }
 
 /// Compares per-tensor values against one entry per layer: `{"weight": .., "bias": ..}`,
 /// `null` for a layer without tensors, a list for a composite layer's body.
 fn compare_layers(
+    cmp: &mut Compare,
     what: &str,
     model: &DynModel,
     tensors: &[Vec<f32>],
     want: &Value,
-    rel: f32,
-    abs: f32,
     buffers: bool,
-) -> Result<usize, String> {
+) -> Result<(), String> {
     let mut t = tensors.iter();
-    compare_in(what, model, &mut t, want, rel, abs, buffers)
+    compare_in(cmp, what, model, &mut t, want, buffers)?;
+    match t.next() {
+        Some(_) => Err(format!("{what}: tensors left uncompared")),
+        None => Ok(()),
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn compare_in<'t>(
+    cmp: &mut Compare,
     what: &str,
     model: &DynModel,
     t: &mut impl Iterator<Item = &'t Vec<f32>>,
     want: &Value,
-    rel: f32,
-    abs: f32,
     buffers: bool,
-) -> Result<usize, String> {
+) -> Result<(), String> {
     let want = want.as_array().ok_or(format!("{what}: expected a list per layer"))?;
     if want.len() != model.layers.len() {
         return Err(format!("{what}: {} entries for {} layers", want.len(), model.layers.len()));
     }
-    let mut checks = 0;
     for (k, (layer, w)) in model.layers.iter().zip(want).enumerate() {
         if let Some(body) = layer.body() {
-            checks += compare_in(&format!("{what}[{k}]"), body, t, w, rel, abs, buffers)?;
+            compare_in(cmp, &format!("{what}[{k}]"), body, t, w, buffers)?;
             continue;
         }
         let tensors = if buffers { layer.buffers() } else { layer.params() };
@@ -509,14 +719,11 @@ fn compare_in<'t>(
             continue;
         }
         let o = w.as_object().ok_or(format!("{what}: layer {k} needs an object"))?;
-        only_keys(o, &format!("{what}[{k}]"), &names)?;
+        keys(o, &format!("{what}[{k}]"), &names, &[])?;
         for name in names {
             let got = t.next().ok_or(format!("{what}: missing tensor"))?;
-            let Some(wv) = o.get(name) else {
-                return Err(format!("{what}: layer {k} has no '{name}'"));
-            };
-            checks += close(&format!("{what}[{k}].{name}"), got, &flat(wv)?, rel, abs)?;
+            cmp.check(&format!("{what}[{k}].{name}"), got, &flat(&o[name])?)?;
         }
     }
-    Ok(checks)
+    Ok(())
 }
