@@ -281,6 +281,33 @@ pub fn train(
     cfg: &TrainConfig,
     train: &Dataset,
     test: &Dataset,
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<Trained, FitError> {
+    fit(cfg, None, train, test, on_epoch)
+}
+
+/// [`train`] from the given weights: `model` (built for the standardised features, or for
+/// `cfg.input_shape`) replaces building `cfg.layers` and initialising with `cfg.init`;
+/// shuffling starts from `Rng::new(cfg.seed)` (in [`train`] it follows the initialisation's
+/// draws). Everything else is [`train`]'s. The PyTorch training references
+/// (`tests/tests/training_reference.rs`) start here.
+pub fn train_from(
+    cfg: &TrainConfig,
+    model: DynModel,
+    train: &Dataset,
+    test: &Dataset,
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<Trained, FitError> {
+    fit(cfg, Some(model), train, test, on_epoch)
+}
+
+/// The loop of [`train`] and [`train_from`]: `given` is the model to train, `None` to build
+/// and initialise one from `cfg`.
+fn fit(
+    cfg: &TrainConfig,
+    given: Option<DynModel>,
+    train: &Dataset,
+    test: &Dataset,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<Trained, FitError> {
     if train.is_empty() || test.is_empty() {
@@ -318,8 +345,23 @@ pub fn train(
             tr.n_features
         )));
     }
-    let mut model = DynModel::build(&cfg.layers, &shape)
-        .map_err(|e| FitError::Input(format!("--layers: {e}")))?;
+    let (model, mut rng) = match given {
+        None => {
+            let mut model = DynModel::build(&cfg.layers, &shape)
+                .map_err(|e| FitError::Input(format!("--layers: {e}")))?;
+            let mut rng = Rng::new(cfg.seed);
+            model.init(&cfg.init, &mut rng);
+            (model, rng)
+        }
+        Some(model) if model.input_shape() != shape.as_slice() => {
+            return Err(FitError::Input(format!(
+                "the model takes samples of shape {} but the data's are {}",
+                crate::export::shape_string(model.input_shape()),
+                crate::export::shape_string(&shape)
+            )));
+        }
+        Some(model) => (model, Rng::new(cfg.seed)),
+    };
     if model.outputs() != outputs {
         return Err(FitError::Input(format!(
             "the layer spec ends with {} outputs but the {} needs {outputs} (end it with dense({outputs}))",
@@ -330,8 +372,6 @@ pub fn train(
             }
         )));
     }
-    let mut rng = Rng::new(cfg.seed);
-    model.init(&cfg.init, &mut rng);
     let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
     let base_lr = cfg.optimizer.lr();
     let mut opt = cfg.optimizer.clone().build(&lens)?;

@@ -635,7 +635,7 @@ pub fn run_value_report(case: &Value, tolerance: Option<Tolerance>) -> Result<Re
         let what = format!("loss at step {step}");
         match (reduction, want_loss) {
             (Reduction::None, Value::Array(_)) => {
-                cmp.check(&what, &unreduced, &flat(want_loss)?)?
+                cmp.check(&what, &unreduced, &flat(want_loss)?)?;
             }
             (Reduction::None, other) => {
                 return Err(format!("{what}: reduction 'none' needs a list, found {other}"))
