@@ -2,6 +2,7 @@
 //! and tolerance comparison.
 
 pub mod golden;
+pub mod gradcheck;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,62 +1,46 @@
-//! Gradient checks: every layer, activation and loss against central differences
-//! `(f(v + h) - f(v - h)) / 2h`, at several random points and beside each kink.
+//! Gradient checks: every layer, activation and loss against Richardson-extrapolated
+//! central differences (`neurite_tests::gradcheck`), at several random points and beside
+//! each kink.
 //!
-//! Tolerance: `|analytic - numeric| <= 2e-3 + 2e-2 * |numeric|` (f32 arithmetic, h = 1e-2:
-//! truncation error ~h^2, rounding ~1e-7/h).
+//! Each function has its own step and tolerance `|analytic - numeric| <= abs + rel *
+//! |numeric|` (a `Spec`), set at a few times the error measured with
+//! `NEURITE_GRADCHECK_REPORT=1 cargo test -p neurite-tests --test gradcheck -- --nocapture`
+//! (quoted beside each); every check also asserts that a derivative 0.5% off would fail it.
+
+use std::collections::BTreeMap;
 
 use neurite::activation::ActivationKind;
 use neurite::layer::{Act, Ctx, Dense, Layer, LogSoftmax, Prelu, Softmax};
 use neurite::loss::*;
-use neurite::params::{Params, Vector, Zeroed};
+use neurite::params::{Params, Zeroed};
 use neurite::prelude::Rng;
+use neurite_tests::gradcheck::{check_layer_gradients, derivative, random_weights, Check, Spec};
 
+/// Distance kept from kinks (steps stay below it).
 const H: f32 = 1e-2;
 
-fn assert_grad(what: &str, analytic: f32, numeric: f32) {
-    let tol = 2e-3 + 2e-2 * numeric.abs();
-    assert!((analytic - numeric).abs() <= tol, "{what}: analytic {analytic}, numeric {numeric}");
-}
-
-/// Checks `d(c . layer(x)) / dx` and `/ d params` for a layer at input `x`.
-fn check_layer<L: Layer + Clone>(name: &str, layer: &L, x: &L::Input, rng: &mut Rng) {
-    let mut c = L::Output::ZEROED;
-    for v in c.as_mut_slice() {
-        *v = rng.uniform_range(-1.0, 1.0);
-    }
-    let objective = |l: &L, x: &L::Input| {
-        let mut y = L::Output::ZEROED;
-        l.forward(x, &mut y);
-        y.as_slice().iter().zip(c.as_slice()).map(|(a, b)| a * b).sum::<f32>()
-    };
+/// Checks `d(c . layer(x)) / dx` and `/ d params` for a layer at input `x`, random `c`.
+fn check_layer<L: Layer + Clone>(name: &str, layer: &L, x: &L::Input, rng: &mut Rng, spec: Spec) {
+    let c: L::Output = random_weights(rng);
     let mut trace = L::Trace::ZEROED;
     let mut y = L::Output::ZEROED;
     layer.forward_trace(&mut Ctx::train(), x, &mut trace, &mut y);
     let mut dx = L::Input::ZEROED;
     let mut grads = L::Grads::ZEROED;
     layer.backward(x, &trace, &c, &mut dx, &mut grads);
-    for i in 0..L::Input::LEN {
-        let (mut xp, mut xm) = (*x, *x);
-        xp.as_mut_slice()[i] += H;
-        xm.as_mut_slice()[i] -= H;
-        let numeric = (objective(layer, &xp) - objective(layer, &xm)) / (2.0 * H);
-        assert_grad(&format!("{name} dx[{i}]"), dx.as_slice()[i], numeric);
-    }
-    for t in 0..L::TENSORS {
-        for j in 0..layer.tensor(t).len() {
-            let (mut lp, mut lm) = (layer.clone(), layer.clone());
-            lp.tensor_mut(t)[j] += H;
-            lm.tensor_mut(t)[j] -= H;
-            let numeric = (objective(&lp, x) - objective(&lm, x)) / (2.0 * H);
-            assert_grad(&format!("{name} param[{t}][{j}]"), grads.tensor(t)[j], numeric);
-        }
-    }
+    let run = |l: &L, x: &L::Input| {
+        let mut y = L::Output::ZEROED;
+        l.forward(x, &mut y);
+        y
+    };
+    check_layer_gradients(name, layer, x, &c, &dx, &grads, run, spec);
 }
 
 fn random_vec<const N: usize>(rng: &mut Rng, scale: f32) -> [f32; N] {
     core::array::from_fn(|_| scale * rng.normal())
 }
 
-/// Moves values within `2h` of a kink at 0 away from it (finite differences across a kink
+/// Moves values within `3h` of a kink at 0 away from it (finite differences across a kink
 /// measure the average of the two one-sided slopes, not the derivative).
 fn off_kink<const N: usize>(mut x: [f32; N]) -> [f32; N] {
     for v in &mut x {
@@ -65,6 +49,34 @@ fn off_kink<const N: usize>(mut x: [f32; N]) -> [f32; N] {
         }
     }
     x
+}
+
+/// Step beside kinks and discontinuities (points are kept at least `3 H` from them).
+const KINK: f32 = H;
+/// Step for smooth functions: Richardson's truncation error `h^4 |f^(5)| / 480` stays near
+/// 1e-6 while the rounding error `~3 eps |f| / h` is ten times smaller than at `h = 1e-2`.
+const SMOOTH: f32 = 0.1;
+/// Step for functions linear in the perturbed value (no truncation error at all).
+const LINEAR: f32 = 0.5;
+
+/// Step and tolerance per activation: `abs` about 3x the largest `|analytic - numeric|`
+/// measured over the 36 points (quoted), `rel` 1e-4. With these, a derivative 0.5% off
+/// fails wherever `|f'|` exceeds about `abs / 0.0049`, 1.2e-2 at most.
+fn kind_spec(kind: ActivationKind) -> Spec {
+    use ActivationKind as K;
+    match kind {
+        K::Identity | K::Step | K::Relu => Spec::new(KINK, 1e-6, 1e-4), // 0 (exact)
+        K::LeakyRelu(_) => Spec::new(KINK, 2e-5, 1e-4),                 // 4.6e-6
+        K::Softplus(..) => Spec::new(KINK, 6e-5, 1e-4),                 // 2.1e-5
+        K::Elu(_) => Spec::new(KINK, 1e-5, 1e-4),                       // 3.4e-6
+        K::Selu => Spec::new(KINK, 6e-5, 1e-4),                         // 1.9e-5
+        K::Sigmoid => Spec::new(SMOOTH, 3e-6, 1e-4),                    // 7.7e-7
+        K::Tanh => Spec::new(SMOOTH, 1e-5, 1e-4),                       // 3.2e-6
+        K::Gelu => Spec::new(SMOOTH, 1e-5, 1e-4),                       // 2.5e-6
+        K::GeluTanh => Spec::new(SMOOTH, 5e-6, 1e-4),                   // 1.5e-6
+        K::Silu => Spec::new(SMOOTH, 2e-5, 1e-4),                       // 6.1e-6
+        K::Swish(_) => Spec::new(SMOOTH, 1e-5, 1e-4),                   // 3.1e-6
+    }
 }
 
 #[test]
@@ -87,6 +99,7 @@ fn every_activation_layer() {
     ];
     let mut rng = Rng::new(11);
     for kind in kinds {
+        let mut check = Check::new(format!("{kind:?}"), kind_spec(kind).tol);
         for trial in 0..6 {
             let mut x = off_kink(random_vec::<6>(&mut rng, 2.0));
             if trial == 0 {
@@ -101,48 +114,60 @@ fn every_activation_layer() {
                     }
                 }
             }
-            let name = format!("{kind:?} trial {trial}");
-            check_kind(&name, kind, &x);
+            check_kind(&mut check, trial, kind, &x);
+        }
+        if kind == ActivationKind::Step {
+            check.finish_zero();
+        } else {
+            check.finish();
         }
     }
 }
 
-/// The runtime kind's forward/backward against central differences.
-fn check_kind(name: &str, kind: ActivationKind, x: &[f32; 6]) {
-    let mut y = [0.0; 6];
-    kind.forward(x, &mut y);
+/// The runtime kind's backward against derivatives of its forward, element by element.
+fn check_kind(check: &mut Check, trial: usize, kind: ActivationKind, x: &[f32; 6]) {
     let dy = [1.0; 6];
     let mut dx = [0.0; 6];
     kind.backward(x, &dy, &mut dx);
+    let f = |v: f32| {
+        let mut y = [0.0];
+        kind.forward(&[v], &mut y);
+        f64::from(y[0])
+    };
     for i in 0..6 {
-        let (mut xp, mut xm) = (*x, *x);
-        xp[i] += H;
-        xm[i] -= H;
-        let (mut yp, mut ym) = ([0.0; 6], [0.0; 6]);
-        kind.forward(&xp, &mut yp);
-        kind.forward(&xm, &mut ym);
-        assert_grad(&format!("{name} x[{i}]={}", x[i]), dx[i], (yp[i] - ym[i]) / (2.0 * H));
+        let numeric = derivative(f, x[i], kind_spec(kind).h);
+        check.point(format_args!(" trial {trial} x[{i}]={}", x[i]), dx[i], numeric);
     }
 }
 
 #[test]
 fn typed_activation_layers_and_vector_layers() {
     use neurite::activation as a;
+    // Step and tolerance per layer (largest error over the 4 trials quoted), as `kind_spec`.
+    let relu = Spec::new(KINK, 1e-6, 1e-4); // 0 (exact)
+    let gelu = Spec::new(SMOOTH, 1e-5, 1e-4); // 3.5e-6
+    let selu = Spec::new(KINK, 6e-5, 1e-4); // 2.3e-5
+    let softmax = Spec::new(SMOOTH, 3e-6, 1e-4); // 6.6e-7
+    let log_softmax = Spec::new(SMOOTH, 1e-5, 1e-4); // 3.7e-6
+    let prelu = Spec::new(KINK, 2e-5, 1e-4); // 6.9e-6 (shared), 2.3e-6 (per channel)
     let mut rng = Rng::new(5);
     for _ in 0..4 {
         let x = off_kink(random_vec::<5>(&mut rng, 1.5));
-        check_layer("relu", &Act::<a::Relu, 5>::new(a::Relu), &x, &mut rng);
-        check_layer("gelu", &Act::<a::Gelu, 5>::new(a::Gelu), &x, &mut rng);
-        check_layer("selu", &Act::<a::Selu, 5>::new(a::Selu), &x, &mut rng);
-        check_layer("softmax", &Softmax::<5>, &x, &mut rng);
-        check_layer("log_softmax", &LogSoftmax::<5>, &x, &mut rng);
-        check_layer("prelu shared", &Prelu::<5, 1>::new([0.3]), &x, &mut rng);
-        check_layer("prelu channel", &Prelu::<5, 5>::new([0.1, 0.2, 0.3, -0.2, 0.5]), &x, &mut rng);
+        check_layer("relu", &Act::<a::Relu, 5>::new(a::Relu), &x, &mut rng, relu);
+        check_layer("gelu", &Act::<a::Gelu, 5>::new(a::Gelu), &x, &mut rng, gelu);
+        check_layer("selu", &Act::<a::Selu, 5>::new(a::Selu), &x, &mut rng, selu);
+        check_layer("softmax", &Softmax::<5>, &x, &mut rng, softmax);
+        check_layer("log_softmax", &LogSoftmax::<5>, &x, &mut rng, log_softmax);
+        check_layer("prelu shared", &Prelu::<5, 1>::new([0.3]), &x, &mut rng, prelu);
+        let channel = Prelu::<5, 5>::new([0.1, 0.2, 0.3, -0.2, 0.5]);
+        check_layer("prelu channel", &channel, &x, &mut rng, prelu);
     }
 }
 
 #[test]
 fn dense_and_chains() {
+    let dense = Spec::new(LINEAR, 1e-6, 1e-4); // 3.0e-7 (linear: rounding only)
+    let chain_spec = Spec::new(KINK, 5e-5, 1e-4); // 1.3e-5 (the ELU's kink bounds the step)
     let mut rng = Rng::new(8);
     for _ in 0..4 {
         let mut d = Dense::<3, 4>::DEFAULT;
@@ -151,29 +176,79 @@ fn dense_and_chains() {
                 *v = rng.normal();
             }
         }
-        check_layer("dense", &d, &random_vec::<3>(&mut rng, 1.0), &mut rng);
+        check_layer("dense", &d, &random_vec::<3>(&mut rng, 1.0), &mut rng, dense);
 
         type Chain = neurite::Seq![Dense<3, 5>, neurite::layer::Tanh<5>, Dense<5, 4>, neurite::layer::Elu<4>, Dense<4, 2>];
         let mut chain = Chain::DEFAULT;
         chain.init(&neurite::init::LayerInit::XAVIER, &mut rng);
-        check_layer("chain", &chain, &random_vec::<3>(&mut rng, 1.0), &mut rng);
+        let x = random_vec::<3>(&mut rng, 1.0);
+        check_layer("chain", &chain, &x, &mut rng, chain_spec);
     }
 }
 
-/// Checks `d loss / d pred` of one sample.
-fn check_loss(name: &str, loss: &dyn Loss, pred: &[f32], target: Target<'_>) {
+/// One [`Check`] per loss, over every trial.
+type Checks = BTreeMap<String, Check>;
+
+/// Checks `d loss / d pred` of one sample. The objective is the loss of the perturbed
+/// element (`elements`) for per-element losses, else the sample's loss.
+fn check_loss(
+    checks: &mut Checks,
+    name: &str,
+    spec: Spec,
+    loss: &dyn Loss,
+    pred: &[f32],
+    target: Target<'_>,
+    trial: usize,
+) {
     loss.check(pred.len(), target).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut grad = vec![0.0; pred.len()];
-    let mut scratch = vec![0.0; pred.len()];
     loss.eval(pred, target, &mut grad, None);
+    let check = checks.entry(name.to_string()).or_insert_with(|| Check::new(name, spec.tol));
+    let mut scratch = vec![0.0; pred.len()];
+    let mut elements = vec![0.0; pred.len()];
     for i in 0..pred.len() {
-        let (mut pp, mut pm) = (pred.to_vec(), pred.to_vec());
-        pp[i] += H;
-        pm[i] -= H;
-        let numeric = (loss.eval(&pp, target, &mut scratch, None)
-            - loss.eval(&pm, target, &mut scratch, None))
-            / (2.0 * H);
-        assert_grad(&format!("{name} pred[{i}]={}", pred[i]), grad[i], numeric);
+        let mut p = pred.to_vec();
+        let numeric = derivative(
+            |v| {
+                p[i] = v;
+                let total = loss.eval(&p, target, &mut scratch, Some(&mut elements));
+                f64::from(if loss.per_element() { elements[i] } else { total })
+            },
+            pred[i],
+            spec.h,
+        );
+        check.point(format_args!(" trial {trial} pred[{i}]={}", pred[i]), grad[i], numeric);
+    }
+}
+
+/// Step and tolerance per loss, as [`kind_spec`] (largest error over the 32 points quoted).
+fn loss_spec(name: &str) -> Spec {
+    match name {
+        "mse" => Spec::new(LINEAR, 2e-6, 1e-4),           // 6.0e-7
+        "nll" => Spec::new(LINEAR, 1e-6, 1e-4),           // 9.9e-8
+        "kl" => Spec::new(LINEAR, 1e-6, 1e-4),            // 1.4e-7
+        "kl log target" => Spec::new(LINEAR, 1e-6, 1e-4), // 1.1e-7
+        "mae" => Spec::new(KINK, 1e-4, 1e-4),             // 3.2e-5
+        "huber" => Spec::new(KINK, 5e-5, 1e-4),           // 1.6e-5
+        "quantile" => Spec::new(KINK, 5e-5, 1e-4),        // 1.2e-5
+        "tukey" => Spec::new(KINK, 5e-5, 1e-4),           // 1.0e-5
+        "bce" => Spec::new(KINK, 1e-5, 1e-4), // 4.2e-4 where |f'| = 11 (truncation near p = 0)
+        "bce_logits" => Spec::new(SMOOTH, 5e-5, 1e-4), // 1.4e-5
+        "ce" => Spec::new(SMOOTH, 1e-5, 1e-4), // 3.0e-6
+        "ce weighted smoothed" => Spec::new(SMOOTH, 1e-5, 1e-4), // 3.9e-6
+        "ce probs" => Spec::new(SMOOTH, 1e-5, 1e-4), // 3.4e-6
+        "class balanced" => Spec::new(SMOOTH, 5e-5, 1e-4), // 1.3e-5
+        "dice" => Spec::new(SMOOTH, 1e-5, 1e-4), // 2.9e-6
+        "focal" => Spec::new(SMOOTH, 1e-5, 1e-4), // 2.3e-6
+        "focal gamma 0.5" => Spec::new(SMOOTH, 2e-5, 1e-4), // 6.1e-6
+        "barron -inf" => Spec::new(SMOOTH, 2e-5, 1e-4), // 7.1e-6
+        "barron 0" => Spec::new(SMOOTH, 3e-5, 1e-4), // 8.9e-6
+        "barron 0.5" => Spec::new(SMOOTH, 4e-5, 1e-4), // 1.2e-5
+        "barron 1" => Spec::new(SMOOTH, 3e-5, 1e-4), // 9.0e-6
+        "barron 2" => Spec::new(SMOOTH, 2e-5, 1e-4), // 6.8e-6
+        "barron 4" => Spec::new(SMOOTH, 6e-5, 1e-4), // 2.2e-5 where |f'| = 50
+        "barron -2" => Spec::new(SMOOTH, 3e-5, 1e-4), // 9.6e-6
+        _ => panic!("no spec for loss {name}"),
     }
 }
 
@@ -184,6 +259,7 @@ fn every_loss() {
     let pos_weight = [2.0f32, 0.5, 1.0, 3.0];
     let mut cb = [0.0f32; 4];
     class_balanced_weights(&[100, 20, 5, 60], 0.99, &mut cb).unwrap();
+    let mut checks = Checks::new();
     for trial in 0..8 {
         let logits: Vec<f32> = (0..4).map(|_| 2.0 * rng.normal()).collect();
         let values: Vec<f32> = (0..4).map(|_| 2.0 * rng.normal()).collect();
@@ -209,52 +285,65 @@ fn every_loss() {
         let class = rng.below(4);
         let v = Target::Values(&values);
         let c = Target::Class(class);
-        let n = |s: &str| format!("{s} trial {trial}");
-        check_loss(&n("mse"), &Mse, &pred, v);
-        check_loss(&n("mae"), &Mae, &pred, v);
-        check_loss(&n("huber"), &Huber { delta: 0.5 }, &pred, v);
-        check_loss(&n("bce"), &Bce, &probs, Target::Values(&targets01));
-        check_loss(
-            &n("bce_logits"),
+        let mut check = |name: &str, loss: &dyn Loss, pred: &[f32], target: Target<'_>| {
+            check_loss(&mut checks, name, loss_spec(name), loss, pred, target, trial);
+        };
+        check("mse", &Mse, &pred, v);
+        check("mae", &Mae, &pred, v);
+        check("huber", &Huber { delta: 0.5 }, &pred, v);
+        check("bce", &Bce, &probs, Target::Values(&targets01));
+        check(
+            "bce_logits",
             &BceWithLogits { pos_weight: Some(&pos_weight) },
             &logits,
             Target::Values(&targets01),
         );
-        check_loss(&n("ce"), &CrossEntropy::default(), &logits, c);
-        check_loss(
-            &n("ce weighted smoothed"),
+        check("ce", &CrossEntropy::default(), &logits, c);
+        check(
+            "ce weighted smoothed",
             &CrossEntropy { weight: Some(&weights), label_smoothing: 0.1 },
             &logits,
             c,
         );
-        check_loss(
-            &n("ce probs"),
+        check(
+            "ce probs",
             &CrossEntropy { weight: Some(&weights), label_smoothing: 0.2 },
             &logits,
             Target::Values(&soft),
         );
-        check_loss(
-            &n("class balanced"),
+        check(
+            "class balanced",
             &CrossEntropy { weight: Some(&cb), label_smoothing: 0.0 },
             &logits,
             c,
         );
-        check_loss(&n("nll"), &Nll { weight: Some(&weights) }, &log_probs, c);
-        check_loss(&n("kl"), &KlDiv { log_target: false }, &log_probs, Target::Values(&soft));
-        check_loss(
-            &n("kl log target"),
+        check("nll", &Nll { weight: Some(&weights) }, &log_probs, c);
+        check("kl", &KlDiv { log_target: false }, &log_probs, Target::Values(&soft));
+        check(
+            "kl log target",
             &KlDiv { log_target: true },
             &log_probs,
             Target::Values(&log_probs.map(|v| v * 0.5)),
         );
-        check_loss(&n("dice"), &Dice { smooth: 0.5 }, &probs, Target::Values(&targets01));
-        check_loss(&n("focal"), &Focal { gamma: 2.0, alpha: 0.25 }, &logits, c);
-        check_loss(&n("focal gamma 0.5"), &Focal { gamma: 0.5, alpha: 1.0 }, &logits, c);
-        check_loss(&n("quantile"), &Quantile { tau: 0.3 }, &pred, v);
-        check_loss(&n("tukey"), &Tukey { c: 1.5 }, &pred, v);
-        for alpha in [2.0, 0.0, f32::NEG_INFINITY, 1.0, -2.0, 4.0, 0.5] {
-            check_loss(&n(&format!("barron {alpha}")), &Barron { alpha, c: 0.7 }, &pred, v);
+        check("dice", &Dice { smooth: 0.5 }, &probs, Target::Values(&targets01));
+        check("focal", &Focal { gamma: 2.0, alpha: 0.25 }, &logits, c);
+        check("focal gamma 0.5", &Focal { gamma: 0.5, alpha: 1.0 }, &logits, c);
+        check("quantile", &Quantile { tau: 0.3 }, &pred, v);
+        check("tukey", &Tukey { c: 1.5 }, &pred, v);
+        for (name, alpha) in [
+            ("barron 2", 2.0),
+            ("barron 0", 0.0),
+            ("barron -inf", f32::NEG_INFINITY),
+            ("barron 1", 1.0),
+            ("barron -2", -2.0),
+            ("barron 4", 4.0),
+            ("barron 0.5", 0.5),
+        ] {
+            check(name, &Barron { alpha, c: 0.7 }, &pred, v);
         }
+    }
+    for (_, check) in checks {
+        check.finish();
     }
 }
 
