@@ -273,10 +273,11 @@ impl<
         );
     }
 
-    /// Fan-in `C / G * KH * KW`, fan-out `O` (as the runtime-shaped `conv2d`).
+    /// Fan-in `C / G * KH * KW`, fan-out `O * KH * KW` (PyTorch's; as the runtime-shaped
+    /// `conv2d`).
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         let w = self.weight.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        init.apply(w, &mut self.bias, CG * KH * KW, O, rng);
+        init.apply_kernel(w, &mut self.bias, CG * KH * KW, O, KH * KW, rng);
     }
 }
 
@@ -468,10 +469,10 @@ impl<
         );
     }
 
-    /// Fan-in `C * K`, fan-out `O` (as the runtime-shaped `conv1d`).
+    /// Fan-in `C * K`, fan-out `O * K` (PyTorch's; as the runtime-shaped `conv1d`).
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         let w = self.weight.as_flattened_mut().as_flattened_mut();
-        init.apply(w, &mut self.bias, C * K, O, rng);
+        init.apply_kernel(w, &mut self.bias, C * K, O, K, rng);
     }
 }
 

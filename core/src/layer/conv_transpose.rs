@@ -203,11 +203,11 @@ ct_impl!(Layer {
         );
     }
 
-    /// Fan-in `O * KH * KW`, fan-out `C` (PyTorch's, from `weight.size(1)`; as the
-    /// runtime-shaped `conv_transpose2d`).
+    /// Fan-in `O * KH * KW`, fan-out `C * KH * KW` (PyTorch's, from `weight.size(1)` and
+    /// `weight.size(0)`; as the runtime-shaped `conv_transpose2d`).
     fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
         let w = self.weight.as_flattened_mut().as_flattened_mut().as_flattened_mut();
-        init.apply(w, &mut self.bias, O * KH * KW, C, rng);
+        init.apply_kernel(w, &mut self.bias, O * KH * KW, C, KH * KW, rng);
     }
 });
 

@@ -143,7 +143,8 @@ impl Op for ConvTranspose2d {
         let fan_in = g.out_channels * g.kernel[0] * g.kernel[1];
         let mut none = [];
         let bias = self.bias.as_deref_mut().unwrap_or(&mut none);
-        init.apply(&mut self.weight, bias, fan_in, g.in_channels, rng);
+        let taps = g.kernel[0] * g.kernel[1];
+        init.apply_kernel(&mut self.weight, bias, fan_in, g.in_channels, taps, rng);
     }
     fn macs(&self) -> usize {
         self.geom.macs()
