@@ -16,13 +16,16 @@ pub fn neurite_bin() -> PathBuf {
         // target/<profile>/deps/<test binary>
         let exe = std::env::current_exe().expect("test executable path");
         let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        // target/debug is the `dev` profile; any other directory is its profile's name
+        // (`release`, or `mutants` under cargo-mutants).
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(name) => name,
+        };
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = std::process::Command::new(cargo);
         cmd.args(["build", "--quiet", "-p", "neurite-host", "--bin", "neurite"]);
-        if release {
-            cmd.arg("--release");
-        }
+        cmd.args(["--profile", profile]);
         let status = cmd.status().expect("run cargo build for the neurite binary");
         assert!(status.success(), "building the neurite binary failed");
         profile_dir.join(format!("neurite{}", std::env::consts::EXE_SUFFIX))
