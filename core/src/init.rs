@@ -178,8 +178,9 @@ fn uniform(w: &mut [f32], low: f32, high: f32, rng: &mut Rng) {
 /// projected out of the earlier ones twice ("twice is enough", Giraud et al. 2005): one pass
 /// in f32 loses orthogonality in proportion to the draw's condition number (1e-4 to 1e-3 on
 /// square matrices), two keep it at rounding level.
+/// A `w` that is not `rows x cols` is left as it is (an empty matrix has nothing to do).
 fn orthogonal(w: &mut [f32], rows: usize, cols: usize, gain: f32, rng: &mut Rng) {
-    if w.len() != rows * cols || rows == 0 || cols == 0 {
+    if w.len() != rows * cols {
         return;
     }
     normal(w, 0.0, 1.0, rng);

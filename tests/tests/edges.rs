@@ -3,7 +3,7 @@
 use neurite::error::Error;
 use neurite::layer::{Dense, Layer};
 use neurite::loss::{class_balanced_weights, Bce, CrossEntropy, Mse, Reduction, Target};
-use neurite::optim::{AdamConfig, SgdConfig};
+use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
 use neurite::params::Params;
 use neurite::prelude::Trainer;
 use neurite_host::dynamic::{parse_spec, DynModel, DynOptimizer};
@@ -96,4 +96,85 @@ fn dynamic_models_check_shapes_and_values() {
     assert!(t.accumulate(&mut m, &Mse, &[1.0], Target::Values(&[0.0]), false).is_err());
     assert!(t.accumulate(&mut m, &Mse, &[1.0, f32::NAN], Target::Values(&[0.0]), false).is_err());
     assert!(t.accumulate(&mut m, &Mse, &[1.0, 2.0], Target::Values(&[0.0]), false).is_ok());
+}
+
+/// Values every "finite and >= 0" option rejects.
+const NOT_NON_NEGATIVE: [f32; 3] = [-0.1, f32::NAN, f32::INFINITY];
+/// Learning rates every optimiser rejects (it must be finite and > 0).
+const BAD_LR: [f32; 4] = [0.0, -0.1, f32::NAN, f32::INFINITY];
+
+/// `set(value)` applied to a valid config must fail validation for each value.
+fn rejects<C: Copy>(
+    valid: C,
+    values: &[f32],
+    set: impl Fn(&mut C, f32),
+    check: fn(&C) -> Result<(), Error>,
+) {
+    for &v in values {
+        let mut c = valid;
+        set(&mut c, v);
+        assert_eq!(check(&c), Err(Error::InvalidHyperParameter), "accepted {v}");
+    }
+}
+
+#[test]
+fn every_optimizer_option_is_range_checked() {
+    // SGD: zero momentum, dampening and decay are valid; Nesterov needs momentum, no dampening.
+    let sgd =
+        SgdConfig { lr: 0.1, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 };
+    assert_eq!(sgd.validate(), Ok(()));
+    rejects(sgd, &BAD_LR, |c, v| c.lr = v, SgdConfig::validate);
+    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.momentum = v, SgdConfig::validate);
+    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.dampening = v, SgdConfig::validate);
+    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, SgdConfig::validate);
+    let nesterov = SgdConfig { momentum: 0.9, nesterov: true, ..sgd };
+    assert_eq!(nesterov.validate(), Ok(()));
+    rejects(nesterov, &[0.0], |c, v| c.momentum = v, SgdConfig::validate);
+    rejects(nesterov, &[0.1], |c, v| c.dampening = v, SgdConfig::validate);
+
+    let adagrad = AdagradConfig {
+        lr: 0.1,
+        lr_decay: 0.0,
+        weight_decay: 0.0,
+        initial_accumulator_value: 0.0,
+        eps: 0.0,
+    };
+    assert_eq!(adagrad.validate(), Ok(()));
+    rejects(adagrad, &BAD_LR, |c, v| c.lr = v, AdagradConfig::validate);
+    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.lr_decay = v, AdagradConfig::validate);
+    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, AdagradConfig::validate);
+    rejects(
+        adagrad,
+        &NOT_NON_NEGATIVE,
+        |c, v| c.initial_accumulator_value = v,
+        AdagradConfig::validate,
+    );
+    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.eps = v, AdagradConfig::validate);
+
+    // RMSprop: alpha in [0, 1], both ends valid.
+    let rms = RmsPropConfig {
+        lr: 0.1,
+        alpha: 0.0,
+        eps: 0.0,
+        weight_decay: 0.0,
+        momentum: 0.0,
+        centered: false,
+    };
+    assert_eq!(rms.validate(), Ok(()));
+    assert_eq!(RmsPropConfig { alpha: 1.0, ..rms }.validate(), Ok(()));
+    rejects(rms, &BAD_LR, |c, v| c.lr = v, RmsPropConfig::validate);
+    rejects(rms, &[-0.1, 1.1, f32::NAN], |c, v| c.alpha = v, RmsPropConfig::validate);
+    rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.eps = v, RmsPropConfig::validate);
+    rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, RmsPropConfig::validate);
+    rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.momentum = v, RmsPropConfig::validate);
+
+    // Adam: betas in [0, 1).
+    let adam =
+        AdamConfig { betas: (0.0, 0.0), eps: 0.0, weight_decay: 0.0, ..AdamConfig::adam(0.1) };
+    assert_eq!(adam.validate(), Ok(()));
+    rejects(adam, &BAD_LR, |c, v| c.lr = v, AdamConfig::validate);
+    rejects(adam, &[-0.1, 1.0, f32::NAN], |c, v| c.betas.0 = v, AdamConfig::validate);
+    rejects(adam, &[-0.1, 1.0, f32::NAN], |c, v| c.betas.1 = v, AdamConfig::validate);
+    rejects(adam, &NOT_NON_NEGATIVE, |c, v| c.eps = v, AdamConfig::validate);
+    rejects(adam, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, AdamConfig::validate);
 }

@@ -407,3 +407,12 @@ fn conv_orthogonal_flattens_each_output_kernel() {
     assert!(b.iter().all(|&v| v.to_bits() == 0));
     assert!(orthogonality_error(&w, 16, 36, 1.0) <= ORTHO_TOL, "conv2d orthogonal");
 }
+
+#[test]
+fn orthogonal_leaves_a_mis_sized_buffer_alone() {
+    // 10 values are not a 3 x 4 matrix: untouched (no draw, no panic); 0 x 5 is empty.
+    let mut w = [7.0f32; 10];
+    Init::Orthogonal { gain: 1.0 }.fill(&mut w, 3, 4, &mut Rng::new(1));
+    assert_eq!(w, [7.0; 10]);
+    Init::Orthogonal { gain: 1.0 }.fill(&mut [], 0, 5, &mut Rng::new(1));
+}

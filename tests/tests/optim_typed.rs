@@ -386,3 +386,11 @@ fn adam_adamw_amsgrad_every_option() {
         }
     }
 }
+
+#[test]
+fn l1_adds_lambda_times_the_sign_and_nothing_at_zero() {
+    // The subgradient of lambda * |p|: +lambda, -lambda, and 0 at p = 0 (PyTorch's sign(0)).
+    let mut g = [0.5f32, 0.5, 0.5, 0.5];
+    neurite::optim::add_l1(&mut g, &[2.0, -3.0, 0.0, -0.0], 0.25);
+    assert_eq!(g, [0.75, 0.25, 0.5, 0.5]);
+}
