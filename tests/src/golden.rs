@@ -19,7 +19,10 @@ fn num(v: &Value) -> Result<f32, String> {
             "-inf" | "-Infinity" => Ok(f32::NEG_INFINITY),
             "inf" | "Infinity" => Ok(f32::INFINITY),
             "nan" | "NaN" => Ok(f32::NAN),
-            _ => s.parse().map_err(|_| format!("'{s}' is not a number")),
+            // JSON has no infinity or NaN; any other string is not a number
+            _ => Err(format!(
+                "'{s}' is not a number (only \"inf\", \"-inf\" and \"nan\" may be strings)"
+            )),
         },
         other => Err(format!("expected a number, found {other}")),
     }
@@ -163,6 +166,9 @@ fn golden_name(op: &dyn Op, name: &'static str) -> &'static str {
 fn load_given(model: &mut DynModel, given: &[Given]) -> Result<(), String> {
     for (k, (layer, given)) in model.layers.iter_mut().zip(given).enumerate() {
         if let Some(body) = layer.body_mut() {
+            if let Some((key, _)) = given.tensors.first() {
+                return Err(format!("layer {k} ({}): unknown key '{key}'", layer.kind().name));
+            }
             load_given(body, &given.body)?;
             continue;
         }
@@ -296,6 +302,10 @@ pub fn build_optimizer(o: &Obj) -> Result<DynOptimizer, String> {
     let name = o.get("name").and_then(Value::as_str).ok_or("optimizer without a name")?;
     if get_bool(o, "maximize")? {
         return Err(format!("{name}: maximize=True is not supported"));
+    }
+    // implementation switches of torch.optim: no effect on the arithmetic, but typed
+    for flag in ["foreach", "capturable", "differentiable", "fused"] {
+        get_bool(o, flag)?;
     }
     let betas = |o: &Obj| -> Result<(f32, f32), String> {
         match o.get("betas") {
@@ -501,8 +511,9 @@ fn tolerance_of(top: &Obj) -> Result<Tolerance, String> {
         Some(Value::Object(t)) => {
             keys(t, "tolerance", &["rel", "abs"], &[])?;
             let tol = Tolerance { rel: get_f(t, "rel", 0.0)?, abs: get_f(t, "abs", 0.0)? };
-            if tol.rel.is_nan() || tol.abs.is_nan() || tol.rel < 0.0 || tol.abs < 0.0 {
-                return Err(format!("tolerance {tol:?} must be non-negative numbers"));
+            let ok = |x: f32| x.is_finite() && x >= 0.0;
+            if !ok(tol.rel) || !ok(tol.abs) {
+                return Err(format!("tolerance {tol:?} must be finite non-negative numbers"));
             }
             Ok(tol)
         }
@@ -542,6 +553,9 @@ pub fn run_value_report(case: &Value, tolerance: Option<Tolerance>) -> Result<Re
         |k: &str| top.get(k).and_then(Value::as_object).ok_or(format!("'{k}' must be an object"));
     let arr = |k: &str| top.get(k).and_then(Value::as_array).ok_or(format!("'{k}' must be a list"));
     top.get("name").and_then(Value::as_str).ok_or("'name' must be a string")?;
+    for key in ["torch_version", "comment"] {
+        get_str(top, key, "")?;
+    }
     let xs: Vec<Vec<f32>> = arr("x")?.iter().map(flat).collect::<Result<_, _>>()?;
     let width = xs.first().map_or(0, Vec::len);
     if xs.is_empty() || width == 0 {
@@ -552,7 +566,14 @@ pub fn run_value_report(case: &Value, tolerance: Option<Tolerance>) -> Result<Re
     }
     let shape: Vec<usize> = match top.get("input_shape") {
         None | Some(Value::Null) => vec![width],
-        Some(v) => flat(v)?.iter().map(|&d| d as usize).collect(),
+        Some(Value::Array(dims)) => dims
+            .iter()
+            .map(|d| match d.as_u64() {
+                Some(n) if n >= 1 => Ok(n as usize),
+                _ => Err(format!("input_shape: {d} is not a positive integer")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("input_shape must be a list, found {other}")),
     };
     if shape.iter().product::<usize>() != width {
         return Err(format!(

@@ -15,13 +15,52 @@ fn cases_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn run_dir(dir: &Path) {
+/// What the committed cases must also be: named after their file, from a recorded PyTorch,
+/// at the tolerance measured for them (`tests/golden_tolerances.json`), comparing every value
+/// of their `expect`.
+fn check_shipped(path: &Path, values: usize) -> Result<(), String> {
+    static MEASURED: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let measured = MEASURED.get_or_init(|| {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden_tolerances.json");
+        serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("JSON")
+    });
+    let case: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if case["name"] != json!(stem) {
+        return Err(format!("'name' is {}, the file is {stem}", case["name"]));
+    }
+    if !case["torch_version"].is_string() {
+        return Err("no 'torch_version'".into());
+    }
+    if case["tolerance"] != measured[stem] {
+        return Err(format!(
+            "tolerance {} is not the measured {} (tests/golden_tolerances.json)",
+            case["tolerance"], measured[stem]
+        ));
+    }
+    let expected = numbers_in(&case["expect"]);
+    if values != expected {
+        return Err(format!("{values} values compared of the {expected} in 'expect'"));
+    }
+    Ok(())
+}
+
+fn run_dir(dir: &Path, shipped: bool) {
     let cases = cases_in(dir);
     assert!(!cases.is_empty(), "no golden cases in {}", dir.display());
     let mut failures = Vec::new();
     let mut checks = 0;
     for case in &cases {
-        match run_case(case) {
+        let outcome = run_case(case).and_then(|n| {
+            if shipped {
+                check_shipped(case, n).map(|()| n)
+            } else {
+                Ok(n)
+            }
+        });
+        match outcome {
             Ok(n) => checks += n,
             Err(e) => failures.push(format!("{}: {e}", case.display())),
         }
@@ -37,13 +76,13 @@ fn run_dir(dir: &Path) {
 
 #[test]
 fn shipped_golden_cases_match_pytorch() {
-    run_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("golden"));
+    run_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("golden"), true);
 }
 
 #[test]
 fn external_golden_cases_match_pytorch() {
     match std::env::var_os("NEURITE_GOLDEN_DIR") {
-        Some(dir) => run_dir(Path::new(&dir)),
+        Some(dir) => run_dir(Path::new(&dir), false),
         None => println!("NEURITE_GOLDEN_DIR not set: no external golden cases"),
     }
 }
@@ -145,6 +184,25 @@ fn unknown_layer_loss_and_optimizer_options_are_rejected() {
     rejected(|c| c["optimizer"]["amsgrad"] = json!("yes"), "must be true or false");
     rejected(|c| c["y"][0] = json!(-1), "not a non-negative integer");
     rejected(|c| c["y"][0] = json!(1.5), "not a non-negative integer");
+    rejected(|c| c["optimizer"]["foreach"] = json!("no"), "must be true or false");
+    rejected(|c| c["x"][0][0] = json!("0.5"), "is not a number");
+    rejected(|c| c["tolerance"] = json!({"rel": "inf", "abs": 1e-5}), "finite");
+    rejected(|c| c["tolerance"] = json!({"rel": 1e-4}), "missing 'abs'");
+    rejected(|c| c["input_shape"] = json!([4.5]), "not a positive integer");
+    rejected(|c| c["comment"] = json!(3), "must be a string");
+}
+
+#[test]
+fn a_composite_layer_takes_no_tensors_of_its_own() {
+    // A residual around the first dense layers' output; its own 'shortcut' list is no tensor
+    // of a residual (it would have been stored and never looked at).
+    rejected(
+        |c| {
+            let relu = json!({"layer": "residual", "body": [{"layer": "relu"}], "shortcut": [1.0]});
+            c["model"].as_array_mut().unwrap().insert(1, relu);
+        },
+        "unknown key 'shortcut'",
+    );
 }
 
 /// Measures how closely every shipped case agrees with PyTorch and prints the tightest

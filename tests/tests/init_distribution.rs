@@ -359,7 +359,7 @@ fn conv_layers_use_pytorchs_fan_in() {
         let (w, b) = samples(&LayerInit::TORCH_DEFAULT);
         let bound = 1.0 / fan_in.sqrt();
         assert_uniform(&format!("{name} TORCH_DEFAULT weight"), &w, -bound, bound);
-        assert!(b.iter().all(|v| f64::from(v.abs()) <= bound * (1.0 + 1e-6)), "{name} bias");
+        assert_uniform(&format!("{name} TORCH_DEFAULT bias"), &b, -bound, bound);
         let (w, _) = samples(&LayerInit::HE_RELU);
         let bound = (6.0 / fan_in).sqrt();
         assert_uniform(&format!("{name} HE_RELU weight"), &w, -bound, bound);
@@ -415,4 +415,59 @@ fn orthogonal_leaves_a_mis_sized_buffer_alone() {
     Init::Orthogonal { gain: 1.0 }.fill(&mut w, 3, 4, &mut Rng::new(1));
     assert_eq!(w, [7.0; 10]);
     Init::Orthogonal { gain: 1.0 }.fill(&mut [], 0, 5, &mut Rng::new(1));
+}
+
+#[test]
+fn runtime_shaped_conv_layers_draw_the_typed_layers_bits() {
+    use neurite::params::Params;
+    // The CLI's conv layers (spec-built) must initialise exactly as the typed ones: same fans,
+    // same draws in the same order. Fan-out schemes show the kernel-area factor.
+    use neurite_host::dynamic::{parse_spec, DynModel};
+    let inits = [
+        LayerInit {
+            weight: Init::KaimingNormal { mode: FanMode::FanOut, nonlinearity: Nonlinearity::Relu },
+            bias: Init::Zeros,
+        },
+        LayerInit::XAVIER,
+        LayerInit::TORCH_DEFAULT,
+    ];
+    let typed = |init: &LayerInit, which: usize| -> Vec<Vec<f32>> {
+        let mut rng = Rng::new(7);
+        let tensors = |l: &dyn Fn(usize) -> Vec<f32>| vec![l(0), l(1)];
+        match which {
+            0 => {
+                let mut l = Conv2dG::DEFAULT;
+                l.init(init, &mut rng);
+                tensors(&|t| l.tensor(t).to_vec())
+            }
+            1 => {
+                let mut l = Conv1dK3::DEFAULT;
+                l.init(init, &mut rng);
+                tensors(&|t| l.tensor(t).to_vec())
+            }
+            _ => {
+                let mut l = ConvT::DEFAULT;
+                l.init(init, &mut rng);
+                tensors(&|t| l.tensor(t).to_vec())
+            }
+        }
+    };
+    let specs = [
+        ("conv2d(16,3,groups=2)", vec![8, 3, 3]),
+        ("conv1d(16,3)", vec![8, 5]),
+        ("conv_transpose2d(8,3)", vec![16, 1, 1]),
+    ];
+    for init in &inits {
+        for (which, (spec, shape)) in specs.iter().enumerate() {
+            let mut m = DynModel::build(&parse_spec(spec).unwrap(), shape).unwrap();
+            m.init(init, &mut Rng::new(7));
+            let got: Vec<Vec<u32>> =
+                m.tensors().iter().map(|t| t.iter().map(|v| v.to_bits()).collect()).collect();
+            let want: Vec<Vec<u32>> = typed(init, which)
+                .iter()
+                .map(|t| t.iter().map(|v| v.to_bits()).collect())
+                .collect();
+            assert_eq!(got, want, "{spec} with {init:?}");
+        }
+    }
 }

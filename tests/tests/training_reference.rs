@@ -339,3 +339,16 @@ fn schedules_match_pytorch_every_epoch() {
     }
     println!("schedules: step {ulps} ulps, cosine {cos} f32::EPSILON x base rate");
 }
+
+#[test]
+fn a_model_for_other_samples_is_an_input_error() {
+    // The data has 4 features; a model built for 5 cannot train on it.
+    let c = case("l1_sgd");
+    let cfg = config(c);
+    let (train, test) = (dataset(&c["train"]), dataset(&c["test"]));
+    let model = DynModel::build(&cfg.layers, &[train.n_features + 1]).expect("model");
+    match fit::train_from(&cfg, model, &train, &test, |_| {}) {
+        Ok(_) => panic!("trained a model on samples of another shape"),
+        Err(e) => assert!(e.to_string().contains("the model takes samples of shape"), "{e}"),
+    }
+}
