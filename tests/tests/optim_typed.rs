@@ -402,3 +402,11 @@ fn l1_adds_lambda_times_the_sign_and_nothing_at_zero() {
     neurite::optim::add_l1(&mut g, &[2.0, -3.0, 0.0, -0.0], 0.25);
     assert_eq!(g, [0.75, 0.25, 0.5, 0.5]);
 }
+
+#[test]
+fn the_runtime_shaped_state_reports_the_rate_it_steps_with() {
+    let mut state = DynOptimizer::Sgd(SgdConfig::new(0.1)).build(&[3]).expect("valid");
+    assert_eq!(state.lr(), 0.1);
+    state.set_lr(0.025);
+    assert_eq!(state.lr(), 0.025);
+}

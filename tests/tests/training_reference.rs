@@ -352,3 +352,119 @@ fn a_model_for_other_samples_is_an_input_error() {
         Err(e) => assert!(e.to_string().contains("the model takes samples of shape"), "{e}"),
     }
 }
+
+#[test]
+fn the_reported_test_metric_is_accuracy_or_rmse_in_target_units() {
+    // Recomputed from the trained model in f64: standardise with the stored statistics, run,
+    // and take the accuracy (classes) or the RMSE after de-standardising (regression).
+    for name in ["l1_sgd", "regression_adam_l1_l2_clip_step"] {
+        let (trained, c) = run(name);
+        let test = dataset(&c["test"]);
+        let s = &trained.saved;
+        let (mut hits, mut se) = (0usize, 0.0f64);
+        for i in 0..test.len() {
+            let x: Vec<f32> = test
+                .row(i)
+                .iter()
+                .zip(&s.means)
+                .zip(&s.stds)
+                .map(|((v, m), d)| (v - m) / d)
+                .collect();
+            let y = s.model.forward(&x);
+            match s.task {
+                Task::Classification => {
+                    let best = (0..y.len()).fold(0, |b, k| if y[k] > y[b] { k } else { b });
+                    hits += usize::from(best as f32 == test.targets[i]);
+                }
+                Task::Regression => {
+                    let p = f64::from(y[0] * s.target_std + s.target_mean);
+                    se += (p - f64::from(test.targets[i])).powi(2);
+                }
+            }
+        }
+        let n = test.len() as f64;
+        let want = match s.task {
+            Task::Classification => hits as f64 / n,
+            Task::Regression => (se / n).sqrt(),
+        };
+        let got = f64::from(trained.history.last().expect("epochs").test_metric);
+        assert!(
+            (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+            "{name}: metric {got}, recomputed {want}"
+        );
+    }
+}
+
+/// A two-feature classification set with the given labels.
+fn labelled(labels: &[f32]) -> Dataset {
+    Dataset {
+        feature_names: vec!["a".into(), "b".into()],
+        target_name: "label".into(),
+        features: (0..labels.len() * 2).map(|i| (i % 7) as f32).collect(),
+        targets: labels.to_vec(),
+        n_features: 2,
+        target_column: Some(2),
+        path: "labels.csv".into(),
+    }
+}
+
+#[test]
+fn class_labels_are_checked_with_their_line_and_count() {
+    // line = data row + 1 (the header), column = 1-based target column
+    let bad = labelled(&[0.0, 1.0, 2.5]);
+    let e = fit::class_targets(&bad).expect_err("2.5 is no class").to_string();
+    assert!(e.starts_with("labels.csv:4:3: class label '2.5' in column 'label'"), "{e}");
+    // at most MAX_CLASSES classes (labels 0..=99), at least two
+    let labels = |top: usize| -> Vec<usize> { vec![0, top] };
+    let data = labelled(&[0.0, 1.0]);
+    assert_eq!(fit::class_count(&labels(fit::MAX_CLASSES - 1), &data).ok(), Some(fit::MAX_CLASSES));
+    let e =
+        fit::class_count(&labels(fit::MAX_CLASSES), &data).expect_err("101 classes").to_string();
+    assert!(e.contains("labels up to 100: too many classes"), "{e}");
+    assert_eq!(fit::class_count(&[0, 1], &data).ok(), Some(2));
+    let e = fit::class_count(&[0, 0], &data).expect_err("one class").to_string();
+    assert_eq!(e, "target column 'label' has a single class");
+}
+
+#[test]
+fn training_needs_train_and_test_rows() {
+    let c = case("l1_sgd");
+    let cfg = config(c);
+    let (train, test) = (dataset(&c["train"]), dataset(&c["test"]));
+    let empty = test.select(|_| false);
+    for (tr, te) in [(&train, &empty), (&empty, &test)] {
+        let e = fit::train(&cfg, tr, te, |_| {}).expect_err("no rows").to_string();
+        assert!(e.starts_with("need at least one train and one test row"), "{e}");
+    }
+}
+
+#[test]
+fn the_shipped_configurations_are_the_documented_models() {
+    let cnn = TrainConfig::digits_cnn(30);
+    assert_eq!(cnn.layers, parse_spec(fit::DIGITS_CNN).expect("spec"));
+    assert_eq!(cnn.input_shape, Some(vec![1, 8, 8]));
+    assert_eq!(cnn.optimizer, DynOptimizer::Adam(AdamConfig::adam(0.003), false));
+    assert_eq!(cnn.epochs, 30);
+    let mlp = TrainConfig::digits_demo(30);
+    assert_eq!(mlp.layers, parse_spec("dense(64),relu,dense(10)").expect("spec"));
+    assert_eq!((mlp.input_shape, mlp.batch, mlp.seed), (None, 32, 1));
+    assert_eq!(mlp.optimizer, DynOptimizer::Adam(AdamConfig::adam(0.01), false));
+}
+
+#[test]
+fn early_stopping_needs_a_strictly_better_validation_loss() {
+    // With a rate too small to move any weight, every epoch's validation loss is the same:
+    // the first epoch stays the best, and training stops `patience` epochs later.
+    let c = case("early_stopping_adam");
+    let cfg = TrainConfig {
+        optimizer: DynOptimizer::Sgd(SgdConfig::new(1e-30)),
+        patience: Some(2),
+        epochs: 10,
+        ..config(c)
+    };
+    let (train, test) = (dataset(&c["train"]), dataset(&c["test"]));
+    let trained = fit::train(&cfg, &train, &test, |_| {}).expect("trains");
+    let losses: Vec<Option<f32>> = trained.history.iter().map(|s| s.val_loss).collect();
+    assert!(losses.windows(2).all(|w| w[0] == w[1]), "validation losses {losses:?}");
+    assert_eq!((trained.kept_epoch, trained.history.len()), (1, 3));
+}
