@@ -150,3 +150,51 @@ fn seeded_epochs_are_reproducible() {
     };
     assert_eq!(train(), train());
 }
+
+#[test]
+fn a_runtime_shaped_epoch_returns_the_mean_of_its_batch_losses() {
+    use neurite::loss::Loss;
+    use neurite::optim::SgdConfig;
+    use neurite_host::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer};
+    let mut model = DynModel::build(&parse_spec("dense(3)").unwrap(), &[2]).unwrap();
+    model.init(&LayerInit::TORCH_DEFAULT, &mut Rng::new(4));
+    let xs: Vec<[f32; 2]> = (0..5).map(|i| [i as f32 * 0.5 - 1.0, 1.0 - i as f32 * 0.3]).collect();
+    let rows: Vec<&[f32]> = xs.iter().map(|x| x.as_slice()).collect();
+    let ts: Vec<Target<'_>> = (0..5).map(|i| Target::Class(i % 3)).collect();
+    // each sample's loss on the model as it is (a rate of 1e-30 moves no weight)
+    let per_sample: Vec<f64> = rows
+        .iter()
+        .zip(&ts)
+        .map(|(x, &t)| {
+            let y = model.forward(x);
+            f64::from(CrossEntropy::default().eval(&y, t, &mut [0.0; 3], None))
+        })
+        .collect();
+    // batches of 2 in order: {0, 1}, {2, 3}, {4}: the mean of the three batch means
+    let want = (per_sample[..2].iter().sum::<f64>() / 2.0
+        + per_sample[2..4].iter().sum::<f64>() / 2.0
+        + per_sample[4])
+        / 3.0;
+    let mut opt = DynOptimizer::Sgd(SgdConfig::new(1e-30)).build(&[6, 3]).unwrap();
+    let mut trainer = DynTrainer::new(&model);
+    let ce = CrossEntropy::default();
+    let got = trainer
+        .epoch(&mut model, &mut opt, &ce, Reduction::Mean, &rows, &ts, 2, None, |_, _| {})
+        .unwrap();
+    assert!((f64::from(got) - want).abs() <= 1e-6 * want, "epoch loss {got}, want {want}");
+    // no samples, or batches of none: an error, not NaN
+    for (xs, batch) in [(&rows[..0], 2), (&rows[..], 0)] {
+        let r = trainer.epoch(
+            &mut model,
+            &mut opt,
+            &ce,
+            Reduction::Mean,
+            xs,
+            &ts[..xs.len()],
+            batch,
+            None,
+            |_, _| {},
+        );
+        assert_eq!(r, Err(neurite::Error::Empty));
+    }
+}
