@@ -462,3 +462,22 @@ fn footprint_of_minibatch_training() {
         assert_eq!(per_sample.ram(), 18084);
     }
 }
+
+#[test]
+fn run_batch_is_begin_accumulate_finish() {
+    let loss = CrossEntropy { weight: None, label_smoothing: 0.05 };
+    let (xs, ys) = batch::<Mlp, 5>(&mut Rng::new(9));
+    let (mut a, _) = models::<Mlp>(6);
+    let (mut b, _) = models::<Mlp>(6);
+    let mut ta = Box::new(BatchTrainer::<Mlp, 5>::new());
+    let mut tb = Box::new(BatchTrainer::<Mlp, 5>::new());
+    let value = ta.run_batch(&mut *a, &loss, Reduction::Mean, &xs, &ys).unwrap();
+    tb.begin();
+    tb.accumulate_batch(&mut *b, &loss, &xs, &ys).unwrap();
+    let (want, _) = tb.finish(&loss, Reduction::Mean).unwrap();
+    assert!(want > 0.0);
+    assert_eq!(value.to_bits(), want.to_bits(), "batch loss");
+    for i in 0..<<Mlp as Layer>::Grads as Params>::TENSORS {
+        assert_eq!(bits(ta.grads.tensor(i)), bits(tb.grads.tensor(i)), "gradient {i}");
+    }
+}
