@@ -198,3 +198,80 @@ fn a_runtime_shaped_epoch_returns_the_mean_of_its_batch_losses() {
         assert_eq!(r, Err(neurite::Error::Empty));
     }
 }
+
+/// Gradient descent on a line with alternating noise (the least-squares loss stays above 0),
+/// or on all-zero targets (a zero model has a zero gradient).
+fn descend(ys: &[[f32; 1]], lr: f32, rule: StopRule) -> neurite::train::Report {
+    let (xs, _) = line();
+    let mut m = Dense::<1, 1>::DEFAULT;
+    let mut opt = Sgd::<Dense<1, 1>>::new(lr);
+    let mut t = Trainer::<Dense<1, 1>>::new();
+    gradient_descent(&mut m, &mut opt, &mut t, &Mse, Reduction::Mean, &xs, ys, &rule).unwrap()
+}
+
+#[test]
+fn stopping_rules_are_strict_and_compare_successive_losses() {
+    let (_, line_ys) = line();
+    let noisy: Vec<[f32; 1]> = line_ys
+        .iter()
+        .enumerate()
+        .map(|(i, y)| [y[0] + if i % 2 == 0 { 0.1 } else { -0.1 }])
+        .collect();
+    // the change of the loss between steps, not their sum, falls under the epsilon
+    let r = descend(
+        &noisy,
+        0.2,
+        StopRule { max_iters: 10_000, loss_epsilon: 1e-10, grad_norm_epsilon: 0.0 },
+    );
+    assert_eq!(r.reason, StopReason::LossConverged, "{r:?}");
+    assert!(r.loss > 1e-3 && r.steps < 10_000, "{r:?}");
+    // strict: a change of exactly 0 is not below an epsilon of 0 ...
+    let r = descend(
+        &noisy,
+        0.2,
+        StopRule { max_iters: 3000, loss_epsilon: 0.0, grad_norm_epsilon: 0.0 },
+    );
+    assert_eq!((r.reason, r.steps), (StopReason::MaxIters, 3000));
+    // ... nor is a gradient of norm exactly 0
+    let zeros = vec![[0.0f32; 1]; 20];
+    let r =
+        descend(&zeros, 0.2, StopRule { max_iters: 5, loss_epsilon: 0.0, grad_norm_epsilon: 0.0 });
+    assert_eq!((r.reason, r.steps, r.loss), (StopReason::MaxIters, 5, 0.0));
+}
+
+#[test]
+fn a_typed_epoch_returns_the_mean_of_its_batch_losses() {
+    let (xs, ys) = line();
+    let m0 = Dense::<1, 1>::DEFAULT;
+    // per-sample squared errors of the zero model; batches of 8 in order: 8, 8, 4 samples
+    let se: Vec<f64> = ys.iter().map(|y| f64::from(y[0]).powi(2)).collect();
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    let want = (mean(&se[..8]) + mean(&se[8..16]) + mean(&se[16..])) / 3.0;
+    let mut m = m0;
+    // a rate of 1e-30 moves no weight, so every batch sees the zero model
+    let mut opt = Sgd::<Dense<1, 1>>::new(1e-30);
+    let mut t = Trainer::<Dense<1, 1>>::new();
+    let mut order = vec![0; 20];
+    let got =
+        train_epoch(&mut m, &mut opt, &mut t, &Mse, Reduction::Mean, &xs, &ys, 8, &mut order, None)
+            .unwrap();
+    assert!((f64::from(got) - want).abs() <= 1e-6 * want, "epoch loss {got}, want {want}");
+    // no samples, or batches of none: an error, not NaN
+    let mut none: Vec<usize> = Vec::new();
+    let r = train_epoch(
+        &mut m,
+        &mut opt,
+        &mut t,
+        &Mse,
+        Reduction::Mean,
+        &xs[..0],
+        &ys[..0],
+        8,
+        &mut none,
+        None,
+    );
+    assert_eq!(r, Err(neurite::Error::Empty));
+    let r =
+        train_epoch(&mut m, &mut opt, &mut t, &Mse, Reduction::Mean, &xs, &ys, 0, &mut order, None);
+    assert_eq!(r, Err(neurite::Error::Empty));
+}
