@@ -178,3 +178,120 @@ fn every_optimizer_option_is_range_checked() {
     rejects(adam, &NOT_NON_NEGATIVE, |c, v| c.eps = v, AdamConfig::validate);
     rejects(adam, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, AdamConfig::validate);
 }
+
+#[test]
+fn every_loss_checks_its_targets() {
+    use neurite::loss::{
+        Barron, BceWithLogits, Dice, Focal, Huber, KlDiv, Loss, Mae, Nll, Quantile, Tukey,
+    };
+    let ok = [0.2f32, 0.5, 1.0];
+    let short = [0.2f32, 0.5];
+    let nan = [0.2f32, f32::NAN, 0.1];
+    let wrong_len = |found| Err(Error::LengthMismatch { expected: 3, found });
+    // losses of a row of values: the kind, the length, finiteness
+    let value_losses: [(&str, &dyn Loss); 12] = [
+        ("mse", &Mse),
+        ("mae", &Mae),
+        ("huber", &Huber { delta: 1.0 }),
+        ("bce", &Bce),
+        ("bce_with_logits", &BceWithLogits { pos_weight: None }),
+        ("kl_div", &KlDiv { log_target: false }),
+        ("kl_div log", &KlDiv { log_target: true }),
+        ("quantile", &Quantile { tau: 0.3 }),
+        ("tukey", &Tukey { c: 4.685 }),
+        ("barron", &Barron { alpha: 1.0, c: 1.0 }),
+        ("dice", &Dice { smooth: 1.0 }),
+        ("cross_entropy probabilities", &CrossEntropy::default()),
+    ];
+    for (name, loss) in value_losses {
+        assert_eq!(loss.check(3, Target::Values(&ok)), Ok(()), "{name}");
+        assert_eq!(loss.check(3, Target::Values(&short)), wrong_len(2), "{name}");
+        assert_eq!(
+            loss.check(3, Target::Values(&nan)),
+            Err(Error::NonFinite { index: 1 }),
+            "{name}"
+        );
+        if name != "cross_entropy probabilities" {
+            assert_eq!(loss.check(3, Target::Class(1)), Err(Error::TargetKind), "{name}");
+        }
+    }
+    // probabilities in [0, 1] where the loss needs them (not for log targets)
+    let above = [0.2f32, 0.5, 1.5];
+    let below = [0.2f32, -0.1, 0.5];
+    for (name, loss) in [("bce", &Bce as &dyn Loss), ("kl_div", &KlDiv { log_target: false })] {
+        assert_eq!(
+            loss.check(3, Target::Values(&above)),
+            Err(Error::NotAProbability { index: 2 }),
+            "{name}"
+        );
+        assert_eq!(
+            loss.check(3, Target::Values(&below)),
+            Err(Error::NotAProbability { index: 1 }),
+            "{name}"
+        );
+    }
+    assert_eq!(KlDiv { log_target: true }.check(3, Target::Values(&[-3.0, 0.0, -0.5])), Ok(()));
+
+    // losses of a class index: the range, the kind, the class weights
+    let weights = [1.0f32, 2.0, 0.5];
+    let class_losses: [(&str, &dyn Loss); 4] = [
+        ("cross_entropy", &CrossEntropy { weight: Some(&weights), label_smoothing: 0.1 }),
+        ("nll", &Nll { weight: Some(&weights) }),
+        ("nll unweighted", &Nll { weight: None }),
+        ("focal", &Focal { gamma: 2.0, alpha: 0.25 }),
+    ];
+    for (name, loss) in class_losses {
+        assert_eq!(loss.check(3, Target::Class(2)), Ok(()), "{name}");
+        assert_eq!(
+            loss.check(3, Target::Class(3)),
+            Err(Error::ClassOutOfRange { class: 3, classes: 3 }),
+            "{name}"
+        );
+        if name != "cross_entropy" {
+            assert_eq!(loss.check(3, Target::Values(&ok)), Err(Error::TargetKind), "{name}");
+        }
+    }
+    for (name, loss) in [
+        (
+            "cross_entropy",
+            &CrossEntropy { weight: Some(&short), label_smoothing: 0.0 } as &dyn Loss,
+        ),
+        ("nll", &Nll { weight: Some(&short) }),
+    ] {
+        assert_eq!(loss.check(3, Target::Class(0)), wrong_len(2), "{name} weight");
+    }
+    for (name, loss) in [
+        ("cross_entropy", &CrossEntropy { weight: Some(&nan), label_smoothing: 0.0 } as &dyn Loss),
+        ("nll", &Nll { weight: Some(&nan) }),
+    ] {
+        assert_eq!(
+            loss.check(3, Target::Class(0)),
+            Err(Error::NonFinite { index: 1 }),
+            "{name} weight"
+        );
+    }
+    // hyper-parameters: label smoothing in [0, 1], focal gamma >= 0 (both ends valid)
+    for e in [0.0, 1.0] {
+        assert_eq!(
+            CrossEntropy { weight: None, label_smoothing: e }.check(3, Target::Class(0)),
+            Ok(())
+        );
+    }
+    for e in [-0.1, 1.1, f32::NAN] {
+        let ce = CrossEntropy { weight: None, label_smoothing: e };
+        assert_eq!(
+            ce.check(3, Target::Class(0)),
+            Err(Error::InvalidHyperParameter),
+            "smoothing {e}"
+        );
+    }
+    assert_eq!(Focal { gamma: 0.0, alpha: 1.0 }.check(3, Target::Class(0)), Ok(()));
+    for gamma in [-0.1, f32::NAN] {
+        let focal = Focal { gamma, alpha: 1.0 };
+        assert_eq!(
+            focal.check(3, Target::Class(0)),
+            Err(Error::InvalidHyperParameter),
+            "gamma {gamma}"
+        );
+    }
+}
