@@ -295,3 +295,20 @@ fn every_loss_checks_its_targets() {
         );
     }
 }
+
+#[test]
+fn class_balanced_weights_follow_cui_et_al_and_sum_to_the_class_count() {
+    // w_c = (1 - beta) / (1 - beta^n_c), scaled to sum to the number of classes (the
+    // scale is invisible to a weighted mean, so the golden case cannot see it).
+    let (counts, beta) = ([50u32, 10, 200], 0.99f64);
+    let raw: Vec<f64> =
+        counts.iter().map(|&n| (1.0 - beta) / (1.0 - beta.powi(n as i32))).collect();
+    let sum: f64 = raw.iter().sum();
+    let mut w = [0.0f32; 3];
+    class_balanced_weights(&counts, beta as f32, &mut w).unwrap();
+    for (c, (&got, r)) in w.iter().zip(&raw).enumerate() {
+        let want = r * 3.0 / sum;
+        assert!((f64::from(got) - want).abs() <= 1e-5 * want, "class {c}: {got}, want {want}");
+    }
+    assert!((w.iter().sum::<f32>() - 3.0).abs() <= 1e-5);
+}
