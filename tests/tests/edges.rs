@@ -312,3 +312,21 @@ fn class_balanced_weights_follow_cui_et_al_and_sum_to_the_class_count() {
     }
     assert!((w.iter().sum::<f32>() - 3.0).abs() <= 1e-5);
 }
+
+#[test]
+fn a_zero_target_probability_adds_nothing_to_kl_divergence() {
+    // PyTorch's xlogy: t ln t = 0 at t = 0, so the term is 0 (not 0 * -inf = NaN).
+    use neurite::loss::{KlDiv, Loss};
+    let mut g = [1.0f32; 3];
+    let mut e = [1.0f32; 3];
+    let x = [-1.2f32, -0.4, -2.0];
+    let loss = KlDiv { log_target: false }.eval(
+        &x,
+        Target::Values(&[0.0, 0.5, 0.5]),
+        &mut g,
+        Some(&mut e),
+    );
+    assert_eq!((e[0], g[0]), (0.0, 0.0));
+    let want = 0.5 * ((0.5f32).ln() + 0.4) + 0.5 * ((0.5f32).ln() + 2.0);
+    assert!((loss - want).abs() <= 1e-6, "{loss} vs {want}");
+}
