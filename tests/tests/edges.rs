@@ -330,3 +330,15 @@ fn a_zero_target_probability_adds_nothing_to_kl_divergence() {
     let want = 0.5 * ((0.5f32).ln() + 0.4) + 0.5 * ((0.5f32).ln() + 2.0);
     assert!((loss - want).abs() <= 1e-6, "{loss} vs {want}");
 }
+
+#[test]
+fn class_losses_say_they_want_class_indices() {
+    // `neurite train --task regress` refuses these (cli/train.rs)
+    use neurite_host::dynamic::DynLoss;
+    for loss in [DynLoss::CrossEntropy(None, 0.0), DynLoss::Nll(None), DynLoss::Focal(2.0, 0.25)] {
+        assert!(loss.wants_class(), "{loss:?}");
+    }
+    for loss in [DynLoss::Mse, DynLoss::Huber(1.0), DynLoss::Bce, DynLoss::Dice(1.0)] {
+        assert!(!loss.wants_class(), "{loss:?}");
+    }
+}
