@@ -1,7 +1,7 @@
 //! PyTorch golden parity: every case in `tests/golden/` and, when set, in
 //! `$NEURITE_GOLDEN_DIR` (cases from elsewhere in the same format must pass unchanged).
 
-use neurite_tests::golden::{run_case, run_case_report, run_value, Tolerance};
+use neurite_tests::golden::{run_case_report, run_value, Tolerance};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -18,15 +18,12 @@ fn cases_in(dir: &Path) -> Vec<PathBuf> {
 /// What the committed cases must also be: named after their file, from a recorded PyTorch,
 /// at the tolerance measured for them (`tests/golden_tolerances.json`), comparing every value
 /// of their `expect`.
-fn check_shipped(path: &Path, values: usize) -> Result<(), String> {
+fn check_shipped(path: &Path, case: &serde_json::Value, values: usize) -> Result<(), String> {
     static MEASURED: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     let measured = MEASURED.get_or_init(|| {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden_tolerances.json");
         serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("JSON")
     });
-    let case: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     if case["name"] != json!(stem) {
         return Err(format!("'name' is {}, the file is {stem}", case["name"]));
@@ -53,13 +50,17 @@ fn run_dir(dir: &Path, shipped: bool) {
     let mut failures = Vec::new();
     let mut checks = 0;
     for case in &cases {
-        let outcome = run_case(case).and_then(|n| {
-            if shipped {
-                check_shipped(case, n).map(|()| n)
-            } else {
+        // read and parse once: the run and the shipped-case checks share the value
+        let outcome = std::fs::read_to_string(case)
+            .map_err(|e| format!("read: {e}"))
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("JSON: {e}")))
+            .and_then(|value| {
+                let n = run_value(&value)?;
+                if shipped {
+                    check_shipped(case, &value, n)?;
+                }
                 Ok(n)
-            }
-        });
+            });
         match outcome {
             Ok(n) => checks += n,
             Err(e) => failures.push(format!("{}: {e}", case.display())),
