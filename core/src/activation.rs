@@ -362,6 +362,15 @@ impl Activation for Selu {
     }
 }
 
+/// The value of an activation's option in a model file: a number or a word.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ActivationOption {
+    /// A number (`negative_slope`, `alpha`, `beta`, `threshold`).
+    Num(f32),
+    /// A word (`approximate`: `"tanh"`).
+    Word(&'static str),
+}
+
 /// One element-wise activation named at run time, with its options.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -432,6 +441,41 @@ impl ActivationKind {
             12 => Self::Selu,
             _ => return None,
         })
+    }
+
+    /// The layer's name in version-2 model files and in the CLI's layer specs (the host's
+    /// registry takes its activation names from here).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Step => "step",
+            Self::Sigmoid => "sigmoid",
+            Self::Tanh => "tanh",
+            Self::Relu => "relu",
+            Self::LeakyRelu(_) => "leaky_relu",
+            Self::Softplus(..) => "softplus",
+            Self::Gelu | Self::GeluTanh => "gelu",
+            Self::Silu => "silu",
+            Self::Swish(_) => "swish",
+            Self::Elu(_) => "elu",
+            Self::Selu => "selu",
+        }
+    }
+
+    /// The options that, with [`ActivationKind::name`], name this activation, as a model
+    /// file records them (PyTorch's keyword names): `leaky_relu` its `negative_slope`,
+    /// `softplus` `beta` and `threshold`, `gelu(tanh)` `approximate = "tanh"`, ...
+    pub fn options(&self) -> impl Iterator<Item = (&'static str, ActivationOption)> {
+        use ActivationOption::{Num, Word};
+        let (first, second) = match *self {
+            Self::LeakyRelu(s) => (Some(("negative_slope", Num(s))), None),
+            Self::Elu(a) => (Some(("alpha", Num(a))), None),
+            Self::Swish(b) => (Some(("beta", Num(b))), None),
+            Self::Softplus(b, t) => (Some(("beta", Num(b))), Some(("threshold", Num(t)))),
+            Self::GeluTanh => (Some(("approximate", Word("tanh"))), None),
+            _ => (None, None),
+        };
+        first.into_iter().chain(second)
     }
 
     /// `y = f(x)` element-wise, through the same kernel as the const-generic layers.

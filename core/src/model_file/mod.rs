@@ -29,7 +29,10 @@
 //! widths, parameter count, finite values) before any value is used, and returns a typed
 //! [`Error`] otherwise.
 
+mod typed;
 pub mod v2;
+
+pub use typed::write_typed;
 
 use crate::activation::ActivationKind;
 use crate::error::Error;

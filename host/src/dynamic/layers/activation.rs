@@ -5,7 +5,7 @@ use crate::dynamic::attrs::Attrs;
 use crate::dynamic::backend::Backend;
 use crate::dynamic::op::{Ctx, Op, Saved};
 use crate::dynamic::registry::{infer_nothing, LayerKind, LayerNode};
-use neurite::activation::ActivationKind;
+use neurite::activation::{ActivationKind, ActivationOption};
 
 /// An element-wise activation over any sample shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,17 +41,13 @@ fn kind_of(node: &LayerNode) -> Result<ActivationKind, String> {
     })
 }
 
-/// The options that name `act` (inverse of [`kind_of`]).
+/// The options that name `act` (inverse of [`kind_of`]), from the core's
+/// [`ActivationKind::options`].
 fn attrs_of(act: ActivationKind) -> Attrs {
-    let a = Attrs::new();
-    match act {
-        ActivationKind::LeakyRelu(s) => a.num("negative_slope", s),
-        ActivationKind::Elu(x) => a.num("alpha", x),
-        ActivationKind::Swish(b) => a.num("beta", b),
-        ActivationKind::Softplus(b, t) => a.num("beta", b).num("threshold", t),
-        ActivationKind::GeluTanh => a.word("approximate", "tanh"),
-        _ => a,
-    }
+    act.options().fold(Attrs::new(), |a, (key, value)| match value {
+        ActivationOption::Num(v) => a.num(key, v),
+        ActivationOption::Word(w) => a.word(key, w),
+    })
 }
 
 /// The registry entry of an activation (every activation has one).
@@ -102,10 +98,10 @@ fn build(node: &LayerNode, shape: &[usize]) -> Result<Box<dyn Op>, String> {
 }
 
 macro_rules! activations {
-    ($($id:ident $name:literal [$($pos:literal),*] $help:literal;)*) => {$(
+    ($($id:ident ($kind:expr) [$($pos:literal),*] $help:literal;)*) => {$(
         #[doc = concat!("Registry entry of `", $help, "`.")]
         pub static $id: LayerKind = LayerKind {
-            name: $name,
+            name: $kind.name(),
             positional: &[$($pos),*],
             options: &[$($pos),*],
             help: $help,
@@ -117,18 +113,18 @@ macro_rules! activations {
 }
 
 activations! {
-    IDENTITY "identity" [] "identity";
-    STEP "step" [] "step";
-    SIGMOID "sigmoid" [] "sigmoid";
-    TANH "tanh" [] "tanh";
-    RELU "relu" [] "relu";
-    LEAKY_RELU "leaky_relu" ["negative_slope"] "leaky_relu(slope)";
-    SOFTPLUS "softplus" ["beta", "threshold"] "softplus(beta,threshold)";
-    GELU "gelu" ["approximate"] "gelu, gelu(tanh)";
-    SILU "silu" [] "silu";
-    SWISH "swish" ["beta"] "swish(beta)";
-    ELU "elu" ["alpha"] "elu(alpha)";
-    SELU "selu" [] "selu";
+    IDENTITY (ActivationKind::Identity) [] "identity";
+    STEP (ActivationKind::Step) [] "step";
+    SIGMOID (ActivationKind::Sigmoid) [] "sigmoid";
+    TANH (ActivationKind::Tanh) [] "tanh";
+    RELU (ActivationKind::Relu) [] "relu";
+    LEAKY_RELU (ActivationKind::LeakyRelu(0.01)) ["negative_slope"] "leaky_relu(slope)";
+    SOFTPLUS (ActivationKind::Softplus(1.0, 20.0)) ["beta", "threshold"] "softplus(beta,threshold)";
+    GELU (ActivationKind::Gelu) ["approximate"] "gelu, gelu(tanh)";
+    SILU (ActivationKind::Silu) [] "silu";
+    SWISH (ActivationKind::Swish(1.0)) ["beta"] "swish(beta)";
+    ELU (ActivationKind::Elu(1.0)) ["alpha"] "elu(alpha)";
+    SELU (ActivationKind::Selu) [] "selu";
 }
 
 impl Op for Activation {
@@ -163,6 +159,39 @@ impl Op for Activation {
     ) {
         if let Some(dx) = dx {
             self.act.backward(x, dy, dx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The host's names and options (registry entry, `kind_of`) and the core's
+    /// (`ActivationKind::name`, `options`, which model files record) name the same activation.
+    #[test]
+    fn registry_and_core_agree_on_every_activation() {
+        let all = [
+            ActivationKind::Identity,
+            ActivationKind::Step,
+            ActivationKind::Sigmoid,
+            ActivationKind::Tanh,
+            ActivationKind::Relu,
+            ActivationKind::LeakyRelu(0.2),
+            ActivationKind::Softplus(2.0, 10.0),
+            ActivationKind::Gelu,
+            ActivationKind::GeluTanh,
+            ActivationKind::Silu,
+            ActivationKind::Swish(1.5),
+            ActivationKind::Elu(0.5),
+            ActivationKind::Selu,
+        ];
+        for act in all {
+            let entry = entry_of(act);
+            assert_eq!(entry.name, act.name());
+            assert!(is_activation(entry));
+            let node = LayerNode { kind: entry, attrs: attrs_of(act), body: Vec::new() };
+            assert_eq!(kind_of(&node), Ok(act), "{}", act.name());
         }
     }
 }

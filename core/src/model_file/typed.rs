@@ -1,0 +1,332 @@
+//! Const-generic models in the version-2 model file, without allocation: [`write_typed`]
+//! writes a model with the same records the host writes for the same layers, and
+//! [`ModelFileV2::load_into`] checks a file's records against a model type and loads its
+//! parameters. A firmware saves what it learnt in the format the host reads, and reads
+//! files the host wrote.
+//!
+//! Supported layers: the ones [`LayerDesc`] describes in full (dense, the element-wise
+//! activations, PReLU, softmax, log-softmax). Any other layer ([`LayerDesc::Other`]: its
+//! options are not described) is `Err(MalformedLayer)` when writing and
+//! `Err(ArchitectureMismatch)` when loading.
+
+use super::v2::{AttrIn, AttrValue, HeaderV2, ModelFileV2, Record, WriterV2};
+use crate::activation::ActivationOption;
+use crate::error::Error;
+use crate::layer::{Infer, LayerDesc};
+use crate::params::{Params, Vector};
+
+/// An option's expected value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Opt {
+    Num(f32),
+    Word(&'static str),
+}
+
+/// The record a described layer has in a version-2 file: name, own parameter count and at
+/// most two options.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Expected {
+    name: &'static str,
+    params: usize,
+    options: [Option<(&'static str, Opt)>; 2],
+}
+
+impl Expected {
+    fn of(d: &LayerDesc) -> Option<Self> {
+        let plain = |name, params| Self { name, params, options: [None, None] };
+        Some(match *d {
+            LayerDesc::Dense { inputs, outputs } => Self {
+                name: "dense",
+                params: outputs * inputs + outputs,
+                options: [Some(("out", Opt::Num(outputs as f32))), None],
+            },
+            LayerDesc::Activation { kind, .. } => {
+                let mut options = [None, None];
+                for (slot, (key, value)) in options.iter_mut().zip(kind.options()) {
+                    *slot = Some((
+                        key,
+                        match value {
+                            ActivationOption::Num(v) => Opt::Num(v),
+                            ActivationOption::Word(w) => Opt::Word(w),
+                        },
+                    ));
+                }
+                Self { name: kind.name(), params: 0, options }
+            }
+            // one slope, or one per feature ("channel": a 1-D input's channels are its features)
+            LayerDesc::Prelu { slopes, .. } if slopes == 1 => plain("prelu", 1),
+            LayerDesc::Prelu { slopes, .. } => Self {
+                name: "prelu",
+                params: slopes,
+                options: [Some(("num_parameters", Opt::Word("channel"))), None],
+            },
+            LayerDesc::Softmax { .. } => plain("softmax", 0),
+            LayerDesc::LogSoftmax { .. } => plain("log_softmax", 0),
+            LayerDesc::Other { .. } => return None,
+        })
+    }
+
+    /// Whether `r` is this record: a plain layer (no body, no buffers) with the same name,
+    /// parameter count and options, in order.
+    fn matches(&self, r: &Record<'_>) -> bool {
+        if r.name != self.name || r.params != self.params || r.body != 0 || r.buffers != 0 {
+            return false;
+        }
+        let mut got = r.attrs();
+        let same = self.options.iter().flatten().all(|&(key, want)| {
+            got.next().is_some_and(|(k, v)| {
+                k == key
+                    && match (want, v) {
+                        (Opt::Num(x), AttrValue::Nums(n)) => {
+                            n.len() == 1 && n.get(0).map(f32::to_bits) == Some(x.to_bits())
+                        }
+                        (Opt::Word(w), AttrValue::Word(s)) => s == w,
+                        _ => false,
+                    }
+            })
+        });
+        same && got.next().is_none()
+    }
+}
+
+/// Writes `model` as a version-2 model file into `out`; returns the length written.
+/// `header.input_shape` must hold `L::Input::LEN` values (checked). Each layer's record is
+/// the one the host writes for it, so the host reads the file as its own.
+///
+/// Errors: `MalformedLayer { layer }` for a layer this cannot describe (see the module
+/// docs), `LengthMismatch` when `out` is too small, and what [`WriterV2::finish`] checks.
+pub fn write_typed<L: Infer + Params>(
+    model: &L,
+    header: &HeaderV2<'_>,
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let inputs: usize = header.input_shape.iter().product();
+    if inputs != <L::Input as Vector>::LEN {
+        return Err(Error::ArchitectureMismatch { layer: 0 });
+    }
+    let mut w = WriterV2::new(out);
+    let mut result = Ok(());
+    let mut layer = 0;
+    model.describe(&mut |d| {
+        if result.is_ok() {
+            result = match Expected::of(&d) {
+                Some(e) => {
+                    let mut attrs: [(&str, AttrIn<'_>); 2] = [("", AttrIn::Flag(false)); 2];
+                    let nums: [[f32; 1]; 2] = core::array::from_fn(|i| match e.options[i] {
+                        Some((_, Opt::Num(v))) => [v],
+                        _ => [0.0],
+                    });
+                    let mut n = 0;
+                    for (i, (key, value)) in e.options.iter().flatten().enumerate() {
+                        attrs[i] = (
+                            key,
+                            match value {
+                                Opt::Num(_) => AttrIn::Nums(&nums[i]),
+                                Opt::Word(w) => AttrIn::Word(w),
+                            },
+                        );
+                        n += 1;
+                    }
+                    w.record(e.name, 0, e.params, 0, &attrs[..n])
+                }
+                None => Err(Error::MalformedLayer { layer }),
+            };
+        }
+        layer += 1;
+    });
+    result?;
+    let params = (0..L::TENSORS).map(|t| model.tensor(t));
+    w.finish(header, params, core::iter::empty())
+}
+
+impl ModelFileV2<'_> {
+    /// Loads the parameters into a const-generic model after checking that the file's
+    /// input size and every record (name, parameter count, options) are the model type's,
+    /// layer by layer; `Err(ArchitectureMismatch { layer })` at the first difference (also
+    /// for a layer this cannot check, see [`write_typed`]). The model is unchanged on error.
+    pub fn load_into<L: Infer + Params>(&self, model: &mut L) -> Result<(), Error> {
+        let inputs: usize = self.input_shape()[..self.input_rank()].iter().product();
+        if inputs != <L::Input as Vector>::LEN {
+            return Err(Error::ArchitectureMismatch { layer: 0 });
+        }
+        let mut records = self.records();
+        let (mut layer, mut mismatch) = (0, None);
+        model.describe(&mut |d| {
+            let same = Expected::of(&d).zip(records.next()).is_some_and(|(e, r)| e.matches(&r));
+            if mismatch.is_none() && !same {
+                mismatch = Some(layer);
+            }
+            layer += 1;
+        });
+        if mismatch.is_none() && (records.next().is_some() || self.buffer_count() != 0) {
+            mismatch = Some(layer);
+        }
+        if let Some(layer) = mismatch {
+            return Err(Error::ArchitectureMismatch { layer });
+        }
+        // the records' parameter counts are the model's, so the values fill it exactly
+        let mut values = self.params();
+        for t in 0..L::TENSORS {
+            for v in model.tensor_mut(t) {
+                *v = values.next().unwrap_or(0.0);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::ActivationKind;
+    use crate::layer::{Act, Dense, LogSoftmax, Prelu};
+    use crate::model_file::Task;
+    use crate::prelude::{Layer, LayerInit, Rng};
+
+    type Mlp = crate::Seq![
+        Dense<3, 5>,
+        Act<crate::activation::LeakyRelu, 5>,
+        Prelu<5, 5>,
+        Dense<5, 4>,
+        Act<crate::activation::Softplus, 4>,
+        Dense<4, 2>,
+        LogSoftmax<2>
+    ];
+
+    fn header(shape: &[usize]) -> HeaderV2<'_> {
+        HeaderV2 {
+            task: Task::Classification,
+            input_shape: shape,
+            columns: &[],
+            means: &[],
+            stds: &[],
+            target_mean: 0.0,
+            target_std: 1.0,
+        }
+    }
+
+    fn load<L: Layer>(f: &ModelFileV2<'_>) -> Result<(), Error> {
+        let mut m = L::DEFAULT;
+        f.load_into(&mut m)
+    }
+
+    fn model() -> Mlp {
+        let mut m = Mlp::DEFAULT;
+        m.init(&LayerInit::XAVIER, &mut Rng::new(3));
+        m
+    }
+
+    #[test]
+    fn round_trip_is_bit_exact() {
+        let m = model();
+        let mut buf = [0u8; 1024];
+        let n = write_typed(&m, &header(&[3]), &mut buf).unwrap();
+        let f = ModelFileV2::parse(&buf[..n]).unwrap();
+        assert_eq!(f.param_count(), crate::layer::param_count::<Mlp>());
+        let names: [&str; 7] = core::array::from_fn(|i| f.records().nth(i).unwrap().name);
+        assert_eq!(
+            names,
+            ["dense", "leaky_relu", "prelu", "dense", "softplus", "dense", "log_softmax"]
+        );
+        let slope = f.records().nth(1).unwrap().attr("negative_slope");
+        assert!(matches!(slope, Some(AttrValue::Nums(n)) if n.get(0) == Some(0.01)));
+        let mut back = Mlp::DEFAULT;
+        f.load_into(&mut back).unwrap();
+        for t in 0..Mlp::TENSORS {
+            let (a, b) = (m.tensor(t), back.tensor(t));
+            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+    }
+
+    #[test]
+    fn another_architecture_is_refused_at_its_first_difference() {
+        let mut buf = [0u8; 1024];
+        let n = write_typed(&model(), &header(&[3]), &mut buf).unwrap();
+        let f = ModelFileV2::parse(&buf[..n]).unwrap();
+        // other widths
+        let mut wider = <crate::Seq![Dense<3, 6>, Act<crate::activation::Relu, 6>]>::DEFAULT;
+        assert_eq!(f.load_into(&mut wider), Err(Error::ArchitectureMismatch { layer: 0 }));
+        // another input size
+        let mut other_input = <crate::Seq![Dense<4, 5>]>::DEFAULT;
+        assert_eq!(f.load_into(&mut other_input), Err(Error::ArchitectureMismatch { layer: 0 }));
+        // the same first layer, then another activation
+        type Relu5 = crate::Seq![Dense<3, 5>, Act<crate::activation::Relu, 5>];
+        assert_eq!(load::<Relu5>(&f), Err(Error::ArchitectureMismatch { layer: 1 }));
+        // a prefix of the file: the file has more records
+        type Prefix = crate::Seq![Dense<3, 5>, Act<crate::activation::LeakyRelu, 5>];
+        assert_eq!(load::<Prefix>(&f), Err(Error::ArchitectureMismatch { layer: 2 }));
+        // a longer model than the file
+        type Longer = crate::Seq![
+            Dense<3, 5>,
+            Act<crate::activation::LeakyRelu, 5>,
+            Prelu<5, 5>,
+            Dense<5, 4>,
+            Act<crate::activation::Softplus, 4>,
+            Dense<4, 2>,
+            LogSoftmax<2>,
+            LogSoftmax<2>
+        ];
+        assert_eq!(load::<Longer>(&f), Err(Error::ArchitectureMismatch { layer: 7 }));
+        // one PReLU slope instead of one per feature
+        type OneSlope = crate::Seq![
+            Dense<3, 5>,
+            Act<crate::activation::LeakyRelu, 5>,
+            Prelu<5, 1>,
+            Dense<5, 4>,
+            Act<crate::activation::Softplus, 4>,
+            Dense<4, 2>,
+            LogSoftmax<2>
+        ];
+        assert_eq!(load::<OneSlope>(&f), Err(Error::ArchitectureMismatch { layer: 2 }));
+    }
+
+    #[test]
+    fn an_option_that_differs_is_a_mismatch() {
+        // leaky_relu's slope and softplus's threshold are options of the record
+        let e = Expected::of(&LayerDesc::Activation {
+            kind: ActivationKind::Softplus(1.0, 20.0),
+            width: 4,
+        })
+        .unwrap();
+        let other = Expected::of(&LayerDesc::Activation {
+            kind: ActivationKind::Softplus(1.0, 10.0),
+            width: 4,
+        })
+        .unwrap();
+        let mut buf = [0u8; 256];
+        let mut w = WriterV2::new(&mut buf);
+        w.record(
+            "softplus",
+            0,
+            0,
+            0,
+            &[("beta", AttrIn::Nums(&[1.0])), ("threshold", AttrIn::Nums(&[20.0]))],
+        )
+        .unwrap();
+        let n = w.finish(&header(&[4]), core::iter::empty(), core::iter::empty()).unwrap();
+        let f = ModelFileV2::parse(&buf[..n]).unwrap();
+        let r = f.records().next().unwrap();
+        assert!(e.matches(&r));
+        assert!(!other.matches(&r));
+        let gelu =
+            Expected::of(&LayerDesc::Activation { kind: ActivationKind::Gelu, width: 4 }).unwrap();
+        assert!(!gelu.matches(&r));
+    }
+
+    #[test]
+    fn layers_without_full_descriptions_are_refused() {
+        type Cnn = crate::Seq![crate::layer::Flatten<1, 2, 2, 4>, Dense<4, 2>];
+        let mut buf = [0u8; 512];
+        let r = write_typed(&Cnn::DEFAULT, &header(&[1, 2, 2]), &mut buf);
+        assert_eq!(r, Err(Error::MalformedLayer { layer: 0 }));
+        assert_eq!(
+            write_typed(&model(), &header(&[4]), &mut buf),
+            Err(Error::ArchitectureMismatch { layer: 0 })
+        );
+        let mut small = [0u8; 64];
+        assert!(matches!(
+            write_typed(&model(), &header(&[3]), &mut small),
+            Err(Error::LengthMismatch { .. })
+        ));
+    }
+}
