@@ -54,7 +54,7 @@ impl Expected {
                 Self { name: kind.name(), params: 0, options }
             }
             // one slope, or one per feature ("channel": a 1-D input's channels are its features)
-            LayerDesc::Prelu { slopes, .. } if slopes == 1 => plain("prelu", 1),
+            LayerDesc::Prelu { slopes: 1, .. } => plain("prelu", 1),
             LayerDesc::Prelu { slopes, .. } => Self {
                 name: "prelu",
                 params: slopes,
