@@ -16,12 +16,15 @@ pub mod cnn;
 #[allow(missing_docs, clippy::all)]
 pub mod cnn_model;
 pub mod digits;
+#[cfg(target_os = "none")]
+pub mod host_flash;
 /// The digits model exported by the host (`neurite export --rust`); generated, not formatted.
 #[rustfmt::skip]
 #[allow(missing_docs, clippy::all)]
 pub mod model;
 pub mod ondevice;
 pub mod parity;
+pub mod saved;
 pub mod sensor;
 pub mod sim;
 pub mod storage;

@@ -49,7 +49,8 @@ pub fn fnv1a(values: impl IntoIterator<Item = f32>) -> u64 {
     h.finish()
 }
 
-fn hash_params<P: Params>(p: &P) -> u64 {
+/// FNV-1a over every parameter of `p`, tensor by tensor.
+pub fn hash_params<P: Params>(p: &P) -> u64 {
     fnv1a((0..P::TENSORS).flat_map(|t| p.tensor(t).iter().copied()))
 }
 

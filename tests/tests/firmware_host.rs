@@ -249,5 +249,80 @@ mod parity {
             }
         }
         assert_eq!(h.finish(), digits_inference().0);
+
+        // the host's model file, read by the firmware's typed model (no allocation), holds
+        // exactly the weights compiled into the firmware
+        use neurite::layer::Layer;
+        use neurite::params::Params;
+        let bytes = saved.to_bytes().unwrap();
+        let mut read = neurite_firmware::budget::Model::DEFAULT;
+        neurite::model_file::v2::ModelFileV2::parse(&bytes).unwrap().load_into(&mut read).unwrap();
+        let compiled = neurite_firmware::model::MODEL;
+        assert_eq!(
+            neurite_firmware::parity::hash_params(&read),
+            neurite_firmware::parity::hash_params(&compiled)
+        );
+        assert!(read.tensor(0).iter().zip(compiled.tensor(0)).all(|(a, b)| a == b));
+    }
+}
+
+mod saved_head {
+    use neurite::model_file::v2::{AttrIn, HeaderV2, WriterV2};
+    use neurite::model_file::Task;
+    use neurite_firmware::budget::HEAD;
+    use neurite_firmware::parity::hash_params;
+    use neurite_firmware::saved::{head_file, load_head, save_head, SavedError, HEAD_FILE_LEN};
+    use neurite_firmware::sim::{SimFlash, SECTOR};
+    use neurite_firmware::storage::AbStore;
+
+    type Flash = SimFlash<{ 8 * SECTOR }>;
+    const SLOT: u32 = (4 * SECTOR) as u32;
+
+    /// The head saved as a model file and loaded back is the same head, and the file is
+    /// exactly `HEAD_FILE_LEN` bytes that the host's loader reads as a dense layer.
+    #[test]
+    fn the_head_round_trips_as_a_model_file_the_host_reads() {
+        let mut file = [0u8; HEAD_FILE_LEN];
+        assert_eq!(head_file(&HEAD, &mut file), Ok(HEAD_FILE_LEN));
+        let host = neurite_host::model_io::SavedModel::from_bytes(&file).unwrap();
+        assert_eq!(host.model.input_shape(), vec![64]);
+        let x: Vec<f32> = (0..64).map(|i| (i as f32 * 0.37).sin()).collect();
+        let mut want = [0.0f32; 10];
+        neurite::layer::Infer::forward(&HEAD, &x.clone().try_into().unwrap(), &mut want);
+        assert_eq!(host.predict(&x), want.to_vec());
+
+        let mut flash = Flash::new();
+        let mut store = AbStore::new(&mut flash, 0, SLOT);
+        assert_eq!(load_head(&mut store).unwrap(), None);
+        save_head(&mut store, &HEAD).unwrap();
+        let (back, rec) = load_head(&mut store).unwrap().unwrap();
+        assert_eq!((rec.seq, rec.len), (1, HEAD_FILE_LEN));
+        assert_eq!(hash_params(&back), hash_params(&HEAD));
+    }
+
+    /// A valid record holding a model file of another architecture is refused, not loaded.
+    #[test]
+    fn a_model_file_of_another_architecture_is_refused() {
+        let mut bytes = [0u8; 256];
+        let mut w = WriterV2::new(&mut bytes);
+        w.record("dense", 0, 4 * 8 + 8, 0, &[("out", AttrIn::Nums(&[8.0]))]).unwrap();
+        let header = HeaderV2 {
+            task: Task::Classification,
+            input_shape: &[4],
+            columns: &[],
+            means: &[],
+            stds: &[],
+            target_mean: 0.0,
+            target_std: 1.0,
+        };
+        let params = [0.5f32; 40];
+        let n = w.finish(&header, [&params[..]], core::iter::empty()).unwrap();
+        let mut flash = Flash::new();
+        let mut store = AbStore::new(&mut flash, 0, SLOT);
+        store.save(&bytes[..n]).unwrap();
+        assert_eq!(
+            load_head(&mut store),
+            Err(SavedError::Model(neurite::Error::ArchitectureMismatch { layer: 0 }))
+        );
     }
 }

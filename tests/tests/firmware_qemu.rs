@@ -41,10 +41,11 @@ fn missing_tools() -> Vec<String> {
 
 /// `cargo <args>` in the firmware directory (its own workspace, target and runner); returns
 /// stdout and stderr, and whether it succeeded.
-fn firmware_cargo(args: &[&str]) -> (bool, String) {
+fn firmware_cargo(args: &[&str], envs: &[(&str, &Path)]) -> (bool, String) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(firmware_dir())
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
@@ -58,7 +59,11 @@ fn firmware_cargo(args: &[&str]) -> (bool, String) {
 }
 
 fn run_ok(args: &[&str]) -> String {
-    let (ok, text) = firmware_cargo(args);
+    run_ok_with(args, &[])
+}
+
+fn run_ok_with(args: &[&str], envs: &[(&str, &Path)]) -> String {
+    let (ok, text) = firmware_cargo(args, envs);
     println!("--- cargo {} (in firmware/)\n{}", args.join(" "), filtered(&text));
     assert!(ok, "cargo {} failed:\n{text}", args.join(" "));
     text
@@ -130,9 +135,31 @@ fn firmware_in_qemu() {
         }
     }
 
-    // 2. the demo: fine-tuning behind a shifted sensor helps, flash reboot keeps it
-    let out = run_ok(&["run", "--release", "--bin", "demo"]);
-    assert!(out.contains("demo passed"), "{out}");
+    // 2. the demo: fine-tuning behind a shifted sensor helps; the head is saved to flash (a
+    //    file that outlives QEMU) as a model file, and a second QEMU process (a reboot)
+    //    boots from it
+    let flash = std::env::temp_dir().join(format!("neurite-demo-{}.flash", std::process::id()));
+    let _ = std::fs::remove_file(&flash);
+    let env = [("NEURITE_FLASH", flash.as_path())];
+    let first = run_ok_with(&["run", "--release", "--bin", "demo"], &env);
+    assert!(first.contains("boot: no saved head in flash (first boot)"), "{first}");
+    assert!(first.contains("demo passed"), "{first}");
+    let saved = field(&first, "params fnv1a ").trim_end_matches(';').to_string();
+    assert!(first.contains("flash slot 0 (seq 1): model file"), "{first}");
+    let second = run_ok_with(&["run", "--release", "--bin", "demo"], &env);
+    assert!(
+        second.contains(&format!(
+            "boot: flash slot 0 (seq 1) holds a fine-tuned head, model file 2687 bytes, params fnv1a {saved}:"
+        )),
+        "the reboot did not find the saved head:\n{second}"
+    );
+    assert!(second.contains("flash slot 1 (seq 2): model file"), "{second}");
+    assert!(second.contains("demo passed"), "{second}");
+    // the flash the device left behind, read on the host: its newest record is a model file
+    // the host's model loader reads, holding the head the host's own fine-tuning produces
+    let image = std::fs::read(&flash).expect("the demo's flash file");
+    let _ = std::fs::remove_file(&flash);
+    check_device_flash(&image, &saved);
 
     // 2b. the digits CNN from flash: the host's outputs bit for bit, reused buffers, and
     //     fine-tuning its classifier behind the shifted sensor helps
@@ -168,4 +195,35 @@ fn firmware_in_qemu() {
             ),
         }
     }
+}
+
+/// The flash image a demo run left: the newest A/B record is the fine-tuned head as a
+/// version-2 model file, readable by the host, equal to the host's run of the same
+/// fine-tuning (hash `want`).
+fn check_device_flash(image: &[u8], want: &str) {
+    use neurite_firmware::sim::{SimFlash, SECTOR};
+    use neurite_firmware::storage::AbStore;
+    let mut flash = SimFlash::<{ 8 * SECTOR }>::new();
+    assert_eq!(image.len(), flash.bytes.len(), "flash file size");
+    flash.bytes.copy_from_slice(image);
+    let mut store = AbStore::new(&mut flash, 0, (4 * SECTOR) as u32);
+    let mut file = vec![0u8; 4 * SECTOR];
+    let rec = store.load(&mut file).unwrap().expect("a saved record");
+    assert_eq!(rec.seq, 2);
+    let host = neurite_host::model_io::SavedModel::from_bytes(&file[..rec.len]).unwrap();
+    let values: Vec<f32> = host.model.tensors().iter().flat_map(|t| t.iter().copied()).collect();
+    let (tuned, _) = neurite_firmware::ondevice::fine_tune(
+        neurite_firmware::budget::HEAD.clone(),
+        neurite_firmware::ondevice::DEVICE,
+        &neurite_firmware::digits::TRAIN_ROWS[..neurite_firmware::ondevice::TUNE_SAMPLES],
+        |_, _| {},
+    )
+    .unwrap();
+    let host_hash = neurite_firmware::parity::hash_params(&tuned);
+    assert_eq!(
+        format!("{host_hash:#018x}"),
+        want,
+        "the device's fine-tuning differs from the host's"
+    );
+    assert_eq!(neurite_firmware::parity::fnv1a(values), host_hash, "the file's parameters");
 }

@@ -1,35 +1,30 @@
 //! The firmware demo (Cortex-M4F in QEMU). The digits model exported by the host runs from
 //! flash. This device's sensor has its own gain and offset, which costs the desktop model
 //! accuracy; the device fine-tunes the model's head on labelled samples read through the
-//! sensor driver (the frozen layers stay in flash), saves the head to flash (A/B slots),
-//! reboots from flash, and reports accuracy, memory, stack and instructions.
+//! sensor driver (the frozen layers stay in flash), saves the head to flash as a model file
+//! (A/B slots), and reports accuracy, memory, stack and instructions.
+//!
+//! The flash is a file on the machine running QEMU (`host_flash`), so it outlives the run:
+//! the next run is a reboot, and it starts by loading the head the previous run saved.
 #![no_std]
 #![no_main]
 
 use neurite::layer::{Infer, Layer};
 use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd};
-use neurite::params::Params;
 use neurite::prelude::Trainer;
 use neurite::train::FineTune;
 use neurite_firmware::budget::{self, Head, HeadOptimizer, FROZEN, HEAD};
 use neurite_firmware::digits::{self, TEST_ROWS, TRAIN_ROWS};
+use neurite_firmware::host_flash::{HostFlash, SECTOR};
 use neurite_firmware::model::MODEL;
 use neurite_firmware::ondevice::{self, DEVICE, TUNE_SAMPLES};
-use neurite_firmware::sim::{SimFlash, SECTOR};
+use neurite_firmware::parity::hash_params;
+use neurite_firmware::saved;
 use neurite_firmware::storage::AbStore;
 use neurite_firmware::target::{self, InstructionCounter};
 
 neurite_firmware::exit_on_hardfault!();
-
-const HEAD_BYTES: usize = 4 * <Head as Params>::LEN;
-
-fn head_bytes(head: &Head, out: &mut [u8; HEAD_BYTES]) {
-    let values = (0..Head::TENSORS).flat_map(|t| head.tensor(t).iter());
-    for (chunk, v) in out.chunks_exact_mut(4).zip(values) {
-        chunk.copy_from_slice(&v.to_le_bytes());
-    }
-}
 
 fn or_exit<T, E>(r: Result<T, E>) -> T {
     r.unwrap_or_else(|_| target::exit(false))
@@ -41,6 +36,22 @@ fn main() -> ! {
     let mut counter = InstructionCounter::new(cp.SYST);
     let n_test = TEST_ROWS.len() as u32;
     defmt::println!("neurite firmware demo: digits 64-64-10 on a Cortex-M4F (QEMU mps2-an386)");
+
+    // 0. boot: the head a previous run saved in flash, if any
+    let flash = or_exit(HostFlash::<{ 8 * SECTOR }>::from_command_line());
+    let mut store = AbStore::new(flash, 0, (4 * SECTOR) as u32);
+    let restored = match or_exit(saved::load_head(&mut store)) {
+        Some((head, rec)) => {
+            let hash = hash_params(&head);
+            let acc = or_exit(ondevice::accuracy_through_sensor(&head, DEVICE));
+            defmt::println!("boot: flash slot {=usize} (seq {=u32}) holds a fine-tuned head, model file {=usize} bytes, params fnv1a {=u64:#018x}: accuracy {=u32}/{=u32} through this device's sensor", rec.slot, rec.seq, rec.len, hash, acc, n_test);
+            Some((rec, hash, acc))
+        }
+        None => {
+            defmt::println!("boot: no saved head in flash (first boot)");
+            None
+        }
+    };
 
     // 1. the desktop model from flash, clean inputs: the host's outputs, bit for bit
     let (hash, correct) = neurite_firmware::parity::digits_inference();
@@ -85,26 +96,12 @@ fn main() -> ! {
         n_test
     );
 
-    // 4. save the head to flash (A/B), then reboot from flash
-    static mut FLASH: SimFlash<{ 8 * SECTOR }> = SimFlash::new();
-    // SAFETY: the only reference to FLASH, taken once here.
-    let flash = unsafe { &mut *core::ptr::addr_of_mut!(FLASH) };
-    let mut store = AbStore::new(flash, 0, (4 * SECTOR) as u32);
-    let mut bytes = [0u8; HEAD_BYTES];
-    head_bytes(&HEAD, &mut bytes);
-    let first = or_exit(store.save(&bytes));
-    head_bytes(&tuned, &mut bytes);
-    let second = or_exit(store.save(&bytes));
-    bytes.fill(0);
-    let rec = or_exit(store.load(&mut bytes)).unwrap_or_else(|| target::exit(false));
-    let mut values = [0.0f32; <Head as Params>::LEN];
-    for (v, b) in values.iter_mut().zip(bytes.chunks_exact(4)) {
-        *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    }
-    let mut rebooted = Head::DEFAULT;
-    or_exit(rebooted.load(&values));
-    let reloaded = or_exit(ondevice::accuracy_through_sensor(&rebooted, DEVICE));
-    defmt::println!("saved to flash slot {=usize} (seq {=u32}; previous slot {=usize}, seq {=u32}); after reboot: accuracy {=u32}/{=u32}", rec.slot, rec.seq, first.slot, first.seq, reloaded, n_test);
+    // 4. save the fine-tuned head to flash as a model file (A/B), and read it back
+    let tuned_hash = hash_params(&tuned);
+    let rec = or_exit(saved::save_head(&mut store, &tuned));
+    let (back, _) = or_exit(saved::load_head(&mut store)).unwrap_or_else(|| target::exit(false));
+    let reloaded = or_exit(ondevice::accuracy_through_sensor(&back, DEVICE));
+    defmt::println!("saved the fine-tuned head to flash slot {=usize} (seq {=u32}): model file {=usize} bytes, params fnv1a {=u64:#018x}; read back: accuracy {=u32}/{=u32}; the next run boots from it", rec.slot, rec.seq, rec.len, tuned_hash, reloaded, n_test);
 
     // 5. work and memory per sample
     let x = digits::input(0);
@@ -170,10 +167,16 @@ fn main() -> ! {
     defmt::println!("RAM (compile time): inference {=usize} bytes of buffers, weights {=usize} bytes in flash (budget {=usize})", inf.buffers, inf.params, budget::INFERENCE_RAM_BUDGET);
     defmt::println!("RAM (compile time): fine-tuning {=usize} bytes: head {=usize}, gradients {=usize}, SGD {=usize}, buffers {=usize}; frozen {=usize} bytes in flash (budget {=usize})", fine.ram(), fine.params, fine.grads, fine.optimizer, fine.buffers, fine.frozen, budget::FINE_TUNE_RAM_BUDGET);
 
+    // after a reboot, the restored head is the one the previous run saved: the same
+    // fine-tuning gives the same bits, so its hash and accuracy are this run's
+    let reboot_ok = restored.is_none_or(|(prev, hash, acc)| {
+        hash == tuned_hash && acc == after && rec.seq == prev.seq + 1 && rec.slot != prev.slot
+    });
     let ok = correct as u32 * 100 >= 97 * n_test
         && after >= before + n_test / 2
         && reloaded == after
-        && second.seq == first.seq + 1
+        && hash_params(&back) == tuned_hash
+        && reboot_ok
         && opt.steps() > 0;
     defmt::println!("demo {=str}", if ok { "passed" } else { "FAILED" });
     target::exit(ok)
