@@ -96,7 +96,23 @@ fn stack_bounds() -> (usize, usize) {
 
 /// Stack bytes used by `f` below the stack pointer at the call: the unused stack is
 /// painted with a pattern first, and the deepest overwritten word is found afterwards.
+///
+/// `f` runs behind an opaque `dyn` call, so the compiler cannot inline it into the caller
+/// and move its locals into the caller's frame, above the painted region (which would hide
+/// them from the measurement).
 pub fn stack_used_by(f: impl FnOnce()) -> usize {
+    let mut f = Some(f);
+    let mut call = || {
+        if let Some(f) = f.take() {
+            f()
+        }
+    };
+    let call: &mut dyn FnMut() = core::hint::black_box(&mut call);
+    stack_used_by_dyn(call)
+}
+
+#[inline(never)]
+fn stack_used_by_dyn(f: &mut dyn FnMut()) -> usize {
     let (bottom, _) = stack_bounds();
     let sp = cortex_m::register::msp::read() as usize;
     // leave 64 bytes for this function's own frame

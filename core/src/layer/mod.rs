@@ -172,6 +172,35 @@ pub trait Infer {
         }
     }
 
+    /// Inference with its two ping-pong buffers on the stack: `y = layer(x)`, bit-identical
+    /// to [`Infer::forward`], through [`Infer::forward_reusing`] with two arrays of `W`
+    /// values. `W` must be at least [`Infer::SCRATCH_WIDTH`]: a smaller one fails to
+    /// compile (at `cargo build`; `cargo check` does not evaluate it). Stable Rust cannot
+    /// size an array by `Self::SCRATCH_WIDTH` inside this generic method, so the caller
+    /// names it:
+    ///
+    /// ```
+    /// use neurite::prelude::*;
+    /// type Model = neurite::Seq![Dense<8, 32>, Relu<32>, Dense<32, 2>];
+    /// const W: usize = <Model as Infer>::SCRATCH_WIDTH;
+    /// let mut model = Model::DEFAULT;
+    /// model.init(&LayerInit::XAVIER, &mut Rng::new(1));
+    /// let (mut y, mut reference) = ([0.0; 2], [0.0; 2]);
+    /// model.forward_buffered::<W>(&[0.5; 8], &mut y);
+    /// model.forward(&[0.5; 8], &mut reference);
+    /// assert_eq!(y, reference);
+    /// ```
+    ///
+    /// Stack: `2 W` values for the activations, whatever the depth (one frame per layer of
+    /// the chain besides), where [`Infer::forward`] holds every intermediate output at once.
+    fn forward_buffered<const W: usize>(&self, x: &Self::Input, y: &mut Self::Output) {
+        const {
+            assert!(W >= Self::SCRATCH_WIDTH, "forward_buffered: W is below SCRATCH_WIDTH");
+        }
+        let (mut a, mut b) = ([0.0f32; W], [0.0f32; W]);
+        self.forward_scratch(x.as_slice(), y.as_mut_slice(), &mut a, &mut b);
+    }
+
     /// Calls `f` with the description of every layer, first to last (the architecture a
     /// model file records).
     fn describe(&self, f: &mut dyn FnMut(LayerDesc));

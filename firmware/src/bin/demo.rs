@@ -108,6 +108,8 @@ fn main() -> ! {
     let mut y = [0.0f32; 10];
     let infer = counter.measure(|| MODEL.forward(&x, &mut y));
     let infer_stack = target::stack_used_by(|| MODEL.forward(&x, &mut y));
+    const W: usize = <budget::Model as Infer>::SCRATCH_WIDTH;
+    let buffered_stack = target::stack_used_by(|| MODEL.forward_buffered::<W>(&x, &mut y));
     let macs = 64 * 64 + 64 * 10;
     let ce = CrossEntropy::default();
     let mut trainer = Trainer::<Head>::new();
@@ -130,12 +132,14 @@ fn main() -> ! {
         (MODEL, Trainer::new(), Sgd::new(1e-3), Adam::new(AdamConfig::adam(1e-3)));
     // SAFETY: the only reference to FULL, taken once here.
     let (model, full, sgd, adam) = unsafe { &mut *core::ptr::addr_of_mut!(FULL) };
-    let full_sgd = counter.measure(|| {
+    let mut full_sgd_step = || {
         full.begin();
         let _ = full.accumulate(model, &ce, &x, Target::Class(0));
         let _ = full.finish(&ce, Reduction::Mean);
         sgd.step(model, &full.grads);
-    });
+    };
+    let full_sgd = counter.measure(&mut full_sgd_step);
+    let full_stack = target::stack_used_by(&mut full_sgd_step);
     let full_adam = counter.measure(|| {
         full.begin();
         let _ = full.accumulate(model, &ce, &x, Target::Class(0));
@@ -159,9 +163,11 @@ fn main() -> ! {
     let (a, b) = per(full_sgd, full_macs);
     defmt::println!("instructions: full training step on 1 sample, all 4810 parameters: SGD {=u32} ({=u32}.{=u32:02} per MAC), Adam {=u32}", full_sgd, a, b, full_adam);
     defmt::println!(
-        "stack: inference {=usize} bytes, fine-tuning step {=usize} bytes",
+        "stack: inference {=usize} bytes (forward_buffered {=usize}), fine-tuning step {=usize} bytes, full training step (SGD) {=usize} bytes",
         infer_stack,
-        train_stack
+        buffered_stack,
+        train_stack,
+        full_stack
     );
     let (inf, fine) = (budget::INFERENCE, budget::FINE_TUNE);
     defmt::println!("RAM (compile time): inference {=usize} bytes of buffers, weights {=usize} bytes in flash (budget {=usize})", inf.buffers, inf.params, budget::INFERENCE_RAM_BUDGET);
