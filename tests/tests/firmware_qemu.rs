@@ -144,6 +144,7 @@ fn firmware_in_qemu() {
     let first = run_ok_with(&["run", "--release", "--bin", "demo"], &env);
     assert!(first.contains("boot: no saved head in flash (first boot)"), "{first}");
     assert!(first.contains("demo passed"), "{first}");
+    check_demo_figures(&first);
     let saved = field(&first, "params fnv1a ").trim_end_matches(';').to_string();
     assert!(first.contains("flash slot 0 (seq 1): model file"), "{first}");
     let second = run_ok_with(&["run", "--release", "--bin", "demo"], &env);
@@ -168,6 +169,7 @@ fn firmware_in_qemu() {
     assert_eq!(field(&out, "parity cnn "), format!("{cnn:#018x}"), "CNN outputs differ");
     assert_eq!(field(&out, "correct "), cnn_correct.to_string());
     assert!(out.contains("cnn passed"), "{out}");
+    check_cnn_figures(&out);
 
     // 3. Cortex-M0: the inference binary (accuracy as its exit status, the same outputs)
     let out = run_ok(&["run", "--release", "--bin", "inference", "--target", "thumbv6m-none-eabi"]);
@@ -226,4 +228,79 @@ fn check_device_flash(image: &[u8], want: &str) {
         "the device's fine-tuning differs from the host's"
     );
     assert_eq!(neurite_firmware::parity::fnv1a(values), host_hash, "the file's parameters");
+}
+
+/// The number after `key` (up to the next space, `/`, a parenthesis or `,`).
+fn number(text: &str, key: &str) -> f64 {
+    let v = field(text, key);
+    let v = v.split(['/', '(', ')', ',']).next().unwrap_or(v);
+    v.parse().unwrap_or_else(|_| panic!("'{key}' is followed by '{v}', not a number:\n{text}"))
+}
+
+/// `(instructions per MAC)` after `key`: the figure in parentheses, "N.NN per MAC".
+fn per_mac(text: &str, key: &str) -> f64 {
+    let line = text.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("no '{key}'"));
+    let before = line.split(" per MAC").next().unwrap();
+    before.rsplit([' ', '(']).next().unwrap().parse().expect("per-MAC figure")
+}
+
+/// The demo's printed figures: accuracies equal to the host's run of the same procedure (bit
+/// for bit the same arithmetic), the compile-time RAM figures the READMEs quote, and the
+/// instruction and stack figures within budgets (they depend on the compiler version, so
+/// they are bounded, not pinned; the READMEs quote a measured run).
+fn check_demo_figures(out: &str) {
+    use neurite_firmware::budget::{FINE_TUNE, HEAD, INFERENCE};
+    use neurite_firmware::ondevice::{self, DEVICE, TUNE_SAMPLES};
+    let before = ondevice::accuracy_through_sensor(&HEAD, DEVICE).unwrap();
+    let rows = &neurite_firmware::digits::TRAIN_ROWS[..TUNE_SAMPLES];
+    let (tuned, _) = ondevice::fine_tune(HEAD.clone(), DEVICE, rows, |_, _| {}).unwrap();
+    let after = ondevice::accuracy_through_sensor(&tuned, DEVICE).unwrap();
+    assert_eq!((before, after), (93, 298), "the host's run of the demo's procedure");
+    assert_eq!(number(out, "counts): accuracy "), f64::from(before));
+    assert_eq!(number(out, "SGD steps): accuracy "), f64::from(after));
+    assert_eq!(number(out, "inference 296 bytes of buffers, weights "), 19240.0);
+    assert_eq!(INFERENCE.buffers, 296);
+    assert_eq!(
+        (
+            FINE_TUNE.ram(),
+            FINE_TUNE.params,
+            FINE_TUNE.grads,
+            FINE_TUNE.optimizer,
+            FINE_TUNE.buffers
+        ),
+        (8464, 2600, 2600, 2624, 640)
+    );
+    assert_eq!(number(out, "RAM (compile time): fine-tuning "), FINE_TUNE.ram() as f64);
+    // measured 3.24, 5.01 and 6.75 instructions per MAC, 426,470 for an Adam step
+    assert!(per_mac(out, "instructions: inference ") <= 3.5, "{out}");
+    assert!(per_mac(out, "instructions: fine-tuning step") <= 5.5, "{out}");
+    assert!(per_mac(out, "instructions: full training step") <= 7.5, "{out}");
+    assert!(number(out, "Adam ") <= 480_000.0, "{out}");
+    // measured 1,252 (forward), 768 (forward_buffered), 1,372 and 1,348 bytes
+    assert!(number(out, "stack: inference ") <= 1400.0, "{out}");
+    assert!(number(out, "(forward_buffered ") <= 900.0, "{out}");
+    assert!(number(out, "), fine-tuning step ") <= 1536.0, "{out}");
+    assert!(number(out, "full training step (SGD) ") <= 1536.0, "{out}");
+}
+
+/// The CNN binary's printed figures, as [`check_demo_figures`].
+fn check_cnn_figures(out: &str) {
+    use neurite_firmware::cnn::{self, HEAD};
+    use neurite_firmware::ondevice::{DEVICE, TUNE_SAMPLES};
+    let before = cnn::accuracy_through_sensor(&HEAD, DEVICE).unwrap();
+    let rows = &neurite_firmware::digits::TRAIN_ROWS[..TUNE_SAMPLES];
+    let (tuned, _) = cnn::fine_tune(HEAD.clone(), DEVICE, rows, |_, _| {}).unwrap();
+    let after = cnn::accuracy_through_sensor(&tuned, DEVICE).unwrap();
+    assert_eq!((before, after), (86, 269), "the host's run of the CNN's procedure");
+    assert_eq!(number(out, "counts): accuracy "), f64::from(before));
+    assert_eq!(number(out, "SGD steps): accuracy "), f64::from(after));
+    assert_eq!(number(out, "two reused activation buffers "), 8192.0);
+    assert_eq!(number(out, "every intermediate kept: "), cnn::INTERMEDIATES as f64);
+    assert_eq!(number(out, "inference buffers in all "), cnn::INFERENCE.buffers as f64);
+    assert_eq!(cnn::INFERENCE.buffers, 8488);
+    // measured 32.64 instructions per MAC; stack 872 bytes with reused buffers, 15,284 with
+    // the chain's own (at least the intermediates' 14,336)
+    assert!(per_mac(out, "instructions: inference ") <= 35.0, "{out}");
+    assert!(number(out, "with reused buffers ") <= 1024.0, "{out}");
+    assert!(number(out, "with the chain's own buffers ") >= cnn::INTERMEDIATES as f64, "{out}");
 }
