@@ -47,8 +47,8 @@ pub const fn inference<L: Infer>() -> Footprint {
 
 /// Bytes of the two activation buffers of [`Infer::forward_reusing`]:
 /// `2 * 4 * L::SCRATCH_WIDTH`, bounded by the widest pair of adjacent activations whatever
-/// the depth ([`Infer::forward`] keeps every intermediate output on the stack instead: their
-/// sum, `size_of::<L::Trace>()` for a chain of [`Layer`]s).
+/// the depth ([`Infer::forward`] declares every intermediate output on the stack instead: up
+/// to their sum, `size_of::<L::Trace>()` for a chain of [`Layer`]s).
 pub const fn activation_buffers<L: Infer>() -> usize {
     2 * size_of::<f32>() * L::SCRATCH_WIDTH
 }

@@ -121,7 +121,7 @@ pub fn sgd_run(epochs: usize) -> (u64, f32) {
 
 /// The digits model on the test split (clean inputs): `(hash of every output, correct)`.
 pub fn digits_inference() -> (u64, usize) {
-    let model = crate::model::MODEL;
+    let model = &crate::model::MODEL;
     let mut correct = 0;
     let mut h = Fnv::new();
     for &i in crate::digits::TEST_ROWS.iter() {

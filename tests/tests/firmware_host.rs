@@ -135,6 +135,14 @@ mod sensor {
         }
         assert!(!drv.ready().unwrap());
     }
+
+    /// The fine-tuning ring buffer's RAM, as firmware/README.md states it: 66 bytes a sample.
+    #[test]
+    fn a_raw_sample_is_66_bytes() {
+        assert_eq!(size_of::<neurite_firmware::sensor::RawSample>(), 66);
+        let ring = size_of::<heapless::Deque<neurite_firmware::sensor::RawSample, 32>>();
+        assert!((32 * 66..32 * 66 + 32).contains(&ring), "{ring}");
+    }
 }
 
 mod flash {
@@ -189,13 +197,14 @@ mod flash {
         let b = payload(2, 2600);
         let c = payload(3, 1000);
         // first save onto empty flash: nothing or a
+        // every byte a save touches is a cut point: the slot's erase, the payload, the header
         let touched = cut_everywhere(&flash, None, &a);
-        assert!(touched > 2600 + 16);
+        assert_eq!(touched, SLOT as usize + 2600 + 16);
         AbStore::new(&mut flash, 0, SLOT).save(&a).unwrap();
-        // second save goes to slot B; third back to A: each survives every cut
-        cut_everywhere(&flash, Some(&a), &b);
+        // second save goes to slot B; third (shorter) back to A: each survives every cut
+        assert_eq!(cut_everywhere(&flash, Some(&a), &b), SLOT as usize + 2600 + 16);
         AbStore::new(&mut flash, 0, SLOT).save(&b).unwrap();
-        cut_everywhere(&flash, Some(&b), &c);
+        assert_eq!(cut_everywhere(&flash, Some(&b), &c), SLOT as usize + 1000 + 16);
         AbStore::new(&mut flash, 0, SLOT).save(&c).unwrap();
         assert_eq!(boot(&mut flash), Some(c));
     }

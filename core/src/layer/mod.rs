@@ -27,9 +27,13 @@
 //!
 //! ## Inference memory
 //!
-//! [`Infer::forward`] on a chain keeps every intermediate output on the stack at once (each
-//! pair declares its `A::Output` and recurses), so its activation stack is the **sum** of
-//! the intermediate widths. [`Infer::forward_reusing`] runs the same kernels in the same
+//! [`Infer::forward`] on a chain declares every intermediate output on the stack (each pair
+//! declares its `A::Output` and recurses), so its activation stack grows with the **sum** of
+//! the intermediate widths (the optimiser may overlap some: in QEMU, 12 more layers of 64
+//! values cost it 1,808 bytes instead of 3,072; `firmware/tests/on_target.rs`).
+//! [`Infer::forward_buffered`] keeps the activations in two stack arrays of
+//! [`Infer::SCRATCH_WIDTH`] values whatever the depth (the same test: 688 bytes for 3 layers
+//! and for 15). [`Infer::forward_reusing`] runs the same kernels in the same
 //! order (bit-identical results) ping-ponging between two caller buffers `a` and `b` of
 //! [`Infer::SCRATCH_WIDTH`] values each: layer 1 reads `x` and writes `a`, layer 2 reads `a`
 //! and writes `b`, layer 3 reads `b` and writes `a`, ..., the last layer writes `y`. Its
@@ -116,7 +120,8 @@ pub trait Infer {
     const SCRATCH_WIDTH: usize = 0;
 
     /// Inference: `y = layer(x)`, the reference. Stack use: every intermediate output of a
-    /// chain at once (their sum; see [`Infer::forward_reusing`] for two reused buffers).
+    /// chain is declared on the stack, up to their sum ([`Infer::forward_buffered`] and
+    /// [`Infer::forward_reusing`] use two reused buffers instead).
     fn forward(&self, x: &Self::Input, y: &mut Self::Output);
 
     /// Inference on flat slices: `y = layer(x)` with `x` and `y` row-major, `Input::LEN` and

@@ -6,17 +6,21 @@
 //! when both are trainable.
 //!
 //! `Trace = (A::Trace, A::Output, B::Trace)`: the intermediate output between A and B is
-//! kept for backward. Backward needs one `A::Output`-sized gradient on the stack.
+//! kept for backward. Backward declares one `A::Output`-sized gradient on the stack per pair
+//! and recurses into B first, so a chain's activation gradients are all alive at the deepest
+//! point (their sum, as the per-sample forward's outputs).
 //!
 //! Inference: [`Infer::forward`] declares the intermediate `A::Output` on the stack and
 //! recurses, so a chain's intermediate outputs are all alive at once (their sum);
+//! [`Infer::forward_buffered`] puts two buffers of [`Infer::SCRATCH_WIDTH`] on the stack;
 //! [`Infer::forward_reusing`] ping-pongs them between two caller buffers instead
 //! ([`Infer::forward_chain`]: A reads `cur` and writes `other`, then B runs with the two
 //! swapped).
 //!
 //! Minibatch training ([`BatchLayer<N>`]): A over the whole batch, then B; the batch trace
 //! `(A::BatchTrace, [A::Output; N], B::BatchTrace)` keeps the `N` intermediate outputs, and
-//! backward needs one `[A::Output; N]` gradient on the stack.
+//! backward declares one `[A::Output; N]` gradient per pair, all alive at the deepest point
+//! ([`BatchLayer::BACKWARD_STACK`]).
 
 use super::{copy_flat, max_len, split_len, BatchLayer, Ctx, Infer, Layer};
 use crate::init::LayerInit;
