@@ -103,4 +103,38 @@ mod tests {
         defmt::assert!(deep_buffered <= shallow_buffered + 12 * 64, "{}", deep_buffered);
         defmt::assert!(deep >= shallow + 1024, "{} {}", deep, shallow);
     }
+
+    /// The host's model file (`neurite train`'s output for the demo model, committed as
+    /// `data/digits.nrtm`), parsed in place from flash: every check (CRC, records, counts)
+    /// on the device, no allocation, and the weights are the ones compiled into the firmware.
+    #[test]
+    fn the_hosts_model_file_is_read_in_place_from_flash() {
+        use neurite::layer::Layer;
+        use neurite::model_file::v2::ModelFileV2;
+        use neurite_firmware::parity::hash_params;
+        static FILE: &[u8] = include_bytes!("../data/digits.nrtm");
+        let file = defmt::unwrap!(ModelFileV2::parse(FILE).ok());
+        defmt::assert_eq!(file.param_count(), 4810);
+        let mut model = neurite_firmware::budget::Model::DEFAULT;
+        defmt::unwrap!(file.load_into(&mut model).ok());
+        defmt::assert_eq!(hash_params(&model), hash_params(&neurite_firmware::model::MODEL));
+        defmt::assert_eq!(file.standardisation().0.count(), 64);
+        let (mean, std) = file.standardisation();
+        defmt::assert!(mean.zip(neurite_firmware::model::INPUT_MEAN).all(|(a, b)| a == b));
+        defmt::assert!(std.zip(neurite_firmware::model::INPUT_STD).all(|(a, b)| a == b));
+    }
+
+    /// The head saved as a model file and read back, on the device.
+    #[test]
+    fn the_head_round_trips_through_flash_as_a_model_file() {
+        use neurite_firmware::parity::hash_params;
+        use neurite_firmware::saved::{load_head, save_head};
+        let mut flash = SimFlash::<{ 8 * SECTOR }>::new();
+        let mut store = AbStore::new(&mut flash, 0, (4 * SECTOR) as u32);
+        defmt::assert!(defmt::unwrap!(load_head(&mut store).ok()).is_none());
+        defmt::unwrap!(save_head(&mut store, &HEAD).ok());
+        let (back, rec) = defmt::unwrap!(defmt::unwrap!(load_head(&mut store).ok()));
+        defmt::assert_eq!(rec.len, neurite_firmware::saved::HEAD_FILE_LEN);
+        defmt::assert_eq!(hash_params(&back), hash_params(&HEAD));
+    }
 }

@@ -25,7 +25,17 @@ fn firmware_model_is_the_demo_model() {
     }
     let committed = std::fs::read_to_string(Path::new(MODEL_RS)).unwrap();
     assert!(committed == module, "firmware/src/model.rs is stale: run NEURITE_BLESS=1 cargo test -p neurite-tests --test firmware_host");
+    // the same model as the file `neurite train` saves, which the on-target tests read in
+    // place from flash (`include_bytes!`)
+    let bytes = trained.saved.to_bytes().unwrap();
+    if std::env::var_os("NEURITE_BLESS").is_some() {
+        std::fs::write(MODEL_FILE, &bytes).unwrap();
+    }
+    let committed = std::fs::read(Path::new(MODEL_FILE)).unwrap();
+    assert!(committed == bytes, "firmware/data/digits.nrtm is stale: run NEURITE_BLESS=1 cargo test -p neurite-tests --test firmware_host");
 }
+
+const MODEL_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware/data/digits.nrtm");
 
 const CNN_RS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware/src/cnn_model.rs");
 /// What the firmware's CNN export says it came from.

@@ -1,4 +1,6 @@
-//! The versioned binary model file: read in place from flash or memory, without allocation.
+//! The versioned binary model file: read in place from flash or memory, without allocation
+//! (the firmware's on-target tests parse the host's file in flash:
+//! `firmware/tests/on_target.rs`).
 //!
 //! Version 2 ([`v2`]) holds any layer family (named options per layer, buffers, nesting,
 //! column names); version 1, below, holds dense/activation chains and still loads.
