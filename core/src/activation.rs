@@ -181,20 +181,22 @@ impl Activation for Relu {
     fn kind(&self) -> ActivationKind {
         ActivationKind::Relu
     }
+    /// PyTorch's `clamp_min(x, 0)`: `-0.0` and NaN pass through unchanged.
     #[inline]
     fn f(&self, x: f32) -> f32 {
-        if x > 0.0 {
-            x
-        } else {
+        if x < 0.0 {
             0.0
+        } else {
+            x
         }
     }
+    /// PyTorch's `threshold_backward`: 0 where `x <= 0`, else 1 (NaN included).
     #[inline]
     fn df(&self, x: f32) -> f32 {
-        if x > 0.0 {
-            1.0
-        } else {
+        if x <= 0.0 {
             0.0
+        } else {
+            1.0
         }
     }
 }
@@ -531,6 +533,23 @@ mod tests {
         assert_eq!(Step.f(0.0), 0.0);
         assert_eq!(Step.f(1e-30), 1.0);
         assert_eq!(Softplus { beta: 1.0, threshold: 20.0 }.f(30.0), 30.0);
+        // at `beta x == threshold` PyTorch takes the log1p branch (its test is `>`)
+        assert_eq!(Softplus { beta: 1.0, threshold: 1.0 }.f(1.0), math::ln_1p(math::exp(1.0)));
+    }
+
+    /// Signed zeros and NaN as PyTorch gives them (torch 2.15: `relu(-0.) = -0.`,
+    /// `relu(nan) = nan`, relu's gradient at nan is 1; `leaky_relu(-0., -0.1) = 0.`).
+    #[test]
+    fn signed_zero_and_nan_match_pytorch() {
+        let bits = |v: f32| v.to_bits();
+        assert_eq!(bits(Relu.f(-0.0)), bits(-0.0));
+        assert_eq!(bits(Relu.f(0.0)), bits(0.0));
+        assert!(Relu.f(f32::NAN).is_nan());
+        assert_eq!(Relu.df(f32::NAN), 1.0);
+        assert_eq!(Relu.df(-0.0), 0.0);
+        let negative = LeakyRelu { negative_slope: -0.1 };
+        assert_eq!(bits(negative.f(-0.0)), bits(0.0));
+        assert_eq!(bits(LeakyRelu { negative_slope: 0.1 }.f(-0.0)), bits(-0.0));
     }
 
     #[test]
