@@ -1,8 +1,8 @@
 //! # neurite
 //!
 //! A `no_std`, allocation-free neural-network kernel for microcontrollers: const-generic
-//! layers, every activation, loss, initialiser and optimiser of the seed lecture, verified
-//! against PyTorch.
+//! layers, activations, losses, initialisers and optimisers, verified against PyTorch (the
+//! golden cases in `tests/golden/`, run by `tests/tests/golden.rs`).
 //!
 //! ## Layering
 //!
@@ -20,9 +20,11 @@
 //! time. Frozen layers are only borrowed ([`train::FineTune`]) and stay in flash; a layer
 //! that is only ever run implements [`layer::Infer`] alone (no backward, no gradient type),
 //! a trainable one [`layer::Layer`] too.
-//! Inference through `Infer::forward` keeps a chain's intermediate outputs on the stack
-//! (their sum); `Infer::forward_reusing` ping-pongs them between two caller buffers of
-//! `Infer::SCRATCH_WIDTH` values ([`footprint::inference_reusing`]), bit for bit the same.
+//! Inference through `Infer::forward` keeps a chain's intermediate outputs on the stack (up
+//! to their sum: an optimised build may reuse some of that space); `Infer::forward_reusing`
+//! ping-pongs them between two caller buffers of `Infer::SCRATCH_WIDTH` values
+//! ([`footprint::inference_reusing`]), and `Infer::forward_buffered` between two such arrays
+//! on the stack, bit for bit the same.
 //! Training is per sample ([`train::Trainer`]: RAM independent of the batch size) or, for
 //! batch norm's train-mode statistics, over a minibatch of compile-time size `B`
 //! ([`batch_train::BatchTrainer`], [`layer::BatchLayer`]; `B` samples of every buffer,
@@ -58,7 +60,8 @@
 //!
 //! ## MSRV
 //!
-//! Rust 1.85 (stable), `rust-version` in the workspace manifest.
+//! Rust 1.87 (stable), `rust-version` in the workspace manifest. CI builds with the current
+//! stable toolchain (`rust-toolchain.toml`), not with 1.87 itself.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

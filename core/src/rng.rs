@@ -15,7 +15,11 @@ pub struct Rng {
 const MULTIPLIER: u64 = 6_364_136_223_846_793_005;
 
 impl Rng {
-    /// A generator seeded with `seed` (stream 0xda3e39cb94b95bdb, PCG's reference stream).
+    /// A generator for `seed`, set up as pcg_basic's `pcg32_srandom_r(seed,
+    /// 0xda3e39cb94b95bdb)`: the constant is the stream id, so the increment is
+    /// `(0xda3e39cb94b95bdb << 1) | 1`. pcg_basic's `PCG32_INITIALIZER` uses the same constant
+    /// as the increment itself, so this is not that stream. No test compares the outputs with
+    /// the reference implementation's.
     pub const fn new(seed: u64) -> Self {
         let inc = (0xda3e_39cb_94b9_5bdb_u64 << 1) | 1;
         // Reference seeding: state = 0; step; state += seed; step.

@@ -244,7 +244,8 @@ impl std::error::Error for ImportError {}
 /// for residual and concat bodies). The architecture comes from `spec` or the file's
 /// `neurite_layers` metadata; the input shape from `input_shape`, the `neurite_inputs`
 /// metadata, or (flat inputs) the first dense weight. PyTorch's `num_batches_tracked`
-/// entries are ignored. F32, F64, F16 and BF16 tensors are read.
+/// entries are ignored. F32, F64, F16 and BF16 tensors are read (converted to f32); only
+/// F32 files are tested (`tests/tests/cli.rs`), the other three are untested.
 pub fn from_safetensors(
     bytes: &[u8],
     spec: Option<&str>,

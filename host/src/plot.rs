@@ -1,5 +1,6 @@
 //! Loss and accuracy per epoch as a PNG (plotters, bitmap backend, the shipped DejaVu Sans
-//! font: no system fonts needed).
+//! font compiled in: `plotters` is built without its `ttf` feature, so its system-font
+//! lookup, `font-kit`, is not linked; no test runs on a machine without fonts).
 
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};

@@ -1,9 +1,10 @@
 //! The backend seam: where a minibatch's matrix-shaped work (dense, convolutions) runs.
 //!
-//! [`Cpu`] calls the core's kernels sample by sample, so its results are the core's bits.
-//! A faster CPU path (blocked, vectorised across outputs and samples) or a GPU path
-//! implements the same trait; the CPU path stays the reference (DESIGN.md: fast paths keep
-//! the bits and are tested with `==`; only the GPU may differ within a stated tolerance).
+//! [`Cpu`] calls the core's kernels sample by sample, so its results are the core's bits;
+//! it is the only implementation today. A faster CPU path (blocked, vectorised across
+//! outputs and samples) or a GPU path, both planned and not implemented yet, would implement
+//! the same trait; the CPU path stays the reference (DESIGN.md: fast paths keep the bits and
+//! are tested with `==`; only the GPU may differ within a stated tolerance).
 //!
 //! Shapes: `x` is `batch` rows of one input sample, `y` `batch` rows of one output sample;
 //! gradients are **added** in sample order; `dx` is overwritten.

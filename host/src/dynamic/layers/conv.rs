@@ -200,7 +200,8 @@ impl Op for Conv {
     fn macs(&self) -> usize {
         self.geom.macs()
     }
-    /// `Conv2d` / `Conv1d`: the typed layers have a bias, dilation 1, groups 1, and one
+    /// `Conv2d` / `Conv1d`: the typed layers have a bias and dilation 1; `Conv1d` has
+    /// groups 1 (`Conv2d` takes `G` and `C / G`, written only when grouped); `Conv2d` has one
     /// stride and one padding for both axes (a missing bias is not a zero one: the kernel
     /// adds it last, which turns a `-0.0` sum into `0.0`).
     fn rust(&self) -> Option<(String, String)> {
