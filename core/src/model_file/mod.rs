@@ -267,13 +267,17 @@ impl<'a> ModelFile<'a> {
         if let Some(layer) = mismatch {
             return Err(Error::ArchitectureMismatch { layer });
         }
-        let mut values = self.params();
-        for t in 0..L::TENSORS {
-            for v in model.tensor_mut(t) {
-                *v = values.next().unwrap_or(0.0);
-            }
-        }
+        fill_params(model, self.params());
         Ok(())
+    }
+}
+
+/// Writes `values` into `model`'s tensors in order (a checked file holds exactly as many).
+pub(crate) fn fill_params<L: Params>(model: &mut L, mut values: impl Iterator<Item = f32>) {
+    for t in 0..L::TENSORS {
+        for v in model.tensor_mut(t) {
+            *v = values.next().unwrap_or(0.0);
+        }
     }
 }
 

@@ -165,12 +165,7 @@ impl ModelFileV2<'_> {
             return Err(Error::ArchitectureMismatch { layer });
         }
         // the records' parameter counts are the model's, so the values fill it exactly
-        let mut values = self.params();
-        for t in 0..L::TENSORS {
-            for v in model.tensor_mut(t) {
-                *v = values.next().unwrap_or(0.0);
-            }
-        }
+        super::fill_params(model, self.params());
         Ok(())
     }
 }
