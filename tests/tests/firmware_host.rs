@@ -149,8 +149,8 @@ mod sensor {
     /// The fine-tuning ring buffer's RAM, as firmware/README.md states it: 66 bytes a sample.
     #[test]
     fn a_raw_sample_is_66_bytes() {
-        assert_eq!(size_of::<neurite_firmware::sensor::RawSample>(), 66);
-        let ring = size_of::<heapless::Deque<neurite_firmware::sensor::RawSample, 32>>();
+        assert_eq!(size_of::<RawSample>(), 66);
+        let ring = size_of::<Deque<RawSample, 32>>();
         assert!((32 * 66..32 * 66 + 32).contains(&ring), "{ring}");
     }
 }

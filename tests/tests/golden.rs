@@ -1,7 +1,7 @@
 //! PyTorch golden parity: every case in `tests/golden/` and, when set, in
 //! `$NEURITE_GOLDEN_DIR` (cases from elsewhere in the same format must pass unchanged).
 
-use neurite_tests::golden::{run_case_report, run_value, Tolerance};
+use neurite_tests::golden::{run_case_report, run_value, run_value_report, Tolerance};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -44,20 +44,30 @@ fn check_shipped(path: &Path, case: &serde_json::Value, values: usize) -> Result
     Ok(())
 }
 
-fn run_dir(dir: &Path, shipped: bool) {
+/// What a directory of cases held: how many, the values compared, and (shipped cases only)
+/// every `torch_version` recorded, one entry per case.
+struct Totals {
+    cases: usize,
+    values: usize,
+    torch_versions: Vec<String>,
+}
+
+fn run_dir(dir: &Path, shipped: bool) -> Totals {
     let cases = cases_in(dir);
     assert!(!cases.is_empty(), "no golden cases in {}", dir.display());
     let mut failures = Vec::new();
     let mut checks = 0;
+    let mut torch_versions = Vec::new();
     for case in &cases {
         // read and parse once: the run and the shipped-case checks share the value
         let outcome = std::fs::read_to_string(case)
             .map_err(|e| format!("read: {e}"))
             .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("JSON: {e}")))
-            .and_then(|value| {
+            .and_then(|value: serde_json::Value| {
                 let n = run_value(&value)?;
                 if shipped {
                     check_shipped(case, &value, n)?;
+                    torch_versions.push(value["torch_version"].as_str().unwrap_or("").to_owned());
                 }
                 Ok(n)
             });
@@ -73,19 +83,87 @@ fn run_dir(dir: &Path, shipped: bool) {
         failures.len(),
         failures.join("\n")
     );
+    Totals { cases: cases.len(), values: checks, torch_versions }
 }
+
+/// The totals README.md ("PyTorch parity") and tests/README.md state: change them there
+/// when cases are added or removed.
+const SHIPPED_CASES: usize = 115;
+const SHIPPED_VALUES: usize = 30_983;
+/// Of them, written by `generate_layers.py` (the `layer_*` cases); the rest by `generate.py`.
+const SHIPPED_LAYER_CASES: usize = 49;
+/// The PyTorch release the READMEs say wrote the committed cases.
+const SHIPPED_TORCH: &str = "2.15.0";
 
 #[test]
 fn shipped_golden_cases_match_pytorch() {
-    run_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("golden"), true);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let totals = run_dir(&dir, true);
+    assert_eq!(totals.cases, SHIPPED_CASES, "shipped cases (the READMEs state {SHIPPED_CASES})");
+    assert_eq!(
+        totals.values, SHIPPED_VALUES,
+        "values compared (the READMEs state {SHIPPED_VALUES})"
+    );
+    let layer_cases = cases_in(&dir)
+        .iter()
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("layer_")))
+        .count();
+    assert_eq!(layer_cases, SHIPPED_LAYER_CASES, "layer_* cases (README.md states 49 + 66)");
+    // one PyTorch wrote them all, and it is the one the READMEs name
+    let first = &totals.torch_versions[0];
+    assert!(
+        totals.torch_versions.iter().all(|v| v == first),
+        "the shipped cases record different torch_versions: {:?}",
+        totals.torch_versions.iter().collect::<std::collections::BTreeSet<_>>()
+    );
+    assert!(
+        first.starts_with(SHIPPED_TORCH)
+            && !first[SHIPPED_TORCH.len()..].starts_with(|c: char| c.is_ascii_digit()),
+        "the shipped cases record torch_version {first}, the READMEs say {SHIPPED_TORCH}"
+    );
 }
 
 #[test]
 fn external_golden_cases_match_pytorch() {
     match std::env::var_os("NEURITE_GOLDEN_DIR") {
-        Some(dir) => run_dir(Path::new(&dir), false),
+        Some(dir) => {
+            run_dir(Path::new(&dir), false);
+        }
         None => println!("NEURITE_GOLDEN_DIR not set: no external golden cases"),
     }
+}
+
+/// The tolerance `text` states right after `lead`, written "rel R, abs A".
+fn stated_tolerance(text: &str, lead: &str) -> Tolerance {
+    let at = text.find(lead).unwrap_or_else(|| panic!("'{lead}' not found")) + lead.len();
+    let words: Vec<&str> = text[at..].split_whitespace().take(4).collect();
+    let number = |w: &str| -> f32 {
+        let w = w.trim_end_matches([',', ')', ';', '.']);
+        w.parse().unwrap_or_else(|e| panic!("'{w}' after '{lead}': {e}"))
+    };
+    match words.as_slice() {
+        ["rel", rel, "abs", abs] => Tolerance { rel: number(rel), abs: number(abs) },
+        other => panic!("after '{lead}': {other:?}, not 'rel R, abs A'"),
+    }
+}
+
+/// docs/DESIGN.md ("(both `rel` and `abs`; default rel 1e-4, abs 1e-5)") and tests/README.md
+/// ("the format's default (rel 1e-4, abs 1e-5)") state the tolerance of a case without one:
+/// the runner's default is that, and a case that leaves it out is held to it.
+#[test]
+fn the_default_tolerance_is_the_documented_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (file, lead) in
+        [("docs/DESIGN.md", "`abs`; default"), ("tests/README.md", "the format's default (")]
+    {
+        let text = std::fs::read_to_string(root.join(file)).expect("read the document");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(Tolerance::DEFAULT, stated_tolerance(&text, lead), "the default {file} states");
+    }
+    let mut case = good_case();
+    case.as_object_mut().unwrap().remove("tolerance");
+    let report = run_value_report(&case, None).expect("the good case passes at the default");
+    assert_eq!(report.tolerance, Tolerance::DEFAULT, "a case without a tolerance");
 }
 
 /// A small committed case, parsed, to derive broken cases from.

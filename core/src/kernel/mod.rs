@@ -5,7 +5,9 @@
 //! in one fixed order (index 0 upwards, one accumulator, no fused multiply-add), which makes
 //! results identical on x86-64 and Cortex-M.
 //!
-//! Slices of mismatched lengths never panic: loops run over the common length (`zip`).
+//! Slices of mismatched lengths never panic (`tests/tests/kernel_lengths.rs` calls every
+//! public kernel with short and long slices); the result is then unspecified (most loops run
+//! over the common length, but e.g. softmax normalises over all of `y`).
 
 pub mod conv;
 pub mod dense;

@@ -217,3 +217,73 @@ pub fn sign_of(x: f32) -> f32 {
         0.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The doc of [`Loss::eval`]: "an unchecked bad target gives a meaningless value, never a
+    /// panic". Every loss gets targets that [`Loss::check`] rejects (class indices out of
+    /// range, the wrong kind, rows too short and too long), and predictions, gradients and
+    /// element buffers of mismatched lengths; each call must return.
+    #[test]
+    fn eval_never_panics_on_unchecked_targets() {
+        let (w1, w7) = ([0.5f32], [0.5f32; 7]);
+        // every loss of the crate, with per-class slices short (1) and long (7) for 3 outputs
+        let (bce_pw1, bce_pw7) =
+            (BceWithLogits { pos_weight: Some(&w1) }, BceWithLogits { pos_weight: Some(&w7) });
+        let ce_w1 = CrossEntropy { weight: Some(&w1), label_smoothing: 0.1 };
+        let ce_w7 = CrossEntropy { weight: Some(&w7), label_smoothing: 0.0 };
+        let nll_w1 = Nll { weight: Some(&w1) };
+        let losses: [(&str, &dyn Loss); 19] = [
+            ("mse", &Mse),
+            ("mae", &Mae),
+            ("huber", &Huber { delta: 1.0 }),
+            ("bce", &Bce),
+            ("bce_with_logits", &BceWithLogits { pos_weight: None }),
+            ("bce_with_logits pos_weight 1", &bce_pw1),
+            ("bce_with_logits pos_weight 7", &bce_pw7),
+            ("kl_div", &KlDiv { log_target: false }),
+            ("kl_div log_target", &KlDiv { log_target: true }),
+            ("quantile", &Quantile { tau: 0.3 }),
+            ("tukey", &Tukey { c: 4.685 }),
+            ("barron", &Barron { alpha: 0.5, c: 1.0 }),
+            ("dice", &Dice { smooth: 1.0 }),
+            ("cross_entropy", &CrossEntropy { weight: None, label_smoothing: 0.1 }),
+            ("cross_entropy weight 1", &ce_w1),
+            ("cross_entropy weight 7", &ce_w7),
+            ("nll", &Nll { weight: None }),
+            ("nll weight 1", &nll_w1),
+            ("focal", &Focal { gamma: 2.0, alpha: 0.25 }),
+        ];
+        let outputs = 3;
+        let rows: [&[f32]; 5] = [&[], &[0.2], &[0.2, 0.7], &[0.2, 0.7, 0.1], &[0.3; 7]];
+        let mut targets: Vec<Target<'_>> = rows.iter().map(|r| Target::Values(r)).collect();
+        targets.extend([0, 2, 3, 7, usize::MAX / 2, usize::MAX].into_iter().map(Target::Class));
+        let lengths = [0, 1, outputs - 1, outputs, outputs + 4];
+        let mut rejected = 0;
+        for (name, loss) in losses {
+            for &target in &targets {
+                if loss.check(outputs, target).is_err() {
+                    rejected += 1;
+                }
+                let _ = loss.mean_weight(target);
+                for &np in &lengths {
+                    let pred: [f32; 7] = core::array::from_fn(|i| 0.1 + 0.2 * i as f32);
+                    for &ng in &lengths {
+                        for ne in [None, Some(0), Some(1), Some(np), Some(np + 2)] {
+                            let mut grad = [0.0f32; 7];
+                            let mut elements = [0.0f32; 9];
+                            let elements = ne.map(|n| &mut elements[..n]);
+                            // reaching the next line is the test: no panic
+                            let _ = loss.eval(&pred[..np], target, &mut grad[..ng], elements);
+                        }
+                    }
+                }
+            }
+            // a class loss rejects rows, a row loss class indices: every loss saw bad targets
+            assert!(rejected > 0, "{name}: no target was rejected");
+            rejected = 0;
+        }
+    }
+}

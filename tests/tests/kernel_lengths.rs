@@ -1,0 +1,294 @@
+//! `core/src/kernel/mod.rs`: "Slices of mismatched lengths never panic". Every public kernel
+//! is called with every combination of short, right and long slices (for each slice argument:
+//! empty, one value, one short, the right length, three too many; `None` too where a slice is
+//! optional), and each call must simply return. What a mismatched call writes is meaningless;
+//! only the absence of a panic (an out-of-bounds index, a `chunks_exact(0)`, an overflow in
+//! these debug builds) is checked.
+
+use neurite::activation::{Activation, Elu, LeakyRelu, Relu, Selu, Sigmoid, Tanh};
+use neurite::kernel::conv::{self, Conv2dGeom, ConvTranspose2dGeom};
+use neurite::kernel::pool::{self, Pool2dGeom};
+use neurite::kernel::{dense, elementwise, norm, reduce, softmax};
+use neurite::rng::Rng;
+
+/// One slice argument: its right length and whether it is an `Option<&[f32]>`.
+#[derive(Clone, Copy)]
+struct Arg {
+    len: usize,
+    optional: bool,
+}
+
+const fn s(len: usize) -> Arg {
+    Arg { len, optional: false }
+}
+
+const fn opt(len: usize) -> Arg {
+    Arg { len, optional: true }
+}
+
+/// The lengths tried for `a` (`None`: the optional slice left out).
+fn variants(a: Arg) -> Vec<Option<usize>> {
+    let mut v: Vec<Option<usize>> =
+        [0, 1, a.len.saturating_sub(1), a.len, a.len + 3].into_iter().map(Some).collect();
+    v.sort_unstable();
+    v.dedup();
+    if a.optional {
+        v.push(None);
+    }
+    v
+}
+
+/// Calls `f` with every combination of the lengths of `args`; returns how many calls.
+fn every_mix(args: &[Arg], mut f: impl FnMut(&[Option<usize>])) -> usize {
+    let choices: Vec<Vec<Option<usize>>> = args.iter().copied().map(variants).collect();
+    let mut pick = vec![0usize; args.len()];
+    let mut calls = 0;
+    loop {
+        let lens: Vec<Option<usize>> = pick.iter().zip(&choices).map(|(&i, c)| c[i]).collect();
+        f(&lens);
+        calls += 1;
+        // next combination (odometer)
+        let mut k = 0;
+        loop {
+            if k == pick.len() {
+                return calls;
+            }
+            pick[k] += 1;
+            if pick[k] < choices[k].len() {
+                break;
+            }
+            pick[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+/// `n` values of both signs, none zero (so both branches of ReLU-like kernels run).
+fn v(n: Option<usize>) -> Vec<f32> {
+    let n = n.expect("a required slice");
+    (0..n)
+        .map(|i| if i % 3 == 1 { -0.5 - i as f32 * 0.25 } else { 0.25 + i as f32 * 0.5 })
+        .collect()
+}
+
+/// The optional slice of length `n`, or `None`.
+fn o(n: Option<usize>) -> Option<Vec<f32>> {
+    n.map(|n| v(Some(n)))
+}
+
+#[test]
+fn dense_kernels_never_panic() {
+    // w is 3 rows of 2, b 3, x 2, y 3
+    let calls = every_mix(&[s(6), s(3), s(2), s(3)], |l| {
+        let mut y = v(l[3]);
+        dense::forward(&v(l[0]), &v(l[1]), &v(l[2]), &mut y);
+    });
+    assert!(calls > 100);
+    every_mix(&[s(6), s(2), s(3), s(2), s(6), s(3)], |l| {
+        let (mut dx, mut gw, mut gb) = (v(l[3]), v(l[4]), v(l[5]));
+        dense::backward(&v(l[0]), &v(l[1]), &v(l[2]), &mut dx, &mut gw, &mut gb);
+    });
+    every_mix(&[s(2), s(3), s(6), s(3)], |l| {
+        let (mut gw, mut gb) = (v(l[2]), v(l[3]));
+        dense::backward_params(&v(l[0]), &v(l[1]), &mut gw, &mut gb);
+    });
+}
+
+#[test]
+fn softmax_kernels_never_panic() {
+    type Fwd = fn(&[f32], &mut [f32]);
+    type Bwd = fn(&[f32], &[f32], &mut [f32]);
+    for f in [softmax::softmax as Fwd, softmax::log_softmax] {
+        every_mix(&[s(4), s(4)], |l| f(&v(l[0]), &mut v(l[1])));
+    }
+    for f in [softmax::softmax_backward as Bwd, softmax::log_softmax_backward] {
+        every_mix(&[s(4), s(4), s(4)], |l| f(&v(l[0]), &v(l[1]), &mut v(l[2])));
+    }
+}
+
+fn activation_never_panics<A: Activation>(act: A) {
+    every_mix(&[s(4), s(4)], |l| elementwise::forward(&act, &v(l[0]), &mut v(l[1])));
+    every_mix(&[s(4), s(4), s(4)], |l| {
+        elementwise::backward(&act, &v(l[0]), &v(l[1]), &mut v(l[2]));
+    });
+}
+
+#[test]
+fn elementwise_kernels_never_panic() {
+    activation_never_panics(Relu);
+    activation_never_panics(Sigmoid);
+    activation_never_panics(Tanh);
+    activation_never_panics(Selu);
+    activation_never_panics(Elu { alpha: 1.0 });
+    activation_never_panics(LeakyRelu { negative_slope: 0.01 });
+    // PReLU: alpha of one value (shared) or one per feature; both are among the lengths tried
+    every_mix(&[s(4), s(4), s(4)], |l| {
+        elementwise::prelu_forward(&v(l[0]), &v(l[1]), &mut v(l[2]));
+    });
+    every_mix(&[s(4), s(4), s(4), s(4), s(4)], |l| {
+        let (mut dx, mut galpha) = (v(l[3]), v(l[4]));
+        elementwise::prelu_backward(&v(l[0]), &v(l[1]), &v(l[2]), &mut dx, &mut galpha);
+    });
+}
+
+#[test]
+fn reduce_kernels_never_panic() {
+    every_mix(&[s(4), s(4)], |l| {
+        reduce::dot(&v(l[0]), &v(l[1]));
+        reduce::add_assign(&mut v(l[0]), &v(l[1]));
+    });
+    every_mix(&[s(4)], |l| {
+        reduce::sum(&v(l[0]));
+        reduce::max(&v(l[0]));
+        assert!(reduce::argmax(&v(l[0])) < l[0].unwrap().max(1), "argmax in range");
+        reduce::scale(&mut v(l[0]), 0.5);
+    });
+}
+
+#[test]
+fn norm_and_dropout_kernels_never_panic() {
+    // batch 2, channels 2, spatial 2: x and y 8, per-channel slices 2
+    let (b, c, sp) = (2, 2, 2);
+    every_mix(&[s(8), s(2), s(2), s(2), s(2), s(8)], |l| {
+        let (mut mean, mut var, mut y) = (v(l[3]), v(l[4]), v(l[5]));
+        let (x, gamma, beta) = (v(l[0]), v(l[1]), v(l[2]));
+        norm::batchnorm_train_forward(
+            b, c, sp, &x, &gamma, &beta, 1e-5, &mut mean, &mut var, &mut y,
+        );
+    });
+    every_mix(&[s(2), s(2), s(2), s(2)], |l| {
+        let (mut rm, mut rv) = (v(l[2]), v(l[3]));
+        norm::batchnorm_update_running(b * sp, 0.1, &v(l[0]), &v(l[1]), &mut rm, &mut rv);
+    });
+    every_mix(&[s(8), s(2), s(2), s(2), s(8), opt(8), s(2), s(2)], |l| {
+        let (x, gamma, mean, var, dy) = (v(l[0]), v(l[1]), v(l[2]), v(l[3]), v(l[4]));
+        let (mut dx, mut dgamma, mut dbeta) = (o(l[5]), v(l[6]), v(l[7]));
+        norm::batchnorm_train_backward(
+            b,
+            c,
+            sp,
+            &x,
+            &gamma,
+            1e-5,
+            &mean,
+            &var,
+            &dy,
+            dx.as_deref_mut(),
+            &mut dgamma,
+            &mut dbeta,
+        );
+    });
+    every_mix(&[s(4), s(2), s(2), s(2), s(2), s(4)], |l| {
+        let (x, gamma, beta, rm, rv) = (v(l[0]), v(l[1]), v(l[2]), v(l[3]), v(l[4]));
+        norm::batchnorm_eval_forward(c, &x, &gamma, &beta, &rm, &rv, 1e-5, &mut v(l[5]));
+    });
+    every_mix(&[s(4), s(2), s(2), s(2), s(4), opt(4), s(2), s(2)], |l| {
+        let (x, gamma, rm, rv, dy) = (v(l[0]), v(l[1]), v(l[2]), v(l[3]), v(l[4]));
+        let (mut dx, mut dgamma, mut dbeta) = (o(l[5]), v(l[6]), v(l[7]));
+        norm::batchnorm_eval_backward(
+            c,
+            &x,
+            &gamma,
+            &rm,
+            &rv,
+            1e-5,
+            &dy,
+            dx.as_deref_mut(),
+            &mut dgamma,
+            &mut dbeta,
+        );
+    });
+    // layer norm over groups of d = 3, two samples
+    every_mix(&[s(6), s(3), s(3), s(6)], |l| {
+        norm::layernorm_forward(3, &v(l[0]), &v(l[1]), &v(l[2]), 1e-5, &mut v(l[3]));
+    });
+    every_mix(&[s(6), s(3), s(6), opt(6), s(3), s(3)], |l| {
+        let (mut dx, mut dw, mut db) = (o(l[3]), v(l[4]), v(l[5]));
+        let (x, w, dy) = (v(l[0]), v(l[1]), v(l[2]));
+        norm::layernorm_backward(3, &x, &w, 1e-5, &dy, dx.as_deref_mut(), &mut dw, &mut db);
+    });
+    every_mix(&[s(4)], |l| norm::dropout_mask(0.5, &mut Rng::new(1), &mut v(l[0])));
+    every_mix(&[s(4), s(4), s(4)], |l| norm::apply_mask(&v(l[0]), &v(l[1]), &mut v(l[2])));
+}
+
+#[test]
+fn pool_kernels_never_panic() {
+    // 2 channels of 3 x 3, window 2, stride 1, padding 1: 4 x 4 outputs
+    let g = Pool2dGeom {
+        channels: 2,
+        in_h: 3,
+        in_w: 3,
+        kernel: [2, 2],
+        stride: [1, 1],
+        padding: [1, 1],
+    };
+    let (i, out) = (g.input_len(), g.output_len());
+    assert_eq!((i, out), (18, 32));
+    every_mix(&[s(i), s(out)], |l| {
+        pool::maxpool2d_forward(&g, &v(l[0]), &mut v(l[1]));
+        pool::avgpool2d_forward(&g, &v(l[0]), &mut v(l[1]));
+    });
+    every_mix(&[s(i), s(out), s(i)], |l| {
+        pool::maxpool2d_backward(&g, &v(l[0]), &v(l[1]), &mut v(l[2]));
+        pool::avgpool2d_backward(&g, &v(l[1]), &mut v(l[2]));
+    });
+    every_mix(&[s(i), s(2)], |l| {
+        pool::global_avg_pool_forward(2, &v(l[0]), &mut v(l[1]));
+        pool::global_avg_pool_backward(2, &v(l[1]), &mut v(l[0]));
+    });
+}
+
+#[test]
+fn conv_kernels_never_panic() {
+    // 2 -> 4 channels in 2 groups, 3 x 3 input, 2 x 2 kernel, padding 1, dilation 1
+    let g = Conv2dGeom {
+        in_channels: 2,
+        out_channels: 4,
+        in_h: 3,
+        in_w: 3,
+        kernel: [2, 2],
+        stride: [1, 1],
+        padding: [1, 1],
+        dilation: [1, 1],
+        groups: 2,
+    };
+    assert!(g.is_valid());
+    let (w, i, out) = (g.weight_len(), g.input_len(), g.output_len());
+    every_mix(&[s(w), opt(4), s(i), s(out)], |l| {
+        conv::conv2d_forward(&g, &v(l[0]), o(l[1]).as_deref(), &v(l[2]), &mut v(l[3]));
+    });
+    every_mix(&[s(w), s(i), s(out), opt(i), s(w), opt(4)], |l| {
+        let (mut dx, mut gw, mut gb) = (o(l[3]), v(l[4]), o(l[5]));
+        let (wv, x, dy) = (v(l[0]), v(l[1]), v(l[2]));
+        conv::conv2d_backward(&g, &wv, &x, &dy, dx.as_deref_mut(), &mut gw, gb.as_deref_mut());
+    });
+    // 2 -> 3 channels, 2 x 2 input, 3 x 3 kernel, stride 2, output padding 1
+    let t = ConvTranspose2dGeom {
+        in_channels: 2,
+        out_channels: 3,
+        in_h: 2,
+        in_w: 2,
+        kernel: [3, 3],
+        stride: [2, 2],
+        padding: [1, 1],
+        output_padding: [1, 1],
+    };
+    assert!(t.is_valid());
+    let (w, i, out) = (t.weight_len(), t.input_len(), t.output_len());
+    every_mix(&[s(w), opt(3), s(i), s(out)], |l| {
+        conv::conv_transpose2d_forward(&t, &v(l[0]), o(l[1]).as_deref(), &v(l[2]), &mut v(l[3]));
+    });
+    every_mix(&[s(w), s(i), s(out), opt(i), s(w), opt(3)], |l| {
+        let (mut dx, mut gw, mut gb) = (o(l[3]), v(l[4]), o(l[5]));
+        let (wv, x, dy) = (v(l[0]), v(l[1]), v(l[2]));
+        conv::conv_transpose2d_backward(
+            &t,
+            &wv,
+            &x,
+            &dy,
+            dx.as_deref_mut(),
+            &mut gw,
+            gb.as_deref_mut(),
+        );
+    });
+}
