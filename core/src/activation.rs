@@ -534,7 +534,10 @@ mod tests {
         assert_eq!(Step.f(1e-30), 1.0);
         assert_eq!(Softplus { beta: 1.0, threshold: 20.0 }.f(30.0), 30.0);
         // at `beta x == threshold` PyTorch takes the log1p branch (its test is `>`)
-        assert_eq!(Softplus { beta: 1.0, threshold: 1.0 }.f(1.0), math::ln_1p(math::exp(1.0)));
+        let at_threshold = Softplus { beta: 1.0, threshold: 1.0 };
+        assert_eq!(at_threshold.f(1.0), math::ln_1p(math::exp(1.0)));
+        let e = math::exp(1.0);
+        assert_eq!(at_threshold.df(1.0), e / (e + 1.0));
     }
 
     /// Signed zeros and NaN as PyTorch gives them (torch 2.15: `relu(-0.) = -0.`,
