@@ -183,6 +183,14 @@ fn firmware_in_qemu() {
     let out = run_ok(&["test", "--release"]);
     assert!(out.contains("all tests passed!"), "{out}");
 
+    // 4b. a panic and a HardFault are reported and fail the run (exit status 1)
+    for (bin, report) in [("panics", "panic: panicked at"), ("faults", "HardFault at pc")] {
+        let (ok, text) = firmware_cargo(&["run", "--release", "--bin", bin], &[]);
+        assert!(!ok, "{bin} exited with success:\n{text}");
+        assert!(text.contains(report), "{bin} did not report '{report}':\n{text}");
+        assert!(!text.contains("not reached"), "{text}");
+    }
+
     // 5. flash and RAM of the binaries (llvm-size from rustup's llvm-tools, when installed)
     for (target, bin) in [
         ("thumbv7em-none-eabihf", "demo"),
