@@ -41,7 +41,8 @@ macro_rules! exit_on_hardfault {
 /// Counts executed instructions in QEMU run with `-icount shift=7` (one instruction = 128 ns
 /// of virtual time): SysTick on the 25 MHz processor clock ticks every 40 ns, so
 /// instructions = ticks x 40 / 128. One measurement must stay below one 24-bit wrap (about
-/// 5.2 million instructions). On real hardware, use DWT cycles instead.
+/// 5.2 million instructions): a longer one panics instead of reporting a wrong figure. On
+/// real hardware, use DWT cycles instead.
 pub struct InstructionCounter {
     syst: SYST,
     overhead: u32,
@@ -61,11 +62,21 @@ impl InstructionCounter {
         c
     }
 
+    /// SysTick ticks of `f`. Panics (failing the run) when the counter wrapped during `f`:
+    /// the figure would be wrong.
     fn ticks(&mut self, f: impl FnOnce()) -> u32 {
+        let _ = self.syst.has_wrapped(); // reading COUNTFLAG clears it
         let start = SYST::get_current();
         f();
         let end = SYST::get_current();
-        start.wrapping_sub(end) & 0x00FF_FFFF
+        let wrapped = self.syst.has_wrapped();
+        let ticks = start.wrapping_sub(end) & 0x00FF_FFFF;
+        // one wrap leaves the counter above its start; back below it, 2^24 ticks or more passed
+        assert!(
+            !wrapped || end > start,
+            "instruction count: SysTick wrapped, measure less at once"
+        );
+        ticks
     }
 
     /// Instructions executed by `f` (the measurement's own cost subtracted).
