@@ -7,7 +7,7 @@
 //! `cargo test --release -p neurite-tests --test autoencoder -- --ignored --nocapture` sweeps
 //! seeds 1..=8 and prints the range.
 
-use neurite_host::autoencoder::{train_autoencoder, AutoencoderConfig};
+use neurite_host::autoencoder::{build_autoencoder, train_autoencoder, AutoencoderConfig};
 use neurite_host::data::{shipped_data_dir, Dataset};
 
 /// `(test reconstruction MSE, mean-image baseline MSE)`, pixel units (0..=16).
@@ -15,6 +15,7 @@ fn run(seed: u64) -> (f32, f32) {
     let data = Dataset::load_csv(&shipped_data_dir().join("digits.csv"), None).unwrap();
     let cfg = AutoencoderConfig { epochs: 8, seed, ..AutoencoderConfig::default() };
     let report = train_autoencoder(&cfg, &data).unwrap();
+    assert_eq!(report.model.param_count(), 1801);
     assert_eq!(report.train_mse.len(), 8);
     assert!(report.train_mse.iter().all(|l| l.is_finite()));
     assert!(
@@ -43,6 +44,17 @@ fn reconstruction_beats_mean_image() {
     let (mse, baseline) = run(1);
     assert!((baseline - 18.738).abs() < 0.01, "mean-image baseline {baseline}");
     assert!(mse < 0.4 * baseline, "test MSE {mse} vs mean-image baseline {baseline}");
+}
+
+#[test]
+fn default_model_has_1801_parameters() {
+    // conv2d(8,3): 8*1*9 + 8 = 80; conv2d(16,3): 16*8*9 + 16 = 1168;
+    // conv_transpose2d(8,2): 16*8*4 + 8 = 520; conv_transpose2d(1,2): 8*1*4 + 1 = 33;
+    // 80 + 1168 + 520 + 33 = 1801 (README, host/README.md)
+    let cfg = AutoencoderConfig::default();
+    let model = build_autoencoder(&cfg.spec, &cfg.input_shape).unwrap();
+    assert_eq!(model.param_count(), 1801);
+    assert_eq!((model.inputs(), model.outputs()), (64, 64));
 }
 
 #[test]

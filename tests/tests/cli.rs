@@ -1,7 +1,11 @@
 //! The `neurite` binary, run for real: the demo, every command, and every kind of bad input
-//! (exit status 2, one line naming file, line and column, no partial output file).
+//! (exit status 2, one line naming file, line and column, no partial output file) and of
+//! other failure (exit status 1). Training is deterministic, so the figures the README
+//! quotes from these commands (seed 1) are asserted exactly.
 
 use assert_cmd::Command;
+use neurite_host::autoencoder::{train_autoencoder, AutoencoderConfig};
+use neurite_host::data::Dataset;
 use neurite_tests::neurite_bin;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -26,12 +30,33 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// The JSON number `key` of `j` as the f32 the binary computed (it writes f32 values as
+/// f64; the conversion back is exact).
+#[track_caller]
+fn f32_at(j: &Value, key: &str) -> f32 {
+    j[key].as_f64().unwrap_or_else(|| panic!("{key} in {j}")) as f32
+}
+
+/// Asserts that `got` is `want` to the bit.
+#[track_caller]
+fn assert_bits(what: &str, got: f32, want: f32) {
+    assert_eq!(got.to_bits(), want.to_bits(), "{what}: {got:?}, expected {want:?}");
+}
+
 /// Runs `args`, expects exit status 2 with one stderr line containing every `needle`, no
 /// panic, and no file at `out`.
+#[track_caller]
 fn bad(args: &[&str], needles: &[&str], out: Option<&Path>) {
+    fails(2, args, needles, out);
+}
+
+/// Runs `args`, expects exit status `code` with one stderr line containing every `needle`,
+/// no panic, and no file at `out`.
+#[track_caller]
+fn fails(code: i32, args: &[&str], needles: &[&str], out: Option<&Path>) {
     let o = neurite().args(args).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: status {:?}, stderr {err}", o.status.code());
+    assert_eq!(o.status.code(), Some(code), "{args:?}: status {:?}, stderr {err}", o.status.code());
     assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
     assert!(!err.contains("panicked") && !err.contains("backtrace"), "{args:?}: {err}");
     for n in needles {
@@ -41,6 +66,84 @@ fn bad(args: &[&str], needles: &[&str], out: Option<&Path>) {
         assert!(!out.exists(), "{args:?}: partial output {}", out.display());
     }
 }
+
+/// `neurite train --data iris.csv --layers "dense(16),relu,dense(3)" --epochs 60 --batch 16
+/// --quiet` (seed 1), as quoted in the README's session.
+const IRIS_REPORT: &str = "\
+test accuracy 0.9667 (29 of 30 rows)
+class  precision  recall     f1  support
+    0     1.0000  1.0000  1.0000       10
+    1     1.0000  0.9000  0.9474       10
+    2     0.9091  1.0000  0.9524       10
+confusion matrix (rows: actual class, columns: predicted class):
+         0   1   2
+    0   10   0   0
+    1    0   9   1
+    2    0   0  10
+";
+
+/// `neurite footprint --model iris.neurite --optimizer sgd`, as quoted in the README's session.
+const IRIS_FOOTPRINT: &str = "\
+131 parameters, 4 inputs, 3 outputs
+bytes                                    inference           train (sgd)  fine-tune last (sgd)
+parameters (RAM)                               524                   524                   204
+frozen parameters (flash)                        0                     0                   320
+gradients                                        0                   524                   204
+optimiser state                                  0                    24                    24
+activation trace                                 0                   128                     0
+buffers                                         28                    92                   156
+total RAM                                      552                  1292                   588
+";
+
+/// The demo's output (`cargo run --release`) as quoted in the README, but for the lines
+/// that name paths or times and epochs 4..=29.
+const DEMO_EPOCHS: &str = "\
+1437 train rows, 360 test rows (rows i % 5 == 0), 64 features standardised with train statistics
+model dense(64),relu,dense(10); Adam lr 0.01, batch 32, 30 epochs, He init, seed 1
+
+epoch   1/30  lr 0.01000  train loss 0.6289  test loss 0.1841  test accuracy 0.9472
+epoch   2/30  lr 0.01000  train loss 0.0846  test loss 0.1288  test accuracy 0.9639
+epoch   3/30  lr 0.01000  train loss 0.0488  test loss 0.1043  test accuracy 0.9694
+";
+const DEMO_LAST_EPOCH: &str =
+    "epoch  30/30  lr 0.01000  train loss 0.0003  test loss 0.0831  test accuracy 0.9778\n";
+const DEMO_REPORT: &str = "\
+test accuracy 0.9778 (352 of 360 rows)
+class  precision  recall     f1  support
+    0     1.0000  1.0000  1.0000       42
+    1     0.9333  1.0000  0.9655       28
+    2     1.0000  1.0000  1.0000       26
+    3     1.0000  0.9375  0.9677       48
+    4     1.0000  0.9737  0.9867       38
+    5     0.9500  0.9744  0.9620       39
+    6     1.0000  1.0000  1.0000       30
+    7     1.0000  0.9615  0.9804       26
+    8     1.0000  0.9444  0.9714       36
+    9     0.9216  1.0000  0.9592       47
+confusion matrix (rows: actual class, columns: predicted class):
+         0   1   2   3   4   5   6   7   8   9
+    0   42   0   0   0   0   0   0   0   0   0
+    1    0  28   0   0   0   0   0   0   0   0
+    2    0   0  26   0   0   0   0   0   0   0
+    3    0   0   0  45   0   2   0   0   0   1
+    4    0   0   0   0  37   0   0   0   0   1
+    5    0   0   0   0   0  38   0   0   0   1
+    6    0   0   0   0   0   0  30   0   0   0
+    7    0   0   0   0   0   0   0  25   0   1
+    8    0   2   0   0   0   0   0   0  34   0
+    9    0   0   0   0   0   0   0   0   0  47
+";
+const DEMO_FOOTPRINT: &str = "\
+memory footprint (4810 parameters, f32):
+bytes                                    inference  fine-tune last (SGD) fine-tune last (Adam)      train all (Adam)
+parameters (RAM)                             19240                  2600                  2600                 19240
+frozen parameters (flash)                        0                 16640                 16640                     0
+gradients                                        0                  2600                  2600                 19240
+optimiser state                                  0                    24                  5228                 38508
+activation trace                                 0                     0                     0                   512
+buffers                                        296                   640                   640                   384
+total RAM                                    19536                  5864                 11068                 77884
+";
 
 #[test]
 fn train_eval_predict_export_import_round_trip() {
@@ -74,7 +177,25 @@ fn train_eval_predict_export_import_round_trip() {
         assert!(j[key].is_number(), "{key} in {j}");
     }
     assert_eq!(j["epochs"], 60);
+    // seed 1 (the default): 29 of 30 test rows, as in the README's session
+    assert_bits("iris test accuracy", f32_at(&j, "test_accuracy"), 29.0 / 30.0);
     assert!(std::fs::read(&plot).unwrap().starts_with(b"\x89PNG"));
+
+    // the same run without --json: the README's report, line for line
+    let o = neurite()
+        .args(["train", "--data"])
+        .arg(&iris)
+        .args(["--layers", "dense(16),relu,dense(3)", "--epochs", "60", "--batch", "16", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with(IRIS_REPORT), "iris report:\n{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("60 epochs (60 kept), ") && last.ends_with(" s, 131 parameters"),
+        "{last}"
+    );
 
     // eval reproduces the test accuracy from the model file
     let o = neurite()
@@ -87,7 +208,7 @@ fn train_eval_predict_export_import_round_trip() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let e = json_tail(&o.stdout);
     assert_eq!(e["test_accuracy"].as_f64(), Some(acc));
-    assert!(e["test_loss"].is_number());
+    assert_bits("iris eval test loss", f32_at(&e, "test_loss"), 0.058_577_802);
 
     // predict every row
     let preds = dir.path().join("preds.csv");
@@ -102,7 +223,24 @@ fn train_eval_predict_export_import_round_trip() {
         .success();
     let text = std::fs::read_to_string(&preds).unwrap();
     assert_eq!(text.lines().count(), 151);
-    assert!(text.starts_with("prediction,score_0,score_1,score_2"));
+    assert!(
+        text.starts_with(
+            "prediction,score_0,score_1,score_2\n\
+0,4.6714487,-4.3170204,-18.426136\n\
+0,3.6644235,-2.6194932,-18.356073\n"
+        ),
+        "{}",
+        text.lines().take(3).collect::<Vec<_>>().join("\n")
+    );
+
+    // the footprint of the trained model, as the README's session prints it
+    let o = neurite()
+        .args(["footprint", "--optimizer", "sgd", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), IRIS_FOOTPRINT);
 
     // export to safetensors and Rust; import the safetensors back
     let st = dir.path().join("iris.safetensors");
@@ -200,6 +338,11 @@ fn regression_reports_rmse_mae_r2() {
     let j = json_tail(&o.stdout);
     assert!(j["test_rmse"].as_f64().unwrap() <= 58.0, "{j}");
     assert!(j["test_mae"].is_number() && j["test_r2"].as_f64().unwrap() > 0.3, "{j}");
+    // seed 1, as in the README's session; the RMSE equals tests/tests/accuracy.rs's
+    // const-generic run of the same recipe
+    assert_bits("diabetes test RMSE", f32_at(&j, "test_rmse"), 52.810_07);
+    assert_bits("diabetes test MAE", f32_at(&j, "test_mae"), 43.687_252);
+    assert_bits("diabetes test R²", f32_at(&j, "test_r2"), 0.516_792);
 }
 
 #[test]
@@ -277,11 +420,9 @@ fn demo_runs_and_writes_its_files() {
         .and_then(|v| v.parse().ok())
         .expect("test accuracy line");
     assert!(acc >= 0.97, "demo accuracy {acc}");
-    assert!(
-        text.contains("confusion matrix")
-            && text.contains("precision")
-            && text.contains("total RAM")
-    );
+    for block in [DEMO_EPOCHS, DEMO_LAST_EPOCH, DEMO_REPORT, DEMO_FOOTPRINT] {
+        assert!(text.contains(block), "demo output lacks\n{block}\nin\n{text}");
+    }
     for f in ["digits.neurite", "digits_model.rs", "digits_training.png"] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
@@ -440,6 +581,26 @@ fn bad_model_files() {
 }
 
 #[test]
+fn failures_other_than_bad_input_exit_with_status_1() {
+    // docs/DESIGN.md: 2 for bad input or usage, 1 for any other failure; one line, no panic
+    let dir = tempfile::tempdir().unwrap();
+    let iris = data("iris.csv");
+    let iris = iris.to_str().unwrap();
+    // an output file whose directory does not exist: training succeeds, writing fails
+    let out = dir.path().join("no-such-dir").join("iris.neurite");
+    fails(
+        1,
+        &["train", "--data", iris, "--epochs", "1", "--quiet", "--out", out.to_str().unwrap()],
+        &["no-such-dir", "cannot write"],
+        Some(&out),
+    );
+    // the demo's output directory is a file
+    let file = write(dir.path(), "a-file", "");
+    fails(1, &["demo", "--epochs", "1", "--out-dir", file.to_str().unwrap()], &["a-file"], None);
+    assert_eq!(std::fs::read(&file).unwrap(), b"");
+}
+
+#[test]
 fn eval_and_predict_refuse_data_with_other_columns() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("iris.neurite");
@@ -494,6 +655,21 @@ fn autoencode_reconstructs_digits_and_draws_them() {
     // 6.19, 17.33, 9.04 (seed 4 is the slow starter of tests/tests/autoencoder.rs).
     assert!((baseline - 18.738).abs() < 0.01, "{j}");
     assert!(mse < baseline, "{j}");
+    // The README's figures, seed 1: they are the library's (and so the example's,
+    // host/examples/digits_autoencoder.rs): train_autoencoder with the same model, data,
+    // scale 16 and seed gives the same numbers to the bit.
+    assert_eq!(j["parameters"], 1801, "{j}");
+    assert_eq!((j["train_rows"].as_u64(), j["test_rows"].as_u64()), (Some(1437), Some(360)));
+    assert_bits("scale", f32_at(&j, "scale"), 16.0);
+    assert_bits("test MSE", f32_at(&j, "test_mse"), 6.612_575);
+    assert_bits("baseline MSE", f32_at(&j, "baseline_mse"), 18.738_03);
+    assert_bits("last train MSE", f32_at(&j, "train_loss"), 7.322_914);
+    let cfg = AutoencoderConfig { epochs: 4, ..AutoencoderConfig::default() };
+    let lib = train_autoencoder(&cfg, &Dataset::load_csv(&digits, None).unwrap()).unwrap();
+    assert_eq!(lib.model.param_count(), 1801);
+    assert_bits("library test MSE", lib.test_mse, f32_at(&j, "test_mse"));
+    assert_bits("library baseline", lib.baseline_mse, f32_at(&j, "baseline_mse"));
+    assert_bits("library last train MSE", lib.train_mse[3], f32_at(&j, "train_loss"));
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
     // the model file maps raw pixels to reconstructed pixels
     let saved =

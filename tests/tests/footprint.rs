@@ -78,3 +78,56 @@ fn host_footprint_of_a_spec_equals_size_of_the_same_type() {
         training::<Odd, Adam<<Odd as Layer>::Grads, neurite::optim::On<<Odd as Layer>::Grads>>>()
     );
 }
+
+/// The memory table the demo prints (`cargo run --release`, README "The demo"), cell by
+/// cell, through the core's types and through the host's accounting of the same spec that
+/// the demo calls.
+#[test]
+fn demo_footprint_table() {
+    use neurite_host::dynamic::{parse_spec, DynModel};
+    type Frozen = neurite::Seq![Dense<64, 64>, Relu<64>];
+    type Head = Dense<64, 10>;
+    type HeadG = <Head as Layer>::Grads;
+    let fp = |params, frozen, grads, optimizer, trace, buffers| Footprint {
+        params,
+        frozen,
+        grads,
+        optimizer,
+        trace,
+        buffers,
+    };
+    let inf = fp(19240, 0, 0, 0, 0, 296);
+    let sgd_head = fp(2600, 16640, 2600, 24, 0, 640);
+    let adam_head = fp(2600, 16640, 2600, 5228, 0, 640);
+    let adam_all = fp(19240, 0, 19240, 38508, 512, 384);
+    assert_eq!(inference::<Digits>(), inf);
+    assert_eq!(fine_tuning::<Frozen, Head, Sgd<HeadG>>(), sgd_head);
+    assert_eq!(fine_tuning::<Frozen, Head, Adam<HeadG>>(), adam_head);
+    assert_eq!(training::<Digits, Adam<<Digits as Layer>::Grads>>(), adam_all);
+    // the "total RAM" row
+    let totals = [inf.ram(), sgd_head.ram(), adam_head.ram(), adam_all.ram()];
+    assert_eq!(totals, [19536, 5864, 11068, 77884]);
+
+    let d = DynModel::build(&parse_spec("dense(64),relu,dense(10)").unwrap(), &[64]).unwrap();
+    let (sgd, adam) = (size_of::<SgdConfig>(), size_of::<AdamConfig>());
+    assert_eq!(neurite_host::footprint::inference(&d), inf);
+    assert_eq!(neurite_host::footprint::fine_tune_last(&d, 0, sgd), sgd_head);
+    assert_eq!(neurite_host::footprint::fine_tune_last(&d, 2, adam), adam_head);
+    assert_eq!(neurite_host::footprint::training(&d, 2, adam), adam_all);
+}
+
+/// The table of `neurite footprint --model iris.neurite --optimizer sgd` (README "The
+/// command line"): the iris MLP 4-16-3.
+#[test]
+fn iris_sgd_footprint_table() {
+    type Frozen = neurite::Seq![Dense<4, 16>, Relu<16>];
+    type Head = Dense<16, 3>;
+    let inf = inference::<Model>();
+    let train = training::<Model, Sgd<G>>();
+    let head = fine_tuning::<Frozen, Head, Sgd<<Head as Layer>::Grads>>();
+    let row = |f: &Footprint| [f.params, f.frozen, f.grads, f.optimizer, f.trace, f.buffers];
+    assert_eq!(row(&inf), [524, 0, 0, 0, 0, 28]);
+    assert_eq!(row(&train), [524, 0, 524, 24, 128, 92]);
+    assert_eq!(row(&head), [204, 320, 204, 24, 0, 156]);
+    assert_eq!([inf.ram(), train.ram(), head.ram()], [552, 1292, 588]);
+}
