@@ -60,8 +60,8 @@
 //!
 //! ## MSRV
 //!
-//! Rust 1.87 (stable), `rust-version` in the workspace manifest. CI builds with the current
-//! stable toolchain (`rust-toolchain.toml`), not with 1.87 itself.
+//! Rust 1.87 (stable), `rust-version` in the workspace manifest: declared, not checked (CI
+//! builds with the current stable toolchain, `rust-toolchain.toml`, not with 1.87 itself).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -32,7 +32,8 @@ pub type Head = Dense<128, 10>;
 pub type HeadOptimizer = Sgd<<Head as Layer>::Grads, On<<Head as Layer>::Grads>>;
 
 /// Learning rate of the classifier's SGD (its 128 features are unnormalised ReLU
-/// activations, larger than the MLP head's inputs: the MLP's 0.01 diverges here).
+/// activations, larger than the MLP head's inputs: the MLP's 0.01 diverged here in a run
+/// during development; not tested).
 pub const LR: f32 = 0.001;
 
 /// The frozen features, in flash (the exported model's layers, so a changed export that no
@@ -69,6 +70,8 @@ pub const INFERENCE_RAM_BUDGET: usize = 16 * 1024;
 const _: () = assert!(SCRATCH == 16 * 8 * 8, "the widest buffer is the first conv's output");
 const _: () = assert!(footprint::activation_buffers::<Cnn>() == 2 * 4 * SCRATCH);
 const _: () = assert!(footprint::activation_buffers::<Cnn>() < INTERMEDIATES);
+// the chain's training trace keeps exactly every intermediate output
+const _: () = assert!(INTERMEDIATES == size_of::<<Cnn as Layer>::Trace>());
 const _: () = assert!(INFERENCE.buffers <= INFERENCE_RAM_BUDGET, "CNN inference RAM budget");
 
 /// The image of a standardised 64-pixel row: `[channel][row][column]`.

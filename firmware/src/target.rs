@@ -41,8 +41,9 @@ macro_rules! exit_on_hardfault {
 /// Counts executed instructions in QEMU run with `-icount shift=7` (one instruction = 128 ns
 /// of virtual time): SysTick on the 25 MHz processor clock ticks every 40 ns, so
 /// instructions = ticks x 40 / 128. One measurement must stay below one 24-bit wrap (about
-/// 5.2 million instructions): a longer one panics instead of reporting a wrong figure. On
-/// real hardware, use DWT cycles instead.
+/// 5.2 million instructions): one whose count wraps back below its start panics instead of
+/// reporting a wrong figure (a count of two wraps or more is not detected). On real
+/// hardware, use DWT cycles instead.
 pub struct InstructionCounter {
     syst: SYST,
     overhead: u32,

@@ -196,6 +196,7 @@ fn firmware_in_qemu() {
         ("thumbv7em-none-eabihf", "demo"),
         ("thumbv7em-none-eabihf", "cnn"),
         ("thumbv6m-none-eabi", "inference"),
+        ("thumbv6m-none-eabi", "parity"),
     ] {
         let elf = firmware_dir().join("target").join(target).join("release").join(bin);
         match llvm_size(&elf) {

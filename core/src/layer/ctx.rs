@@ -10,7 +10,8 @@ use crate::rng::Rng;
 /// in train mode **and** holds a generator, so [`Ctx::train`] (no generator) and
 /// [`Ctx::eval`] give the same outputs as [`super::Infer::forward`]. Pairs and
 /// [`super::Residual`] blocks pass the same context down, first layer first, so one seed
-/// reproduces a run's masks bit for bit on every target.
+/// reproduces a run's masks bit for bit (the same integer code on every target; the
+/// firmware's parity runs do not use dropout, so only the host checks it).
 ///
 /// ```
 /// use neurite::prelude::*;

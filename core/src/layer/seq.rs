@@ -8,10 +8,11 @@
 //! `Trace = (A::Trace, A::Output, B::Trace)`: the intermediate output between A and B is
 //! kept for backward. Backward declares one `A::Output`-sized gradient on the stack per pair
 //! and recurses into B first, so a chain's activation gradients are all alive at the deepest
-//! point (their sum, as the per-sample forward's outputs).
+//! point (up to their sum, as the per-sample forward's outputs; not measured).
 //!
 //! Inference: [`Infer::forward`] declares the intermediate `A::Output` on the stack and
-//! recurses, so a chain's intermediate outputs are all alive at once (their sum);
+//! recurses, so a chain's intermediate outputs are declared together (up to their sum: the
+//! optimiser may overlap some, `firmware/tests/on_target.rs`);
 //! [`Infer::forward_buffered`] puts two buffers of [`Infer::SCRATCH_WIDTH`] on the stack;
 //! [`Infer::forward_reusing`] ping-pongs them between two caller buffers instead
 //! ([`Infer::forward_chain`]: A reads `cur` and writes `other`, then B runs with the two

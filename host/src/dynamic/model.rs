@@ -18,7 +18,8 @@ pub struct DynModel {
 
 /// Buffers of one model for one batch size: every layer's input (the model output last),
 /// what each layer saved for backward, and two gradient buffers. Resized when the batch size
-/// changes, otherwise reused: a training step allocates nothing per sample.
+/// changes, otherwise reused, so a training step allocates no per-sample buffers (by design;
+/// no test counts allocations).
 #[derive(Clone, Debug, Default)]
 pub struct Workspace {
     /// `acts[k]`: layer k's input for the batch; the last entry is the model output.
