@@ -332,12 +332,13 @@ impl Activation for Elu {
             self.alpha * math::exp_m1(x)
         }
     }
+    /// PyTorch's `elu_backward`: `alpha e^x` where `x <= 0`, else 1 (NaN included).
     #[inline]
     fn df(&self, x: f32) -> f32 {
-        if x > 0.0 {
-            1.0
-        } else {
+        if x <= 0.0 {
             self.alpha * math::exp(x)
+        } else {
+            1.0
         }
     }
 }
@@ -354,12 +355,13 @@ impl Activation for Selu {
             SELU_SCALE * SELU_ALPHA * math::exp_m1(x)
         }
     }
+    /// As [`Elu`]'s: the negative branch where `x <= 0`, else the scale (NaN included).
     #[inline]
     fn df(&self, x: f32) -> f32 {
-        if x > 0.0 {
-            SELU_SCALE
-        } else {
+        if x <= 0.0 {
             SELU_SCALE * SELU_ALPHA * math::exp(x)
+        } else {
+            SELU_SCALE
         }
     }
 }
@@ -538,6 +540,47 @@ mod tests {
         assert_eq!(at_threshold.f(1.0), math::ln_1p(math::exp(1.0)));
         let e = math::exp(1.0);
         assert_eq!(at_threshold.df(1.0), e / (e + 1.0));
+    }
+
+    /// A NaN input gives what PyTorch 2.15 gives: NaN out of every activation but the step
+    /// (`torch.heaviside(nan, 0) = 0`), and as the derivative NaN for the smooth ones, the
+    /// positive branch's slope for the piecewise ones (relu 1, leaky_relu 1, elu 1, selu its
+    /// scale; leaky_relu: its negative slope, PyTorch's test being `x > 0`).
+    #[test]
+    fn nan_propagates_as_in_pytorch() {
+        let nan = f32::NAN;
+        let all = [
+            ActivationKind::Identity,
+            ActivationKind::Step,
+            ActivationKind::Sigmoid,
+            ActivationKind::Tanh,
+            ActivationKind::Relu,
+            ActivationKind::LeakyRelu(0.01),
+            ActivationKind::Softplus(1.0, 20.0),
+            ActivationKind::Gelu,
+            ActivationKind::GeluTanh,
+            ActivationKind::Silu,
+            ActivationKind::Swish(1.5),
+            ActivationKind::Elu(2.0),
+            ActivationKind::Selu,
+        ];
+        for kind in all {
+            let (mut y, mut dx) = ([0.0f32], [0.0f32]);
+            kind.forward(&[nan], &mut y);
+            kind.backward(&[nan], &[1.0], &mut dx);
+            let (want_y, want_dx) = match kind {
+                ActivationKind::Step => (0.0, 0.0),
+                ActivationKind::Identity | ActivationKind::Relu | ActivationKind::Elu(_) => {
+                    (nan, 1.0)
+                }
+                ActivationKind::LeakyRelu(s) => (nan, s),
+                ActivationKind::Selu => (nan, SELU_SCALE),
+                _ => (nan, nan),
+            };
+            let same = |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            assert!(same(y[0], want_y), "{}: f(nan) = {}", kind.name(), y[0]);
+            assert!(same(dx[0], want_dx), "{}: f'(nan) = {}", kind.name(), dx[0]);
+        }
     }
 
     /// Signed zeros and NaN as PyTorch gives them (torch 2.15: `relu(-0.) = -0.`,

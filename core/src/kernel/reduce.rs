@@ -32,11 +32,13 @@ pub fn max(a: &[f32]) -> f32 {
     m
 }
 
-/// Index of the largest element (first on ties; 0 for an empty slice).
+/// Index of the largest element (first on ties; a NaN is larger than any number, as in
+/// `torch.argmax`; 0 for an empty slice).
 pub fn argmax(a: &[f32]) -> usize {
     let mut best = 0;
     for (i, &x) in a.iter().enumerate() {
-        if x > a[best] {
+        // NaN counts as the largest (the first NaN wins), as `torch.argmax`
+        if x > a[best] || (x.is_nan() && !a[best].is_nan()) {
             best = i;
         }
     }
@@ -56,5 +58,17 @@ pub fn scale(y: &mut [f32], factor: f32) {
 pub fn add_assign(y: &mut [f32], x: &[f32]) {
     for (a, b) in y.iter_mut().zip(x) {
         *a += b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_takes_the_first_nan_as_pytorch() {
+        assert_eq!(argmax(&[1.0, f32::NAN, 2.0, f32::NAN]), 1);
+        assert_eq!(argmax(&[f32::NAN, 3.0]), 0);
+        assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
     }
 }
