@@ -121,9 +121,9 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
         t
     }
 
-    /// Starts a step: zero gradients and loss sums.
+    /// Starts a step: zero loss sums; the gradients are zeroed when its first minibatch is
+    /// added. [`BatchTrainer::finish`] starts the next step too.
     pub fn begin(&mut self) {
-        self.grads.zero();
         self.batch = Batch::new();
     }
 
@@ -176,6 +176,12 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
         }
         let mut ctx = Ctx::new(self.train_mode, self.dropout_rng.as_mut());
         model.forward_batch(&mut ctx, xs, &mut self.trace, &mut self.out);
+        for out in &self.out {
+            loss.check_output(out.as_slice())?;
+        }
+        if self.batch.samples == 0 {
+            self.grads.zero();
+        }
         let mut losses = [0.0; B];
         for (((out, dout), t), l) in
             self.out.iter().zip(self.dout.iter_mut()).zip(targets).zip(losses.iter_mut())
@@ -188,7 +194,8 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
     }
 
     /// Ends the step: scales the summed gradients by the reduction's normaliser and returns
-    /// `(batch loss, scale)`. `Err(Empty)` if no minibatch was added.
+    /// `(batch loss, scale)`; the next minibatch added starts a new step. `Err(Empty)` if no
+    /// minibatch was added, `Err(NonFiniteLoss)` if the loss is NaN or infinite.
     pub fn finish<Lo: Loss + ?Sized>(
         &mut self,
         loss: &Lo,
@@ -198,6 +205,10 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
             return Err(Error::Empty);
         }
         let (value, scale) = self.batch.reduce(reduction, loss.per_element(), M::Output::LEN);
+        self.batch = Batch::new();
+        if !value.is_finite() {
+            return Err(Error::NonFiniteLoss);
+        }
         scale_params(&mut self.grads, scale);
         Ok((value, scale))
     }

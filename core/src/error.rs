@@ -65,6 +65,13 @@ pub enum Error {
         /// First differing layer.
         layer: usize,
     },
+    /// A model output is NaN or infinite at this index ([`crate::layer::Infer::forward_checked`]).
+    NonFiniteOutput {
+        /// Index of the first offending value.
+        index: usize,
+    },
+    /// A batch's loss is NaN or infinite: training diverged (lower the learning rate).
+    NonFiniteLoss,
 }
 
 impl fmt::Display for Error {
@@ -99,6 +106,12 @@ impl fmt::Display for Error {
             Self::ArchitectureMismatch { layer } => {
                 write!(f, "model file architecture differs from the model at layer {layer}")
             }
+            Self::NonFiniteOutput { index } => {
+                write!(f, "model output at index {index} is NaN or infinite")
+            }
+            Self::NonFiniteLoss => f.write_str(
+                "the loss is NaN or infinite: training diverged (lower the learning rate)",
+            ),
         }
     }
 }

@@ -112,9 +112,10 @@ impl<L: Layer> Trainer<L> {
         t
     }
 
-    /// Starts a batch: zero gradients and loss sums.
+    /// Starts a batch: zero loss sums; the gradients are zeroed when its first sample is
+    /// added. [`Trainer::finish`] starts the next batch too, so a loop that forgets `begin`
+    /// still trains on each batch's own gradients.
     pub fn begin(&mut self) {
-        self.grads.zero();
         self.batch = Batch::new();
     }
 
@@ -159,14 +160,20 @@ impl<L: Layer> Trainer<L> {
         loss.check(L::Output::LEN, target)?;
         let mut ctx = Ctx::new(self.train_mode, self.dropout_rng.as_mut());
         model.forward_trace(&mut ctx, x, &mut self.trace, &mut self.out);
+        loss.check_output(self.out.as_slice())?;
         let l = loss.eval(self.out.as_slice(), target, self.dout.as_mut_slice(), None);
+        if self.batch.samples == 0 {
+            self.grads.zero();
+        }
         self.batch.add(l, loss.mean_weight(target));
         self.last = l;
         Ok(())
     }
 
     /// Ends the batch: scales the summed gradients by the reduction's normaliser and returns
-    /// `(batch loss, scale)`. `Err(Empty)` if no sample was added.
+    /// `(batch loss, scale)`; the next sample added starts a new batch. `Err(Empty)` if no
+    /// sample was added, `Err(NonFiniteLoss)` if the loss is NaN or infinite (training
+    /// diverged: do not step with these gradients).
     pub fn finish<Lo: Loss + ?Sized>(
         &mut self,
         loss: &Lo,
@@ -176,6 +183,10 @@ impl<L: Layer> Trainer<L> {
             return Err(Error::Empty);
         }
         let (value, scale) = self.batch.reduce(reduction, loss.per_element(), L::Output::LEN);
+        self.batch = Batch::new();
+        if !value.is_finite() {
+            return Err(Error::NonFiniteLoss);
+        }
         scale_params(&mut self.grads, scale);
         Ok((value, scale))
     }

@@ -87,6 +87,7 @@ pub use prelu::Prelu;
 pub use residual::Residual;
 pub use softmax::{LogSoftmax, Softmax};
 
+use crate::error::{check_finite, Error};
 use crate::init::LayerInit;
 use crate::params::{Params, Vector, Zeroed};
 use crate::rng::Rng;
@@ -204,6 +205,31 @@ pub trait Infer {
         }
         let (mut a, mut b) = ([0.0f32; W], [0.0f32; W]);
         self.forward_scratch(x.as_slice(), y.as_mut_slice(), &mut a, &mut b);
+    }
+
+    /// Inference that checks its input and output, for inputs that may be bad (a sensor
+    /// reading NaN): `Err(NonFinite { index })` at the first NaN or infinite input value
+    /// (nothing is computed), else `y = layer(x)` as [`Infer::forward`], and
+    /// `Err(NonFiniteOutput { index })` at the first NaN or infinite output (`y` holds it;
+    /// NaN propagates through every layer as in PyTorch, so a NaN is never turned into a
+    /// plausible value on the way).
+    ///
+    /// ```
+    /// use neurite::prelude::*;
+    /// type Model = neurite::Seq![Dense<2, 3>, Relu<3>, Dense<3, 1>];
+    /// let mut model = Model::DEFAULT;
+    /// model.init(&LayerInit::XAVIER, &mut Rng::new(1));
+    /// let mut y = [0.0];
+    /// assert_eq!(model.forward_checked(&[0.5, f32::NAN], &mut y), Err(Error::NonFinite { index: 1 }));
+    /// assert_eq!(model.forward_checked(&[0.5, 1.0], &mut y), Ok(()));
+    /// ```
+    fn forward_checked(&self, x: &Self::Input, y: &mut Self::Output) -> Result<(), Error> {
+        check_finite(x.as_slice())?;
+        self.forward(x, y);
+        match y.as_slice().iter().position(|v| !v.is_finite()) {
+            Some(index) => Err(Error::NonFiniteOutput { index }),
+            None => Ok(()),
+        }
     }
 
     /// Calls `f` with the description of every layer, first to last (the architecture a

@@ -20,7 +20,9 @@ pub struct Huber {
 }
 
 /// `BCELoss` on probabilities: `-(t ln p + (1 - t) ln(1 - p))`, logs clamped at -100 and the
-/// gradient's denominator at 1e-12 as PyTorch does. Predictions outside [0, 1] are clamped.
+/// gradient's denominator at 1e-12 as PyTorch does. Predictions outside [0, 1] (logits
+/// given by mistake) are refused by [`Loss::check_output`](super::Loss::check_output), which
+/// the trainers call, as PyTorch refuses them; `eval` alone clamps them.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Bce;
 
@@ -83,6 +85,9 @@ impl ElementLoss for Bce {
     }
     fn check_target(&self, t: &[f32]) -> Result<(), Error> {
         check_probabilities(t)
+    }
+    fn check_pred(&self, p: &[f32]) -> Result<(), Error> {
+        check_probabilities(p)
     }
 }
 

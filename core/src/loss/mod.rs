@@ -75,6 +75,13 @@ pub trait Loss {
     /// Checks a target for a model with `outputs` outputs: kind, length, finiteness, range.
     fn check(&self, outputs: usize, target: Target<'_>) -> Result<(), Error>;
 
+    /// Checks the model's output before the loss uses it: the losses defined on
+    /// probabilities refuse values outside `[0, 1]` as PyTorch does ([`Bce`] given logits is
+    /// `Err(NotAProbability)`, not a clamped loss). Every other loss accepts any output.
+    fn check_output(&self, _pred: &[f32]) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// This sample's share of the `mean` normaliser: the class weight of its target for a
     /// weighted cross-entropy with class indices, else 1.
     fn mean_weight(&self, _target: Target<'_>) -> f32 {
@@ -156,6 +163,10 @@ pub(crate) trait ElementLoss {
     fn check_target(&self, _t: &[f32]) -> Result<(), Error> {
         Ok(())
     }
+    /// Extra check of the predictions ([`Loss::check_output`]).
+    fn check_pred(&self, _p: &[f32]) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Implements [`Loss`] for element-wise losses.
@@ -168,6 +179,9 @@ macro_rules! element_loss {
             fn check(&self, outputs: usize, target: $crate::loss::Target<'_>) -> Result<(), $crate::Error> {
                 let v = $crate::loss::check_values(outputs, target)?;
                 $crate::loss::ElementLoss::check_target(self, v)
+            }
+            fn check_output(&self, pred: &[f32]) -> Result<(), $crate::Error> {
+                $crate::loss::ElementLoss::check_pred(self, pred)
             }
             fn eval(
                 &self,

@@ -35,7 +35,8 @@ impl DynTrainer {
         }
     }
 
-    /// Starts a batch.
+    /// Starts a batch (gradients and loss sums zeroed). [`DynTrainer::finish`] starts the next
+    /// one too, as the core's trainers do.
     pub fn begin(&mut self) {
         for g in &mut self.grads {
             g.fill(0.0);
@@ -69,7 +70,16 @@ impl DynTrainer {
         let outputs = model.outputs();
         let mut ctx = Ctx { train: self.train_mode, rng: self.dropout_rng.as_mut(), backend: &CPU };
         let out = model.forward_train_rows(&mut ctx, xs, &mut self.ws)?;
+        for o in out.chunks(outputs) {
+            loss.check_output(o)?;
+        }
         self.dout.resize(out.len(), 0.0);
+        if self.batch.samples == 0 {
+            // the first rows since `finish` (or `begin`) start a new batch
+            for g in &mut self.grads {
+                g.fill(0.0);
+            }
+        }
         let mut losses = Vec::with_capacity(n);
         for ((o, d), &t) in out.chunks(outputs).zip(self.dout.chunks_mut(outputs)).zip(targets) {
             let l = loss.eval(o, t, d, None);
@@ -111,6 +121,7 @@ impl DynTrainer {
             return Err(Error::Empty);
         }
         let (value, scale) = self.batch.reduce(reduction, loss.per_element(), outputs);
+        self.batch = Batch::new();
         if scale != 1.0 {
             for g in &mut self.grads {
                 neurite::kernel::reduce::scale(g, scale);

@@ -1,0 +1,152 @@
+//! Misuse of the typed API that used to pass silently: each is now either harmless or a
+//! clear error (issue: "an API that prevents mistakes").
+
+use neurite::batch_train::BatchTrainer;
+use neurite::layer::{Dense, Infer, Layer, Relu, Sigmoid};
+use neurite::loss::{Bce, CrossEntropy, Mse, Reduction, Target};
+use neurite::params::Params;
+use neurite::prelude::{LayerInit, Rng, Trainer};
+use neurite::Error;
+
+type Mlp = neurite::Seq![Dense<3, 4>, Relu<4>, Dense<4, 2>];
+
+fn mlp(seed: u64) -> Mlp {
+    let mut m = Mlp::DEFAULT;
+    m.init(&LayerInit::XAVIER, &mut Rng::new(seed));
+    m
+}
+
+fn bits<P: Params>(p: &P) -> Vec<u32> {
+    (0..P::TENSORS)
+        .flat_map(|t| p.tensor(t).iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+        .collect()
+}
+
+const XS: [[f32; 3]; 4] = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [-2.0, 1.0, 0.0], [0.1, 0.2, 0.3]];
+
+/// A loop that never calls `begin` gets each batch's own gradients: `finish` starts the
+/// next batch, and its first sample zeroes the gradients.
+#[test]
+fn forgetting_begin_trains_on_each_batchs_own_gradients() {
+    let m = mlp(1);
+    let ce = CrossEntropy::default();
+    let (mut careful, mut forgetful) = (Trainer::<Mlp>::new(), Trainer::<Mlp>::new());
+    for batch in XS.chunks(2) {
+        // the reference: a new trainer for this batch alone
+        let mut fresh = Trainer::<Mlp>::new();
+        careful.begin();
+        for (i, x) in batch.iter().enumerate() {
+            fresh.accumulate(&m, &ce, x, Target::Class(i)).unwrap();
+            careful.accumulate(&m, &ce, x, Target::Class(i)).unwrap();
+            forgetful.accumulate(&m, &ce, x, Target::Class(i)).unwrap();
+        }
+        let want = fresh.finish(&ce, Reduction::Mean).unwrap();
+        assert_eq!(careful.finish(&ce, Reduction::Mean).unwrap(), want);
+        assert_eq!(forgetful.finish(&ce, Reduction::Mean).unwrap(), want);
+        assert_eq!(bits(&careful.grads), bits(&fresh.grads));
+        assert_eq!(bits(&forgetful.grads), bits(&fresh.grads));
+    }
+    // and `finish` twice is an error, not a second scaling
+    assert_eq!(forgetful.finish(&ce, Reduction::Mean), Err(Error::Empty));
+}
+
+/// The same for the minibatch trainer.
+#[test]
+fn forgetting_begin_with_the_batch_trainer() {
+    let mut m = mlp(2);
+    let ce = CrossEntropy::default();
+    let targets = [0usize, 1];
+    let (mut careful, mut forgetful) =
+        (BatchTrainer::<Mlp, 2>::new(), BatchTrainer::<Mlp, 2>::new());
+    for pair in XS.chunks(2) {
+        let xs = [pair[0], pair[1]];
+        let mut fresh = BatchTrainer::<Mlp, 2>::new();
+        careful.begin();
+        fresh.accumulate_batch(&mut m, &ce, &xs, &targets).unwrap();
+        careful.accumulate_batch(&mut m, &ce, &xs, &targets).unwrap();
+        forgetful.accumulate_batch(&mut m, &ce, &xs, &targets).unwrap();
+        let want = fresh.finish(&ce, Reduction::Mean);
+        assert_eq!(careful.finish(&ce, Reduction::Mean), want);
+        assert_eq!(forgetful.finish(&ce, Reduction::Mean), want);
+        assert_eq!(bits(&careful.grads), bits(&fresh.grads));
+        assert_eq!(bits(&forgetful.grads), bits(&fresh.grads));
+    }
+}
+
+/// A loss that overflows is `Err(NonFiniteLoss)` from `finish` and from `train_epoch`,
+/// not `Ok(inf)`.
+#[test]
+fn a_diverging_loss_is_an_error() {
+    let mut m = mlp(3);
+    m.0.weight[0] = [1e30, 1e30, 1e30];
+    let mse = Mse;
+    let mut t = Trainer::<Mlp>::new();
+    let target = [0.0f32, 0.0];
+    t.accumulate(&m, &mse, &[1e10, 1e10, 1e10], Target::Values(&target)).unwrap();
+    assert_eq!(t.finish(&mse, Reduction::Mean), Err(Error::NonFiniteLoss));
+
+    let mut opt = neurite::optim::Sgd::<<Mlp as Layer>::Grads>::new(0.1);
+    let xs = [[1e10f32; 3]; 2];
+    let ys = [[0.0f32; 2]; 2];
+    let mut order = [0usize; 2];
+    let before = bits(&m);
+    let r = neurite::train::train_epoch(
+        &mut m,
+        &mut opt,
+        &mut t,
+        &mse,
+        Reduction::Mean,
+        &xs,
+        &ys,
+        2,
+        &mut order,
+        None,
+    );
+    assert_eq!(r, Err(Error::NonFiniteLoss));
+    assert_eq!(bits(&m), before, "no step is taken with a diverged batch's gradients");
+}
+
+/// BCE is defined on probabilities: given logits (a model without a sigmoid) the trainer
+/// refuses the output as PyTorch's `BCELoss` does, instead of clamping and training badly.
+#[test]
+fn bce_on_logits_is_refused() {
+    type Logits = neurite::Seq![Dense<3, 1>];
+    type Probs = neurite::Seq![Dense<3, 1>, Sigmoid<1>];
+    let mut logits = Logits::DEFAULT;
+    logits.weight[0] = [2.0, 2.0, 2.0];
+    let mut t = Trainer::<Logits>::new();
+    let r = t.accumulate(&logits, &Bce, &[1.0, 1.0, 1.0], Target::Values(&[1.0]));
+    assert_eq!(r, Err(Error::NotAProbability { index: 0 }));
+    assert_eq!(t.finish(&Bce, Reduction::Mean), Err(Error::Empty), "nothing was added");
+
+    let mut probs = Probs::DEFAULT;
+    probs.0.weight[0] = [2.0, 2.0, 2.0];
+    let mut t = Trainer::<Probs>::new();
+    assert!(t.accumulate(&probs, &Bce, &[1.0, 1.0, 1.0], Target::Values(&[1.0])).is_ok());
+
+    let mut bt = BatchTrainer::<Logits, 1>::new();
+    let r = bt.accumulate_batch(&mut logits, &Bce, &[[1.0, 1.0, 1.0]], &[[1.0f32]]);
+    assert_eq!(r, Err(Error::NotAProbability { index: 0 }));
+}
+
+/// A NaN reading is never turned into a plausible output: it propagates through ReLU as in
+/// PyTorch, and `forward_checked` names it.
+#[test]
+fn a_nan_input_is_caught_or_propagated() {
+    let m = mlp(4);
+    let mut y = [0.0f32; 2];
+    m.forward(&[f32::NAN, 0.0, 0.0], &mut y);
+    assert!(y.iter().all(|v| v.is_nan()), "{y:?}");
+    assert_eq!(
+        m.forward_checked(&[0.0, f32::NAN, 0.0], &mut y),
+        Err(Error::NonFinite { index: 1 })
+    );
+    assert_eq!(m.forward_checked(&[0.0, 1.0, 0.0], &mut y), Ok(()));
+
+    let mut big = mlp(4);
+    big.1 .1.bias = [f32::INFINITY, 0.0];
+    assert_eq!(
+        big.forward_checked(&[0.0, 1.0, 0.0], &mut y),
+        Err(Error::NonFiniteOutput { index: 0 })
+    );
+}
