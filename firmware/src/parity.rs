@@ -65,7 +65,8 @@ fn data() -> ([[f32; 4]; SAMPLES], [usize; SAMPLES]) {
     (xs, ys)
 }
 
-fn small(seed: u64) -> Small {
+/// The small model, initialised from `seed` (Xavier).
+pub fn small(seed: u64) -> Small {
     let mut m = Small::DEFAULT;
     m.init(&LayerInit::XAVIER, &mut Rng::new(seed));
     m

@@ -58,10 +58,40 @@ impl AdamConfig {
     }
 }
 
+/// The scalars of Adam step `step` (1-based), shared by every tensor of the step: the bias
+/// corrections are computed in double precision, as PyTorch does in Python floats, once per
+/// step (on a core without a double-precision FPU each `pow` costs thousands of
+/// instructions).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    /// `lr / (1 - b1^t)`.
+    step_size: f32,
+    /// `sqrt(1 - b2^t)`.
+    bc2_sqrt: f32,
+    /// AdamW's `1 - lr * weight_decay`.
+    shrink: f32,
+}
+
+impl AdamStep {
+    /// The scalars of step `step` under `cfg`.
+    pub fn new(cfg: &AdamConfig, step: u32) -> Self {
+        let t = f64::from(step.max(1));
+        let (b1, b2) = cfg.betas;
+        let bc1 = 1.0 - math::pow_f64(f64::from(b1), t);
+        let bc2 = 1.0 - math::pow_f64(f64::from(b2), t);
+        Self {
+            step_size: (f64::from(cfg.lr) / bc1) as f32,
+            bc2_sqrt: math::sqrt_f64(bc2) as f32,
+            shrink: (1.0 - f64::from(cfg.lr) * f64::from(cfg.weight_decay)) as f32,
+        }
+    }
+}
+
 /// One Adam update of a tensor at step `step` (1-based):
 /// `m = m + (1 - b1)(g' - m)`, `v = b2 v + (1 - b2) g'^2`, `v_max = max(v_max, v)` (AMSGrad),
 /// `p -= lr / (1 - b1^t) * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps)`.
-/// The bias corrections are computed in double precision, as PyTorch does in Python floats.
+/// The bias corrections are computed in double precision, as PyTorch does in Python floats
+/// ([`AdamStep`]; a model's step computes them once and calls [`update_with`]).
 pub fn update(
     cfg: &AdamConfig,
     step: u32,
@@ -69,15 +99,23 @@ pub fn update(
     g: &[f32],
     m: &mut [f32],
     v: &mut [f32],
+    v_max: Option<&mut [f32]>,
+) {
+    update_with(cfg, &AdamStep::new(cfg, step), p, g, m, v, v_max);
+}
+
+/// [`update`] with the step's scalars computed already.
+pub fn update_with(
+    cfg: &AdamConfig,
+    s: &AdamStep,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
     mut v_max: Option<&mut [f32]>,
 ) {
-    let t = f64::from(step.max(1));
     let (b1, b2) = cfg.betas;
-    let bc1 = 1.0 - math::pow_f64(f64::from(b1), t);
-    let bc2 = 1.0 - math::pow_f64(f64::from(b2), t);
-    let step_size = (f64::from(cfg.lr) / bc1) as f32;
-    let bc2_sqrt = math::sqrt_f64(bc2) as f32;
-    let shrink = (1.0 - f64::from(cfg.lr) * f64::from(cfg.weight_decay)) as f32;
+    let AdamStep { step_size, bc2_sqrt, shrink } = *s;
     for (i, (((pi, &gi), mi), vi)) in p.iter_mut().zip(g).zip(m).zip(v).enumerate() {
         let d = if cfg.decoupled_weight_decay {
             *pi *= shrink;
@@ -134,10 +172,11 @@ impl<G: Params + Zeroed> Adam<G, Off> {
 impl<G: Params, V: Slot> Optimizer<G> for Adam<G, V> {
     fn step<L: Layer<Grads = G>>(&mut self, model: &mut L, grads: &G) {
         self.steps = self.steps.saturating_add(1);
+        let s = AdamStep::new(&self.config, self.steps);
         for i in 0..G::TENSORS {
-            update(
+            update_with(
                 &self.config,
-                self.steps,
+                &s,
                 model.tensor_mut(i),
                 grads.tensor(i),
                 self.exp_avg.tensor_mut(i),

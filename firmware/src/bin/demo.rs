@@ -12,6 +12,7 @@
 use neurite::layer::{Infer, Layer};
 use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd};
+use neurite::params::Zeroed;
 use neurite::prelude::Trainer;
 use neurite::train::FineTune;
 use neurite_firmware::budget::{self, Head, HeadOptimizer, FROZEN, HEAD};
@@ -162,6 +163,17 @@ fn main() -> ! {
     defmt::println!("instructions: fine-tuning step on 1 sample (frozen forward, head forward and backward, SGD momentum) {=u32} ({=u32}.{=u32:02} per MAC)", train, a, b);
     let (a, b) = per(full_sgd, full_macs);
     defmt::println!("instructions: full training step on 1 sample, all 4810 parameters: SGD {=u32} ({=u32}.{=u32:02} per MAC), Adam {=u32}", full_sgd, a, b, full_adam);
+    // an Adam step alone on a small model, where the per-step bias corrections (soft double
+    // precision) weigh most: 4 tensors, 67 parameters
+    type S = neurite_firmware::parity::Small;
+    let mut small = neurite_firmware::parity::small(7);
+    let mut small_adam = Adam::<<S as Layer>::Grads>::new(AdamConfig::adam(1e-3));
+    let small_grads = <S as Layer>::Grads::ZEROED;
+    let adam_small = counter.measure(|| small_adam.step(&mut small, &small_grads));
+    defmt::println!(
+        "instructions: Adam step alone, 4-8-3 MLP (67 parameters, 4 tensors) {=u32}",
+        adam_small
+    );
     defmt::println!(
         "stack: inference {=usize} bytes (forward_buffered {=usize}), fine-tuning step {=usize} bytes, full training step (SGD) {=usize} bytes",
         infer_stack,

@@ -74,13 +74,18 @@ impl DynOptimizerState {
     pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[Vec<f32>]) {
         let first = self.steps == 0;
         self.steps = self.steps.saturating_add(1);
+        let adam_step = match &self.kind {
+            DynOptimizer::Adam(c, _) => Some(adam::AdamStep::new(c, self.steps)),
+            _ => None,
+        };
         for ((p, g), [s0, s1, s2]) in params.iter_mut().zip(grads).zip(&mut self.slots) {
             match &self.kind {
                 DynOptimizer::Sgd(c) => sgd::update(c, first, p, g, Some(s0)),
                 DynOptimizer::Adagrad(c) => adagrad::update(c, self.steps, p, g, s0),
                 DynOptimizer::RmsProp(c) => rmsprop::update(c, p, g, s0, Some(s1), Some(s2)),
                 DynOptimizer::Adam(c, ams) => {
-                    adam::update(c, self.steps, p, g, s0, s1, if *ams { Some(s2) } else { None });
+                    let s = adam_step.unwrap_or_else(|| adam::AdamStep::new(c, self.steps));
+                    adam::update_with(c, &s, p, g, s0, s1, if *ams { Some(s2) } else { None });
                 }
             }
         }
