@@ -1,31 +1,17 @@
 //! What the device learnt, kept in flash as a model file: the fine-tuned head is written in
-//! the core's version-2 model-file format (`neurite::model_file::write_typed`, the bytes the
+//! the core's version-2 model-file format (`neurite::model_file::save_typed`, the bytes the
 //! host writes and reads for the same layer) into the A/B store, and read back with
-//! `ModelFileV2::parse` and `load_into`, which check the file's architecture against the
-//! head's type. Nothing is allocated: the file goes through one buffer on the stack.
+//! `load_typed` (`ModelFileV2::parse` and `load_into`), which checks the file's architecture
+//! against the head's type. Nothing is allocated: the file goes through one stack buffer.
 
 use crate::budget::Head;
 use crate::storage::{AbStore, Record, StoreError};
 use embedded_storage::nor_flash::NorFlash;
-use neurite::layer::Layer;
-use neurite::model_file::v2::{HeaderV2, ModelFileV2};
-use neurite::model_file::{write_typed, Task};
+use neurite::model_file::{load_typed, save_typed, Task};
 
 /// Bytes of the head's model file: the 56-byte header, the `dense` record (27 bytes), 650
 /// parameters and the CRC.
 pub const HEAD_FILE_LEN: usize = 56 + 27 + 4 * 650 + 4;
-
-/// The head's model-file header: 64 features in (the frozen layers' outputs, not
-/// standardised), 10 class scores out.
-const HEADER: HeaderV2<'static> = HeaderV2 {
-    task: Task::Classification,
-    input_shape: &[64],
-    columns: &[],
-    means: &[],
-    stds: &[],
-    target_mean: 0.0,
-    target_std: 1.0,
-};
 
 /// Why saving or loading failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,9 +22,10 @@ pub enum SavedError<E> {
     Model(neurite::Error),
 }
 
-/// The head as model-file bytes into `out`; returns the length ([`HEAD_FILE_LEN`]).
+/// The head as model-file bytes into `out` (64 features in: the frozen layers' outputs, not
+/// standardised; 10 class scores out); returns the length ([`HEAD_FILE_LEN`]).
 pub fn head_file(head: &Head, out: &mut [u8; HEAD_FILE_LEN]) -> Result<usize, neurite::Error> {
-    write_typed(head, &HEADER, out)
+    save_typed(head, Task::Classification, out)
 }
 
 /// Saves `head` as a model file, the newest record of `store`.
@@ -60,8 +47,6 @@ pub fn load_head<F: NorFlash>(
     let Some(rec) = store.load(&mut file).map_err(SavedError::Store)? else {
         return Ok(None);
     };
-    let parsed = ModelFileV2::parse(&file[..rec.len]).map_err(SavedError::Model)?;
-    let mut head = Head::DEFAULT;
-    parsed.load_into(&mut head).map_err(SavedError::Model)?;
+    let head = load_typed::<Head>(&file[..rec.len]).map_err(SavedError::Model)?;
     Ok(Some((head, rec)))
 }

@@ -34,7 +34,7 @@
 mod typed;
 pub mod v2;
 
-pub use typed::write_typed;
+pub use typed::{load_typed, save_typed, write_typed};
 
 use crate::activation::ActivationKind;
 use crate::error::Error;

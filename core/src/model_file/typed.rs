@@ -12,7 +12,8 @@
 use super::v2::{AttrIn, AttrValue, HeaderV2, ModelFileV2, Record, WriterV2};
 use crate::activation::ActivationOption;
 use crate::error::Error;
-use crate::layer::{Infer, LayerDesc};
+use crate::layer::{Infer, Layer, LayerDesc};
+use crate::model_file::Task;
 use crate::params::{Params, Vector};
 
 /// An option's expected value.
@@ -137,6 +138,52 @@ pub fn write_typed<L: Infer + Params>(
     result?;
     let params = (0..L::TENSORS).map(|t| model.tensor(t));
     w.finish(header, params, core::iter::empty())
+}
+
+/// Saves `model` as a version-2 model file in one call: a flat input of `L::Input::LEN`
+/// values, no standardisation, no column names (what a firmware keeps of what it learnt).
+/// Returns the length written; `Err(LengthMismatch)` when `out` is too small. For a file
+/// with the training data's standardisation and column names, use [`write_typed`].
+///
+/// ```
+/// use neurite::model_file::{load_typed, save_typed, Task};
+/// use neurite::prelude::*;
+/// type Model = neurite::Seq![Dense<3, 4>, Tanh<4>, Dense<4, 2>];
+/// let mut model = Model::DEFAULT;
+/// model.init(&LayerInit::XAVIER, &mut Rng::new(1));
+/// let mut file = [0u8; 512];
+/// let n = save_typed(&model, Task::Classification, &mut file).unwrap();
+/// let back: Model = load_typed(&file[..n]).unwrap();
+/// assert_eq!(back.tensor(0), model.tensor(0));
+/// // another architecture is refused
+/// type Other = neurite::Seq![Dense<3, 5>, Tanh<5>, Dense<5, 2>];
+/// assert!(load_typed::<Other>(&file[..n]).is_err());
+/// ```
+pub fn save_typed<L: Infer + Params>(
+    model: &L,
+    task: Task,
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    let header = HeaderV2 {
+        task,
+        input_shape: &[<L::Input as Vector>::LEN],
+        columns: &[],
+        means: &[],
+        stds: &[],
+        target_mean: 0.0,
+        target_std: 1.0,
+    };
+    write_typed(model, &header, out)
+}
+
+/// Loads a model of type `L` from model-file bytes in one call: [`ModelFileV2::parse`]
+/// (every check, no allocation), then [`ModelFileV2::load_into`] a fresh `L` (the file's
+/// architecture must be `L`'s).
+pub fn load_typed<L: Layer>(bytes: &[u8]) -> Result<L, Error> {
+    let file = ModelFileV2::parse(bytes)?;
+    let mut model = L::DEFAULT;
+    file.load_into(&mut model)?;
+    Ok(model)
 }
 
 impl ModelFileV2<'_> {
