@@ -66,17 +66,38 @@ impl Dataset {
     /// `target`: `None` for no target column, `Some(None)` for the last column,
     /// `Some(Some(name))` for a named one.
     fn load(path: &Path, target: Option<Option<&str>>) -> Result<Self, DataError> {
+        let reader = Self::reader().from_path(path).map_err(|e| DataError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message: e.to_string(),
+        })?;
+        Self::parse(reader, path, target)
+    }
+
+    /// Parses CSV text (a header row, then data rows) as [`Dataset::load_csv`] parses a
+    /// file; `path` names the data in the dataset and in errors.
+    pub fn from_csv_text(text: &str, path: &Path, target: Option<&str>) -> Result<Self, DataError> {
+        Self::parse(Self::reader().from_reader(text.as_bytes()), path, Some(target))
+    }
+
+    fn reader() -> csv::ReaderBuilder {
+        let mut builder = csv::ReaderBuilder::new();
+        builder.has_headers(true).flexible(true);
+        builder
+    }
+
+    fn parse<R: std::io::Read>(
+        mut reader: csv::Reader<R>,
+        path: &Path,
+        target: Option<Option<&str>>,
+    ) -> Result<Self, DataError> {
         let err = |line: Option<usize>, column: Option<usize>, message: String| DataError {
             path: path.to_path_buf(),
             line,
             column,
             message,
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .from_path(path)
-            .map_err(|e| err(None, None, e.to_string()))?;
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| err(Some(1), None, e.to_string()))?
@@ -241,9 +262,20 @@ impl Standardizer {
     }
 }
 
-/// The directory of the datasets shipped with the project (`host/data`).
+/// The directory of the datasets shipped with the project (`host/data`) in the source tree
+/// this crate was built from (tests and examples read it; the `neurite` binary does not).
 pub fn shipped_data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// `host/data/digits.csv`, compiled in: the demo's data, so that an installed binary needs
+/// no source tree.
+pub const DIGITS_CSV: &str = include_str!("../data/digits.csv");
+
+/// The digits dataset from [`DIGITS_CSV`]; its `path` is `host/data/digits.csv`, the file
+/// it was compiled from.
+pub fn shipped_digits() -> Result<Dataset, DataError> {
+    Dataset::from_csv_text(DIGITS_CSV, Path::new("host/data/digits.csv"), None)
 }
 
 /// Loads a shipped dataset by name (`"iris"`, `"digits"`, ...), split canonically and

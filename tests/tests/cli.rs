@@ -693,3 +693,180 @@ fn autoencode_reconstructs_digits_and_draws_them() {
         Some(&m),
     );
 }
+
+/// The rows of `text` (a CSV with a header) whose 0-based index satisfies `keep`, under the
+/// header.
+fn rows_where(text: &str, keep: impl Fn(usize) -> bool) -> String {
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap_or_default());
+    for (_, line) in lines.enumerate().filter(|&(i, _)| keep(i)) {
+        out += line;
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn test_data_is_the_test_set_and_data_all_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // iris's canonical split written out as two files: the same training rows in the same
+    // order and the same test rows, so training on one and testing on the other is the
+    // canonical run, to the bit (the README's iris report)
+    let iris = std::fs::read_to_string(data("iris.csv")).unwrap();
+    let train = write(d, "iris_train.csv", &rows_where(&iris, |i| i % 5 != 0));
+    let test = write(d, "iris_test.csv", &rows_where(&iris, |i| i % 5 == 0));
+    let (tr, te) = (train.to_str().unwrap(), test.to_str().unwrap());
+    let recipe = ["--layers", "dense(16),relu,dense(3)", "--epochs", "60", "--batch", "16"];
+    let o = neurite()
+        .args(["train", "--data", tr, "--test-data", te, "--quiet"])
+        .args(recipe)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with(IRIS_REPORT), "--test-data report:\n{text}");
+    // the same model file and losses as the canonical run on iris.csv
+    let run = |args: &[&str], model: &Path| -> Value {
+        let o = neurite().args(args).args(recipe).arg("--json").arg("--out").arg(model).output();
+        let o = o.unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        json_tail(&o.stdout)
+    };
+    let (split_model, canonical_model) = (d.join("split.neurite"), d.join("canonical.neurite"));
+    let split = run(&["train", "--data", tr, "--test-data", te], &split_model);
+    let canonical = run(&["train", "--data", data("iris.csv").to_str().unwrap()], &canonical_model);
+    assert_bits("test accuracy", f32_at(&split, "test_accuracy"), 29.0 / 30.0);
+    for key in ["test_loss", "train_loss"] {
+        assert_bits(key, f32_at(&split, key), f32_at(&canonical, key));
+    }
+    assert!(
+        std::fs::read(&split_model).unwrap() == std::fs::read(&canonical_model).unwrap(),
+        "--test-data: the model file differs from the canonical run's"
+    );
+
+    // the test file must have the training file's columns; its labels must be classes of
+    // the training data: status 2, one line naming the test file, no output file
+    let out = d.join("never.neurite");
+    let o = out.to_str().unwrap();
+    let (header, rest) = std::fs::read_to_string(&test)
+        .unwrap()
+        .split_once('\n')
+        .map(|(h, r)| (h.to_string(), r.to_string()))
+        .unwrap();
+    let renamed =
+        write(d, "renamed.csv", &format!("{}\n{rest}", header.replace("petal_width_cm", "pw")));
+    bad(
+        &["train", "--data", tr, "--test-data", renamed.to_str().unwrap(), "--out", o],
+        &["renamed.csv:1", "--test-data", "column 4 is 'pw'", "'petal_width_cm'"],
+        Some(&out),
+    );
+    let narrow: String = std::fs::read_to_string(&test)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{}\n", l.rsplit_once(',').unwrap().0))
+        .collect();
+    let narrow = write(d, "narrow.csv", &narrow);
+    bad(
+        &["train", "--data", tr, "--test-data", narrow.to_str().unwrap(), "--out", o],
+        &["narrow.csv:1", "4 columns", "has 5"],
+        Some(&out),
+    );
+    let unknown =
+        write(d, "unknown.csv", &format!("{header}\n{}", rest.replacen(",0\n", ",7\n", 1)));
+    bad(
+        &["train", "--data", tr, "--test-data", unknown.to_str().unwrap(), "--out", o],
+        &["unknown.csv:2:5", "class label 7", "not a class of the training data (labels 0..2)"],
+        Some(&out),
+    );
+    let frac = write(d, "frac.csv", &format!("{header}\n{}", rest.replacen(",0\n", ",0.5\n", 1)));
+    bad(
+        &["train", "--data", tr, "--test-data", frac.to_str().unwrap(), "--out", o],
+        &["frac.csv:2:5", "0.5", "not a non-negative integer"],
+        Some(&out),
+    );
+    bad(
+        &["train", "--data", tr, "--test-data", d.join("absent.csv").to_str().unwrap(), "--out", o],
+        &["absent.csv"],
+        Some(&out),
+    );
+}
+
+#[test]
+fn labels_that_skip_a_class_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("never.neurite");
+    let o = out.to_str().unwrap();
+    // iris with 1-based labels 1..3: class 0 would be an output no row ever trains
+    let iris = std::fs::read_to_string(data("iris.csv")).unwrap();
+    let relabel = |f: &dyn Fn(u32) -> u32| -> String {
+        let mut lines = iris.lines();
+        let mut out = format!("{}\n", lines.next().unwrap());
+        for l in lines {
+            let (x, y) = l.rsplit_once(',').unwrap();
+            out += &format!("{x},{}\n", f(y.parse().unwrap()));
+        }
+        out
+    };
+    let one_based = write(d, "one_based.csv", &relabel(&|y| y + 1));
+    bad(
+        &["train", "--data", one_based.to_str().unwrap(), "--out", o],
+        &["one_based.csv: class 0 has no training rows", "labels are 1..3", "0..K-1"],
+        Some(&out),
+    );
+    // a gap in the middle: labels 0, 2, 3
+    let gap = write(d, "gap.csv", &relabel(&|y| if y == 0 { 0 } else { y + 1 }));
+    bad(
+        &["train", "--data", gap.to_str().unwrap(), "--out", o],
+        &["gap.csv: class 1 has no training rows", "labels are 0..3"],
+        Some(&out),
+    );
+    // with --test-data, the training file is the one named
+    let test = write(d, "test.csv", &rows_where(&iris, |i| i % 5 == 0));
+    bad(
+        &["train", "--data", one_based.to_str().unwrap(), "--test-data", test.to_str().unwrap()],
+        &["one_based.csv: class 0 has no training rows"],
+        None,
+    );
+}
+
+#[test]
+fn demo_data_is_compiled_in_and_the_demo_runs_anywhere() {
+    // the demo runs from a directory without host/data, writing into it ...
+    let dir = tempfile::tempdir().unwrap();
+    let o = neurite().current_dir(dir.path()).args(["demo", "--epochs", "1"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains(DEMO_EPOCHS.lines().next().unwrap()), "{text}");
+    assert!(text.contains("epoch   1/1 "), "{text}");
+    for f in ["digits.neurite", "digits_model.rs", "digits_training.png"] {
+        assert!(dir.path().join("neurite-out").join(f).exists(), "{f}");
+    }
+    // ... as the binary holds host/data/digits.csv whole (an absolute path to the source
+    // tree would work from any directory too, until the tree moves)
+    let bin = std::fs::read(neurite_bin()).unwrap();
+    let digits = std::fs::read_to_string(data("digits.csv")).unwrap();
+    let header = digits.lines().next().unwrap().as_bytes();
+    let embedded = bin
+        .windows(header.len())
+        .enumerate()
+        .filter(|(_, w)| *w == header)
+        .any(|(at, _)| bin[at..].starts_with(digits.as_bytes()));
+    assert!(embedded, "the neurite binary does not hold host/data/digits.csv");
+}
+
+#[test]
+fn help_states_the_data_rules() {
+    for args in [&["--help"][..], &["train", "--help"]] {
+        let o = neurite().args(args).output().unwrap();
+        assert!(o.status.success());
+        let help = String::from_utf8_lossy(&o.stdout);
+        for rule in ["0..K-1", "every class needs training rows", "i % 5 == 0", "--test-data FILE"]
+        {
+            assert!(help.contains(rule), "{args:?}: '{rule}' not in\n{help}");
+        }
+    }
+    let o = neurite().args(["train", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--test-data <FILE.csv>"));
+}

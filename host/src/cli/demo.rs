@@ -1,10 +1,10 @@
 //! The demo (`cargo run --release`, or `neurite demo`): trains the default digits model on
-//! the shipped data, reports it, and writes a model file, a firmware export and a plot.
+//! the shipped data (`host/data/digits.csv`, compiled into the binary), reports it, and
+//! writes a model file, a firmware export and a plot.
 
 use super::report::{evaluate, footprint_table};
 use super::train::{train_with_progress, write_plot};
 use super::{CliError, CliResult};
-use crate::data::Dataset;
 use crate::fit::TrainConfig;
 use core::mem::size_of;
 use neurite::model_file::Task;
@@ -30,11 +30,11 @@ impl Default for DemoArgs {
 
 /// Runs the demo.
 pub fn run(a: &DemoArgs) -> CliResult {
-    let path = crate::data::shipped_data_dir().join("digits.csv");
-    let data = Dataset::load_csv(&path, None).map_err(CliError::bad)?;
+    // compiled in (not read from the source tree), so an installed binary runs anywhere
+    let data = crate::data::shipped_digits().map_err(CliError::fail)?;
     let (train, test) = data.canonical_split();
     let spec = "dense(64),relu,dense(10)";
-    println!("neurite demo: handwritten digits (8x8 pixels, 10 classes), {}", path.display());
+    println!("neurite demo: handwritten digits (8x8 pixels, 10 classes), {}", data.path.display());
     println!(
         "{} train rows, {} test rows (rows i % 5 == 0), {} features standardised with train statistics",
         train.len(),

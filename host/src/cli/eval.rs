@@ -19,7 +19,8 @@ pub struct EvalArgs {
     /// Target column name (default: the last column).
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
-    /// Which rows: test (rows i % 5 == 0, the split train held out) or all.
+    /// Which rows: test (rows i % 5 == 0, the split train holds out without --test-data) or
+    /// all (a whole file, such as a --test-data file).
     #[arg(long, default_value = "test", value_name = "ROWS")]
     pub rows: String,
     /// Loss reported as test_loss (default: cross_entropy or mse on the standardised target).

@@ -43,13 +43,25 @@ impl CliError {
 /// Result of a command.
 pub type CliResult = Result<(), CliError>;
 
+/// The data rules, printed after the command list by `neurite --help` and after the options
+/// by `neurite train --help`.
+pub const DATA_RULES: &str = "\
+Data: CSV with a header row, every cell a finite number; the target is the last column \
+unless --target names another.
+Classes (--task classify, the default): labels are class indices 0..K-1 and every class needs training rows; labels that \
+skip a class (1-based labels 1..K, say) are refused with exit status 2.
+Split: rows i % 5 == 0 (0-based, header not counted) are the test set, the others the \
+training set; `train --test-data FILE` makes the whole --data file the training set and \
+FILE (same columns) the test set. Features are standardised with training statistics.
+The demo's data (host/data/digits.csv) is compiled into the binary.";
+
 /// neurite: train small neural networks on the desktop, check them, and export them to
 /// microcontroller firmware.
 ///
-/// Run with no command for the demo (digits). Data is CSV with a header; the target is the
-/// last column unless --target names another. Rows i % 5 == 0 are the test split.
+/// Run with no command for the demo (digits). Data rules: [`DATA_RULES`].
 #[derive(Parser, Debug)]
 #[command(name = "neurite", version, about, long_about = None, arg_required_else_help = false)]
+#[command(after_help = DATA_RULES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -58,6 +70,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train a model on a CSV file and report test metrics.
+    #[command(after_help = DATA_RULES)]
     Train(Box<train::TrainArgs>),
     /// Train an autoencoder on a CSV file's features; report the reconstruction error and
     /// draw test inputs above their reconstructions.
@@ -74,7 +87,8 @@ enum Command {
     Footprint(footprint::FootprintArgs),
     /// Time inference and one training step of a model, in microseconds.
     Bench(bench::BenchArgs),
-    /// The demo (also what runs with no command).
+    /// The demo (also what runs with no command): the digits model, on the digits data
+    /// compiled into the binary.
     Demo(demo::DemoArgs),
 }
 

@@ -5,6 +5,7 @@ use super::options::{
 };
 use super::report::{evaluate, json_line};
 use super::{CliError, CliResult};
+use crate::data::Dataset;
 use crate::dynamic::{lookup, parse_spec, Attrs, LayerNode};
 use crate::fit::{self, EpochStats, TrainConfig, Trained};
 use crate::plot::{training_curves, Series};
@@ -16,13 +17,18 @@ use std::path::{Path, PathBuf};
 /// Options of `neurite train`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// CSV file with a header row.
+    /// CSV file with a header row. Without --test-data, rows i % 5 == 0 (0-based, header
+    /// not counted) are the test set and the others the training set.
     #[arg(long, value_name = "FILE.csv")]
     pub data: PathBuf,
+    /// The test set: a CSV file with the same columns as --data, whose rows then all train.
+    #[arg(long, value_name = "FILE.csv")]
+    pub test_data: Option<PathBuf>,
     /// Target column name (default: the last column).
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
-    /// classify (target = class index 0..K-1) or regress (numeric target).
+    /// classify (target = class index 0..K-1, every class with training rows) or regress
+    /// (numeric target).
     #[arg(long, default_value = "classify", value_name = "TASK")]
     pub task: String,
     /// Layers after the input, e.g. dense(64),relu,dense(10); the last layer's width must be
@@ -98,15 +104,77 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
+/// Training rows per class `0..K` (K = largest training label + 1), checked: at most
+/// [`fit::MAX_CLASSES`] classes, at least two, and every class with training rows (labels
+/// that skip a class, such as 1-based labels, are refused, naming the class and the file).
+pub fn class_counts(train: &Dataset) -> Result<Vec<u32>, CliError> {
+    let classes = fit::class_targets(train).map_err(CliError::bad)?;
+    let k = fit::class_count(&classes, train).map_err(CliError::bad)?;
+    let mut counts = vec![0u32; k];
+    for &c in &classes {
+        counts[c] += 1;
+    }
+    if let Some(empty) = counts.iter().position(|&n| n == 0) {
+        let low = classes.iter().min().copied().unwrap_or(0);
+        return Err(CliError::bad(format!(
+            "{}: class {empty} has no training rows (labels are {low}..{}; classes must be 0..K-1, each with training rows)",
+            train.path.display(),
+            k - 1
+        )));
+    }
+    Ok(counts)
+}
+
+/// Refuses a test file whose header is not the training file's (same names, same order).
+fn check_same_columns(train: &Dataset, test: &Dataset) -> Result<(), CliError> {
+    let names = |d: &Dataset| -> Vec<String> {
+        let mut all = d.feature_names.clone();
+        all.insert(d.target_column.unwrap_or(all.len()).min(all.len()), d.target_name.clone());
+        all
+    };
+    let (want, got) = (names(train), names(test));
+    if want == got {
+        return Ok(());
+    }
+    let detail = match want.iter().zip(&got).position(|(a, b)| a != b) {
+        Some(i) => format!(
+            "column {} is '{}', {} has '{}' there",
+            i + 1,
+            got[i],
+            train.path.display(),
+            want[i]
+        ),
+        None => format!("{} columns, {} has {}", got.len(), train.path.display(), want.len()),
+    };
+    Err(CliError::bad(format!(
+        "{}:1: --test-data needs the columns of --data: {detail}",
+        test.path.display()
+    )))
+}
+
+/// Refuses class labels in `data` (a whole file: the errors name its lines) that are not
+/// classes of the training data (`k` classes).
+fn check_test_classes(data: &Dataset, k: usize) -> Result<(), CliError> {
+    let classes = fit::class_targets(data).map_err(CliError::bad)?;
+    if let Some(row) = classes.iter().position(|&c| c >= k) {
+        return Err(CliError::bad(format!(
+            "{}:{}:{}: class label {} in column '{}' is not a class of the training data (labels 0..{})",
+            data.path.display(),
+            row + 2,
+            data.target_column.map_or(0, |c| c + 1),
+            classes[row],
+            data.target_name,
+            k - 1
+        )));
+    }
+    Ok(())
+}
+
 /// Builds the training configuration from the options and the data.
-pub fn config(a: &TrainArgs, train: &crate::data::Dataset) -> Result<TrainConfig, CliError> {
+pub fn config(a: &TrainArgs, train: &Dataset) -> Result<TrainConfig, CliError> {
     let task = parse_task(&a.task)?;
     let counts: Vec<u32> = match task {
-        Task::Classification => {
-            let classes = fit::class_targets(train).map_err(CliError::bad)?;
-            let k = fit::class_count(&classes, train).map_err(CliError::bad)?;
-            (0..k).map(|c| classes.iter().filter(|&&x| x == c).count() as u32).collect()
-        }
+        Task::Classification => class_counts(train)?,
         Task::Regression => Vec::new(),
     };
     let default_layers = match task {
@@ -194,8 +262,8 @@ pub fn epoch_line(s: &EpochStats, epochs: usize, task: Task) -> String {
 /// Trains with a progress bar (on a terminal) and per-epoch lines unless quiet.
 pub fn train_with_progress(
     cfg: &TrainConfig,
-    train: &crate::data::Dataset,
-    test: &crate::data::Dataset,
+    train: &Dataset,
+    test: &Dataset,
     quiet: bool,
 ) -> Result<Trained, CliError> {
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.epochs as u64) };
@@ -252,12 +320,33 @@ pub fn write_plot(path: &Path, title: &str, trained: &Trained, task: Task) -> Re
 /// Runs `neurite train`.
 pub fn run(a: &TrainArgs) -> CliResult {
     let data = load_data(&a.data, a.target.as_deref())?;
-    if parse_task(&a.task)? == Task::Classification {
-        // check labels on the whole file, so an error names the file's line
+    let test_file = match &a.test_data {
+        Some(path) => {
+            let test = load_data(path, a.target.as_deref())?;
+            check_same_columns(&data, &test)?;
+            Some(test)
+        }
+        None => None,
+    };
+    let classify = parse_task(&a.task)? == Task::Classification;
+    if classify {
+        // check labels on whole files, so an error names the file's line
         fit::class_targets(&data).map_err(CliError::bad)?;
+        if let Some(test) = &test_file {
+            fit::class_targets(test).map_err(CliError::bad)?;
+        }
     }
-    let (train, test) = data.canonical_split();
+    let (train, test) = match &test_file {
+        Some(test) => (data.clone(), test.clone()),
+        None => data.canonical_split(),
+    };
     let cfg = config(a, &train)?;
+    if classify {
+        // every test label a training class, checked before training on the whole test file
+        // (canonical split: the --data file, whose training rows have only such labels)
+        let k = class_counts(&train)?.len();
+        check_test_classes(test_file.as_ref().unwrap_or(&data), k)?;
+    }
     let trained = train_with_progress(&cfg, &train, &test, a.quiet || a.json)?;
     let eval = evaluate(&trained.saved, &test)?;
     if !a.json {
