@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
             black_box(y)
         });
     });
-    let mut opt = Adam::<G>::new(AdamConfig::adam(1e-3));
+    let mut opt = Adam::<G>::new(AdamConfig::adam(1e-3)).unwrap();
     let mut trainer = Box::new(Trainer::<Digits>::new());
     let ce = CrossEntropy::default();
     c.bench_function("digits 64-64-10 train step (1 sample + Adam)", |b| {

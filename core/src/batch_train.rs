@@ -44,7 +44,7 @@
 //! type Model = neurite::Seq![Dense<2, 4>, BatchNorm1d<4>, Tanh<4>, Dense<4, 2>];
 //! let mut model = Model::DEFAULT;
 //! model.init(&LayerInit::XAVIER, &mut Rng::new(1));
-//! let mut opt = Adam::<<Model as Layer>::Grads>::new(AdamConfig::adam(0.01));
+//! let mut opt = Adam::<<Model as Layer>::Grads>::new(AdamConfig::adam(0.01)).unwrap();
 //! let mut trainer = BatchTrainer::<Model, 4>::new(); // train mode: batch statistics
 //! let xs = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
 //! let ys = [1usize, 1, 0, 0];

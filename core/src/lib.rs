@@ -35,7 +35,7 @@
 //! type Model = neurite::Seq![Dense<4, 8>, Tanh<8>, Dense<8, 3>];
 //! let mut model = Model::DEFAULT;
 //! model.init(&LayerInit::XAVIER, &mut Rng::new(1));
-//! let mut opt = Adam::<<Model as Layer>::Grads>::new(AdamConfig::adam(0.01));
+//! let mut opt = Adam::<<Model as Layer>::Grads>::new(AdamConfig::adam(0.01)).unwrap();
 //! let mut trainer = Trainer::<Model>::new();
 //! trainer.begin();
 //! trainer.accumulate(&model, &CrossEntropy::default(), &[0.1, 0.2, 0.3, 0.4], Target::Class(2)).unwrap();
@@ -50,7 +50,9 @@
 //!
 //! Forward, backward, losses and optimiser steps cannot fail: shapes are types, and the
 //! slice kernels loop over common lengths. Errors ([`Error`]) exist only at the edges:
-//! loading values, checking samples and targets. No `unsafe`, no allocation.
+//! loading values, checking samples and targets, building an optimiser from its config
+//! ([`optim::valid!`](optim::valid) makes a bad config in a `static` a compile error).
+//! No `unsafe`, no allocation.
 //!
 //! ## Features
 //!
@@ -102,7 +104,8 @@ pub mod prelude {
         Quantile, Reduction, Target, Tukey,
     };
     pub use crate::optim::{
-        Adagrad, AdagradConfig, Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+        Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, Optimizer, RmsProp, RmsPropCentered,
+        RmsPropConfig, RmsPropMomentum, Sgd, SgdConfig, SgdMomentum,
     };
     pub use crate::params::{Params, Vector, Zeroed};
     pub use crate::perceptron::{Neuron, Perceptron};

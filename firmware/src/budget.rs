@@ -3,7 +3,7 @@
 use crate::model;
 use neurite::footprint::{fine_tuning, inference, Footprint};
 use neurite::layer::{Act, Dense, Layer};
-use neurite::optim::Sgd;
+use neurite::optim::SgdMomentum;
 
 /// The digits model, 64-64-10.
 pub type Model = model::Model;
@@ -12,7 +12,7 @@ pub type Frozen = (Dense<64, 64>, Act<neurite::activation::Relu, 64>);
 /// The fine-tuned head.
 pub type Head = Dense<64, 10>;
 /// The on-device optimiser: SGD with momentum.
-pub type HeadOptimizer = Sgd<<Head as Layer>::Grads, neurite::optim::On<<Head as Layer>::Grads>>;
+pub type HeadOptimizer = SgdMomentum<<Head as Layer>::Grads>;
 
 /// The frozen prefix, in flash.
 pub static FROZEN: Frozen = (model::MODEL.0, model::MODEL.1 .0);

@@ -8,7 +8,7 @@ use crate::sensor::RawSample;
 use neurite::activation::Relu;
 use neurite::footprint::{self, Footprint};
 use neurite::layer::{ActOn, Conv2d, Dense, Flatten, Infer, Layer, MaxPool2d};
-use neurite::optim::{On, Sgd};
+use neurite::optim::{valid, SgdConfig, SgdMomentum};
 
 /// The whole CNN (the exported type).
 pub type Cnn = cnn_model::Model;
@@ -29,12 +29,17 @@ pub type Conv2 = Conv2d<16, 4, 4, 32, 4, 4, 3, 3, 1, 1>;
 /// The classifier fine-tuned on the device.
 pub type Head = Dense<128, 10>;
 /// The head's optimiser: SGD with momentum.
-pub type HeadOptimizer = Sgd<<Head as Layer>::Grads, On<<Head as Layer>::Grads>>;
+pub type HeadOptimizer = SgdMomentum<<Head as Layer>::Grads>;
 
 /// Learning rate of the classifier's SGD (its 128 features are unnormalised ReLU
 /// activations, larger than the MLP head's inputs: the MLP's 0.01 diverged here in a run
 /// during development; not tested).
 pub const LR: f32 = 0.001;
+/// The classifier's SGD: learning rate [`LR`], momentum [`MOMENTUM`].
+pub const HEAD_SGD: SgdConfig = SgdConfig { momentum: MOMENTUM, ..SgdConfig::new(LR) };
+// `HEAD_SGD` fits `HeadOptimizer`, or the firmware does not compile (built at run time, as
+// in `ondevice::fine_tune`).
+const _: HeadOptimizer = valid!(HeadOptimizer::new(HEAD_SGD));
 
 /// The frozen features, in flash (the exported model's layers, so a changed export that no
 /// longer has this architecture does not compile).
@@ -112,6 +117,6 @@ pub fn fine_tune(
     rows: &[u16],
     on_buffer: impl FnMut(usize, f32),
 ) -> Result<(Head, Report), Failure> {
-    let opt: HeadOptimizer = Sgd::new(LR).with_momentum(MOMENTUM, 0.0, false);
+    let opt = HeadOptimizer::new(HEAD_SGD).map_err(|_| Failure::Optimizer)?;
     ondevice::fine_tune_head(head, opt, features, device, rows, on_buffer)
 }

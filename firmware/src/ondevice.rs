@@ -10,7 +10,7 @@ use crate::sim::SimulatedSensor;
 use heapless::Deque;
 use neurite::layer::{Infer, Layer};
 use neurite::loss::{CrossEntropy, Reduction, Target};
-use neurite::optim::{Optimizer, Sgd};
+use neurite::optim::{valid, Optimizer, SgdConfig};
 use neurite::prelude::Trainer;
 use neurite::train::FineTune;
 
@@ -31,10 +31,16 @@ pub const TUNE_SAMPLES: usize = 640;
 pub const RING: usize = 32;
 /// Passes over each full buffer.
 pub const EPOCHS_PER_BUFFER: usize = 4;
-/// Learning rate and momentum of the head's SGD.
+/// Learning rate of the head's SGD.
 pub const LR: f32 = 0.01;
 /// Momentum of the head's SGD.
 pub const MOMENTUM: f32 = 0.9;
+/// The head's SGD: learning rate [`LR`], momentum [`MOMENTUM`].
+pub const HEAD_SGD: SgdConfig = SgdConfig { momentum: MOMENTUM, ..SgdConfig::new(LR) };
+// `HEAD_SGD` fits `HeadOptimizer` (a momentum buffer for a momentum > 0), or the firmware
+// does not compile. The optimiser itself is built at run time: a `const` of it would be
+// copied from 2.6 KB of flash, zeros nearly all.
+const _: HeadOptimizer = valid!(HeadOptimizer::new(HEAD_SGD));
 
 /// What fine-tuning did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,6 +60,8 @@ pub enum Failure {
     Sensor,
     /// A sample or label was rejected by the trainer.
     Sample,
+    /// The optimiser refused its config (not with [`HEAD_SGD`], checked at compile time).
+    Optimizer,
 }
 
 /// Correct predictions of `head` behind the frozen layers on the test rows, read through
@@ -94,7 +102,7 @@ pub fn fine_tune(
     rows: &[u16],
     on_buffer: impl FnMut(usize, f32),
 ) -> Result<(Head, Report), Failure> {
-    let opt: HeadOptimizer = Sgd::new(LR).with_momentum(MOMENTUM, 0.0, false);
+    let opt = HeadOptimizer::new(HEAD_SGD).map_err(|_| Failure::Optimizer)?;
     let features = |s: &RawSample| {
         let mut y = [0.0; 64];
         FROZEN.forward(&s.to_input(&INPUT_MEAN, &INPUT_STD), &mut y);

@@ -5,7 +5,7 @@
 
 use neurite::layer::{Dense, Infer, Layer, Tanh};
 use neurite::loss::{CrossEntropy, Reduction};
-use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd};
+use neurite::optim::{valid, Adam, AdamConfig, Optimizer, SgdConfig, SgdMomentum};
 use neurite::params::Params;
 use neurite::prelude::{LayerInit, Rng, Trainer};
 use neurite::train::train_epoch;
@@ -109,15 +109,17 @@ fn run<O: Optimizer<<Small as Layer>::Grads>>(
 
 /// Adam (weight decay 1e-3), full batch, `steps` steps: `(hash of the weights, final loss)`.
 pub fn adam_run(steps: usize) -> (u64, f32) {
-    let cfg = AdamConfig { weight_decay: 1e-3, ..AdamConfig::adam(0.01) };
-    run(7, Adam::<<Small as Layer>::Grads>::new(cfg), steps, SAMPLES, None)
+    const CFG: AdamConfig = AdamConfig { weight_decay: 1e-3, ..AdamConfig::adam(0.01) };
+    const OPT: Adam<<Small as Layer>::Grads> = valid!(Adam::new(CFG));
+    run(7, OPT, steps, SAMPLES, None)
 }
 
 /// SGD with Nesterov momentum, shuffled minibatches of 6, `epochs` epochs:
 /// `(hash of the weights, final loss)`.
 pub fn sgd_run(epochs: usize) -> (u64, f32) {
-    let opt = Sgd::<<Small as Layer>::Grads>::new(0.05).with_momentum(0.9, 0.0, true);
-    run(8, opt, epochs, 6, Some(Rng::new(12)))
+    const CFG: SgdConfig = SgdConfig { momentum: 0.9, nesterov: true, ..SgdConfig::new(0.05) };
+    const OPT: SgdMomentum<<Small as Layer>::Grads> = valid!(SgdMomentum::new(CFG));
+    run(8, OPT, epochs, 6, Some(Rng::new(12)))
 }
 
 /// The digits model on the test split (clean inputs): `(hash of every output, correct)`.

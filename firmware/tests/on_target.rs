@@ -8,6 +8,7 @@ neurite_firmware::exit_on_hardfault!();
 #[defmt_test::tests]
 mod tests {
     use neurite::loss::{CrossEntropy, Reduction, Target};
+    use neurite::optim::{valid, Sgd, SgdConfig};
     use neurite::prelude::Trainer;
     use neurite::train::FineTune;
     use neurite_firmware::budget::{Head, FROZEN, HEAD};
@@ -26,7 +27,7 @@ mod tests {
     #[test]
     fn a_training_step_lowers_the_loss() {
         let mut ft = FineTune::new(&FROZEN, HEAD.clone());
-        let mut opt = neurite::optim::Sgd::<Head>::new(0.05);
+        let mut opt: Sgd<Head> = const { valid!(Sgd::new(SgdConfig::new(0.05))) };
         let mut t = Trainer::<Head>::new();
         let ce = CrossEntropy::default();
         let x = neurite_firmware::digits::input(3);

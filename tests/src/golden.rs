@@ -351,6 +351,7 @@ pub fn build_optimizer(o: &Obj) -> Result<DynOptimizer, String> {
         "adam" | "adamw" => {
             only_keys(o, name, &with(&["betas", "eps", "amsgrad"]))?;
             let adamw = name == "adamw";
+            let amsgrad = get_bool(o, "amsgrad")?;
             DynOptimizer::Adam(
                 AdamConfig {
                     lr: get_f(o, "lr", 1e-3)?,
@@ -358,8 +359,9 @@ pub fn build_optimizer(o: &Obj) -> Result<DynOptimizer, String> {
                     eps: get_f(o, "eps", 1e-8)?,
                     weight_decay: get_f(o, "weight_decay", if adamw { 0.01 } else { 0.0 })?,
                     decoupled_weight_decay: adamw,
+                    amsgrad,
                 },
-                get_bool(o, "amsgrad")?,
+                amsgrad,
             )
         }
         other => return Err(format!("unknown optimizer '{other}'")),

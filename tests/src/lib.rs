@@ -46,3 +46,46 @@ pub fn close(what: &str, got: &[f32], want: &[f32], rel: f32, abs: f32) -> Resul
     }
     Ok(got.len())
 }
+
+/// What the QEMU tests need and this machine lacks: `qemu-system-arm`, `defmt-print` and the
+/// Rust targets `thumbv7em-none-eabihf` and `thumbv6m-none-eabi` (empty: all there).
+pub fn qemu_tools_missing() -> Vec<String> {
+    use std::process::Command;
+    let mut missing = Vec::new();
+    for (tool, arg) in [("qemu-system-arm", "--version"), ("defmt-print", "--version")] {
+        if Command::new(tool).arg(arg).output().map_or(true, |o| !o.status.success()) {
+            missing.push(tool.to_string());
+        }
+    }
+    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
+        let libdir =
+            Command::new("rustc").args(["--print", "target-libdir", "--target", target]).output();
+        let present = libdir.ok().and_then(|o| String::from_utf8(o.stdout).ok()).is_some_and(|d| {
+            std::fs::read_dir(d.trim()).is_ok_and(|mut entries| {
+                entries.any(|e| {
+                    e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore"))
+                })
+            })
+        });
+        if !present {
+            missing.push(format!("rust target {target}"));
+        }
+    }
+    missing
+}
+
+/// `true` when `what` must be skipped because tools are `missing` (it says so on stderr);
+/// with `NEURITE_REQUIRE_QEMU=1` (CI) a missing tool panics instead.
+pub fn skip_without_qemu(what: &str, missing: &[String]) -> bool {
+    if missing.is_empty() {
+        return false;
+    }
+    let msg = format!("{what} SKIPPED: missing {} (see firmware/README.md)", missing.join(", "));
+    if std::env::var("NEURITE_REQUIRE_QEMU").is_ok_and(|v| v == "1") {
+        panic!("{msg}; NEURITE_REQUIRE_QEMU=1 makes this a failure");
+    }
+    // straight to the stderr handle: libtest captures println!/eprintln! of passing tests
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{msg}");
+    true
+}

@@ -44,7 +44,7 @@ where
     let mut model = M::DEFAULT;
     let mut rng = Rng::new(plan.seed);
     model.init(&LayerInit::HE_RELU, &mut rng);
-    let mut opt = Adam::<M::Grads>::new(AdamConfig::adam(plan.lr));
+    let mut opt = Adam::<M::Grads>::new(AdamConfig::adam(plan.lr)).unwrap();
     let mut trainer = Box::new(Trainer::<M>::new());
     let mut order = vec![0; xs.len()];
     let ce = CrossEntropy::default();
@@ -168,7 +168,8 @@ fn diabetes(seed: u64) -> f32 {
     let mut opt = Adam::<<M as Layer>::Grads>::new(AdamConfig {
         weight_decay: 0.1,
         ..AdamConfig::adamw(0.001)
-    });
+    })
+    .unwrap();
     let mut trainer = Trainer::<M>::new();
     let mut order = vec![0; xs.len()];
     for _ in 0..100 {

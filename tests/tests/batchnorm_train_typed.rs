@@ -290,12 +290,12 @@ where
 
 fn adam<G: Params + Zeroed>() -> (Adam<G>, DynOptimizer) {
     let cfg = AdamConfig { weight_decay: 0.01, ..AdamConfig::adam(0.01) };
-    (Adam::<G>::new(cfg), DynOptimizer::Adam(cfg, false))
+    (Adam::<G>::new(cfg).unwrap(), DynOptimizer::Adam(cfg, false))
 }
 
 fn sgd<G: Params + Zeroed>() -> (Sgd<G, neurite::optim::On<G>>, DynOptimizer) {
     let cfg = SgdConfig { momentum: 0.9, ..SgdConfig::new(0.05) };
-    (Sgd::<G>::new(0.05).with_momentum(0.9, 0.0, false), DynOptimizer::Sgd(cfg))
+    (Sgd::new(cfg).unwrap(), DynOptimizer::Sgd(cfg))
 }
 
 #[test]

@@ -3,7 +3,10 @@
 use neurite::error::Error;
 use neurite::layer::{Dense, Layer};
 use neurite::loss::{class_balanced_weights, Bce, CrossEntropy, Mse, Reduction, Target};
-use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
+use neurite::optim::{
+    valid, Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, On, Optimizer, RmsProp,
+    RmsPropCentered, RmsPropConfig, RmsPropMomentum, Sgd, SgdConfig, SgdMomentum,
+};
 use neurite::params::Params;
 use neurite::prelude::Trainer;
 use neurite_host::dynamic::{parse_spec, DynModel, DynOptimizer};
@@ -104,7 +107,7 @@ const NOT_NON_NEGATIVE: [f32; 3] = [-0.1, f32::NAN, f32::INFINITY];
 const BAD_LR: [f32; 4] = [0.0, -0.1, f32::NAN, f32::INFINITY];
 
 /// `set(value)` applied to a valid config must fail validation for each value.
-fn rejects<C: Copy>(
+fn rejects<C: Copy + core::fmt::Debug>(
     valid: C,
     values: &[f32],
     set: impl Fn(&mut C, f32),
@@ -113,24 +116,39 @@ fn rejects<C: Copy>(
     for &v in values {
         let mut c = valid;
         set(&mut c, v);
-        assert_eq!(check(&c), Err(Error::InvalidHyperParameter), "accepted {v}");
+        assert_eq!(check(&c), Err(Error::InvalidHyperParameter), "accepted {v}: {c:?}");
     }
 }
 
-#[test]
-fn every_optimizer_option_is_range_checked() {
+/// One domain check per optimiser: `Ok` for a config it accepts.
+struct Checks {
+    sgd: fn(&SgdConfig) -> Result<(), Error>,
+    adagrad: fn(&AdagradConfig) -> Result<(), Error>,
+    rmsprop: fn(&RmsPropConfig) -> Result<(), Error>,
+    adam: fn(&AdamConfig) -> Result<(), Error>,
+}
+
+/// Every option of every optimiser outside its domain is refused by `checks`, and valid
+/// configs (with and without each stateful option) are accepted.
+fn every_option_is_range_checked_by(checks: &Checks) {
     // SGD: zero momentum, dampening and decay are valid; Nesterov needs momentum, no dampening.
     let sgd =
         SgdConfig { lr: 0.1, momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 };
-    assert_eq!(sgd.validate(), Ok(()));
-    rejects(sgd, &BAD_LR, |c, v| c.lr = v, SgdConfig::validate);
-    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.momentum = v, SgdConfig::validate);
-    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.dampening = v, SgdConfig::validate);
-    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, SgdConfig::validate);
+    assert_eq!((checks.sgd)(&sgd), Ok(()));
+    rejects(sgd, &BAD_LR, |c, v| c.lr = v, checks.sgd);
+    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.momentum = v, checks.sgd);
+    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.dampening = v, checks.sgd);
+    rejects(sgd, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, checks.sgd);
+    let momentum = SgdConfig { momentum: 0.9, dampening: 0.1, ..sgd };
+    assert_eq!((checks.sgd)(&momentum), Ok(()));
+    rejects(momentum, &BAD_LR, |c, v| c.lr = v, checks.sgd);
+    rejects(momentum, &NOT_NON_NEGATIVE, |c, v| c.momentum = v, checks.sgd);
+    rejects(momentum, &NOT_NON_NEGATIVE, |c, v| c.dampening = v, checks.sgd);
+    rejects(momentum, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, checks.sgd);
     let nesterov = SgdConfig { momentum: 0.9, nesterov: true, ..sgd };
-    assert_eq!(nesterov.validate(), Ok(()));
-    rejects(nesterov, &[0.0], |c, v| c.momentum = v, SgdConfig::validate);
-    rejects(nesterov, &[0.1], |c, v| c.dampening = v, SgdConfig::validate);
+    assert_eq!((checks.sgd)(&nesterov), Ok(()));
+    rejects(nesterov, &[0.0], |c, v| c.momentum = v, checks.sgd);
+    rejects(nesterov, &[0.1], |c, v| c.dampening = v, checks.sgd);
 
     let adagrad = AdagradConfig {
         lr: 0.1,
@@ -139,19 +157,14 @@ fn every_optimizer_option_is_range_checked() {
         initial_accumulator_value: 0.0,
         eps: 0.0,
     };
-    assert_eq!(adagrad.validate(), Ok(()));
-    rejects(adagrad, &BAD_LR, |c, v| c.lr = v, AdagradConfig::validate);
-    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.lr_decay = v, AdagradConfig::validate);
-    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, AdagradConfig::validate);
-    rejects(
-        adagrad,
-        &NOT_NON_NEGATIVE,
-        |c, v| c.initial_accumulator_value = v,
-        AdagradConfig::validate,
-    );
-    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.eps = v, AdagradConfig::validate);
+    assert_eq!((checks.adagrad)(&adagrad), Ok(()));
+    rejects(adagrad, &BAD_LR, |c, v| c.lr = v, checks.adagrad);
+    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.lr_decay = v, checks.adagrad);
+    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, checks.adagrad);
+    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.initial_accumulator_value = v, checks.adagrad);
+    rejects(adagrad, &NOT_NON_NEGATIVE, |c, v| c.eps = v, checks.adagrad);
 
-    // RMSprop: alpha in [0, 1], both ends valid.
+    // RMSprop: alpha in [0, 1], both ends valid; plain, with momentum, centred, both.
     let rms = RmsPropConfig {
         lr: 0.1,
         alpha: 0.0,
@@ -160,23 +173,132 @@ fn every_optimizer_option_is_range_checked() {
         momentum: 0.0,
         centered: false,
     };
-    assert_eq!(rms.validate(), Ok(()));
-    assert_eq!(RmsPropConfig { alpha: 1.0, ..rms }.validate(), Ok(()));
-    rejects(rms, &BAD_LR, |c, v| c.lr = v, RmsPropConfig::validate);
-    rejects(rms, &[-0.1, 1.1, f32::NAN], |c, v| c.alpha = v, RmsPropConfig::validate);
-    rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.eps = v, RmsPropConfig::validate);
-    rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, RmsPropConfig::validate);
-    rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.momentum = v, RmsPropConfig::validate);
+    for (momentum, centered) in [(0.0, false), (0.9, false), (0.0, true), (0.9, true)] {
+        let rms = RmsPropConfig { momentum, centered, ..rms };
+        assert_eq!((checks.rmsprop)(&rms), Ok(()));
+        assert_eq!((checks.rmsprop)(&RmsPropConfig { alpha: 1.0, ..rms }), Ok(()));
+        rejects(rms, &BAD_LR, |c, v| c.lr = v, checks.rmsprop);
+        rejects(rms, &[-0.1, 1.1, f32::NAN], |c, v| c.alpha = v, checks.rmsprop);
+        rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.eps = v, checks.rmsprop);
+        rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, checks.rmsprop);
+        rejects(rms, &NOT_NON_NEGATIVE, |c, v| c.momentum = v, checks.rmsprop);
+    }
 
-    // Adam: betas in [0, 1).
+    // Adam: betas in [0, 1); Adam and AdamW, with and without AMSGrad.
     let adam =
         AdamConfig { betas: (0.0, 0.0), eps: 0.0, weight_decay: 0.0, ..AdamConfig::adam(0.1) };
-    assert_eq!(adam.validate(), Ok(()));
-    rejects(adam, &BAD_LR, |c, v| c.lr = v, AdamConfig::validate);
-    rejects(adam, &[-0.1, 1.0, f32::NAN], |c, v| c.betas.0 = v, AdamConfig::validate);
-    rejects(adam, &[-0.1, 1.0, f32::NAN], |c, v| c.betas.1 = v, AdamConfig::validate);
-    rejects(adam, &NOT_NON_NEGATIVE, |c, v| c.eps = v, AdamConfig::validate);
-    rejects(adam, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, AdamConfig::validate);
+    for (decoupled_weight_decay, amsgrad) in [(false, false), (false, true), (true, false)] {
+        let adam = AdamConfig { decoupled_weight_decay, amsgrad, ..adam };
+        assert_eq!((checks.adam)(&adam), Ok(()));
+        rejects(adam, &BAD_LR, |c, v| c.lr = v, checks.adam);
+        rejects(adam, &[-0.1, 1.0, f32::NAN], |c, v| c.betas.0 = v, checks.adam);
+        rejects(adam, &[-0.1, 1.0, f32::NAN], |c, v| c.betas.1 = v, checks.adam);
+        rejects(adam, &NOT_NON_NEGATIVE, |c, v| c.eps = v, checks.adam);
+        rejects(adam, &NOT_NON_NEGATIVE, |c, v| c.weight_decay = v, checks.adam);
+    }
+}
+
+#[test]
+fn every_optimizer_option_is_range_checked() {
+    every_option_is_range_checked_by(&Checks {
+        sgd: SgdConfig::validate,
+        adagrad: AdagradConfig::validate,
+        rmsprop: RmsPropConfig::validate,
+        adam: AdamConfig::validate,
+    });
+}
+
+type G = <Model as Layer>::Grads;
+
+/// `Ok` when a typed optimiser of any state types accepts `c`; `Err` when every one refuses.
+fn any<const N: usize>(built: [Result<(), Error>; N]) -> Result<(), Error> {
+    built.into_iter().find(Result::is_ok).unwrap_or(Err(Error::InvalidHyperParameter))
+}
+
+/// The typed constructors check what `validate` checks: an invalid config is
+/// `Err(InvalidHyperParameter)` whatever the state types, and a valid one builds with the
+/// types that match it.
+#[test]
+fn every_typed_optimizer_refuses_every_invalid_config() {
+    every_option_is_range_checked_by(&Checks {
+        sgd: |c| any([Sgd::<G>::new(*c).map(drop), SgdMomentum::<G>::new(*c).map(drop)]),
+        adagrad: |c| Adagrad::<G>::new(*c).map(drop),
+        rmsprop: |c| {
+            any([
+                RmsProp::<G>::new(*c).map(drop),
+                RmsPropMomentum::<G>::new(*c).map(drop),
+                RmsPropCentered::<G>::new(*c).map(drop),
+                RmsProp::<G, On<G>, On<G>>::new(*c).map(drop),
+            ])
+        },
+        adam: |c| any([Adam::<G>::new(*c).map(drop), AmsGrad::<G>::new(*c).map(drop)]),
+    });
+}
+
+/// A valid config that disagrees with the state types is refused: an option whose state the
+/// type lacks would be silently ignored, and state the config does not use is wasted RAM.
+#[test]
+fn typed_optimizers_refuse_configs_that_disagree_with_their_state_types() {
+    let refused = Err(Error::InvalidHyperParameter);
+    // SGD: momentum != 0 needs `On`; momentum 0 (with dampening or not) needs `Off`.
+    for (momentum, dampening, nesterov) in [
+        (0.0, 0.0, false),
+        (0.0, 0.3, false),
+        (0.9, 0.0, false),
+        (0.9, 0.3, false),
+        (0.9, 0.0, true),
+    ] {
+        let c = SgdConfig { momentum, dampening, nesterov, ..SgdConfig::new(0.1) };
+        assert_eq!(c.validate(), Ok(()));
+        let on = momentum != 0.0;
+        let want = |ok: bool| if ok { Ok(()) } else { refused };
+        assert_eq!(Sgd::<G>::new(c).map(drop), want(!on), "{c:?} without a buffer");
+        assert_eq!(SgdMomentum::<G>::new(c).map(drop), want(on), "{c:?} with a buffer");
+    }
+    // RMSprop: every (momentum, centred) config against every pair of slots.
+    for (momentum, centered) in [(0.0, false), (0.9, false), (0.0, true), (0.9, true)] {
+        let c = RmsPropConfig { momentum, centered, ..RmsPropConfig::new(0.01) };
+        assert_eq!(c.validate(), Ok(()));
+        let built = [
+            (RmsProp::<G>::new(c).map(drop), false, false),
+            (RmsPropMomentum::<G>::new(c).map(drop), true, false),
+            (RmsPropCentered::<G>::new(c).map(drop), false, true),
+            (RmsProp::<G, On<G>, On<G>>::new(c).map(drop), true, true),
+        ];
+        for (got, m, cen) in built {
+            let fits = m == (momentum > 0.0) && cen == centered;
+            assert_eq!(got, if fits { Ok(()) } else { refused }, "{c:?}, slots {m} {cen}");
+        }
+    }
+    // Adam and AdamW: `amsgrad` needs `On`, its absence `Off`.
+    for base in [AdamConfig::adam(1e-3), AdamConfig::adamw(1e-3)] {
+        for amsgrad in [false, true] {
+            let c = AdamConfig { amsgrad, ..base };
+            assert_eq!(c.validate(), Ok(()));
+            let want = |ok: bool| if ok { Ok(()) } else { refused };
+            assert_eq!(Adam::<G>::new(c).map(drop), want(!amsgrad), "{c:?} without the maximum");
+            assert_eq!(AmsGrad::<G>::new(c).map(drop), want(amsgrad), "{c:?} with the maximum");
+        }
+    }
+}
+
+/// The constructors are `const fn`s, so `valid!` builds a checked optimiser in a `static`
+/// (a refused config there does not compile: the `compile_fail` doctest of `optim::valid`).
+#[test]
+fn typed_optimizers_are_built_in_statics_and_start_at_step_zero() {
+    static SGD: SgdMomentum<G> =
+        valid!(SgdMomentum::new(SgdConfig { momentum: 0.9, ..SgdConfig::new(0.1) }));
+    static ADAGRAD: Adagrad<G> = valid!(Adagrad::new(AdagradConfig::new(0.1)));
+    static RMSPROP: RmsPropCentered<G> =
+        valid!(RmsPropCentered::new(RmsPropConfig { centered: true, ..RmsPropConfig::new(0.1) }));
+    static ADAM: AmsGrad<G> =
+        valid!(AmsGrad::new(AdamConfig { amsgrad: true, ..AdamConfig::adamw(0.1) }));
+    const REFUSED: Result<Adam<G>, Error> = Adam::new(AdamConfig::adam(-1.0));
+    assert_eq!(REFUSED.err(), Some(Error::InvalidHyperParameter));
+    assert_eq!((SGD.steps(), SGD.config.momentum), (0, 0.9));
+    assert_eq!((ADAGRAD.steps(), ADAGRAD.config.lr), (0, 0.1));
+    assert_eq!((RMSPROP.steps(), RMSPROP.config.centered), (0, true));
+    assert_eq!((ADAM.steps(), ADAM.config.amsgrad), (0, true));
 }
 
 #[test]

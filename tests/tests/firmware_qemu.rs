@@ -15,30 +15,6 @@ fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware")
 }
 
-fn missing_tools() -> Vec<String> {
-    let mut missing = Vec::new();
-    for (tool, arg) in [("qemu-system-arm", "--version"), ("defmt-print", "--version")] {
-        if Command::new(tool).arg(arg).output().map_or(true, |o| !o.status.success()) {
-            missing.push(tool.to_string());
-        }
-    }
-    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
-        let libdir =
-            Command::new("rustc").args(["--print", "target-libdir", "--target", target]).output();
-        let present = libdir.ok().and_then(|o| String::from_utf8(o.stdout).ok()).is_some_and(|d| {
-            std::fs::read_dir(d.trim()).is_ok_and(|mut entries| {
-                entries.any(|e| {
-                    e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore"))
-                })
-            })
-        });
-        if !present {
-            missing.push(format!("rust target {target}"));
-        }
-    }
-    missing
-}
-
 /// `cargo <args>` in the firmware directory (its own workspace, target and runner); returns
 /// stdout and stderr, and whether it succeeded.
 fn firmware_cargo(args: &[&str], envs: &[(&str, &Path)]) -> (bool, String) {
@@ -97,18 +73,8 @@ fn llvm_size(elf: &Path) -> Option<String> {
 
 #[test]
 fn firmware_in_qemu() {
-    let missing = missing_tools();
-    if !missing.is_empty() {
-        let msg = format!(
-            "firmware QEMU tests SKIPPED: missing {} (see firmware/README.md)",
-            missing.join(", ")
-        );
-        if std::env::var("NEURITE_REQUIRE_QEMU").is_ok_and(|v| v == "1") {
-            panic!("{msg}; NEURITE_REQUIRE_QEMU=1 makes this a failure");
-        }
-        // straight to the stderr handle: libtest captures println!/eprintln! of passing tests
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), "{msg}");
+    let missing = neurite_tests::qemu_tools_missing();
+    if neurite_tests::skip_without_qemu("firmware QEMU tests", &missing) {
         return;
     }
 

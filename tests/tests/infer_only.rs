@@ -9,7 +9,7 @@ use core::mem::size_of;
 use neurite::footprint::{fine_tuning, inference, inference_reusing};
 use neurite::layer::{Dense, Infer, Layer, LayerDesc, Relu, Residual};
 use neurite::loss::{CrossEntropy, Reduction, Target};
-use neurite::optim::{Optimizer, Sgd};
+use neurite::optim::{Optimizer, Sgd, SgdConfig};
 use neurite::params::Params;
 use neurite::prelude::{LayerInit, Rng, Trainer};
 use neurite::train::FineTune;
@@ -148,7 +148,7 @@ fn an_infer_only_layer_is_a_frozen_prefix_to_fine_tune_behind() {
         neurite::kernel::reduce::argmax(&f[..3])
     };
     let mut trainer = Trainer::<Head>::new();
-    let mut opt = Sgd::<<Head as Layer>::Grads>::new(0.2);
+    let mut opt = Sgd::<<Head as Layer>::Grads>::new(SgdConfig::new(0.2)).unwrap();
     let ce = CrossEntropy::default();
     let mut losses = Vec::new();
     for _ in 0..60 {
@@ -166,7 +166,7 @@ fn an_infer_only_layer_is_a_frozen_prefix_to_fine_tune_behind() {
     let mut head2 = Head::DEFAULT;
     head2.init(&LayerInit::XAVIER, &mut Rng::new(3));
     let mut ft2 = FineTune::new(&twin, head2);
-    let mut opt2 = Sgd::<<Head as Layer>::Grads>::new(0.2);
+    let mut opt2 = Sgd::<<Head as Layer>::Grads>::new(SgdConfig::new(0.2)).unwrap();
     for _ in 0..60 {
         trainer.begin();
         for x in &xs {

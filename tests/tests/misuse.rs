@@ -85,7 +85,9 @@ fn a_diverging_loss_is_an_error() {
     t.accumulate(&m, &mse, &[1e10, 1e10, 1e10], Target::Values(&target)).unwrap();
     assert_eq!(t.finish(&mse, Reduction::Mean), Err(Error::NonFiniteLoss));
 
-    let mut opt = neurite::optim::Sgd::<<Mlp as Layer>::Grads>::new(0.1);
+    let mut opt =
+        neurite::optim::Sgd::<<Mlp as Layer>::Grads>::new(neurite::optim::SgdConfig::new(0.1))
+            .unwrap();
     let xs = [[1e10f32; 3]; 2];
     let ys = [[0.0f32; 2]; 2];
     let mut order = [0usize; 2];

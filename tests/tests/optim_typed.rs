@@ -1,5 +1,5 @@
 //! The typed (const-generic) optimisers of the core, `neurite::optim::{Sgd, Adagrad, RmsProp,
-//! Adam}`, run for real: every optimiser with every builder option, on the parameters of a
+//! Adam}`, run for real: every optimiser with every option, on the parameters of a
 //! small typed model (`Dense<3, 4>`, `Tanh`, `Dense<4, 2>`: four tensors), for several steps
 //! of pseudo-random gradients whose scale changes from step to step (so second moments both
 //! grow and shrink and AMSGrad's running maximum matters), with the learning rate changed
@@ -12,9 +12,9 @@
 //!    parameters bit-identical (`to_bits`), step counts equal. The typed optimisers are what
 //!    embedded users get; the runtime-shaped ones are the ones `tests/golden.rs` checks
 //!    against PyTorch, so this carries PyTorch parity over to the typed state machines (the
-//!    builders, the state slots chosen by type, the step counting). The runtime-shaped
+//!    constructors, the state slots chosen by type, the step counting). The runtime-shaped
 //!    optimiser is always given its hyper-parameters as a full struct literal, never through
-//!    the core's builders or config constructors, so a builder that drops an option shows.
+//!    the core's config constructors, so a constructor that drops an option shows.
 //! 2. against reference formulas written here in `f64` from the algorithm boxes of the
 //!    `torch.optim` documentation (SGD, Adagrad, RMSprop, Adam, AdamW; AMSGrad as PyTorch's
 //!    code has it: the maximum of the uncorrected second moment). Both front ends call the
@@ -29,7 +29,8 @@
 use neurite::init::LayerInit;
 use neurite::layer::{Dense, Layer, Tanh};
 use neurite::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, On, Optimizer, RmsProp, RmsPropCentered,
+    RmsPropConfig, RmsPropMomentum, Sgd, SgdConfig, SgdMomentum,
 };
 use neurite::params::{Params, Zeroed};
 use neurite::rng::Rng;
@@ -247,7 +248,7 @@ fn sgd_every_option() {
     let mut seed = 100;
     for weight_decay in [0.0, 0.01] {
         for (momentum, dampening, nesterov) in
-            // momentum 0 with dampening: a buffer, but PyTorch's plain step (no momentum)
+            // momentum 0 with dampening: no buffer, PyTorch's plain step (no momentum)
             [
                 (0.0, 0.0, false),
                 (0.0, 0.3, false),
@@ -267,11 +268,12 @@ fn sgd_every_option() {
                 nesterov,
                 weight_decay,
             });
-            let plain = Sgd::<G>::new(LR).weight_decay(weight_decay);
-            if momentum == 0.0 && dampening == 0.0 {
-                run(&name, seed, plain, |o| &mut o.config.lr, spec);
+            let cfg =
+                SgdConfig { momentum, dampening, nesterov, weight_decay, ..SgdConfig::new(LR) };
+            if momentum == 0.0 {
+                run(&name, seed, Sgd::<G>::new(cfg).unwrap(), |o| &mut o.config.lr, spec);
             } else {
-                let typed = plain.with_momentum(momentum, dampening, nesterov);
+                let typed = SgdMomentum::<G>::new(cfg).unwrap();
                 run(&name, seed, typed, |o| &mut o.config.lr, spec);
             }
         }
@@ -304,7 +306,8 @@ fn adagrad_every_option() {
             initial_accumulator_value,
             eps,
             ..AdagradConfig::new(LR)
-        });
+        })
+        .unwrap();
         run(&name, 200 + mask, typed, |o| &mut o.config.lr, spec);
     }
 }
@@ -314,7 +317,8 @@ fn rmsprop_every_option() {
     let mut seed = 300;
     for (alpha, eps) in [(0.99, 1e-8), (0.9, 1e-2)] {
         for weight_decay in [0.0, 0.01] {
-            // plain, momentum, centred, both (in either builder order)
+            // plain, momentum, centred, both (twice, from two seeds: once the two orders of
+            // the builders that have since gone; the seeds of every case stay as they were)
             for variant in 0..5 {
                 seed += 1;
                 let momentum = if matches!(variant, 1 | 3 | 4) { 0.9 } else { 0.0 };
@@ -331,22 +335,30 @@ fn rmsprop_every_option() {
                     momentum,
                     centered,
                 });
-                let plain = RmsProp::<G>::new(RmsPropConfig {
+                // the typed side goes through the config constructor
+                let cfg = RmsPropConfig {
                     alpha,
                     eps,
                     weight_decay,
+                    momentum,
+                    centered,
                     ..RmsPropConfig::new(LR)
-                });
+                };
                 match variant {
-                    0 => run(&name, seed, plain, |o| &mut o.config.lr, spec),
-                    1 => run(&name, seed, plain.with_momentum(0.9), |o| &mut o.config.lr, spec),
-                    2 => run(&name, seed, plain.centered(), |o| &mut o.config.lr, spec),
-                    3 => {
-                        let typed = plain.with_momentum(0.9).centered();
+                    0 => {
+                        let typed = RmsProp::<G>::new(cfg).unwrap();
+                        run(&name, seed, typed, |o| &mut o.config.lr, spec)
+                    }
+                    1 => {
+                        let typed = RmsPropMomentum::<G>::new(cfg).unwrap();
+                        run(&name, seed, typed, |o| &mut o.config.lr, spec)
+                    }
+                    2 => {
+                        let typed = RmsPropCentered::<G>::new(cfg).unwrap();
                         run(&name, seed, typed, |o| &mut o.config.lr, spec)
                     }
                     _ => {
-                        let typed = plain.centered().with_momentum(0.9);
+                        let typed = RmsProp::<G, On<G>, On<G>>::new(cfg).unwrap();
                         run(&name, seed, typed, |o| &mut o.config.lr, spec)
                     }
                 };
@@ -371,6 +383,7 @@ fn adam_adamw_amsgrad_every_option() {
                     eps,
                     weight_decay,
                     decoupled_weight_decay: decoupled,
+                    amsgrad,
                 };
                 DynOptimizer::Adam(cfg, amsgrad)
             };
@@ -380,9 +393,10 @@ fn adam_adamw_amsgrad_every_option() {
             } else {
                 AdamConfig { betas, eps, weight_decay, ..AdamConfig::adam(LR) }
             };
-            let plain = run(&name, seed, Adam::<G>::new(cfg), |o| &mut o.config.lr, spec(false));
+            let typed = Adam::<G>::new(cfg).unwrap();
+            let plain = run(&name, seed, typed, |o| &mut o.config.lr, spec(false));
             let name = format!("{name} amsgrad");
-            let typed = Adam::<G>::new(cfg).amsgrad();
+            let typed = AmsGrad::<G>::new(AdamConfig { amsgrad: true, ..cfg }).unwrap();
             let amsgrad = run(&name, seed, typed, |o| &mut o.config.lr, spec(true));
             // Same start, same gradients: the running maximum has to have mattered, or the
             // AMSGrad case would prove nothing.

@@ -81,7 +81,7 @@ fn two_layer_mlp_learns_xor() {
     let t = truth(|a, b| a != b);
     let mut model = Mlp::DEFAULT;
     model.init(&LayerInit::XAVIER, &mut Rng::new(2));
-    let mut opt = Adam::<<Mlp as Layer>::Grads>::new(AdamConfig::adam(0.05));
+    let mut opt = Adam::<<Mlp as Layer>::Grads>::new(AdamConfig::adam(0.05)).unwrap();
     let mut trainer = Trainer::<Mlp>::new();
     let mut order = [0usize; 4];
     let mut loss = 1.0;

@@ -5,7 +5,7 @@
 use neurite::init::LayerInit;
 use neurite::layer::{Dense, Gelu, Infer, Layer, Prelu, Tanh};
 use neurite::loss::{CrossEntropy, Huber, Loss, Reduction, Target};
-use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use neurite::optim::{AdamConfig, AmsGrad, Optimizer, SgdConfig, SgdMomentum};
 use neurite::params::Params;
 use neurite::prelude::{Rng, Trainer};
 use neurite_host::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer};
@@ -82,12 +82,12 @@ fn run<O: Optimizer<<Model as Layer>::Grads>>(
 
 #[test]
 fn adam_amsgrad_cross_entropy_bit_identical() {
-    let cfg = AdamConfig { weight_decay: 0.01, ..AdamConfig::adam(0.01) };
+    let cfg = AdamConfig { weight_decay: 0.01, amsgrad: true, ..AdamConfig::adam(0.01) };
     let loss = CrossEntropy { weight: None, label_smoothing: 0.1 };
     let (_, ys) = batch(&mut Rng::new(4));
     let ys: &'static [usize] = Box::leak(ys.into_boxed_slice());
     run(
-        Adam::<<Model as Layer>::Grads>::new(cfg).amsgrad(),
+        AmsGrad::<<Model as Layer>::Grads>::new(cfg).unwrap(),
         DynOptimizer::Adam(cfg, true),
         &loss,
         |i| Target::Class(ys[i]),
@@ -102,9 +102,8 @@ fn sgd_nesterov_huber_bit_identical() {
             .collect::<Vec<_>>()
             .into_boxed_slice(),
     );
-    let opt =
-        Sgd::<<Model as Layer>::Grads>::new(0.05).weight_decay(1e-3).with_momentum(0.9, 0.0, true);
     let cfg =
         SgdConfig { momentum: 0.9, nesterov: true, weight_decay: 1e-3, ..SgdConfig::new(0.05) };
+    let opt = SgdMomentum::<<Model as Layer>::Grads>::new(cfg).unwrap();
     run(opt, DynOptimizer::Sgd(cfg), &Huber { delta: 0.7 }, |i| Target::Values(&rows[i]));
 }

@@ -169,7 +169,7 @@ fn eval_mode_gradients_are_bit_identical() {
 fn eval_mode_training_is_bit_identical() {
     let (mut s, mut d) = models(5);
     let cfg = AdamConfig { weight_decay: 0.01, ..AdamConfig::adam(0.01) };
-    let mut opt = Box::new(Adam::<<Model as Layer>::Grads>::new(cfg));
+    let mut opt = Box::new(Adam::<<Model as Layer>::Grads>::new(cfg).unwrap());
     let lens: Vec<usize> = d.tensors().iter().map(|t| t.len()).collect();
     let mut dopt = DynOptimizer::Adam(cfg, false).build(&lens).unwrap();
     let mut st = Box::new(Trainer::<Model>::new());

@@ -3,7 +3,7 @@
 
 use neurite::layer::{Dense, Layer, Relu};
 use neurite::loss::{CrossEntropy, Mse, Reduction, Target};
-use neurite::optim::{clip_grad_norm, Adam, AdamConfig, Optimizer, Sgd};
+use neurite::optim::{clip_grad_norm, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use neurite::params::Params;
 use neurite::prelude::{LayerInit, Rng, Trainer};
 use neurite::train::{gradient_descent, train_epoch, FineTune, StopReason, StopRule};
@@ -19,7 +19,7 @@ fn gradient_descent_stops_on_loss_change_gradient_norm_or_max_iters() {
     let (xs, ys) = line();
     let run = |rule: StopRule| {
         let mut m = Dense::<1, 1>::DEFAULT;
-        let mut opt = Sgd::<Dense<1, 1>>::new(0.2);
+        let mut opt = Sgd::<Dense<1, 1>>::new(SgdConfig::new(0.2)).unwrap();
         let mut t = Trainer::<Dense<1, 1>>::new();
         let r = gradient_descent(&mut m, &mut opt, &mut t, &Mse, Reduction::Mean, &xs, &ys, &rule)
             .unwrap();
@@ -93,7 +93,7 @@ fn fine_tuning_trains_the_head_behind_a_frozen_prefix() {
     let mut head = Head::DEFAULT;
     head.init(&LayerInit::TORCH_DEFAULT, &mut Rng::new(4));
     let mut ft = FineTune::new(frozen, head);
-    let mut opt = Adam::<Head>::new(AdamConfig::adam(0.05));
+    let mut opt = Adam::<Head>::new(AdamConfig::adam(0.05)).unwrap();
     let mut trainer = Trainer::<Head>::new();
     // class = which quadrant half: x0 > x1
     let mut rng = Rng::new(5);
@@ -127,7 +127,7 @@ fn seeded_epochs_are_reproducible() {
     let train = || {
         let mut m = M::DEFAULT;
         m.init(&LayerInit::HE_RELU, &mut Rng::new(9));
-        let mut opt = Adam::<<M as Layer>::Grads>::new(AdamConfig::adam(0.01));
+        let mut opt = Adam::<<M as Layer>::Grads>::new(AdamConfig::adam(0.01)).unwrap();
         let mut t = Trainer::<M>::new();
         let mut order = vec![0; xs.len()];
         let mut rng = Rng::new(10);
@@ -154,7 +154,6 @@ fn seeded_epochs_are_reproducible() {
 #[test]
 fn a_runtime_shaped_epoch_returns_the_mean_of_its_batch_losses() {
     use neurite::loss::Loss;
-    use neurite::optim::SgdConfig;
     use neurite_host::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer};
     let mut model = DynModel::build(&parse_spec("dense(3)").unwrap(), &[2]).unwrap();
     model.init(&LayerInit::TORCH_DEFAULT, &mut Rng::new(4));
@@ -204,7 +203,7 @@ fn a_runtime_shaped_epoch_returns_the_mean_of_its_batch_losses() {
 fn descend(ys: &[[f32; 1]], lr: f32, rule: StopRule) -> neurite::train::Report {
     let (xs, _) = line();
     let mut m = Dense::<1, 1>::DEFAULT;
-    let mut opt = Sgd::<Dense<1, 1>>::new(lr);
+    let mut opt = Sgd::<Dense<1, 1>>::new(SgdConfig::new(lr)).unwrap();
     let mut t = Trainer::<Dense<1, 1>>::new();
     gradient_descent(&mut m, &mut opt, &mut t, &Mse, Reduction::Mean, &xs, ys, &rule).unwrap()
 }
@@ -249,7 +248,7 @@ fn a_typed_epoch_returns_the_mean_of_its_batch_losses() {
     let want = (mean(&se[..8]) + mean(&se[8..16]) + mean(&se[16..])) / 3.0;
     let mut m = m0;
     // a rate of 1e-30 moves no weight, so every batch sees the zero model
-    let mut opt = Sgd::<Dense<1, 1>>::new(1e-30);
+    let mut opt = Sgd::<Dense<1, 1>>::new(SgdConfig::new(1e-30)).unwrap();
     let mut t = Trainer::<Dense<1, 1>>::new();
     let mut order = vec![0; 20];
     let got =

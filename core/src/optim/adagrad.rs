@@ -28,8 +28,9 @@ impl AdagradConfig {
         Self { lr, lr_decay: 0.0, weight_decay: 0.0, initial_accumulator_value: 0.0, eps: 1e-10 }
     }
 
-    /// Checks the domain.
-    pub fn validate(&self) -> Result<(), Error> {
+    /// Checks the domain: `lr > 0`, the others finite and `>= 0`.
+    /// [`Adagrad::new`] calls it.
+    pub const fn validate(&self) -> Result<(), Error> {
         require(
             self.lr > 0.0
                 && self.lr.is_finite()
@@ -53,28 +54,52 @@ pub fn update(cfg: &AdagradConfig, step: u32, p: &mut [f32], g: &[f32], sum: &mu
     }
 }
 
-/// AdaGrad over a model with gradient type `G`; state: one `G` (the sum of squares).
+/// AdaGrad over a model with gradient type `G`; state: one `G` (the sum of squares). Built
+/// by [`Adagrad::new`].
 #[derive(Clone, Debug)]
 pub struct Adagrad<G> {
-    /// Hyper-parameters.
+    /// Hyper-parameters (checked by [`Adagrad::new`]; a schedule may change `lr`).
     pub config: AdagradConfig,
     sum: G,
     steps: u32,
 }
 
-impl<G: Params + Zeroed> Adagrad<G> {
-    /// AdaGrad with the sum of squares at `config.initial_accumulator_value`.
-    pub fn new(config: AdagradConfig) -> Self {
-        let mut sum = G::ZEROED;
-        for i in 0..G::TENSORS {
-            sum.tensor_mut(i).fill(config.initial_accumulator_value);
+impl<G: Zeroed> Adagrad<G> {
+    /// AdaGrad with hyper-parameters `config`, usable in a `static`
+    /// (see [`valid!`](super::valid)).
+    /// The sum of squares starts at `config.initial_accumulator_value` (set at the first
+    /// step, so that this can be a `const fn`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperParameter`] when `config` fails [`AdagradConfig::validate`].
+    ///
+    /// ```
+    /// use neurite::prelude::*;
+    /// type G = <Dense<3, 2> as Layer>::Grads;
+    /// let decaying = AdagradConfig { lr_decay: 1e-3, ..AdagradConfig::new(0.01) };
+    /// let adagrad = Adagrad::<G>::new(decaying)?;
+    /// let negative_eps = AdagradConfig { eps: -1e-10, ..AdagradConfig::new(0.01) };
+    /// assert_eq!(Adagrad::<G>::new(negative_eps).err(), Some(Error::InvalidHyperParameter));
+    /// # let _ = adagrad;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub const fn new(config: AdagradConfig) -> Result<Self, Error> {
+        if config.validate().is_ok() {
+            Ok(Self { config, sum: G::ZEROED, steps: 0 })
+        } else {
+            Err(Error::InvalidHyperParameter)
         }
-        Self { config, sum, steps: 0 }
     }
 }
 
 impl<G: Params> Optimizer<G> for Adagrad<G> {
     fn step<L: Layer<Grads = G>>(&mut self, model: &mut L, grads: &G) {
+        if self.steps == 0 && self.config.initial_accumulator_value != 0.0 {
+            for i in 0..G::TENSORS {
+                self.sum.tensor_mut(i).fill(self.config.initial_accumulator_value);
+            }
+        }
         self.steps = self.steps.saturating_add(1);
         for i in 0..G::TENSORS {
             update(

@@ -20,6 +20,9 @@ pub struct AdamConfig {
     pub weight_decay: f32,
     /// AdamW: `p *= 1 - lr * weight_decay` before the Adam step.
     pub decoupled_weight_decay: bool,
+    /// AMSGrad: normalise by the running maximum of the second moment (needs the
+    /// `V = On<G>` slot of [`Adam`]; default `false`).
+    pub amsgrad: bool,
 }
 
 impl AdamConfig {
@@ -31,6 +34,7 @@ impl AdamConfig {
             eps: 1e-8,
             weight_decay: 0.0,
             decoupled_weight_decay: false,
+            amsgrad: false,
         }
     }
 
@@ -42,16 +46,20 @@ impl AdamConfig {
             eps: 1e-8,
             weight_decay: 0.01,
             decoupled_weight_decay: true,
+            amsgrad: false,
         }
     }
 
     /// Checks the domain: `lr > 0`, betas in [0, 1), eps and weight decay `>= 0`.
-    pub fn validate(&self) -> Result<(), Error> {
+    /// The typed optimiser's `new` calls it (and also checks the state types).
+    pub const fn validate(&self) -> Result<(), Error> {
         require(
             self.lr > 0.0
                 && self.lr.is_finite()
-                && (0.0..1.0).contains(&self.betas.0)
-                && (0.0..1.0).contains(&self.betas.1)
+                && self.betas.0 >= 0.0
+                && self.betas.0 < 1.0
+                && self.betas.1 >= 0.0
+                && self.betas.1 < 1.0
                 && non_negative(self.eps)
                 && non_negative(self.weight_decay),
         )
@@ -92,6 +100,8 @@ impl AdamStep {
 /// `p -= lr / (1 - b1^t) * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps)`.
 /// The bias corrections are computed in double precision, as PyTorch does in Python floats
 /// ([`AdamStep`]; a model's step computes them once and calls [`update_with`]).
+/// `v_max` is AMSGrad's running maximum, passed when `cfg.amsgrad` (the kernel uses it
+/// whenever it is `Some`).
 pub fn update(
     cfg: &AdamConfig,
     step: u32,
@@ -140,10 +150,11 @@ pub fn update_with(
 }
 
 /// Adam / AdamW over gradient type `G`. State: first and second moments (two `G`s) and, with
-/// AMSGrad (`V = On<G>`), the running maximum of the second moment.
+/// AMSGrad (`V = On<G>`, [`AmsGrad`]), the running maximum of the second moment. Built by
+/// [`Adam::new`].
 #[derive(Clone, Debug)]
 pub struct Adam<G, V = Off> {
-    /// Hyper-parameters.
+    /// Hyper-parameters (checked by [`Adam::new`]; a schedule may change `lr`).
     pub config: AdamConfig,
     exp_avg: G,
     exp_avg_sq: G,
@@ -151,25 +162,48 @@ pub struct Adam<G, V = Off> {
     steps: u32,
 }
 
-impl<G: Params + Zeroed> Adam<G, Off> {
-    /// Adam or AdamW with the given hyper-parameters (usable in a `static`).
-    pub const fn new(config: AdamConfig) -> Self {
-        Self { config, exp_avg: G::ZEROED, exp_avg_sq: G::ZEROED, max_exp_avg_sq: Off, steps: 0 }
-    }
+/// Adam or AdamW with AMSGrad: one more `G` of state (`config.amsgrad` must be `true`).
+pub type AmsGrad<G> = Adam<G, On<G>>;
 
-    /// The AMSGrad variant (one more `G` of state).
-    pub fn amsgrad(self) -> Adam<G, On<G>> {
-        Adam {
-            config: self.config,
-            exp_avg: self.exp_avg,
-            exp_avg_sq: self.exp_avg_sq,
-            max_exp_avg_sq: On(G::ZEROED),
-            steps: self.steps,
+impl<G: Zeroed, V: Slot<G>> Adam<G, V> {
+    /// Adam or AdamW with hyper-parameters `config`, usable in a `static` (see
+    /// [`valid!`](super::valid)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperParameter`] when `config` fails [`AdamConfig::validate`], or when
+    /// `config.amsgrad` and `V` is not [`On<G>`], or not `config.amsgrad` and `V` is not
+    /// [`Off`].
+    ///
+    /// ```
+    /// use neurite::prelude::*;
+    /// type G = <Dense<3, 2> as Layer>::Grads;
+    /// let adam = Adam::<G>::new(AdamConfig::adam(1e-3))?;
+    /// let adamw = Adam::<G>::new(AdamConfig::adamw(1e-3))?;
+    /// let amsgrad = AmsGrad::<G>::new(AdamConfig { amsgrad: true, ..AdamConfig::adam(1e-3) })?;
+    /// let negative_lr = Adam::<G>::new(AdamConfig::adam(-1.0));
+    /// assert_eq!(negative_lr.err(), Some(Error::InvalidHyperParameter));
+    /// assert!(Adam::<G>::new(AdamConfig { amsgrad: true, ..AdamConfig::adam(1e-3) }).is_err());
+    /// assert!(AmsGrad::<G>::new(AdamConfig::adam(1e-3)).is_err());
+    /// # let _ = (adam, adamw, amsgrad);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub const fn new(config: AdamConfig) -> Result<Self, Error> {
+        if config.validate().is_ok() && config.amsgrad == V::ON {
+            Ok(Self {
+                config,
+                exp_avg: G::ZEROED,
+                exp_avg_sq: G::ZEROED,
+                max_exp_avg_sq: V::ZEROED,
+                steps: 0,
+            })
+        } else {
+            Err(Error::InvalidHyperParameter)
         }
     }
 }
 
-impl<G: Params, V: Slot> Optimizer<G> for Adam<G, V> {
+impl<G: Params, V: Slot<G>> Optimizer<G> for Adam<G, V> {
     fn step<L: Layer<Grads = G>>(&mut self, model: &mut L, grads: &G) {
         self.steps = self.steps.saturating_add(1);
         let s = AdamStep::new(&self.config, self.steps);

@@ -8,7 +8,29 @@
 //!   need extra state (momentum, centring, AMSGrad) change the type ([`On`] instead of [`Off`]),
 //!   so a plain optimiser carries no unused buffers.
 //!
-//! `step` cannot fail; hyper-parameters are checked once by `validate`.
+//! Every typed optimiser is built the same way, from its config, by a `const fn` that checks
+//! it: `Sgd::new(SgdConfig)`, `Adagrad::new(AdagradConfig)`, `RmsProp::new(RmsPropConfig)`,
+//! `Adam::new(AdamConfig)`, each returning `Err(Error::InvalidHyperParameter)` for a
+//! hyper-parameter outside its domain (the config's `validate`) or a config that disagrees
+//! with the state slots of the type (momentum without a momentum slot, a slot without
+//! momentum, ...). The slots come from the type, so name it (or use the aliases
+//! [`SgdMomentum`], [`RmsPropMomentum`], [`RmsPropCentered`], [`AmsGrad`]):
+//!
+//! ```
+//! use neurite::prelude::*;
+//! type G = <Dense<2, 1> as Layer>::Grads;
+//! let plain = Sgd::<G>::new(SgdConfig::new(0.1))?;
+//! let with_momentum = SgdConfig { momentum: 0.9, ..SgdConfig::new(0.1) };
+//! let momentum = SgdMomentum::<G>::new(with_momentum)?;
+//! // momentum needs the buffer in the type: a mismatch is an error, not a silent no-op
+//! assert!(Sgd::<G>::new(with_momentum).is_err());
+//! assert!(Adam::<G>::new(AdamConfig::adam(-1.0)).is_err());
+//! # let _ = (plain, momentum);
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! In a `static` or `const`, [`valid!`](valid) turns the check into a compile error. Once
+//! built, `step` cannot fail.
 
 pub mod adagrad;
 pub mod adam;
@@ -16,9 +38,9 @@ pub mod rmsprop;
 pub mod sgd;
 
 pub use adagrad::{Adagrad, AdagradConfig};
-pub use adam::{Adam, AdamConfig};
-pub use rmsprop::{RmsProp, RmsPropConfig};
-pub use sgd::{Sgd, SgdConfig};
+pub use adam::{Adam, AdamConfig, AmsGrad};
+pub use rmsprop::{RmsProp, RmsPropCentered, RmsPropConfig, RmsPropMomentum};
+pub use sgd::{Sgd, SgdConfig, SgdMomentum};
 
 use crate::layer::Layer;
 use crate::math;
@@ -33,8 +55,11 @@ pub trait Optimizer<G: Params> {
     fn steps(&self) -> u32;
 }
 
-/// Optional optimiser state, present or absent in the type.
-pub trait Slot: Zeroed {
+/// Optional optimiser state for gradient type `G`, present or absent in the type.
+pub trait Slot<G>: Zeroed {
+    /// `true` for [`On`]: the constructors require it to match the config's option
+    /// (momentum, centring, AMSGrad).
+    const ON: bool;
     /// State tensor `i`, or `None` when the slot is [`Off`].
     fn slot(&mut self, i: usize) -> Option<&mut [f32]>;
 }
@@ -50,7 +75,8 @@ pub struct On<G>(pub G);
 impl Zeroed for Off {
     const ZEROED: Self = Self;
 }
-impl Slot for Off {
+impl<G> Slot<G> for Off {
+    const ON: bool = false;
     fn slot(&mut self, _: usize) -> Option<&mut [f32]> {
         None
     }
@@ -58,10 +84,62 @@ impl Slot for Off {
 impl<G: Zeroed> Zeroed for On<G> {
     const ZEROED: Self = Self(G::ZEROED);
 }
-impl<G: Params + Zeroed> Slot for On<G> {
+impl<G: Params + Zeroed> Slot<G> for On<G> {
+    const ON: bool = true;
     fn slot(&mut self, i: usize) -> Option<&mut [f32]> {
         Some(self.0.tensor_mut(i))
     }
+}
+
+/// The optimiser of a checked constructor, for `static` and `const` initialisers: there a
+/// config that is out of its domain or disagrees with the state types is a **compile error**
+/// (the constant evaluation panics), so a firmware's optimisers are checked at build time
+/// and carry no `Result`. `valid!(expr)` is `match expr { Ok(o) => o, Err(_) => panic!(..) }`.
+///
+/// It is a macro, not a `const fn`: a generic `const fn` cannot take a `Result<T, _>` apart
+/// on stable Rust (the compiler cannot prove that the `Err` path drops no `T`), while in an
+/// initialiser `T` is a concrete optimiser type with nothing to drop.
+///
+/// ```
+/// use neurite::prelude::*;
+/// use neurite::optim::valid;
+/// type G = <Dense<4, 2> as Layer>::Grads;
+/// static OPT: SgdMomentum<G> =
+///     valid!(SgdMomentum::new(SgdConfig { momentum: 0.9, ..SgdConfig::new(0.01) }));
+/// assert_eq!(OPT.config.momentum, 0.9);
+/// ```
+///
+/// A momentum of 0.9 without the momentum slot in the type does not compile:
+///
+/// ```compile_fail
+/// use neurite::prelude::*;
+/// use neurite::optim::valid;
+/// type G = <Dense<4, 2> as Layer>::Grads;
+/// static OPT: Sgd<G> = valid!(Sgd::new(SgdConfig { momentum: 0.9, ..SgdConfig::new(0.01) }));
+/// ```
+///
+/// # Panics
+///
+/// When the result is an `Err`. Do not use it at run time, where the constructor's `Result`
+/// should be handled (with `?`, or by falling back to another config): only in a `const` or
+/// `static` initialiser is the panic turned into a compile error.
+#[doc(inline)]
+pub use crate::__optim_valid as valid;
+
+/// See [`optim::valid`](crate::optim::valid).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __optim_valid {
+    ($built:expr $(,)?) => {
+        match $built {
+            ::core::result::Result::Ok(optimizer) => optimizer,
+            ::core::result::Result::Err(_) => ::core::panic!(
+                "invalid optimiser config: a hyper-parameter is outside its domain, or the \
+                 config disagrees with the state slots of the type (momentum > 0, `centered` \
+                 and `amsgrad` need `On<G>`; without them the slot must be `Off`)"
+            ),
+        }
+    };
 }
 
 /// Euclidean norm of one tensor, summed in index order.
@@ -121,7 +199,7 @@ pub(crate) fn decayed(g: f32, p: f32, weight_decay: f32) -> f32 {
 }
 
 /// `Ok` when every domain condition holds, else `Err(InvalidHyperParameter)`.
-pub(crate) fn require(ok: bool) -> Result<(), crate::Error> {
+pub(crate) const fn require(ok: bool) -> Result<(), crate::Error> {
     if ok {
         Ok(())
     } else {
@@ -130,6 +208,6 @@ pub(crate) fn require(ok: bool) -> Result<(), crate::Error> {
 }
 
 /// `true` when `x` is a finite number `>= 0`.
-pub(crate) fn non_negative(x: f32) -> bool {
+pub(crate) const fn non_negative(x: f32) -> bool {
     x.is_finite() && x >= 0.0
 }

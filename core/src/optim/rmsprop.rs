@@ -30,12 +30,14 @@ impl RmsPropConfig {
         Self { lr, alpha: 0.99, eps: 1e-8, weight_decay: 0.0, momentum: 0.0, centered: false }
     }
 
-    /// Checks the domain.
-    pub fn validate(&self) -> Result<(), Error> {
+    /// Checks the domain: `lr > 0`, `alpha` in [0, 1], eps, weight decay and momentum `>= 0`.
+    /// The typed optimiser's `new` calls it (and also checks the state types).
+    pub const fn validate(&self) -> Result<(), Error> {
         require(
             self.lr > 0.0
                 && self.lr.is_finite()
-                && (0.0..=1.0).contains(&self.alpha)
+                && self.alpha >= 0.0
+                && self.alpha <= 1.0
                 && non_negative(self.eps)
                 && non_negative(self.weight_decay)
                 && non_negative(self.momentum),
@@ -78,10 +80,10 @@ pub fn update(
 }
 
 /// RMSprop over gradient type `G`. State: the square average (`G`), a momentum buffer when
-/// `M = On<G>` and a gradient average when `C = On<G>`.
+/// `M = On<G>` and a gradient average when `C = On<G>`. Built by [`RmsProp::new`].
 #[derive(Clone, Debug)]
 pub struct RmsProp<G, M = Off, C = Off> {
-    /// Hyper-parameters.
+    /// Hyper-parameters (checked by [`RmsProp::new`]; a schedule may change `lr`).
     pub config: RmsPropConfig,
     square_avg: G,
     momentum_buffer: M,
@@ -89,47 +91,54 @@ pub struct RmsProp<G, M = Off, C = Off> {
     steps: u32,
 }
 
-impl<G: Params + Zeroed> RmsProp<G, Off, Off> {
-    /// Plain RMSprop.
-    pub const fn new(config: RmsPropConfig) -> Self {
-        let mut config = config;
-        config.momentum = 0.0;
-        config.centered = false;
-        Self { config, square_avg: G::ZEROED, momentum_buffer: Off, grad_avg: Off, steps: 0 }
-    }
-}
+/// RMSprop with momentum: one more `G` of state.
+pub type RmsPropMomentum<G> = RmsProp<G, On<G>, Off>;
+/// Centred RMSprop: one more `G` of state. Centred with momentum is `RmsProp<G, On<G>, On<G>>`.
+pub type RmsPropCentered<G> = RmsProp<G, Off, On<G>>;
 
-impl<G: Params + Zeroed, C: Slot> RmsProp<G, Off, C> {
-    /// Adds momentum (one more `G` of state).
-    pub fn with_momentum(self, momentum: f32) -> RmsProp<G, On<G>, C> {
-        let mut config = self.config;
-        config.momentum = momentum;
-        RmsProp {
-            config,
-            square_avg: self.square_avg,
-            momentum_buffer: On(G::ZEROED),
-            grad_avg: self.grad_avg,
-            steps: self.steps,
+impl<G: Zeroed, M: Slot<G>, C: Slot<G>> RmsProp<G, M, C> {
+    /// RMSprop with hyper-parameters `config`, usable in a `static`
+    /// (see [`valid!`](super::valid)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperParameter`] when `config` fails [`RmsPropConfig::validate`], when
+    /// `config.momentum > 0` and `M` is not [`On<G>`] (or `momentum == 0` and `M` is not
+    /// [`Off`]), or when `config.centered` and `C` is not [`On<G>`] (or not centred and `C` is
+    /// not [`Off`]).
+    ///
+    /// ```
+    /// use neurite::prelude::*;
+    /// use neurite::optim::On;
+    /// type G = <Dense<3, 2> as Layer>::Grads;
+    /// let plain = RmsProp::<G>::new(RmsPropConfig::new(0.01))?;
+    /// let centred = RmsPropConfig { centered: true, ..RmsPropConfig::new(0.01) };
+    /// let centred = RmsPropCentered::<G>::new(centred)?;
+    /// let both = RmsPropConfig { momentum: 0.9, centered: true, ..RmsPropConfig::new(0.01) };
+    /// let full = RmsProp::<G, On<G>, On<G>>::new(both)?;
+    /// let bad_alpha = RmsPropConfig { alpha: 1.5, ..RmsPropConfig::new(0.01) };
+    /// assert_eq!(RmsProp::<G>::new(bad_alpha).err(), Some(Error::InvalidHyperParameter));
+    /// assert!(RmsPropCentered::<G>::new(both).is_err()); // momentum, but no buffer in the type
+    /// # let _ = (plain, centred, full);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub const fn new(config: RmsPropConfig) -> Result<Self, Error> {
+        if config.validate().is_ok() && (config.momentum > 0.0) == M::ON && config.centered == C::ON
+        {
+            Ok(Self {
+                config,
+                square_avg: G::ZEROED,
+                momentum_buffer: M::ZEROED,
+                grad_avg: C::ZEROED,
+                steps: 0,
+            })
+        } else {
+            Err(Error::InvalidHyperParameter)
         }
     }
 }
 
-impl<G: Params + Zeroed, M: Slot> RmsProp<G, M, Off> {
-    /// Centred RMSprop (one more `G` of state).
-    pub fn centered(self) -> RmsProp<G, M, On<G>> {
-        let mut config = self.config;
-        config.centered = true;
-        RmsProp {
-            config,
-            square_avg: self.square_avg,
-            momentum_buffer: self.momentum_buffer,
-            grad_avg: On(G::ZEROED),
-            steps: self.steps,
-        }
-    }
-}
-
-impl<G: Params, M: Slot, C: Slot> Optimizer<G> for RmsProp<G, M, C> {
+impl<G: Params, M: Slot<G>, C: Slot<G>> Optimizer<G> for RmsProp<G, M, C> {
     fn step<L: Layer<Grads = G>>(&mut self, model: &mut L, grads: &G) {
         for i in 0..G::TENSORS {
             update(

@@ -3,7 +3,7 @@
 use super::{decayed, non_negative, require, Off, On, Optimizer, Slot};
 use crate::error::Error;
 use crate::layer::Layer;
-use crate::params::{Params, Zeroed};
+use crate::params::Params;
 use core::marker::PhantomData;
 
 /// Hyper-parameters of [`Sgd`] (names and defaults of `torch.optim.SGD`).
@@ -29,7 +29,8 @@ impl SgdConfig {
     }
 
     /// Checks the domain: `lr > 0`, others `>= 0`, Nesterov needs momentum and no dampening.
-    pub fn validate(&self) -> Result<(), Error> {
+    /// The typed optimiser's `new` calls it (and also checks the state types).
+    pub const fn validate(&self) -> Result<(), Error> {
         require(
             self.lr > 0.0
                 && self.lr.is_finite()
@@ -71,46 +72,51 @@ pub fn update(
 }
 
 /// SGD over a model whose gradients have type `G`; `M` is [`Off`] for plain gradient descent
-/// or [`On<G>`] with a momentum buffer (see [`Sgd::with_momentum`]).
+/// or [`On<G>`] with a momentum buffer ([`SgdMomentum`]). Built by [`Sgd::new`].
 #[derive(Clone, Debug)]
 pub struct Sgd<G, M = Off> {
-    /// Hyper-parameters.
+    /// Hyper-parameters (checked by [`Sgd::new`]; a schedule may change `lr`).
     pub config: SgdConfig,
     momentum_buffer: M,
     steps: u32,
     _grads: PhantomData<fn() -> G>,
 }
 
-impl<G> Sgd<G, Off> {
-    /// Plain (minibatch) gradient descent, no state.
-    pub const fn new(lr: f32) -> Self {
-        Self { config: SgdConfig::new(lr), momentum_buffer: Off, steps: 0, _grads: PhantomData }
-    }
+/// SGD with momentum (classic or Nesterov): one buffer of type `G`.
+pub type SgdMomentum<G> = Sgd<G, On<G>>;
 
-    /// Adds L2 weight decay.
-    pub const fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.config.weight_decay = weight_decay;
-        self
+impl<G, M: Slot<G>> Sgd<G, M> {
+    /// SGD with hyper-parameters `config`, usable in a `static`
+    /// (see [`valid!`](super::valid)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperParameter`] when `config` fails [`SgdConfig::validate`], or when
+    /// `config.momentum != 0` and `M` is not [`On<G>`], or `config.momentum == 0` and `M` is
+    /// not [`Off`].
+    ///
+    /// ```
+    /// use neurite::prelude::*;
+    /// type G = <Dense<3, 2> as Layer>::Grads;
+    /// let sgd = Sgd::<G>::new(SgdConfig { weight_decay: 1e-4, ..SgdConfig::new(0.1) })?;
+    /// let nesterov = SgdConfig { momentum: 0.9, nesterov: true, ..SgdConfig::new(0.1) };
+    /// let momentum = SgdMomentum::<G>::new(nesterov)?;
+    /// assert_eq!(Sgd::<G>::new(SgdConfig::new(-0.1)).err(), Some(Error::InvalidHyperParameter));
+    /// assert!(Sgd::<G>::new(nesterov).is_err()); // momentum, but no buffer in the type
+    /// assert!(SgdMomentum::<G>::new(SgdConfig::new(0.1)).is_err()); // a buffer, no momentum
+    /// # let _ = (sgd, momentum);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub const fn new(config: SgdConfig) -> Result<Self, Error> {
+        if config.validate().is_ok() && (config.momentum != 0.0) == M::ON {
+            Ok(Self { config, momentum_buffer: M::ZEROED, steps: 0, _grads: PhantomData })
+        } else {
+            Err(Error::InvalidHyperParameter)
+        }
     }
 }
 
-impl<G: Params + Zeroed> Sgd<G, Off> {
-    /// SGD with momentum (classic, or Nesterov), holding one buffer of type `G`.
-    pub const fn with_momentum(
-        self,
-        momentum: f32,
-        dampening: f32,
-        nesterov: bool,
-    ) -> Sgd<G, On<G>> {
-        let mut config = self.config;
-        config.momentum = momentum;
-        config.dampening = dampening;
-        config.nesterov = nesterov;
-        Sgd { config, momentum_buffer: On(G::ZEROED), steps: 0, _grads: PhantomData }
-    }
-}
-
-impl<G: Params, M: Slot> Optimizer<G> for Sgd<G, M> {
+impl<G: Params, M: Slot<G>> Optimizer<G> for Sgd<G, M> {
     fn step<L: Layer<Grads = G>>(&mut self, model: &mut L, grads: &G) {
         for i in 0..G::TENSORS {
             let buf = self.momentum_buffer.slot(i);

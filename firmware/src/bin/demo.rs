@@ -11,7 +11,7 @@
 
 use neurite::layer::{Infer, Layer};
 use neurite::loss::{CrossEntropy, Reduction, Target};
-use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd};
+use neurite::optim::{valid, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use neurite::params::Zeroed;
 use neurite::prelude::Trainer;
 use neurite::train::FineTune;
@@ -114,8 +114,7 @@ fn main() -> ! {
     let macs = 64 * 64 + 64 * 10;
     let ce = CrossEntropy::default();
     let mut trainer = Trainer::<Head>::new();
-    let mut opt: HeadOptimizer =
-        Sgd::new(ondevice::LR).with_momentum(ondevice::MOMENTUM, 0.0, false);
+    let mut opt = or_exit(HeadOptimizer::new(ondevice::HEAD_SGD));
     let mut ft = FineTune::new(&FROZEN, tuned.clone());
     let mut step = || {
         trainer.begin();
@@ -129,8 +128,12 @@ fn main() -> ! {
     // a full training step of the whole model (RAM copy, all layers), SGD and Adam, to compare
     // with the anchors' plain-C and AIfES train steps
     type G = <budget::Model as Layer>::Grads;
-    static mut FULL: (budget::Model, Trainer<budget::Model>, Sgd<G>, Adam<G>) =
-        (MODEL, Trainer::new(), Sgd::new(1e-3), Adam::new(AdamConfig::adam(1e-3)));
+    static mut FULL: (budget::Model, Trainer<budget::Model>, Sgd<G>, Adam<G>) = (
+        MODEL,
+        Trainer::new(),
+        valid!(Sgd::new(SgdConfig::new(1e-3))),
+        valid!(Adam::new(AdamConfig::adam(1e-3))),
+    );
     // SAFETY: the only reference to FULL, taken once here.
     let (model, full, sgd, adam) = unsafe { &mut *core::ptr::addr_of_mut!(FULL) };
     let mut full_sgd_step = || {
@@ -167,7 +170,7 @@ fn main() -> ! {
     // precision) weigh most: 4 tensors, 67 parameters
     type S = neurite_firmware::parity::Small;
     let mut small = neurite_firmware::parity::small(7);
-    let mut small_adam = Adam::<<S as Layer>::Grads>::new(AdamConfig::adam(1e-3));
+    let mut small_adam = or_exit(Adam::<<S as Layer>::Grads>::new(AdamConfig::adam(1e-3)));
     let small_grads = <S as Layer>::Grads::ZEROED;
     let adam_small = counter.measure(|| small_adam.step(&mut small, &small_grads));
     defmt::println!(

@@ -11,7 +11,8 @@ pub enum DynOptimizer {
     Adagrad(AdagradConfig),
     /// RMSprop (momentum, centred).
     RmsProp(RmsPropConfig),
-    /// Adam or AdamW, with AMSGrad flag.
+    /// Adam or AdamW, and an AMSGrad flag: AMSGrad runs when the flag or `config.amsgrad` is
+    /// set (the typed [`neurite::optim::Adam`] reads `config.amsgrad` alone).
     Adam(AdamConfig, bool),
 }
 
@@ -85,7 +86,8 @@ impl DynOptimizerState {
                 DynOptimizer::RmsProp(c) => rmsprop::update(c, p, g, s0, Some(s1), Some(s2)),
                 DynOptimizer::Adam(c, ams) => {
                     let s = adam_step.unwrap_or_else(|| adam::AdamStep::new(c, self.steps));
-                    adam::update_with(c, &s, p, g, s0, s1, if *ams { Some(s2) } else { None });
+                    let v_max = if *ams || c.amsgrad { Some(s2.as_mut_slice()) } else { None };
+                    adam::update_with(c, &s, p, g, s0, s1, v_max);
                 }
             }
         }
