@@ -324,9 +324,10 @@ impl Activation for Elu {
     fn kind(&self) -> ActivationKind {
         ActivationKind::Elu(self.alpha)
     }
+    /// Zeros pass through with their sign, as PyTorch's (`elu(-0.) = -0.` for any alpha).
     #[inline]
     fn f(&self, x: f32) -> f32 {
-        if x > 0.0 {
+        if x >= 0.0 {
             x
         } else {
             self.alpha * math::exp_m1(x)
@@ -532,6 +533,7 @@ mod tests {
         assert_eq!(Relu.df(0.0), 0.0);
         assert_eq!(LeakyRelu { negative_slope: 0.1 }.df(0.0), 0.1);
         assert_eq!(Elu { alpha: 2.0 }.df(0.0), 2.0);
+        assert_eq!(Selu.df(0.0), SELU_SCALE * SELU_ALPHA);
         assert_eq!(Step.f(0.0), 0.0);
         assert_eq!(Step.f(1e-30), 1.0);
         assert_eq!(Softplus { beta: 1.0, threshold: 20.0 }.f(30.0), 30.0);
@@ -596,6 +598,39 @@ mod tests {
         let negative = LeakyRelu { negative_slope: -0.1 };
         assert_eq!(bits(negative.f(-0.0)), bits(0.0));
         assert_eq!(bits(LeakyRelu { negative_slope: 0.1 }.f(-0.0)), bits(-0.0));
+        // torch 2.15: elu(-0.) = -0. whatever alpha's sign; selu(-0.) = -0.
+        for alpha in [-2.0, -1.0, 0.5, 1.0] {
+            assert_eq!(bits(Elu { alpha }.f(-0.0)), bits(-0.0), "alpha {alpha}");
+            assert_eq!(bits(Elu { alpha }.f(0.0)), bits(0.0), "alpha {alpha}");
+        }
+        assert_eq!(bits(Selu.f(-0.0)), bits(-0.0));
+    }
+
+    /// The version-1 model file's activation codes: every kind decodes to itself.
+    #[test]
+    fn every_activation_code_decodes_to_its_kind() {
+        let all = [
+            ActivationKind::Identity,
+            ActivationKind::Step,
+            ActivationKind::Sigmoid,
+            ActivationKind::Tanh,
+            ActivationKind::Relu,
+            ActivationKind::LeakyRelu(0.2),
+            ActivationKind::Softplus(2.0, 10.0),
+            ActivationKind::Gelu,
+            ActivationKind::GeluTanh,
+            ActivationKind::Silu,
+            ActivationKind::Swish(1.5),
+            ActivationKind::Elu(0.5),
+            ActivationKind::Selu,
+        ];
+        let mut codes = [false; 13];
+        for kind in all {
+            let (code, a, b) = kind.encode();
+            assert_eq!(ActivationKind::decode(code, a, b), Some(kind));
+            assert!(!core::mem::replace(&mut codes[usize::from(code)], true), "code {code} twice");
+        }
+        assert_eq!(ActivationKind::decode(13, 0.0, 0.0), None);
     }
 
     #[test]
