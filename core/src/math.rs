@@ -19,6 +19,10 @@
 pub fn exp(x: f32) -> f32 {
     #[cfg(feature = "fast-math")]
     {
+        // micromath does not propagate NaN; the activations must (PyTorch does)
+        if x.is_nan() {
+            return x;
+        }
         micromath::F32(x).exp().0
     }
     #[cfg(not(feature = "fast-math"))]
