@@ -180,6 +180,7 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
             loss.check_output(out.as_slice())?;
         }
         if self.batch.samples == 0 {
+            debug_assert!(crate::train::initialised(model), "{}", crate::train::UNINITIALISED);
             self.grads.zero();
         }
         let mut losses = [0.0; B];

@@ -79,7 +79,24 @@ pub const fn training<L: Layer, O>() -> Footprint {
 }
 
 /// Fine-tuning head `H` with optimiser `O` behind a frozen prefix `P` read in place (`P`
-/// needs only [`Infer`]).
+/// needs only [`Infer`]). Checked by the compiler against a budget:
+///
+/// ```
+/// use neurite::footprint::{fine_tuning, inference, training, Footprint};
+/// use neurite::optim::{Adam, SgdMomentum};
+/// use neurite::prelude::*;
+/// type Model = neurite::Seq![Dense<6, 12>, Relu<12>, Dense<12, 12>, Relu<12>, Dense<12, 2>];
+/// type Frozen = neurite::Seq![Dense<6, 12>, Relu<12>, Dense<12, 12>, Relu<12>];
+/// type Head = Dense<12, 2>;
+/// const INFER: Footprint = inference::<Model>();
+/// const TRAIN: Footprint = training::<Model, Adam<<Model as Layer>::Grads>>();
+/// const TUNE: Footprint = fine_tuning::<Frozen, Head, SgdMomentum<<Head as Layer>::Grads>>();
+/// const _: () = assert!(TUNE.ram() <= 1024, "fine-tuning exceeds 1 KB of RAM");
+/// assert_eq!(INFER.params, 4 * (6 * 12 + 12 + 12 * 12 + 12 + 12 * 2 + 2)); // bytes of weights
+/// assert_eq!(TUNE.frozen + TUNE.params, INFER.params);
+/// // Adam: two moments per parameter, plus its configuration and step count
+/// assert!(TRAIN.optimizer > 2 * INFER.params && TRAIN.optimizer < 2 * INFER.params + 64);
+/// ```
 pub const fn fine_tuning<P: Infer, H: Layer, O>() -> Footprint {
     let head = training::<H, O>();
     Footprint { frozen: size_of::<P>(), buffers: head.buffers + size_of::<P::Input>(), ..head }

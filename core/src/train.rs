@@ -163,6 +163,7 @@ impl<L: Layer> Trainer<L> {
         loss.check_output(self.out.as_slice())?;
         let l = loss.eval(self.out.as_slice(), target, self.dout.as_mut_slice(), None);
         if self.batch.samples == 0 {
+            debug_assert!(initialised(model), "{UNINITIALISED}");
             self.grads.zero();
         }
         self.batch.add(l, loss.mean_weight(target));
@@ -225,12 +226,46 @@ pub fn scale_params<P: Params>(p: &mut P, factor: f32) {
     }
 }
 
+/// A debug build's check at each batch's first sample: a model of several layers whose
+/// parameters are all zero (`DEFAULT` without `init`) cannot learn: its hidden layers'
+/// gradients are zero. A single layer (one weight and one bias tensor) may start at zero.
+pub(crate) fn initialised<P: Params>(model: &P) -> bool {
+    P::TENSORS <= 2 || (0..P::TENSORS).any(|t| model.tensor(t).iter().any(|&v| v != 0.0))
+}
+
+pub(crate) const UNINITIALISED: &str = "neurite: every parameter of this multi-layer model is \
+    zero, so it cannot learn: call `init` on it first (DEFAULT has zero weights)";
+
 /// A head `H` trained behind a frozen prefix `P` that is only borrowed (on an MCU a
 /// `&'static` model in flash). Gradients and optimiser state exist for `H` only.
 ///
 /// The prefix is only run ([`Infer::forward`]), so it needs only [`Infer`]: an
 /// inference-only model with no backward and no gradient type works. The head is trained
 /// with the trainer's [`Ctx`] (its dropout draws from the trainer's generator).
+///
+/// ```
+/// use neurite::loss::{CrossEntropy, Reduction, Target};
+/// use neurite::optim::{Optimizer, Sgd, SgdConfig};
+/// use neurite::prelude::*;
+/// type Frozen = neurite::Seq![Dense<4, 8>, Relu<8>];
+/// type Head = Dense<8, 3>;
+/// let mut frozen = Frozen::DEFAULT; // on an MCU: a `static` in flash
+/// frozen.init(&LayerInit::XAVIER, &mut Rng::new(1));
+/// let mut head = Head::DEFAULT;
+/// head.init(&LayerInit::XAVIER, &mut Rng::new(2));
+/// let mut tuned = FineTune::new(&frozen, head);
+/// let (mut trainer, ce) = (Trainer::<Head>::new(), CrossEntropy::default());
+/// let mut opt = Sgd::<<Head as Layer>::Grads>::new(SgdConfig::new(0.1)).unwrap();
+/// let x = [0.5, -1.0, 2.0, 0.25];
+/// let mut losses = [0.0; 2];
+/// for loss in &mut losses {
+///     trainer.begin();
+///     tuned.accumulate(&mut trainer, &ce, &x, Target::Class(2)).unwrap();
+///     *loss = trainer.finish(&ce, Reduction::Mean).unwrap().0;
+///     tuned.step(&mut opt, &trainer); // only the head changes
+/// }
+/// assert!(losses[1] < losses[0]);
+/// ```
 pub struct FineTune<'a, P: Infer, H: Layer<Input = P::Output>> {
     /// The frozen layers (read-only).
     pub frozen: &'a P,
@@ -359,8 +394,31 @@ where
 /// smaller). Returns the mean of the batch losses.
 ///
 /// Errors: `LengthMismatch` unless `xs`, `targets` and `order` have one length; `Empty` for
-/// no samples or `batch_size == 0`; any sample's error (the model may have been updated by
-/// earlier batches).
+/// no samples or `batch_size == 0`; `NonFiniteLoss` when a batch diverges (no step is taken
+/// with it); any sample's error (the model may have been updated by earlier batches).
+///
+/// ```
+/// use neurite::loss::{CrossEntropy, Reduction};
+/// use neurite::optim::{Adam, AdamConfig};
+/// use neurite::prelude::*;
+/// use neurite::train::train_epoch;
+/// type Model = neurite::Seq![Dense<2, 8>, Tanh<8>, Dense<8, 2>];
+/// let mut model = Model::DEFAULT;
+/// model.init(&LayerInit::XAVIER, &mut Rng::new(1));
+/// let xs = [[0.0, 1.0], [1.0, 0.0], [0.9, 0.1], [0.1, 0.8]];
+/// let ys = [0usize, 1, 1, 0];
+/// let mut opt = Adam::<<Model as Layer>::Grads>::new(AdamConfig::adam(0.05)).unwrap();
+/// let (mut trainer, mut order, mut rng) = (Trainer::<Model>::new(), [0usize; 4], Rng::new(3));
+/// let ce = CrossEntropy::default();
+/// let mut first = None;
+/// let mut last = 0.0;
+/// for _ in 0..30 {
+///     last = train_epoch(&mut model, &mut opt, &mut trainer, &ce, Reduction::Mean, &xs, &ys, 2,
+///         &mut order, Some(&mut rng)).unwrap();
+///     first.get_or_insert(last);
+/// }
+/// assert!(last < first.unwrap() / 2.0);
+/// ```
 #[allow(clippy::too_many_arguments)]
 pub fn train_epoch<L, O, Lo, T>(
     model: &mut L,

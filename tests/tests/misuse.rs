@@ -152,3 +152,23 @@ fn a_nan_input_is_caught_or_propagated() {
         Err(Error::NonFiniteOutput { index: 0 })
     );
 }
+
+/// A multi-layer model straight from `DEFAULT` (all weights zero, no `init`) cannot learn:
+/// a debug build stops at its first sample with a message saying so.
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "call `init` on it first")]
+fn an_uninitialised_model_is_caught_in_debug_builds() {
+    let m = Mlp::DEFAULT;
+    let mut t = Trainer::<Mlp>::new();
+    let _ = t.accumulate(&m, &CrossEntropy::default(), &XS[0], Target::Class(0));
+}
+
+/// A single layer may start at zero (a linear model learns from zeros).
+#[test]
+fn a_single_layer_may_start_at_zero() {
+    type Linear = neurite::Seq![Dense<3, 2>];
+    let m = Linear::DEFAULT;
+    let mut t = Trainer::<Linear>::new();
+    assert!(t.accumulate(&m, &CrossEntropy::default(), &XS[0], Target::Class(0)).is_ok());
+}
