@@ -13,9 +13,50 @@ use crate::params::Vector;
 pub struct Act<A, const N: usize>(pub A);
 
 impl<A: Activation, const N: usize> Act<A, N> {
-    /// The layer with activation `a` (for options: `Act::new(LeakyRelu { negative_slope: 0.2 })`).
+    /// The layer with activation `a`, for options:
+    /// `Act::new(neurite::activation::LeakyRelu { negative_slope: 0.2 })` (the prelude's
+    /// `LeakyRelu` is the layer alias; with it in scope, use [`Act::leaky_relu`] and its
+    /// siblings).
     pub const fn new(a: A) -> Self {
         Self(a)
+    }
+}
+
+/// Layers with options, named as the prelude names them:
+///
+/// ```
+/// use neurite::prelude::*;
+/// type Model = neurite::Seq![Dense<4, 8>, LeakyRelu<8>, Dense<8, 8>, Elu<8>, Dense<8, 2>];
+/// let mut model = Model::DEFAULT;
+/// model.1 .0 = LeakyRelu::leaky_relu(0.2);
+/// model.1 .1 .1 .0 = Elu::elu(0.5);
+/// assert_eq!(model.1 .0 .0.negative_slope, 0.2);
+/// ```
+impl<const N: usize> Act<act::LeakyRelu, N> {
+    /// Leaky ReLU with slope `negative_slope` for negative inputs (PyTorch's default 0.01).
+    pub const fn leaky_relu(negative_slope: f32) -> Self {
+        Self(act::LeakyRelu { negative_slope })
+    }
+}
+
+impl<const N: usize> Act<act::Elu, N> {
+    /// ELU with `alpha` (PyTorch's default 1).
+    pub const fn elu(alpha: f32) -> Self {
+        Self(act::Elu { alpha })
+    }
+}
+
+impl<const N: usize> Act<act::Swish, N> {
+    /// Swish `x sigmoid(beta x)` with `beta` (1: SiLU).
+    pub const fn swish(beta: f32) -> Self {
+        Self(act::Swish { beta })
+    }
+}
+
+impl<const N: usize> Act<act::Softplus, N> {
+    /// Softplus with `beta` and `threshold` (PyTorch's defaults 1 and 20).
+    pub const fn softplus(beta: f32, threshold: f32) -> Self {
+        Self(act::Softplus { beta, threshold })
     }
 }
 
