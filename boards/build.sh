@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-size="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-size"
+host=$(rustc -vV | sed -n 's/^host: //p')
+size="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-size"
 if [ ! -x "$size" ]; then
     echo "llvm-size not found at $size (rustup component add llvm-tools)" >&2
     exit 1

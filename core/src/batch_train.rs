@@ -121,8 +121,8 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
         t
     }
 
-    /// Starts a step: zero loss sums; the gradients are zeroed when its first minibatch is
-    /// added. [`BatchTrainer::finish`] starts the next step too.
+    /// Starts a step: zero loss sums; its first minibatch zeroes the gradients.
+    /// [`BatchTrainer::finish`] starts the next step too.
     pub fn begin(&mut self) {
         self.batch = Batch::new();
     }
@@ -133,7 +133,10 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
     /// gradients. Returns the samples' losses.
     ///
     /// Every sample and target is checked first (typed error, nothing changed: not the
-    /// model's running statistics either). Several calls between `begin` and `finish`
+    /// model's running statistics either). The outputs are checked after the forward pass
+    /// ([`Loss::check_output`]): that error leaves the gradients and loss sums unchanged, but
+    /// the forward has run (batch norm's running statistics and the dropout generator have
+    /// moved, as in PyTorch when `BCELoss` refuses its input). Several calls between `begin` and `finish`
     /// accumulate several minibatches, each normalised with its own statistics.
     pub fn accumulate_batch<Lo: Loss + ?Sized, T: AsTarget>(
         &mut self,
@@ -203,11 +206,13 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
         reduction: Reduction,
     ) -> Result<(f32, f32), Error> {
         if self.batch.samples == 0 {
+            self.grads.zero();
             return Err(Error::Empty);
         }
         let (value, scale) = self.batch.reduce(reduction, loss.per_element(), M::Output::LEN);
         self.batch = Batch::new();
         if !value.is_finite() {
+            self.grads.zero();
             return Err(Error::NonFiniteLoss);
         }
         scale_params(&mut self.grads, scale);

@@ -70,7 +70,9 @@ pub enum Error {
         /// Index of the first offending value.
         index: usize,
     },
-    /// A batch's loss is NaN or infinite: training diverged (lower the learning rate).
+    /// A batch's loss is NaN or infinite: training diverged (lower the learning rate), or a
+    /// weighted mean had nothing to divide by (every sample of the batch in a class of
+    /// weight 0).
     NonFiniteLoss,
 }
 
@@ -110,7 +112,8 @@ impl fmt::Display for Error {
                 write!(f, "model output at index {index} is NaN or infinite")
             }
             Self::NonFiniteLoss => f.write_str(
-                "the loss is NaN or infinite: training diverged (lower the learning rate)",
+                "the loss is NaN or infinite: training diverged (lower the learning rate), or \
+                 a weighted mean had zero total weight",
             ),
         }
     }

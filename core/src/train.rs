@@ -112,16 +112,20 @@ impl<L: Layer> Trainer<L> {
         t
     }
 
-    /// Starts a batch: zero loss sums; the gradients are zeroed when its first sample is
-    /// added. [`Trainer::finish`] starts the next batch too, so a loop that forgets `begin`
-    /// still trains on each batch's own gradients.
+    /// Starts a batch: zero loss sums; its first sample zeroes the gradients (once, not
+    /// twice per batch). [`Trainer::finish`] starts the next batch too, so a loop that
+    /// forgets `begin` still trains on each batch's own gradients, and a batch that added
+    /// nothing leaves zero gradients (see `finish`).
     pub fn begin(&mut self) {
         self.batch = Batch::new();
     }
 
     /// Adds one sample: forward with trace (with the trainer's [`Ctx`]), loss, backward into
     /// the gradients. Returns the sample's loss. The sample and target are checked first
-    /// (typed error, nothing changed).
+    /// (typed error, nothing changed); the model's output is checked after the forward pass
+    /// ([`Loss::check_output`]: a typed error, the gradients and loss sums unchanged, the
+    /// trace and a dropout generator advanced, as in PyTorch, whose forward has run when
+    /// `BCELoss` refuses its input).
     pub fn accumulate<Lo: Loss + ?Sized>(
         &mut self,
         model: &L,
@@ -174,18 +178,22 @@ impl<L: Layer> Trainer<L> {
     /// Ends the batch: scales the summed gradients by the reduction's normaliser and returns
     /// `(batch loss, scale)`; the next sample added starts a new batch. `Err(Empty)` if no
     /// sample was added, `Err(NonFiniteLoss)` if the loss is NaN or infinite (training
-    /// diverged: do not step with these gradients).
+    /// diverged); after either error the gradients are zero, so a step taken anyway changes
+    /// nothing.
     pub fn finish<Lo: Loss + ?Sized>(
         &mut self,
         loss: &Lo,
         reduction: Reduction,
     ) -> Result<(f32, f32), Error> {
         if self.batch.samples == 0 {
+            // no gradients from this batch: a step taken anyway changes nothing
+            self.grads.zero();
             return Err(Error::Empty);
         }
         let (value, scale) = self.batch.reduce(reduction, loss.per_element(), L::Output::LEN);
         self.batch = Batch::new();
         if !value.is_finite() {
+            self.grads.zero();
             return Err(Error::NonFiniteLoss);
         }
         scale_params(&mut self.grads, scale);
@@ -226,11 +234,20 @@ pub fn scale_params<P: Params>(p: &mut P, factor: f32) {
     }
 }
 
-/// A debug build's check at each batch's first sample: a model of several layers whose
+/// A debug build's check at each batch's first sample: a chain of several layers whose
 /// parameters are all zero (`DEFAULT` without `init`) cannot learn: its hidden layers'
-/// gradients are zero. A single layer (one weight and one bias tensor) may start at zero.
-pub(crate) fn initialised<P: Params>(model: &P) -> bool {
-    P::TENSORS <= 2 || (0..P::TENSORS).any(|t| model.tensor(t).iter().any(|&v| v != 0.0))
+/// gradients are zero. A single layer (one weight and one bias tensor) and a model with a
+/// skip connection (a residual block or a concatenation, which learn from zero weights) may
+/// start at zero.
+pub(crate) fn initialised<L: Layer>(model: &L) -> bool {
+    if L::TENSORS <= 2 || (0..L::TENSORS).any(|t| model.tensor(t).iter().any(|&v| v != 0.0)) {
+        return true;
+    }
+    let mut skip = false;
+    model.describe(&mut |d| {
+        skip |= matches!(d, crate::layer::LayerDesc::Other { name: "residual" | "concat", .. });
+    });
+    skip
 }
 
 pub(crate) const UNINITIALISED: &str = "neurite: every parameter of this multi-layer model is \

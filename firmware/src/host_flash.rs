@@ -82,7 +82,12 @@ impl<const SIZE: usize> HostFlash<SIZE> {
             let flash = Self { handle };
             // SAFETY: FLEN on an open handle.
             let len = unsafe { syscall!(FLEN, handle) } as isize;
-            return if len == SIZE as isize { Ok(flash) } else { Err(HostFlashError::WrongSize) };
+            if len != SIZE as isize {
+                // SAFETY: CLOSE on the handle opened above, not used afterwards.
+                unsafe { syscall!(CLOSE, handle) };
+                return Err(HostFlashError::WrongSize);
+            }
+            return Ok(flash);
         }
         let handle = open(nr::open::RW_TRUNC_BINARY).ok_or(HostFlashError::Io)?;
         let mut flash = Self { handle };

@@ -443,7 +443,11 @@ fn fit(
                     }
                 },
             )
-        })?;
+        });
+        let train_loss = match train_loss {
+            Err(neurite::Error::NonFiniteLoss) => f32::NAN, // reported below with the epoch
+            other => other?,
+        };
         let val_loss =
             (!val_x.is_empty()).then(|| mean_loss(&saved.model, &cfg.loss, &val_x, &val_t));
         let stats = EpochStats {

@@ -496,6 +496,14 @@ fn bad_options_and_specs() {
         &["unknown layer 'relux'", "item 2"],
         Some(&out),
     );
+    // a diverging run stops at its first non-finite batch, naming the epoch
+    for optimizer in ["adam", "sgd"] {
+        bad(
+            &["train", "--data", iris, "--optimizer", optimizer, "--lr", "1e30", "--quiet"],
+            &["training diverged at epoch 1", "lower the learning rate"],
+            None,
+        );
+    }
     bad(
         &["train", "--data", iris, "--layers", "dense(16,relu", "--out", o],
         &["--layers", "missing closing parenthesis"],

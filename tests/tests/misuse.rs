@@ -172,3 +172,35 @@ fn a_single_layer_may_start_at_zero() {
     let mut t = Trainer::<Linear>::new();
     assert!(t.accumulate(&m, &CrossEntropy::default(), &XS[0], Target::Class(0)).is_ok());
 }
+
+/// A model with a skip connection learns from zero weights (a zero residual block is the
+/// identity), so the debug check lets it through.
+#[test]
+fn a_zero_residual_model_may_start_at_zero() {
+    type Res = neurite::Seq![neurite::layer::Residual<Dense<3, 3>>, Dense<3, 2>];
+    let m = Res::DEFAULT;
+    let mut t = Trainer::<Res>::new();
+    assert!(t.accumulate(&m, &CrossEntropy::default(), &XS[0], Target::Class(0)).is_ok());
+}
+
+/// After a batch that added nothing, or diverged, the gradients are zero: a loop that steps
+/// anyway (ignoring the error) does not repeat the previous batch's update.
+#[test]
+fn a_failed_batch_leaves_zero_gradients() {
+    let m = mlp(5);
+    let ce = CrossEntropy::default();
+    let mut t = Trainer::<Mlp>::new();
+    t.accumulate(&m, &ce, &XS[0], Target::Class(1)).unwrap();
+    t.finish(&ce, Reduction::Mean).unwrap();
+    assert!(bits(&t.grads).iter().any(|&b| b != 0));
+    // every reading of the next batch is refused
+    assert!(t.accumulate(&m, &ce, &[f32::NAN, 0.0, 0.0], Target::Class(1)).is_err());
+    assert_eq!(t.finish(&ce, Reduction::Mean), Err(Error::Empty));
+    assert!(bits(&t.grads).iter().all(|&b| b == 0), "stale gradients after an empty batch");
+    // the same after begin: nothing added, zero gradients from finish
+    t.accumulate(&m, &ce, &XS[1], Target::Class(0)).unwrap();
+    t.finish(&ce, Reduction::Mean).unwrap();
+    t.begin();
+    assert_eq!(t.finish(&ce, Reduction::Mean), Err(Error::Empty));
+    assert!(bits(&t.grads).iter().all(|&b| b == 0), "stale gradients after begin and finish");
+}

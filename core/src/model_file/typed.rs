@@ -178,7 +178,9 @@ pub fn save_typed<L: Infer + Params>(
 
 /// Loads a model of type `L` from model-file bytes in one call: [`ModelFileV2::parse`]
 /// (every check, no allocation), then [`ModelFileV2::load_into`] a fresh `L` (the file's
-/// architecture must be `L`'s).
+/// architecture must be `L`'s). Only the layers: a file the CLI wrote for its training data
+/// also holds the input standardisation and, for regression, the target scaling, which the
+/// model expects around it ([`ModelFileV2::standardisation`], [`ModelFileV2::target_scale`]).
 pub fn load_typed<L: Layer>(bytes: &[u8]) -> Result<L, Error> {
     let file = ModelFileV2::parse(bytes)?;
     let mut model = L::DEFAULT;

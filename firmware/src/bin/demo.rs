@@ -27,8 +27,11 @@ use neurite_firmware::target::{self, InstructionCounter};
 
 neurite_firmware::exit_on_hardfault!();
 
-fn or_exit<T, E>(r: Result<T, E>) -> T {
-    r.unwrap_or_else(|_| target::exit(false))
+fn or_exit<T, E: core::fmt::Debug>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| {
+        defmt::error!("demo stopped: {}", defmt::Debug2Format(&e));
+        target::exit(false)
+    })
 }
 
 #[cortex_m_rt::entry]
@@ -41,16 +44,25 @@ fn main() -> ! {
     // 0. boot: the head a previous run saved in flash, if any
     let flash = or_exit(HostFlash::<{ 8 * SECTOR }>::from_command_line());
     let mut store = AbStore::new(flash, 0, (4 * SECTOR) as u32);
-    let restored = match or_exit(saved::load_head(&mut store)) {
-        Some((head, rec)) => {
+    let restored = match saved::load_head(&mut store) {
+        // a file saved by another build (another head) is not this device's: start afresh
+        Err(saved::SavedError::Model(e)) => {
+            defmt::println!(
+                "boot: the saved head is not this model's ({}): ignored",
+                defmt::Display2Format(&e)
+            );
+            None
+        }
+        Err(e) => or_exit(Err(e)),
+        Ok(None) => {
+            defmt::println!("boot: no saved head in flash (first boot)");
+            None
+        }
+        Ok(Some((head, rec))) => {
             let hash = hash_params(&head);
             let acc = or_exit(ondevice::accuracy_through_sensor(&head, DEVICE));
             defmt::println!("boot: flash slot {=usize} (seq {=u32}) holds a fine-tuned head, model file {=usize} bytes, params fnv1a {=u64:#018x}: accuracy {=u32}/{=u32} through this device's sensor", rec.slot, rec.seq, rec.len, hash, acc, n_test);
             Some((rec, hash, acc))
-        }
-        None => {
-            defmt::println!("boot: no saved head in flash (first boot)");
-            None
         }
     };
 

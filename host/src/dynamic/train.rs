@@ -110,18 +110,26 @@ impl DynTrainer {
         self.ws.output()
     }
 
-    /// Ends the batch: scales the gradients; returns `(batch loss, scale)`.
+    /// Ends the batch: scales the gradients; returns `(batch loss, scale)`. As the core's
+    /// trainers: `Err(Empty)` without samples, `Err(NonFiniteLoss)` for a NaN or infinite
+    /// loss, and after either error the gradients are zero.
     pub fn finish(
         &mut self,
         loss: &dyn Loss,
         reduction: Reduction,
         outputs: usize,
     ) -> Result<(f32, f32), Error> {
+        let zero = |grads: &mut Vec<Vec<f32>>| grads.iter_mut().for_each(|g| g.fill(0.0));
         if self.batch.samples == 0 {
+            zero(&mut self.grads);
             return Err(Error::Empty);
         }
         let (value, scale) = self.batch.reduce(reduction, loss.per_element(), outputs);
         self.batch = Batch::new();
+        if !value.is_finite() {
+            zero(&mut self.grads);
+            return Err(Error::NonFiniteLoss);
+        }
         if scale != 1.0 {
             for g in &mut self.grads {
                 neurite::kernel::reduce::scale(g, scale);
