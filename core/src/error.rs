@@ -137,3 +137,27 @@ pub fn check_len(values: &[f32], expected: usize) -> Result<(), Error> {
         Err(Error::LengthMismatch { expected, found: values.len() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error reads as a sentence naming what went wrong and where.
+    #[test]
+    fn messages_name_the_problem() {
+        let cases: [(Error, &str); 8] = [
+            (Error::LengthMismatch { expected: 4, found: 3 }, "expected 4 values, found 3"),
+            (Error::NonFinite { index: 2 }, "index 2 is NaN or infinite"),
+            (Error::ClassOutOfRange { class: 7, classes: 3 }, "class 7 is out of range for 3"),
+            (Error::NotAProbability { index: 1 }, "index 1 is not a probability"),
+            (Error::ArchitectureMismatch { layer: 5 }, "at layer 5"),
+            (Error::NonFiniteOutput { index: 3 }, "model output at index 3 is NaN or infinite"),
+            (Error::NonFiniteLoss, "training diverged (lower the learning rate)"),
+            (Error::MalformedLayer { layer: 2 }, "layer 2 is malformed"),
+        ];
+        for (e, want) in cases {
+            let text = format!("{e}");
+            assert!(text.contains(want), "{e:?}: '{text}' does not say '{want}'");
+        }
+    }
+}
