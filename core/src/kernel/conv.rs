@@ -902,6 +902,44 @@ mod tests {
     }
 
     #[test]
+    fn conv_transpose2d_backward_writes_nothing_when_one_buffer_is_short() {
+        let g = ConvTranspose2dGeom {
+            in_channels: 2,
+            out_channels: 3,
+            in_h: 2,
+            in_w: 2,
+            kernel: [2, 2],
+            stride: [2, 2],
+            padding: [0, 0],
+            output_padding: [0, 0],
+        };
+        let (wl, xl, yl) = (g.weight_len(), g.input_len(), g.output_len());
+        let (w, x, dy) = (vec![0.5; wl], vec![1.5; xl], vec![0.25; yl]);
+        // each output buffer one short on its own: gw, dx, gb
+        for short in 0..3 {
+            let mut gw = vec![7.0; wl - usize::from(short == 0)];
+            let mut dx = vec![7.0; xl - usize::from(short == 1)];
+            let mut gb = vec![7.0; 3 - usize::from(short == 2)];
+            conv_transpose2d_backward(&g, &w, &x, &dy, Some(&mut dx), &mut gw, Some(&mut gb));
+            let untouched = |v: &[f32]| v.iter().all(|&e| e == 7.0);
+            assert!(untouched(&gw) && untouched(&dx) && untouched(&gb), "buffer {short} short");
+        }
+        // and at full length they are written
+        let (mut gw, mut dx, mut gb) = (vec![7.0; wl], vec![7.0; xl], vec![7.0; 3]);
+        conv_transpose2d_backward(&g, &w, &x, &dy, Some(&mut dx), &mut gw, Some(&mut gb));
+        assert!(gw.iter().chain(&dx).chain(&gb).any(|&e| e != 7.0));
+    }
+
+    #[test]
+    fn grouped_macs_divide_the_input_channels() {
+        // 4 -> 6 channels in 2 groups, 3x3 kernel, 5x5 input, no padding: 3x3 outputs, each
+        // output value sums (4 / 2) * 3 * 3 taps
+        let g = geom([4, 6], [5, 5], [3, 3], [1, 1], [0, 0], [1, 1], 2);
+        assert!(g.is_valid());
+        assert_eq!(g.macs(), 6 * 3 * 3 * (4 / 2) * 3 * 3);
+    }
+
+    #[test]
     fn conv_transpose2d_stride2_by_hand() {
         // Kernel 2x2, stride 2: y[2i + a][2j + b] = x[i][j] * w[a][b] + bias.
         let g = ConvTranspose2dGeom {
