@@ -18,24 +18,17 @@ use panic_probe as _;
 #[allow(dead_code, clippy::all)]
 #[path = "../../../firmware/src/model.rs"]
 mod model;
+#[path = "../../common/board.rs"]
+mod board;
 #[path = "../../common/digits.rs"]
 mod digits;
 
-use digits::{Head, HeadOptimizer, Tuned, FINE_TUNE, INFERENCE};
+use digits::{Head, HeadOptimizer, Tuned};
 use neurite::prelude::Trainer;
 
 /// RAM of the nRF52840 (memory.x).
 const RAM: usize = 256 * 1024;
-/// RAM this firmware promises for inference (weights stay in flash).
-const INFERENCE_RAM_BUDGET: usize = 16 * 1024;
-/// RAM this firmware promises for fine-tuning the head.
-const FINE_TUNE_RAM_BUDGET: usize = 32 * 1024;
-const _: () =
-    assert!(INFERENCE.buffers <= INFERENCE_RAM_BUDGET, "inference exceeds its RAM budget");
-const _: () =
-    assert!(FINE_TUNE.ram() <= FINE_TUNE_RAM_BUDGET, "fine-tuning exceeds its RAM budget");
-const _: () =
-    assert!(INFERENCE_RAM_BUDGET + FINE_TUNE_RAM_BUDGET <= RAM / 2, "budgets leave half the RAM");
+const _: () = assert!(board::budgets_fit(RAM), "the RAM budgets must leave half the RAM");
 
 #[entry]
 fn main() -> ! {
@@ -53,26 +46,8 @@ fn main() -> ! {
     let mut delay = Delay::new(cp.SYST);
     let port0 = p0::Parts::new(p.P0);
     let mut led = port0.p0_13.into_push_pull_output(Level::High); // LED1, active low
-    defmt::println!("neurite on the nRF52840 DK: digits 64-64-10");
-
     let _ = led.toggle();
-    let x = digits::standardise(&digits::SAMPLE);
-    let (class, _) = digits::predict(MODEL, &x);
-    defmt::println!("inference: predicted class {=usize} (label {=usize})", class, digits::LABEL);
-    match digits::fine_tune_step(MODEL, TRAINER, OPT, &x, digits::LABEL) {
-        Some((before, after)) => defmt::println!(
-            "fine-tuning: 1 SGD step of the head, loss {=f32} -> {=f32}",
-            before,
-            after
-        ),
-        None => defmt::println!("fine-tuning: sample refused"),
-    }
-    defmt::println!(
-        "RAM (compile time): inference {=usize} bytes of buffers, fine-tuning {=usize} bytes; {=usize} bytes of weights in flash",
-        INFERENCE.buffers,
-        FINE_TUNE.ram(),
-        FINE_TUNE.frozen
-    );
+    board::run("nRF52840 DK", MODEL, TRAINER, OPT);
 
     loop {
         let _ = led.toggle();
