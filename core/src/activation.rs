@@ -528,6 +528,23 @@ impl ActivationKind {
 mod tests {
     use super::*;
 
+    /// One of each kind, the options away from PyTorch's defaults.
+    const EVERY_KIND: [ActivationKind; 13] = [
+        ActivationKind::Identity,
+        ActivationKind::Step,
+        ActivationKind::Sigmoid,
+        ActivationKind::Tanh,
+        ActivationKind::Relu,
+        ActivationKind::LeakyRelu(0.2),
+        ActivationKind::Softplus(2.0, 10.0),
+        ActivationKind::Gelu,
+        ActivationKind::GeluTanh,
+        ActivationKind::Silu,
+        ActivationKind::Swish(1.5),
+        ActivationKind::Elu(0.5),
+        ActivationKind::Selu,
+    ];
+
     #[test]
     fn kink_conventions_match_pytorch() {
         assert_eq!(Relu.df(0.0), 0.0);
@@ -551,22 +568,7 @@ mod tests {
     #[test]
     fn nan_propagates_as_in_pytorch() {
         let nan = f32::NAN;
-        let all = [
-            ActivationKind::Identity,
-            ActivationKind::Step,
-            ActivationKind::Sigmoid,
-            ActivationKind::Tanh,
-            ActivationKind::Relu,
-            ActivationKind::LeakyRelu(0.01),
-            ActivationKind::Softplus(1.0, 20.0),
-            ActivationKind::Gelu,
-            ActivationKind::GeluTanh,
-            ActivationKind::Silu,
-            ActivationKind::Swish(1.5),
-            ActivationKind::Elu(2.0),
-            ActivationKind::Selu,
-        ];
-        for kind in all {
+        for kind in EVERY_KIND {
             let (mut y, mut dx) = ([0.0f32], [0.0f32]);
             kind.forward(&[nan], &mut y);
             kind.backward(&[nan], &[1.0], &mut dx);
@@ -609,23 +611,8 @@ mod tests {
     /// The version-1 model file's activation codes: every kind decodes to itself.
     #[test]
     fn every_activation_code_decodes_to_its_kind() {
-        let all = [
-            ActivationKind::Identity,
-            ActivationKind::Step,
-            ActivationKind::Sigmoid,
-            ActivationKind::Tanh,
-            ActivationKind::Relu,
-            ActivationKind::LeakyRelu(0.2),
-            ActivationKind::Softplus(2.0, 10.0),
-            ActivationKind::Gelu,
-            ActivationKind::GeluTanh,
-            ActivationKind::Silu,
-            ActivationKind::Swish(1.5),
-            ActivationKind::Elu(0.5),
-            ActivationKind::Selu,
-        ];
-        let mut codes = [false; 13];
-        for kind in all {
+        let mut codes = [false; EVERY_KIND.len()];
+        for kind in EVERY_KIND {
             let (code, a, b) = kind.encode();
             assert_eq!(ActivationKind::decode(code, a, b), Some(kind));
             assert!(!core::mem::replace(&mut codes[usize::from(code)], true), "code {code} twice");
