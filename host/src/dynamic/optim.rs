@@ -75,17 +75,15 @@ impl DynOptimizerState {
     pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[Vec<f32>]) {
         let first = self.steps == 0;
         self.steps = self.steps.saturating_add(1);
-        let adam_step = match &self.kind {
-            DynOptimizer::Adam(c, _) => Some(adam::AdamStep::new(c, self.steps)),
-            _ => None,
-        };
+        // Adam's bias corrections: once per step, at its first tensor
+        let mut adam_step = None;
         for ((p, g), [s0, s1, s2]) in params.iter_mut().zip(grads).zip(&mut self.slots) {
             match &self.kind {
                 DynOptimizer::Sgd(c) => sgd::update(c, first, p, g, Some(s0)),
                 DynOptimizer::Adagrad(c) => adagrad::update(c, self.steps, p, g, s0),
                 DynOptimizer::RmsProp(c) => rmsprop::update(c, p, g, s0, Some(s1), Some(s2)),
                 DynOptimizer::Adam(c, ams) => {
-                    let s = adam_step.unwrap_or_else(|| adam::AdamStep::new(c, self.steps));
+                    let s = *adam_step.get_or_insert_with(|| adam::AdamStep::new(c, self.steps));
                     let v_max = if *ams || c.amsgrad { Some(s2.as_mut_slice()) } else { None };
                     adam::update_with(c, &s, p, g, s0, s1, v_max);
                 }
