@@ -205,18 +205,12 @@ impl<M: BatchLayer<B>, const B: usize> BatchTrainer<M, B> {
         loss: &Lo,
         reduction: Reduction,
     ) -> Result<(f32, f32), Error> {
-        if self.batch.samples == 0 {
-            self.grads.zero();
-            return Err(Error::Empty);
+        let ended = self.batch.end(reduction, loss.per_element(), M::Output::LEN);
+        match ended {
+            Ok((_, scale)) => scale_params(&mut self.grads, scale),
+            Err(_) => self.grads.zero(),
         }
-        let (value, scale) = self.batch.reduce(reduction, loss.per_element(), M::Output::LEN);
-        self.batch = Batch::new();
-        if !value.is_finite() {
-            self.grads.zero();
-            return Err(Error::NonFiniteLoss);
-        }
-        scale_params(&mut self.grads, scale);
-        Ok((value, scale))
+        ended
     }
 
     /// One step's gradients: [`BatchTrainer::begin`], [`BatchTrainer::accumulate_batch`],

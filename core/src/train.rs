@@ -185,19 +185,12 @@ impl<L: Layer> Trainer<L> {
         loss: &Lo,
         reduction: Reduction,
     ) -> Result<(f32, f32), Error> {
-        if self.batch.samples == 0 {
-            // no gradients from this batch: a step taken anyway changes nothing
-            self.grads.zero();
-            return Err(Error::Empty);
+        let ended = self.batch.end(reduction, loss.per_element(), L::Output::LEN);
+        match ended {
+            Ok((_, scale)) => scale_params(&mut self.grads, scale),
+            Err(_) => self.grads.zero(),
         }
-        let (value, scale) = self.batch.reduce(reduction, loss.per_element(), L::Output::LEN);
-        self.batch = Batch::new();
-        if !value.is_finite() {
-            self.grads.zero();
-            return Err(Error::NonFiniteLoss);
-        }
-        scale_params(&mut self.grads, scale);
-        Ok((value, scale))
+        ended
     }
 
     /// One batch: [`Trainer::begin`], [`Trainer::accumulate`] every sample, then

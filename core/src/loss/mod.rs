@@ -153,6 +153,27 @@ impl Batch {
         let n = reduction.normaliser(per_element, self.samples, self.weight_sum, outputs);
         (self.loss_sum / n, 1.0 / n)
     }
+
+    /// Ends the batch, as every trainer's `finish` does: [`Batch::reduce`], and the batch is
+    /// emptied for the next one. `Err(Empty)` without samples, `Err(NonFiniteLoss)` for a NaN
+    /// or infinite loss (the trainers then zero their gradients, so a step taken anyway
+    /// changes nothing).
+    pub fn end(
+        &mut self,
+        reduction: Reduction,
+        per_element: bool,
+        outputs: usize,
+    ) -> Result<(f32, f32), Error> {
+        if self.samples == 0 {
+            return Err(Error::Empty);
+        }
+        let (value, scale) = self.reduce(reduction, per_element, outputs);
+        *self = Self::new();
+        if !value.is_finite() {
+            return Err(Error::NonFiniteLoss);
+        }
+        Ok((value, scale))
+    }
 }
 
 /// Element-wise losses implement this; [`Loss`] follows through [`element_loss!`].

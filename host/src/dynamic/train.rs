@@ -119,23 +119,15 @@ impl DynTrainer {
         reduction: Reduction,
         outputs: usize,
     ) -> Result<(f32, f32), Error> {
-        let zero = |grads: &mut Vec<Vec<f32>>| grads.iter_mut().for_each(|g| g.fill(0.0));
-        if self.batch.samples == 0 {
-            zero(&mut self.grads);
-            return Err(Error::Empty);
-        }
-        let (value, scale) = self.batch.reduce(reduction, loss.per_element(), outputs);
-        self.batch = Batch::new();
-        if !value.is_finite() {
-            zero(&mut self.grads);
-            return Err(Error::NonFiniteLoss);
-        }
-        if scale != 1.0 {
-            for g in &mut self.grads {
-                neurite::kernel::reduce::scale(g, scale);
+        let ended = self.batch.end(reduction, loss.per_element(), outputs);
+        match ended {
+            Ok((_, scale)) if scale != 1.0 => {
+                self.grads.iter_mut().for_each(|g| neurite::kernel::reduce::scale(g, scale));
             }
+            Ok(_) => {}
+            Err(_) => self.grads.iter_mut().for_each(|g| g.fill(0.0)),
         }
-        Ok((value, scale))
+        ended
     }
 
     /// One epoch of shuffled minibatches, in the order `neurite::train::train_epoch` uses;
