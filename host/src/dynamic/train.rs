@@ -121,10 +121,9 @@ impl DynTrainer {
     ) -> Result<(f32, f32), Error> {
         let ended = self.batch.end(reduction, loss.per_element(), outputs);
         match ended {
-            Ok((_, scale)) if scale != 1.0 => {
+            Ok((_, scale)) => {
                 self.grads.iter_mut().for_each(|g| neurite::kernel::reduce::scale(g, scale));
             }
-            Ok(_) => {}
             Err(_) => self.grads.iter_mut().for_each(|g| g.fill(0.0)),
         }
         ended
