@@ -19,7 +19,7 @@ pub type Head = Dense<64, 10>;
 /// The head's optimiser: SGD with momentum (as firmware/src/budget.rs).
 pub type HeadOptimizer = SgdMomentum<<Head as Layer>::Grads>;
 /// The model behind the frozen prefix, with its head in RAM.
-pub type Tuned = FineTune<'static, Frozen, Head>;
+pub type Tuned = FineTune<&'static Frozen, Head>;
 
 /// The frozen prefix, in flash.
 pub static FROZEN: Frozen = (model::MODEL.0, model::MODEL.1 .0);

@@ -2,7 +2,7 @@
 //! `const fn`s here (usable in `const _: () = assert!(...)` budgets in firmware).
 
 use crate::batch_train::BatchTrainer;
-use crate::layer::{BatchLayer, Infer, Layer};
+use crate::layer::{BatchLayer, Infer, Layer, Split};
 use crate::train::Trainer;
 use core::mem::size_of;
 
@@ -100,6 +100,28 @@ pub const fn training<L: Layer, O>() -> Footprint {
 pub const fn fine_tuning<P: Infer, H: Layer, O>() -> Footprint {
     let head = training::<H, O>();
     Footprint { frozen: size_of::<P>(), buffers: head.buffers + size_of::<P::Input>(), ..head }
+}
+
+/// Fine-tuning the layers of `M` after its first `K` with optimiser `O`
+/// ([`crate::layer::FineTune::after`]): the model stays in flash (`frozen`: its first `K`
+/// layers; the rest is there too, as the head's starting point) and the head, a copy of the
+/// rest, trains in RAM. The same figures as [`fine_tuning`] with the two parts written out.
+///
+/// ```
+/// use neurite::footprint::{fine_tuning, fine_tuning_after, Footprint};
+/// use neurite::prelude::*;
+/// type Model = neurite::Seq![Dense<6, 12>, Relu<12>, Dense<12, 2>];
+/// type Opt = Sgd<<Dense<12, 2> as Layer>::Grads>;
+/// const TUNE: Footprint = fine_tuning_after::<Model, 2, Opt>();
+/// assert_eq!(TUNE, fine_tuning::<neurite::Seq![Dense<6, 12>, Relu<12>], Dense<12, 2>, Opt>());
+/// ```
+pub const fn fine_tuning_after<M: Split<K>, const K: usize, O>() -> Footprint {
+    let head = training::<M::Tail, O>();
+    Footprint {
+        frozen: size_of::<M>() - size_of::<M::Tail>(),
+        buffers: head.buffers + size_of::<M::Input>(),
+        ..head
+    }
 }
 
 /// Training model `M` with optimiser `O` over minibatches of `B` samples

@@ -94,10 +94,10 @@ pub mod prelude {
     pub use crate::init::{FanMode, Init, LayerInit, Nonlinearity};
     pub use crate::layer::{
         Act, ActOn, AvgPool1d, AvgPool2d, BatchLayer, BatchNorm1d, BatchNorm2d, Concat, Conv1d,
-        Conv2d, ConvTranspose2d, Ctx, Dense, Dropout, Elu, Flatten, Flatten1d, Gelu, GeluTanh,
-        GlobalAvgPool, Identity, Infer, Layer, LayerNorm, LeakyRelu, LogSoftmax, MaxPool1d,
-        MaxPool2d, PerSample, Prelu, Relu, Residual, Selu, Sigmoid, Silu, Softmax, Softplus, Step,
-        Swish, Tanh,
+        Conv2d, ConvTranspose2d, Ctx, Dense, Dropout, Elu, FineTune, FineTuneAfter, Flatten,
+        Flatten1d, Gelu, GeluTanh, GlobalAvgPool, Identity, Infer, Layer, LayerNorm, LeakyRelu,
+        LogSoftmax, MaxPool1d, MaxPool2d, PerSample, Prelu, Relu, Residual, Selu, Sigmoid, Silu,
+        Softmax, Softplus, Step, Swish, Tanh,
     };
     pub use crate::loss::{
         Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv, Loss, Mae, Mse, Nll,
@@ -110,5 +110,5 @@ pub mod prelude {
     pub use crate::params::{Params, Vector, Zeroed};
     pub use crate::perceptron::{Neuron, Perceptron};
     pub use crate::rng::Rng;
-    pub use crate::train::{FineTune, Trainer};
+    pub use crate::train::Trainer;
 }

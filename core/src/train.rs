@@ -6,9 +6,9 @@
 //!   reduction (PyTorch's `mean` divides the summed gradients once, at the end).
 //!   Its mode (train or eval) and dropout generator make the [`Ctx`] of each training
 //!   forward.
-//! - [`FineTune`] trains a head behind a frozen, borrowed prefix (on an MCU a `&'static`
-//!   model in flash): the prefix has no gradients and no optimiser state, and needs only
-//!   [`Infer`] (an inference-only model).
+//! - [`FineTune`] (a layer, re-exported here) trains a head behind a frozen, borrowed
+//!   prefix (on an MCU a `&'static` model in flash): the prefix has no gradients and no
+//!   optimiser state, and needs only [`Infer`](crate::layer::Infer) (an inference-only model).
 //! - [`crate::batch_train::BatchTrainer`] trains over a whole minibatch of compile-time
 //!   size `B` instead, which batch norm in train mode needs (the batch's statistics); its
 //!   buffers grow with `B`.
@@ -16,11 +16,13 @@
 //!   [`train_epoch`] is one epoch of shuffled minibatches.
 
 use crate::error::{check_finite, Error};
-use crate::layer::{Ctx, Infer, Layer};
+use crate::layer::{Ctx, Layer};
 use crate::loss::{Batch, Loss, Reduction, Target};
 use crate::optim::Optimizer;
 use crate::params::{sum_of_squares, Params, Vector, Zeroed};
 use crate::rng::Rng;
+
+pub use crate::layer::FineTune;
 
 /// A training target that can be viewed as a [`Target`].
 pub trait AsTarget {
@@ -48,7 +50,7 @@ impl AsTarget for Target<'_> {
 
 /// The buffers of one training step of model `L`; its size is `size_of::<Trainer<L>>()`.
 ///
-/// `L` must be a trainable [`Layer`]; an inference-only model ([`Infer`] alone) has no
+/// `L` must be a trainable [`Layer`]; an inference-only model ([`Infer`](crate::layer::Infer) alone) has no
 /// gradients to accumulate (use it as [`FineTune`]'s frozen prefix).
 ///
 /// Each training forward runs with a [`Ctx`] made of the trainer's mode (`train_mode`,
@@ -245,76 +247,6 @@ pub(crate) fn initialised<L: Layer>(model: &L) -> bool {
 
 pub(crate) const UNINITIALISED: &str = "neurite: every parameter of this multi-layer model is \
     zero, so it cannot learn: call `init` on it first (DEFAULT has zero weights)";
-
-/// A head `H` trained behind a frozen prefix `P` that is only borrowed (on an MCU a
-/// `&'static` model in flash). Gradients and optimiser state exist for `H` only.
-///
-/// The prefix is only run ([`Infer::forward`]), so it needs only [`Infer`]: an
-/// inference-only model with no backward and no gradient type works. The head is trained
-/// with the trainer's [`Ctx`] (its dropout draws from the trainer's generator).
-///
-/// ```
-/// use neurite::loss::{CrossEntropy, Reduction, Target};
-/// use neurite::optim::{Optimizer, Sgd, SgdConfig};
-/// use neurite::prelude::*;
-/// type Frozen = neurite::Seq![Dense<4, 8>, Relu<8>];
-/// type Head = Dense<8, 3>;
-/// let mut frozen = Frozen::DEFAULT; // on an MCU: a `static` in flash
-/// frozen.init(&LayerInit::XAVIER, &mut Rng::new(1));
-/// let mut head = Head::DEFAULT;
-/// head.init(&LayerInit::XAVIER, &mut Rng::new(2));
-/// let mut tuned = FineTune::new(&frozen, head);
-/// let (mut trainer, ce) = (Trainer::<Head>::new(), CrossEntropy::default());
-/// let mut opt = Sgd::<<Head as Layer>::Grads>::new(SgdConfig::new(0.1)).unwrap();
-/// let x = [0.5, -1.0, 2.0, 0.25];
-/// let mut losses = [0.0; 2];
-/// for loss in &mut losses {
-///     trainer.begin();
-///     tuned.accumulate(&mut trainer, &ce, &x, Target::Class(2)).unwrap();
-///     *loss = trainer.finish(&ce, Reduction::Mean).unwrap().0;
-///     tuned.step(&mut opt, &trainer); // only the head changes
-/// }
-/// assert!(losses[1] < losses[0]);
-/// ```
-pub struct FineTune<'a, P: Infer, H: Layer<Input = P::Output>> {
-    /// The frozen layers (read-only).
-    pub frozen: &'a P,
-    /// The trained layers.
-    pub head: H,
-}
-
-impl<'a, P: Infer, H: Layer<Input = P::Output>> FineTune<'a, P, H> {
-    /// Fine-tunes `head` behind `frozen`.
-    pub const fn new(frozen: &'a P, head: H) -> Self {
-        Self { frozen, head }
-    }
-
-    /// Inference through both parts.
-    pub fn forward(&self, x: &P::Input, y: &mut H::Output) {
-        let mut features = P::Output::ZEROED;
-        self.frozen.forward(x, &mut features);
-        self.head.forward(&features, y);
-    }
-
-    /// Adds one sample's head gradient to `trainer`.
-    pub fn accumulate<Lo: Loss + ?Sized>(
-        &self,
-        trainer: &mut Trainer<H>,
-        loss: &Lo,
-        x: &P::Input,
-        target: Target<'_>,
-    ) -> Result<f32, Error> {
-        check_finite(x.as_slice())?;
-        let mut features = P::Output::ZEROED;
-        self.frozen.forward(x, &mut features);
-        trainer.accumulate(&self.head, loss, &features, target)
-    }
-
-    /// Updates the head with the trainer's gradients.
-    pub fn step<O: Optimizer<H::Grads>>(&mut self, optimizer: &mut O, trainer: &Trainer<H>) {
-        optimizer.step(&mut self.head, &trainer.grads);
-    }
-}
 
 /// When full-batch gradient descent stops (the seed's algorithm): after `max_iters` steps, or
 /// when the loss changes by less than `loss_epsilon` between iterations, or the gradient's

@@ -12,21 +12,22 @@ mod samples;
 
 use cortex_m_semihosting::debug;
 use defmt_semihosting as _; // defmt output through semihosting (QEMU); defmt-rtt on a board
-use neurite::activation::Relu;
 use neurite::footprint::{self, Footprint};
-use neurite::layer::{Act, Dense, Infer, Layer};
+use neurite::layer::{FineTune, FineTuneAfter, Infer, Layer, Split};
 use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::model_file::{load_typed, save_typed, Task};
 use neurite::optim::{valid, Optimizer, Sgd, SgdConfig};
 use neurite::params::Params;
 use neurite::prelude::Trainer;
-use neurite::train::FineTune;
 
-/// The layers that stay frozen, in flash (the model's first two). Change these two types
-/// with your model's layers (`src/model.rs`): the compiler checks they chain.
-type Frozen = (Dense<4, 16>, Act<Relu, 16>);
-/// The layer fine-tuned on the device (the model's last).
-type Head = Dense<16, 3>;
+/// How many of the model's first layers stay frozen in flash; the layers after them (here
+/// the last `Dense`) are fine-tuned on the device. Their types are derived from
+/// `model::Model`: nothing to rewrite when you export another model.
+const FROZEN_LAYERS: usize = 2;
+/// The fine-tuning: the model's first `FROZEN_LAYERS` layers borrowed, the rest trained.
+type Tuned = FineTuneAfter<'static, model::Model, FROZEN_LAYERS>;
+/// The layers fine-tuned on the device (derived: `Dense<16, 3>` for the shipped model).
+type Head = <model::Model as Split<FROZEN_LAYERS>>::Tail;
 /// The on-device optimiser: plain SGD (no state).
 type HeadOptimizer = Sgd<<Head as Layer>::Grads>;
 /// Its settings; `valid!` makes an invalid one (a negative learning rate, momentum without a
@@ -34,11 +35,13 @@ type HeadOptimizer = Sgd<<Head as Layer>::Grads>;
 const HEAD_SGD: SgdConfig = SgdConfig::new(0.05);
 const _: HeadOptimizer = valid!(HeadOptimizer::new(HEAD_SGD));
 
-static FROZEN: Frozen = (model::MODEL.0, model::MODEL.1 .0);
+/// The model in flash.
+static MODEL: model::Model = model::MODEL;
 
 /// RAM of inference (weights in flash) and of fine-tuning the head, at compile time.
 const INFERENCE: Footprint = footprint::inference::<model::Model>();
-const FINE_TUNE: Footprint = footprint::fine_tuning::<Frozen, Head, HeadOptimizer>();
+const FINE_TUNE: Footprint =
+    footprint::fine_tuning_after::<model::Model, FROZEN_LAYERS, HeadOptimizer>();
 const _: () = assert!(INFERENCE.buffers <= 1024, "inference needs more RAM than budgeted");
 const _: () = assert!(FINE_TUNE.ram() <= 8 * 1024, "fine-tuning needs more RAM than budgeted");
 
@@ -67,7 +70,7 @@ fn main() -> ! {
     let mut correct = 0;
     for (raw, label) in samples::SAMPLES.iter() {
         let mut scores = [0.0f32; 3];
-        if let Err(e) = model::MODEL.forward_checked(&standardise(raw), &mut scores) {
+        if let Err(e) = MODEL.forward_checked(&standardise(raw), &mut scores) {
             defmt::println!("bad reading: {}", defmt::Display2Format(&e));
             exit(false);
         }
@@ -75,11 +78,11 @@ fn main() -> ! {
     }
     defmt::println!("inference: {=usize}/{=usize} samples right", correct, samples::SAMPLES.len());
     let mut bad = [0.0f32; 3];
-    let nan = model::MODEL.forward_checked(&[f32::NAN, 0.0, 0.0, 0.0], &mut bad);
+    let nan = MODEL.forward_checked(&[f32::NAN, 0.0, 0.0, 0.0], &mut bad);
     defmt::println!("a NaN reading is refused: {=bool}", nan.is_err());
 
     // 2. fine-tune the head on the labelled samples (the frozen layers stay in flash)
-    let mut tuner = FineTune::new(&FROZEN, model::MODEL.1 .1.clone());
+    let mut tuner: Tuned = FineTune::after(&MODEL);
     let mut trainer = Trainer::<Head>::new();
     let Ok(mut opt) = HeadOptimizer::new(HEAD_SGD) else { exit(false) };
     let ce = CrossEntropy::default();

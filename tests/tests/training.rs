@@ -101,7 +101,7 @@ fn fine_tuning_trains_the_head_behind_a_frozen_prefix() {
     let ys: Vec<usize> = xs.iter().map(|x| usize::from(x[0] > x[1])).collect();
     let ce = CrossEntropy::default();
     let epoch_loss =
-        |ft: &mut FineTune<'_, Frozen, Head>, trainer: &mut Trainer<Head>, opt: &mut Adam<Head>| {
+        |ft: &mut FineTune<&Frozen, Head>, trainer: &mut Trainer<Head>, opt: &mut Adam<Head>| {
             trainer.begin();
             for (x, &y) in xs.iter().zip(&ys) {
                 ft.accumulate(trainer, &ce, x, Target::Class(y)).unwrap();

@@ -63,6 +63,7 @@ mod conv_transpose;
 mod ctx;
 mod dense;
 mod dropout;
+mod fine_tune;
 mod flatten;
 mod layernorm;
 mod pool;
@@ -70,6 +71,7 @@ mod prelu;
 mod residual;
 mod seq;
 mod softmax;
+mod split;
 
 pub use activation::*;
 pub use batch::{BatchLayer, PerSample};
@@ -80,12 +82,14 @@ pub use conv_transpose::ConvTranspose2d;
 pub use ctx::Ctx;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use fine_tune::{FineTune, FineTuneAfter};
 pub use flatten::{Flatten, Flatten1d, Reshape};
 pub use layernorm::LayerNorm;
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool, MaxPool1d, MaxPool2d};
 pub use prelu::Prelu;
 pub use residual::Residual;
 pub use softmax::{LogSoftmax, Softmax};
+pub use split::{FirstLayers, Split};
 
 use crate::error::{check_finite, Error};
 use crate::init::LayerInit;
@@ -97,7 +101,7 @@ use crate::rng::Rng;
 ///
 /// Every trainable [`Layer`] is also an `Infer`; a type that implements only `Infer` works
 /// wherever a model is only run: [`Infer::forward`] and its buffer-reusing forms, the
-/// frozen prefix of [`crate::train::FineTune`], [`crate::footprint::inference`], a chain
+/// frozen prefix of [`FineTune`], [`crate::footprint::inference`], a chain
 /// `(A, B)` or a [`Residual`] body (which are then `Infer` only). It cannot be trained: a
 /// [`crate::train::Trainer`] needs a [`Layer`].
 pub trait Infer {
@@ -235,6 +239,35 @@ pub trait Infer {
     /// Calls `f` with the description of every layer, first to last (the architecture a
     /// model file records).
     fn describe(&self, f: &mut dyn FnMut(LayerDesc));
+}
+
+/// A borrowed model runs as the model: the frozen part of a [`FineTune`] is `&'static
+/// Frozen` in flash.
+impl<T: Infer> Infer for &T {
+    type Input = T::Input;
+    type Output = T::Output;
+    const MAX_WIDTH: usize = T::MAX_WIDTH;
+    const SCRATCH_WIDTH: usize = T::SCRATCH_WIDTH;
+
+    fn forward(&self, x: &T::Input, y: &mut T::Output) {
+        (**self).forward(x, y);
+    }
+
+    fn forward_flat(&self, x: &[f32], y: &mut [f32]) {
+        (**self).forward_flat(x, y);
+    }
+
+    fn forward_scratch(&self, x: &[f32], y: &mut [f32], s: &mut [f32], t: &mut [f32]) {
+        (**self).forward_scratch(x, y, s, t);
+    }
+
+    fn forward_chain(&self, cur: &mut [f32], other: &mut [f32], y: &mut [f32]) {
+        (**self).forward_chain(cur, other, y);
+    }
+
+    fn describe(&self, f: &mut dyn FnMut(LayerDesc)) {
+        (**self).describe(f);
+    }
 }
 
 /// A trainable layer: an [`Infer`] map with its parameters ([`Params`]), a training forward
