@@ -295,10 +295,10 @@ fn typed_optimizers_are_built_in_statics_and_start_at_step_zero() {
         valid!(AmsGrad::new(AdamConfig { amsgrad: true, ..AdamConfig::adamw(0.1) }));
     const REFUSED: Result<Adam<G>, Error> = Adam::new(AdamConfig::adam(-1.0));
     assert_eq!(REFUSED.err(), Some(Error::InvalidHyperParameter));
-    assert_eq!((SGD.steps(), SGD.config.momentum), (0, 0.9));
-    assert_eq!((ADAGRAD.steps(), ADAGRAD.config.lr), (0, 0.1));
-    assert_eq!((RMSPROP.steps(), RMSPROP.config.centered), (0, true));
-    assert_eq!((ADAM.steps(), ADAM.config.amsgrad), (0, true));
+    assert_eq!((SGD.steps(), SGD.config().momentum), (0, 0.9));
+    assert_eq!((ADAGRAD.steps(), ADAGRAD.config().lr), (0, 0.1));
+    assert_eq!((RMSPROP.steps(), RMSPROP.config().centered), (0, true));
+    assert_eq!((ADAM.steps(), ADAM.config().amsgrad), (0, true));
 }
 
 #[test]

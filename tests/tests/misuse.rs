@@ -204,3 +204,29 @@ fn a_failed_batch_leaves_zero_gradients() {
     assert_eq!(t.finish(&ce, Reduction::Mean), Err(Error::Empty));
     assert!(bits(&t.grads).iter().all(|&b| b == 0), "stale gradients after begin and finish");
 }
+
+/// A learning-rate schedule goes through `set_lr`, checked as the constructor checks it; the
+/// configuration is read-only after construction (`tests/ui/optimizer_config_is_read_only.rs`).
+#[test]
+fn an_invalid_learning_rate_is_refused_after_construction() {
+    use neurite::optim::{
+        Adagrad, AdagradConfig, Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    };
+    type G = <Mlp as Layer>::Grads;
+    fn check<O: Optimizer<G>>(mut opt: O, name: &str) {
+        for bad in [-1.0, 0.0, f32::NAN, f32::INFINITY] {
+            assert_eq!(opt.set_lr(bad), Err(Error::InvalidHyperParameter), "{name}: lr {bad}");
+            assert_eq!(opt.lr(), 0.1, "{name}: unchanged after lr {bad}");
+        }
+        assert_eq!(opt.set_lr(0.025), Ok(()), "{name}");
+        assert_eq!(opt.lr(), 0.025, "{name}");
+    }
+    check(Sgd::<G>::new(SgdConfig::new(0.1)).unwrap(), "sgd");
+    check(Adagrad::<G>::new(AdagradConfig::new(0.1)).unwrap(), "adagrad");
+    check(RmsProp::<G>::new(RmsPropConfig::new(0.1)).unwrap(), "rmsprop");
+    check(Adam::<G>::new(AdamConfig::adam(0.1)).unwrap(), "adam");
+    let mut adam = Adam::<G>::new(AdamConfig::adam(0.1)).unwrap();
+    adam.set_lr(0.5).unwrap();
+    assert_eq!(adam.config().lr, 0.5, "config() reads the learning rate set_lr left");
+    assert_eq!(adam.config().betas, AdamConfig::adam(0.1).betas);
+}

@@ -68,15 +68,15 @@ fn config_constructors_take_pytorch_defaults() {
 #[test]
 fn typed_optimisers_keep_the_defaults() {
     let sgd = Sgd::<Grads>::new(SgdConfig::new(LR)).unwrap();
-    assert_eq!(sgd.config, sgd_defaults(LR), "Sgd::new");
+    assert_eq!(*sgd.config(), sgd_defaults(LR), "Sgd::new");
     let adagrad = Adagrad::<Grads>::new(AdagradConfig::new(LR)).unwrap();
-    assert_eq!(adagrad.config, adagrad_defaults(LR), "Adagrad::new");
+    assert_eq!(*adagrad.config(), adagrad_defaults(LR), "Adagrad::new");
     let rms = RmsProp::<Grads>::new(RmsPropConfig::new(LR)).unwrap();
-    assert_eq!(rms.config, rmsprop_defaults(LR), "RmsProp::new");
+    assert_eq!(*rms.config(), rmsprop_defaults(LR), "RmsProp::new");
     let adam = Adam::<Grads>::new(AdamConfig::adam(LR)).unwrap();
-    assert_eq!(adam.config, adam_defaults(LR), "Adam");
+    assert_eq!(*adam.config(), adam_defaults(LR), "Adam");
     let adamw = Adam::<Grads>::new(AdamConfig::adamw(LR)).unwrap();
-    assert_eq!(adamw.config, adamw_defaults(LR), "AdamW");
+    assert_eq!(*adamw.config(), adamw_defaults(LR), "AdamW");
 }
 
 /// The golden runner: an optimiser given by its name alone is PyTorch's default one

@@ -168,13 +168,7 @@ impl Reference {
 /// Runs `typed` and `spec` (built as the host's runtime-shaped optimiser) side by side with
 /// the f64 reference on the same parameters and gradients; checks after every step. `lr`
 /// gives the typed optimiser's learning rate. Returns the reference's final parameters.
-fn run<O: Optimizer<G>>(
-    name: &str,
-    seed: u64,
-    mut typed: O,
-    lr: fn(&mut O) -> &mut f32,
-    spec: DynOptimizer,
-) -> Vec<Vec<f64>> {
+fn run<O: Optimizer<G>>(name: &str, seed: u64, mut typed: O, spec: DynOptimizer) -> Vec<Vec<f64>> {
     let mut model = Model::DEFAULT;
     model.init(&LayerInit::TORCH_DEFAULT, &mut Rng::new(seed));
     let mut tensors: Vec<Vec<f32>> = (0..G::TENSORS).map(|i| model.tensor(i).to_vec()).collect();
@@ -187,8 +181,8 @@ fn run<O: Optimizer<G>>(
     let mut worst = 0.0f64;
     for (step, &scale) in SCALES.iter().enumerate() {
         if step == LR_CHANGE_AT {
-            let new = *lr(&mut typed) * LR_FACTOR;
-            *lr(&mut typed) = new;
+            let new = typed.lr() * LR_FACTOR;
+            typed.set_lr(new).unwrap();
             dynamic.set_lr(new);
             reference.lr = f64::from(new);
         }
@@ -271,10 +265,10 @@ fn sgd_every_option() {
             let cfg =
                 SgdConfig { momentum, dampening, nesterov, weight_decay, ..SgdConfig::new(LR) };
             if momentum == 0.0 {
-                run(&name, seed, Sgd::<G>::new(cfg).unwrap(), |o| &mut o.config.lr, spec);
+                run(&name, seed, Sgd::<G>::new(cfg).unwrap(), spec);
             } else {
                 let typed = SgdMomentum::<G>::new(cfg).unwrap();
-                run(&name, seed, typed, |o| &mut o.config.lr, spec);
+                run(&name, seed, typed, spec);
             }
         }
     }
@@ -308,7 +302,7 @@ fn adagrad_every_option() {
             ..AdagradConfig::new(LR)
         })
         .unwrap();
-        run(&name, 200 + mask, typed, |o| &mut o.config.lr, spec);
+        run(&name, 200 + mask, typed, spec);
     }
 }
 
@@ -347,19 +341,19 @@ fn rmsprop_every_option() {
                 match variant {
                     0 => {
                         let typed = RmsProp::<G>::new(cfg).unwrap();
-                        run(&name, seed, typed, |o| &mut o.config.lr, spec)
+                        run(&name, seed, typed, spec)
                     }
                     1 => {
                         let typed = RmsPropMomentum::<G>::new(cfg).unwrap();
-                        run(&name, seed, typed, |o| &mut o.config.lr, spec)
+                        run(&name, seed, typed, spec)
                     }
                     2 => {
                         let typed = RmsPropCentered::<G>::new(cfg).unwrap();
-                        run(&name, seed, typed, |o| &mut o.config.lr, spec)
+                        run(&name, seed, typed, spec)
                     }
                     _ => {
                         let typed = RmsProp::<G, On<G>, On<G>>::new(cfg).unwrap();
-                        run(&name, seed, typed, |o| &mut o.config.lr, spec)
+                        run(&name, seed, typed, spec)
                     }
                 };
             }
@@ -394,10 +388,10 @@ fn adam_adamw_amsgrad_every_option() {
                 AdamConfig { betas, eps, weight_decay, ..AdamConfig::adam(LR) }
             };
             let typed = Adam::<G>::new(cfg).unwrap();
-            let plain = run(&name, seed, typed, |o| &mut o.config.lr, spec(false));
+            let plain = run(&name, seed, typed, spec(false));
             let name = format!("{name} amsgrad");
             let typed = AmsGrad::<G>::new(AdamConfig { amsgrad: true, ..cfg }).unwrap();
-            let amsgrad = run(&name, seed, typed, |o| &mut o.config.lr, spec(true));
+            let amsgrad = run(&name, seed, typed, spec(true));
             // Same start, same gradients: the running maximum has to have mattered, or the
             // AMSGrad case would prove nothing.
             let diff = max_relative_difference(&amsgrad, &plain);

@@ -58,8 +58,7 @@ pub fn update(cfg: &AdagradConfig, step: u32, p: &mut [f32], g: &[f32], sum: &mu
 /// by [`Adagrad::new`].
 #[derive(Clone, Debug)]
 pub struct Adagrad<G> {
-    /// Hyper-parameters (checked by [`Adagrad::new`]; a schedule may change `lr`).
-    pub config: AdagradConfig,
+    config: AdagradConfig,
     sum: G,
     steps: u32,
 }
@@ -91,6 +90,11 @@ impl<G: Zeroed> Adagrad<G> {
             Err(Error::InvalidHyperParameter)
         }
     }
+
+    /// The configuration it was built with (its learning rate as [`Optimizer::set_lr`] left it).
+    pub const fn config(&self) -> &AdagradConfig {
+        &self.config
+    }
 }
 
 impl<G: Params> Optimizer<G> for Adagrad<G> {
@@ -114,4 +118,6 @@ impl<G: Params> Optimizer<G> for Adagrad<G> {
     fn steps(&self) -> u32 {
         self.steps
     }
+
+    super::lr_from_config!();
 }

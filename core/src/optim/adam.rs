@@ -154,8 +154,7 @@ pub fn update_with(
 /// [`Adam::new`].
 #[derive(Clone, Debug)]
 pub struct Adam<G, V = Off> {
-    /// Hyper-parameters (checked by [`Adam::new`]; a schedule may change `lr`).
-    pub config: AdamConfig,
+    config: AdamConfig,
     exp_avg: G,
     exp_avg_sq: G,
     max_exp_avg_sq: V,
@@ -201,6 +200,11 @@ impl<G: Zeroed, V: Slot<G>> Adam<G, V> {
             Err(Error::InvalidHyperParameter)
         }
     }
+
+    /// The configuration it was built with (its learning rate as [`Optimizer::set_lr`] left it).
+    pub const fn config(&self) -> &AdamConfig {
+        &self.config
+    }
 }
 
 impl<G: Params, V: Slot<G>> Optimizer<G> for Adam<G, V> {
@@ -222,4 +226,6 @@ impl<G: Params, V: Slot<G>> Optimizer<G> for Adam<G, V> {
     fn steps(&self) -> u32 {
         self.steps
     }
+
+    super::lr_from_config!();
 }

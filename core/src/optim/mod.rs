@@ -53,7 +53,33 @@ pub trait Optimizer<G: Params> {
     fn step<M: Layer<Grads = G>>(&mut self, model: &mut M, grads: &G);
     /// Steps taken so far.
     fn steps(&self) -> u32;
+    /// The learning rate.
+    fn lr(&self) -> f32;
+    /// Sets the learning rate (a schedule's change, as PyTorch's schedulers set
+    /// `param_group["lr"]`), checked as the constructor checks it: `Err(InvalidHyperParameter)` and
+    /// nothing changed unless it is positive and finite. The rest of the configuration is
+    /// fixed at construction (`config()` reads it).
+    fn set_lr(&mut self, lr: f32) -> Result<(), crate::error::Error>;
 }
+
+/// The [`Optimizer::lr`] and [`Optimizer::set_lr`] of an optimiser with a `config` field
+/// whose type has `lr` and `validate`.
+macro_rules! lr_from_config {
+    () => {
+        fn lr(&self) -> f32 {
+            self.config.lr
+        }
+
+        fn set_lr(&mut self, lr: f32) -> Result<(), crate::error::Error> {
+            let mut config = self.config;
+            config.lr = lr;
+            config.validate()?;
+            self.config = config;
+            Ok(())
+        }
+    };
+}
+use lr_from_config;
 
 /// Optional optimiser state for gradient type `G`, present or absent in the type.
 pub trait Slot<G>: Zeroed {
@@ -106,7 +132,7 @@ impl<G: Params + Zeroed> Slot<G> for On<G> {
 /// type G = <Dense<4, 2> as Layer>::Grads;
 /// static OPT: SgdMomentum<G> =
 ///     valid!(SgdMomentum::new(SgdConfig { momentum: 0.9, ..SgdConfig::new(0.01) }));
-/// assert_eq!(OPT.config.momentum, 0.9);
+/// assert_eq!(OPT.config().momentum, 0.9);
 /// ```
 ///
 /// A momentum of 0.9 without the momentum slot in the type does not compile:

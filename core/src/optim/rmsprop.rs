@@ -83,8 +83,7 @@ pub fn update(
 /// `M = On<G>` and a gradient average when `C = On<G>`. Built by [`RmsProp::new`].
 #[derive(Clone, Debug)]
 pub struct RmsProp<G, M = Off, C = Off> {
-    /// Hyper-parameters (checked by [`RmsProp::new`]; a schedule may change `lr`).
-    pub config: RmsPropConfig,
+    config: RmsPropConfig,
     square_avg: G,
     momentum_buffer: M,
     grad_avg: C,
@@ -136,6 +135,11 @@ impl<G: Zeroed, M: Slot<G>, C: Slot<G>> RmsProp<G, M, C> {
             Err(Error::InvalidHyperParameter)
         }
     }
+
+    /// The configuration it was built with (its learning rate as [`Optimizer::set_lr`] left it).
+    pub const fn config(&self) -> &RmsPropConfig {
+        &self.config
+    }
 }
 
 impl<G: Params, M: Slot<G>, C: Slot<G>> Optimizer<G> for RmsProp<G, M, C> {
@@ -155,4 +159,6 @@ impl<G: Params, M: Slot<G>, C: Slot<G>> Optimizer<G> for RmsProp<G, M, C> {
     fn steps(&self) -> u32 {
         self.steps
     }
+
+    super::lr_from_config!();
 }

@@ -75,8 +75,7 @@ pub fn update(
 /// or [`On<G>`] with a momentum buffer ([`SgdMomentum`]). Built by [`Sgd::new`].
 #[derive(Clone, Debug)]
 pub struct Sgd<G, M = Off> {
-    /// Hyper-parameters (checked by [`Sgd::new`]; a schedule may change `lr`).
-    pub config: SgdConfig,
+    config: SgdConfig,
     momentum_buffer: M,
     steps: u32,
     _grads: PhantomData<fn() -> G>,
@@ -114,6 +113,11 @@ impl<G, M: Slot<G>> Sgd<G, M> {
             Err(Error::InvalidHyperParameter)
         }
     }
+
+    /// The configuration it was built with (its learning rate as [`Optimizer::set_lr`] left it).
+    pub const fn config(&self) -> &SgdConfig {
+        &self.config
+    }
 }
 
 impl<G: Params, M: Slot<G>> Optimizer<G> for Sgd<G, M> {
@@ -127,4 +131,6 @@ impl<G: Params, M: Slot<G>> Optimizer<G> for Sgd<G, M> {
     fn steps(&self) -> u32 {
         self.steps
     }
+
+    super::lr_from_config!();
 }
