@@ -59,3 +59,20 @@ pub fn prelu_backward(alpha: &[f32], x: &[f32], dy: &[f32], dx: &mut [f32], galp
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PyTorch's PReLU is `x if x > 0 else w * x`: at a zero input the output is `w * x`, a
+    /// zero whose sign is the product's (`torch.prelu(tensor([0., -0.]), tensor([-0.25]))`
+    /// is `[-0., 0.]`).
+    #[test]
+    fn prelu_at_signed_zeros_matches_pytorch() {
+        let mut y = [1.0; 2];
+        prelu_forward(&[-0.25], &[0.0, -0.0], &mut y);
+        assert_eq!(y.map(f32::to_bits), [(-0.0f32).to_bits(), 0.0f32.to_bits()]);
+        prelu_forward(&[0.25], &[0.0, -0.0], &mut y);
+        assert_eq!(y.map(f32::to_bits), [0.0f32.to_bits(), (-0.0f32).to_bits()]);
+    }
+}
