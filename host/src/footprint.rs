@@ -83,3 +83,128 @@ pub fn fine_tune_last(model: &DynModel, slots: usize, config_bytes: usize) -> Fo
         ..head_fp
     }
 }
+
+/// The footprint probe's measurements (`probe/footprint.csv`): for the reference model,
+/// each on-device workload's flash (`text`), measured peak stack and compile-time RAM, on
+/// Cortex-M0 and Cortex-M4F at opt-level `s` and `3`.
+pub const PROBE_CSV: &str = include_str!("../../probe/footprint.csv");
+
+/// The probe's reference model (the template's iris model, `template/src/model.rs`): 4
+/// inputs, `dense(16),relu,dense(3)`, 131 parameters.
+pub const PROBE_MODEL: (&str, usize) = ("dense(16),relu,dense(3)", 4);
+
+/// One row of [`PROBE_CSV`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeRow {
+    /// `m0` (thumbv6m-none-eabi) or `m4f` (thumbv7em-none-eabihf).
+    pub target: String,
+    /// Opt-level: `s` or `3`.
+    pub opt: String,
+    /// `inference`, `train_<optimizer>` or `finetune_<optimizer>`.
+    pub workload: String,
+    /// Flash: code, constants (the reference model's weights included) and vector table.
+    pub text: usize,
+    /// Measured peak stack: all the workload's RAM (it keeps every buffer in its locals).
+    pub stack: usize,
+    /// `neurite::footprint`'s compile-time RAM for the same workload.
+    pub footprint_ram: usize,
+}
+
+/// The rows of [`PROBE_CSV`].
+pub fn probe_rows() -> Vec<ProbeRow> {
+    PROBE_CSV
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let n = |i: usize| f.get(i).and_then(|v| v.parse().ok());
+            Some(ProbeRow {
+                target: (*f.first()?).to_string(),
+                opt: (*f.get(1)?).to_string(),
+                workload: (*f.get(2)?).to_string(),
+                text: n(3)?,
+                stack: n(6)?,
+                footprint_ram: n(7)?,
+            })
+        })
+        .collect()
+}
+
+/// The probe's optimiser for a CLI optimiser name (its state and code): `gd` is `sgd`,
+/// `nesterov` is `momentum`, `adamw` is `adam`.
+pub fn probe_optimizer(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "sgd" | "gd" => "sgd",
+        "momentum" | "nesterov" => "momentum",
+        "adagrad" => "adagrad",
+        "rmsprop" => "rmsprop",
+        "adam" | "adamw" => "adam",
+        "amsgrad" => "amsgrad",
+        _ => return None,
+    })
+}
+
+/// A model's estimated cost on a microcontroller for one probe row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceEstimate {
+    /// The probe row it scales.
+    pub probe: ProbeRow,
+    /// Flash bytes: the probe's `text` with the reference model's weights replaced by the
+    /// model's (`text + 4 * (params - 131)`).
+    pub flash: usize,
+    /// RAM bytes: the probe's measured stack plus the difference between the model's and the
+    /// reference model's compile-time RAM, plus the model's extra intermediate outputs
+    /// (which the forward passes keep on the stack) when it has more than the reference.
+    pub ram: usize,
+}
+
+/// Values of every intermediate output (all layers but the last), which a forward pass
+/// declares on the stack.
+fn intermediate_values(model: &DynModel) -> usize {
+    let layers = inference_layers(model);
+    layers.iter().take(layers.len().saturating_sub(1)).map(outputs).sum()
+}
+
+/// Estimates for `model` of each workload the CLI reports (inference, training and
+/// fine-tuning the last dense layer with `optimizer`), on every probe target and opt-level,
+/// scaled from the probe's measurements of its reference model as [`DeviceEstimate`] says.
+/// `None` for an optimiser the probe does not measure.
+pub fn device_estimates(model: &DynModel, optimizer: &str) -> Option<Vec<DeviceEstimate>> {
+    let opt = probe_optimizer(optimizer)?;
+    let (spec, inputs) = PROBE_MODEL;
+    let reference = DynModel::build(&crate::dynamic::parse_spec(spec).ok()?, &[inputs]).ok()?;
+    let (slots, config) = optimizer_state(opt);
+    let ram = |m: &DynModel, workload: &str| match workload {
+        "inference" => inference(m).buffers,
+        w if w.starts_with("train_") => training(m, slots, config).ram(),
+        _ => fine_tune_last(m, slots, config).ram(),
+    };
+    let extra_activations =
+        4 * intermediate_values(model).saturating_sub(intermediate_values(&reference));
+    let workloads = ["inference".to_string(), format!("train_{opt}"), format!("finetune_{opt}")];
+    let rows = probe_rows().into_iter().filter(|r| workloads.contains(&r.workload));
+    Some(
+        rows.map(|probe| {
+            let flash =
+                (probe.text + 4 * model.param_count()).saturating_sub(4 * reference.param_count());
+            let ram = (probe.stack + ram(model, &probe.workload) + extra_activations)
+                .saturating_sub(ram(&reference, &probe.workload));
+            DeviceEstimate { probe, flash, ram }
+        })
+        .collect(),
+    )
+}
+
+/// `(state slots, hyper-parameter bytes)` of a probe optimiser in the typed core.
+pub fn optimizer_state(probe_optimizer: &str) -> (usize, usize) {
+    use core::mem::size_of;
+    use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
+    match probe_optimizer {
+        "momentum" => (1, size_of::<SgdConfig>()),
+        "adagrad" => (1, size_of::<AdagradConfig>()),
+        "rmsprop" => (1, size_of::<RmsPropConfig>()),
+        "adam" => (2, size_of::<AdamConfig>()),
+        "amsgrad" => (3, size_of::<AdamConfig>()),
+        _ => (0, size_of::<SgdConfig>()),
+    }
+}

@@ -93,6 +93,21 @@ optimiser state                                  0                    24        
 activation trace                                 0                   128                     0
 buffers                                         28                    92                   156
 total RAM                                      552                  1292                   588
+
+on a microcontroller (code and stack measured in QEMU for the 4-16-3 reference model, probe/footprint.csv; this model's weights and buffers swapped in):
+core   opt  workload                   flash       RAM  fits 64 KB flash, 16 KB RAM
+M0     s    inference                   7348       380  yes
+M0     s    train sgd                  10136      1692  yes
+M0     s    finetune sgd                9676       916  yes
+M0     3    inference                  10212       420  yes
+M0     3    train sgd                  20780      1868  yes
+M0     3    finetune sgd               16988      1076  yes
+M4F    s    inference                   6204       280  yes
+M4F    s    train sgd                   8296      1572  yes
+M4F    s    finetune sgd                8044       820  yes
+M4F    3    inference                   8524       264  yes
+M4F    3    train sgd                  20832      1532  yes
+M4F    3    finetune sgd               16240       812  yes
 ";
 
 /// The demo's output (`cargo run --release`) as quoted in the README, but for the lines
@@ -378,6 +393,27 @@ fn footprint_bench_and_help() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success());
     assert!(text.contains("131 parameters") && text.contains("total RAM"), "{text}");
+    // the on-device table: the probe's measurements for its own reference model
+    assert!(text.contains("fits 64 KB flash, 16 KB RAM"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("M0     s    inference")).unwrap();
+    assert!(row.ends_with("yes"), "{row}");
+    let o = neurite()
+        .args(["footprint", "--layers", "dense(64),relu,dense(10)", "--inputs", "64"])
+        .args(["--flash", "32K", "--ram", "12KB", "--optimizer", "sgd"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("fits 32 KB flash, 12 KB RAM"), "{text}");
+    let fits = |prefix: &str| {
+        let row = text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{text}"));
+        row.split("  ").last().unwrap().trim().to_string()
+    };
+    assert_eq!(fits("M4F    s    inference"), "yes");
+    assert_eq!(fits("M0     s    train sgd"), "no: RAM");
+    assert_eq!(fits("M0     3    train sgd"), "no: flash and RAM");
+    let o = neurite().args(["footprint", "--inputs", "4", "--flash", "sixty"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a size"));
     let o = neurite()
         .args([
             "bench",

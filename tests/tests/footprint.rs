@@ -131,3 +131,58 @@ fn iris_sgd_footprint_table() {
     assert_eq!(row(&head), [204, 320, 204, 24, 0, 156]);
     assert_eq!([inf.ram(), train.ram(), head.ram()], [552, 1292, 588]);
 }
+
+/// `neurite footprint`'s on-device estimates scale the probe's measurements
+/// (`probe/footprint.csv`): for the probe's own reference model they are the measurements,
+/// and the reference model is the one this file's `Model` types (the template's).
+#[test]
+fn device_estimates_scale_the_probe_measurements() {
+    use neurite_host::dynamic::{parse_spec, DynModel};
+    use neurite_host::footprint::{device_estimates, probe_rows, PROBE_MODEL};
+    let rows = probe_rows();
+    assert_eq!(rows.len(), 2 * 2 * 13, "m0 and m4f, s and 3, 13 workloads");
+    let (spec, inputs) = PROBE_MODEL;
+    let reference = DynModel::build(&parse_spec(spec).unwrap(), &[inputs]).unwrap();
+    assert_eq!(reference.param_count(), param_count::<Model>());
+    for optimizer in ["sgd", "momentum", "adagrad", "rmsprop", "adam", "amsgrad"] {
+        let estimates = device_estimates(&reference, optimizer).unwrap();
+        assert_eq!(estimates.len(), 12, "{optimizer}: 3 workloads x 2 cores x 2 opt-levels");
+        for e in &estimates {
+            assert_eq!((e.flash, e.ram), (e.probe.text, e.probe.stack), "{optimizer}: {e:?}");
+            // the host's compile-time accounting of the same workload is the device's, up to
+            // the 64-bit host's wider batch sums and generator (at most 16 bytes)
+            let host = match e.probe.workload.split('_').next().unwrap() {
+                "inference" => neurite_host::footprint::inference(&reference).buffers,
+                "train" => {
+                    let (slots, cfg) = neurite_host::footprint::optimizer_state(optimizer);
+                    neurite_host::footprint::training(&reference, slots, cfg).ram()
+                }
+                _ => {
+                    let (slots, cfg) = neurite_host::footprint::optimizer_state(optimizer);
+                    neurite_host::footprint::fine_tune_last(&reference, slots, cfg).ram()
+                }
+            };
+            let device = e.probe.footprint_ram;
+            assert!(host >= device && host - device <= 16, "{e:?}: host {host}, device {device}");
+            assert!(e.probe.stack > device, "{e:?}: the stack holds the buffers and more");
+        }
+    }
+    // a wider model: 4 bytes of flash per extra weight; RAM grows by the compile-time
+    // difference plus the extra intermediate outputs
+    let wide = DynModel::build(&parse_spec("dense(32),relu,dense(3)").unwrap(), &[4]).unwrap();
+    let extra_params = wide.param_count() - reference.param_count();
+    let (small, big) =
+        (device_estimates(&reference, "sgd").unwrap(), device_estimates(&wide, "sgd").unwrap());
+    for (s, b) in small.iter().zip(&big) {
+        assert_eq!(b.flash - s.flash, 4 * extra_params);
+        let host_ram = |m: &DynModel| neurite_host::footprint::inference(m).buffers;
+        if s.probe.workload == "inference" {
+            // same input and output; 2 x 16 more intermediate values
+            assert_eq!(host_ram(&wide), host_ram(&reference));
+            assert_eq!(b.ram - s.ram, 4 * 32);
+        } else {
+            assert!(b.ram > s.ram + 4 * extra_params, "{b:?}");
+        }
+    }
+    assert!(device_estimates(&reference, "lion").is_none());
+}

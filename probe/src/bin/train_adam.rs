@@ -1,0 +1,5 @@
+//! Footprint probe: full training of the model (copied into RAM), Adam.
+#![no_std]
+#![no_main]
+
+neurite_probe::probe_main!(neurite_probe::train(neurite_probe::opt::adam));
