@@ -75,4 +75,15 @@ mod tests {
         prelu_forward(&[0.25], &[0.0, -0.0], &mut y);
         assert_eq!(y.map(f32::to_bits), [0.0f32.to_bits(), (-0.0f32).to_bits()]);
     }
+
+    /// At a zero input PyTorch's PReLU gradient takes the negative side's slope: for
+    /// `x = [0, -0, 1, -2]`, `w = 0.25` and `dy = [2, 3, 5, 7]`, `x.grad` is
+    /// `[0.5, 0.75, 5, 1.75]` and `w.grad` is `-14` (`torch.prelu` backward).
+    #[test]
+    fn prelu_backward_at_zero_matches_pytorch() {
+        let (mut dx, mut ga) = ([9.0; 4], [0.0]);
+        prelu_backward(&[0.25], &[0.0, -0.0, 1.0, -2.0], &[2.0, 3.0, 5.0, 7.0], &mut dx, &mut ga);
+        assert_eq!(dx, [0.5, 0.75, 5.0, 1.75]);
+        assert_eq!(ga, [-14.0]);
+    }
 }
