@@ -9,7 +9,7 @@
 //! `neurite autoencode` on any CSV.
 
 use crate::data::Dataset;
-use crate::dynamic::backend::CPU;
+use crate::dynamic::backend::DEFAULT;
 use crate::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer, Workspace};
 use neurite::init::LayerInit;
 use neurite::loss::{Mse, Reduction, Target};
@@ -113,7 +113,7 @@ pub fn data_scale(data: &Dataset) -> f32 {
 fn reconstruction_mse(model: &DynModel, rows: &[Vec<f32>], scale: f32) -> f32 {
     let flat: Vec<f32> = rows.concat();
     let mut ws = Workspace::default();
-    let out = model.forward_batch(&CPU, &flat, rows.len(), &mut ws);
+    let out = model.forward_batch(&DEFAULT, &flat, rows.len(), &mut ws);
     let sum: f64 = out.iter().zip(&flat).map(|(&y, &x)| f64::from(y - x).powi(2)).sum();
     (sum / flat.len() as f64 * f64::from(scale) * f64::from(scale)) as f32
 }

@@ -1,10 +1,11 @@
 //! The backend seam: where a minibatch's matrix-shaped work (dense, convolutions) runs.
 //!
-//! [`Cpu`] calls the core's kernels sample by sample, so its results are the core's bits;
-//! it is the only implementation today. A faster CPU path (blocked, vectorised across
-//! outputs and samples) or a GPU path, both planned and not implemented yet, would implement
-//! the same trait; the CPU path stays the reference (DESIGN.md: fast paths keep the bits and
-//! are tested with `==`; only the GPU may differ within a stated tolerance).
+//! [`Cpu`] calls the core's kernels sample by sample, so its results are the core's bits:
+//! the reference. [`Blocked`] runs the dense layers' minibatch work through register-tiled
+//! kernels vectorised across outputs and samples ([`super::blocked`], AVX when the CPU has
+//! it), with the same bits (DESIGN.md: fast paths keep the bits and are tested with `==`);
+//! its convolutions are [`Cpu`]'s. [`DEFAULT`] is the one training and inference use. A GPU
+//! path would implement the same trait (and may differ within a stated tolerance).
 //!
 //! Shapes: `x` is `batch` rows of one input sample, `y` `batch` rows of one output sample;
 //! gradients are **added** in sample order; `dx` is overwritten.
@@ -160,5 +161,105 @@ impl Backend for Cpu {
     }
 }
 
-/// The default backend.
+/// The reference backend.
 pub static CPU: Cpu = Cpu;
+
+/// The blocked backend: dense layers through [`super::simd`]'s dispatch of the blocked
+/// kernels: minibatches of at least [`super::blocked::ROWS`] rows through the packed tiles,
+/// fewer through `forward_unpacked` (packing the weights would cost more than it saves);
+/// everything else as [`Cpu`]. Bit-identical to [`Cpu`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Blocked;
+
+thread_local! {
+    /// The forward pass's packed copy of the weights, reused between calls.
+    static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Backend for Blocked {
+    fn dense_forward(&self, w: &[f32], b: &[f32], x: &[f32], y: &mut [f32], rows: usize) {
+        let ins = w.len().checked_div(b.len()).unwrap_or(0);
+        if rows < super::blocked::ROWS || ins == 0 {
+            return super::simd::forward_unpacked(w, b, x, y, ins, rows);
+        }
+        PACKED.with_borrow_mut(|packed| {
+            super::blocked::pack_forward(w, ins, b.len(), packed);
+            super::simd::forward(packed, b, x, y, ins, rows);
+        });
+    }
+
+    fn dense_backward(
+        &self,
+        w: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        gw: &mut [f32],
+        gb: &mut [f32],
+        rows: usize,
+    ) {
+        let (outs, ins) = (gb.len(), x.len().checked_div(rows).unwrap_or(0));
+        if rows < super::blocked::ROWS || ins == 0 || outs == 0 {
+            return Cpu.dense_backward(w, x, dy, dx, gw, gb, rows);
+        }
+        super::simd::backward_params(x, dy, gw, gb, ins, rows);
+        if let Some(dx) = dx {
+            super::simd::backward_input(w, dy, dx, ins, outs, rows);
+        }
+    }
+
+    fn conv2d_forward(
+        &self,
+        g: &Conv2dGeom,
+        w: &[f32],
+        b: Option<&[f32]>,
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+    ) {
+        Cpu.conv2d_forward(g, w, b, x, y, batch);
+    }
+
+    fn conv2d_backward(
+        &self,
+        g: &Conv2dGeom,
+        w: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        gw: &mut [f32],
+        gb: Option<&mut [f32]>,
+        batch: usize,
+    ) {
+        Cpu.conv2d_backward(g, w, x, dy, dx, gw, gb, batch);
+    }
+
+    fn conv_transpose2d_forward(
+        &self,
+        g: &ConvTranspose2dGeom,
+        w: &[f32],
+        b: Option<&[f32]>,
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+    ) {
+        Cpu.conv_transpose2d_forward(g, w, b, x, y, batch);
+    }
+
+    fn conv_transpose2d_backward(
+        &self,
+        g: &ConvTranspose2dGeom,
+        w: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        gw: &mut [f32],
+        gb: Option<&mut [f32]>,
+        batch: usize,
+    ) {
+        Cpu.conv_transpose2d_backward(g, w, x, dy, dx, gw, gb, batch);
+    }
+}
+
+/// The backend training and inference use: [`Blocked`].
+pub static DEFAULT: Blocked = Blocked;

@@ -10,12 +10,14 @@
 
 pub mod attrs;
 pub mod backend;
+pub mod blocked;
 pub mod layers;
 mod loss;
 mod model;
 pub mod op;
 mod optim;
 pub mod registry;
+pub mod simd;
 mod spec;
 mod train;
 

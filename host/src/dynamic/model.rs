@@ -1,7 +1,7 @@
 //! A runtime-shaped model: a chain of [`Op`]s, run a whole minibatch at a time through
 //! buffers that are allocated once and reused ([`Workspace`]).
 
-use super::backend::{Backend, CPU};
+use super::backend::{Backend, DEFAULT};
 use super::op::{numel, Ctx, Op, Saved, Tensor};
 use super::registry::{node_of, LayerNode};
 use neurite::init::LayerInit;
@@ -192,7 +192,7 @@ impl DynModel {
     /// [`DynModel::forward_batch`]).
     pub fn forward(&self, x: &[f32]) -> Vec<f32> {
         let mut ws = Workspace::default();
-        self.forward_batch(&CPU, x, 1, &mut ws).to_vec()
+        self.forward_batch(&DEFAULT, x, 1, &mut ws).to_vec()
     }
 
     /// Training forward on `batch` samples in `ctx`'s mode, keeping what backward needs.

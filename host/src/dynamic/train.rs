@@ -1,4 +1,4 @@
-use super::backend::CPU;
+use super::backend::DEFAULT;
 use super::model::{DynModel, Workspace};
 use super::op::Ctx;
 use super::optim::DynOptimizerState;
@@ -68,7 +68,8 @@ impl DynTrainer {
         }
         let n = xs.len();
         let outputs = model.outputs();
-        let mut ctx = Ctx { train: self.train_mode, rng: self.dropout_rng.as_mut(), backend: &CPU };
+        let mut ctx =
+            Ctx { train: self.train_mode, rng: self.dropout_rng.as_mut(), backend: &DEFAULT };
         let out = model.forward_train_rows(&mut ctx, xs, &mut self.ws)?;
         for o in out.chunks(outputs) {
             loss.check_output(o)?;
