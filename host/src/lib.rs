@@ -7,6 +7,7 @@
 //! bit-identical outputs and gradients: both call `neurite::kernel`.
 
 pub mod autoencoder;
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod dynamic;

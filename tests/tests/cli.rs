@@ -914,3 +914,44 @@ fn help_states_the_data_rules() {
     let o = neurite().args(["train", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("--test-data <FILE.csv>"));
 }
+
+/// `neurite bench --json` without a model: the standard suite, one JSON object per case with
+/// the fields `benches/compare_pytorch.py` reads.
+#[test]
+fn bench_suite_prints_one_json_object_per_case() {
+    let o = neurite().args(["bench", "--json", "--rounds", "1"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let cases: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let names: Vec<&str> = cases.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    // 6 model batches x (inference, SGD step, Adam step), and the product
+    assert_eq!(names.len(), 6 * 3 + 1, "{names:?}");
+    for want in [
+        "mlp-4-16-3-b1-inference",
+        "mlp-4-16-3-b16-train-adam",
+        "mlp-64-64-10-b32-train-sgd",
+        "mlp-784-128-10-b64-train-adam",
+        "mlp-512-512-512-10-b64-inference",
+        "digits-cnn-b32-train-sgd",
+        "matmul-1024",
+    ] {
+        assert!(names.contains(&want), "{want} in {names:?}");
+    }
+    for c in &cases {
+        assert!(c["us_per_batch"].as_f64().unwrap() > 0.0 && c["gflops"].as_f64().unwrap() > 0.0);
+        let kind = c["kind"].as_str().unwrap();
+        assert_eq!(c["optimizer"].is_null(), kind != "train", "{c}");
+        assert!(c["batch"].as_u64().unwrap() >= 1);
+    }
+    let mlp = cases.iter().find(|c| c["name"] == "mlp-784-128-10-b64-train-sgd").unwrap();
+    assert_eq!(mlp["shape"], serde_json::json!([784, 128, 10]));
+    assert_eq!(mlp["batch"], 64);
+    let cnn = cases.iter().find(|c| c["name"] == "digits-cnn-b32-inference").unwrap();
+    assert_eq!(cnn["shape"], "digits-cnn");
+    let matmul = cases.last().unwrap();
+    assert_eq!(
+        (matmul["kind"].as_str(), &matmul["shape"]),
+        (Some("matmul"), &serde_json::json!([1024, 1024, 1024]))
+    );
+}

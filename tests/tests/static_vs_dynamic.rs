@@ -107,3 +107,53 @@ fn sgd_nesterov_huber_bit_identical() {
     let opt = SgdMomentum::<<Model as Layer>::Grads>::new(cfg).unwrap();
     run(opt, DynOptimizer::Sgd(cfg), &Huber { delta: 0.7 }, |i| Target::Values(&rows[i]));
 }
+
+/// Layers wider than the blocked backend's register tiles (16 values) and a batch that is
+/// not a multiple of its 4 rows: the runtime-shaped model's default (blocked, AVX when the
+/// CPU has it) batch path against the typed core, sample by sample, for 10 Adam steps.
+#[test]
+fn wide_layers_through_the_blocked_backend_bit_identical() {
+    type Wide = neurite::Seq![Dense<37, 33>, neurite::layer::Relu<33>, Dense<33, 18>];
+    let mut s = Wide::DEFAULT;
+    s.init(&LayerInit::HE_RELU, &mut Rng::new(8));
+    let mut d = DynModel::build(&parse_spec("dense(33),relu,dense(18)").unwrap(), &[37]).unwrap();
+    d.init(&LayerInit::HE_RELU, &mut Rng::new(8));
+    let mut rng = Rng::new(9);
+    let xs: Vec<[f32; 37]> = (0..11).map(|_| core::array::from_fn(|_| rng.normal())).collect();
+    let ys: Vec<usize> = (0..11).map(|_| rng.below(18)).collect();
+    let cfg = AdamConfig::adam(0.01);
+    let mut opt = neurite::optim::Adam::<<Wide as Layer>::Grads>::new(cfg).unwrap();
+    let lens: Vec<usize> = d.tensors().iter().map(|t| t.len()).collect();
+    let mut dopt = DynOptimizer::Adam(cfg, false).build(&lens).unwrap();
+    let (mut st, mut dt) = (Trainer::<Wide>::new(), DynTrainer::new(&d));
+    let loss = CrossEntropy::default();
+    for step in 0..10 {
+        let rows: Vec<&[f32]> = xs.iter().map(|x| &x[..]).collect();
+        let ts: Vec<Target<'_>> = ys.iter().map(|&y| Target::Class(y)).collect();
+        dt.begin();
+        let (_, ddx) = dt.accumulate_batch(&mut d, &loss, &rows, &ts, true).unwrap();
+        let ddx = ddx.unwrap().to_vec();
+        st.begin();
+        for (i, x) in xs.iter().enumerate() {
+            let mut dx = [0.0; 37];
+            st.accumulate_with_input_grad(&s, &loss, x, Target::Class(ys[i]), &mut dx).unwrap();
+            assert_eq!(bits(&dx), bits(&ddx[37 * i..37 * (i + 1)]), "input grad, step {step}");
+        }
+        st.finish(&loss, Reduction::Mean).unwrap();
+        dt.finish(&loss, Reduction::Mean, 18).unwrap();
+        for (i, g) in dt.grads.iter().enumerate() {
+            assert_eq!(bits(g), bits(st.grads.tensor(i)), "grad {i}, step {step}");
+        }
+        opt.step(&mut s, &st.grads);
+        dopt.step(&mut d.tensors_mut(), &dt.grads);
+    }
+    let mut ws = neurite_host::dynamic::Workspace::default();
+    let flat: Vec<f32> = xs.iter().flatten().copied().collect();
+    let out =
+        d.forward_batch(&neurite_host::dynamic::backend::DEFAULT, &flat, 11, &mut ws).to_vec();
+    for (i, x) in xs.iter().enumerate() {
+        let mut y = [0.0; 18];
+        s.forward(x, &mut y);
+        assert_eq!(bits(&y), bits(&out[18 * i..18 * (i + 1)]), "trained output {i}");
+    }
+}

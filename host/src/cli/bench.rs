@@ -22,13 +22,43 @@ pub struct BenchArgs {
     /// Timed repetitions.
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub iters: usize,
-    /// End with one JSON line.
+    /// End with one JSON line (the suite: one JSON line per case).
     #[arg(long)]
     pub json: bool,
+    /// The suite's timing rounds per case (the median round is reported).
+    #[arg(long, default_value_t = 7, value_name = "N")]
+    pub rounds: usize,
 }
 
-/// Runs `neurite bench`.
+/// The standard suite (`neurite_host::bench`): one line per case, JSON with `--json`.
+fn suite(a: &BenchArgs) -> CliResult {
+    if a.rounds == 0 {
+        return Err(CliError::bad("--rounds must be at least 1"));
+    }
+    if !a.json {
+        println!(
+            "{:<36}{:>14}{:>10}   (one thread; {} build of the dense kernels)",
+            "case",
+            "us per batch",
+            "GFLOP/s",
+            if crate::dynamic::simd::avx() { "AVX" } else { "portable" }
+        );
+    }
+    crate::bench::run_suite(a.rounds, |m| {
+        if a.json {
+            println!("{}", m.to_json());
+        } else {
+            println!("{:<36}{:>14.3}{:>10.2}", m.name, m.us_per_batch, m.gflops);
+        }
+    });
+    Ok(())
+}
+
+/// Runs `neurite bench`: the standard suite without a model, else the one model given.
 pub fn run(a: &BenchArgs) -> CliResult {
+    if a.source.model.is_none() && a.source.layers.is_none() {
+        return suite(a);
+    }
     let model = a.source.load("bench")?;
     if a.iters == 0 || a.batch == 0 {
         return Err(CliError::bad("--iters and --batch must be at least 1"));

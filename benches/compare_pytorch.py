@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""neurite against PyTorch, side by side in one run, on one thread.
+
+Runs `neurite bench --json` (the standard suite: host/src/bench.rs) and the same cases in
+PyTorch on the CPU with one thread (same shapes, batch, loss, optimiser and timing method:
+the median of rounds of about 20 ms after a warm-up), then prints, per case, both times in
+microseconds per batch and the ratio PyTorch / neurite (above 1: neurite is faster), with
+the issue's target and whether it is met. The 1024^3 product is compared with PyTorch's
+and with one core's peak for separate multiplies and adds (`--peak-gflops`, default: the
+figure benches/README.md derives for the machine it records).
+
+    pip install torch --index-url https://download.pytorch.org/whl/cpu   # once
+    python3 benches/compare_pytorch.py [--neurite target/release/neurite] [--rounds 7]
+
+Without --neurite it builds and runs `cargo run --release -p neurite-host -- bench --json`.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+# (case name prefix, minimum PyTorch / neurite ratio) from the issue "Performance"
+TARGETS = [
+    ("mlp-4-16-3-b1-", 100.0),
+    ("mlp-4-16-3-b16-", 100.0),
+    ("mlp-64-64-10-b32-train", 10.0),
+    ("mlp-64-64-10-b32-inference", 3.0),
+    ("mlp-784-128-10-b64-train", 1.5),
+    ("mlp-512-512-512-10-b64-train", 1.2),
+    ("digits-cnn-b32-train", 3.0),
+]
+
+DIGITS_CNN = "digits-cnn"
+
+
+def target_for(name):
+    for prefix, ratio in TARGETS:
+        if name.startswith(prefix):
+            return ratio
+    return None
+
+
+def time_us(fn, rounds):
+    """The median round's microseconds per call, rounds of about 20 ms after a warm-up."""
+    start = time.perf_counter()
+    calls = 0
+    while calls < 3 or time.perf_counter() - start < 0.02:
+        fn()
+        calls += 1
+    per_call = (time.perf_counter() - start) / calls
+    per_round = max(1, int(0.02 / per_call))
+    times = []
+    for _ in range(max(1, rounds)):
+        t = time.perf_counter()
+        for _ in range(per_round):
+            fn()
+        times.append((time.perf_counter() - t) * 1e6 / per_round)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def torch_model(torch, shape):
+    nn = torch.nn
+    if shape == DIGITS_CNN:
+        return nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(32 * 2 * 2, 10),
+        ), (1, 8, 8)
+    layers = []
+    for i, (a, b) in enumerate(zip(shape, shape[1:])):
+        layers.append(nn.Linear(a, b))
+        if i + 2 < len(shape):
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers), (shape[0],)
+
+
+def torch_case(torch, case, rounds):
+    if case["kind"] == "matmul":
+        m, k, n = case["shape"]
+        a, b = torch.randn(m, k), torch.randn(n, k)
+        with torch.no_grad():
+            return time_us(lambda: torch.matmul(a, b.t()), rounds)
+    model, sample = torch_model(torch, case["shape"])
+    batch = case["batch"]
+    x = torch.randn(batch, *sample)
+    classes = 10 if case["shape"] == DIGITS_CNN else case["shape"][-1]
+    y = torch.arange(batch) % classes
+    if case["kind"] == "inference":
+        model.eval()
+        with torch.no_grad():
+            return time_us(lambda: model(x), rounds)
+    model.train()
+    loss_fn = torch.nn.CrossEntropyLoss()
+    if case["optimizer"] == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return time_us(step, rounds)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--neurite", help="the neurite binary (default: cargo run --release)")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--peak-gflops", type=float, default=None,
+                        help="one core's peak GFLOP/s for separate multiply and add")
+    args = parser.parse_args()
+    try:
+        import torch
+    except ImportError:
+        sys.exit("compare_pytorch.py needs PyTorch: pip install torch --index-url https://download.pytorch.org/whl/cpu")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    if args.neurite:
+        cmd = [args.neurite]
+    else:
+        cmd = ["cargo", "run", "--quiet", "--release", "-p", "neurite-host", "--"]
+    out = subprocess.run(cmd + ["bench", "--json", "--rounds", str(args.rounds)], check=True,
+                         capture_output=True, text=True).stdout
+    cases = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    print(f"PyTorch {torch.__version__}, one thread; neurite: {' '.join(cmd)}")
+    print(f"{'case':<36}{'neurite us':>14}{'PyTorch us':>14}{'ratio':>10}  target")
+    missed = []
+    for case in cases:
+        theirs = torch_case(torch, case, args.rounds)
+        ratio = theirs / case["us_per_batch"]
+        target = target_for(case["name"])
+        verdict = ""
+        if target is not None:
+            met = ratio >= target
+            verdict = f">= {target:g}x {'met' if met else 'MISSED'}"
+            if not met:
+                missed.append(case["name"])
+        if case["kind"] == "matmul":
+            verdict = f"{case['gflops']:.1f} GFLOP/s"
+            if args.peak_gflops:
+                share = case["gflops"] / args.peak_gflops
+                verdict += f" = {100 * share:.0f}% of {args.peak_gflops:g} peak (target 75%)"
+                if share < 0.75:
+                    missed.append(case["name"])
+        print(f"{case['name']:<36}{case['us_per_batch']:>14.3f}{theirs:>14.3f}{ratio:>10.2f}  {verdict}")
+    print("every target met" if not missed else f"targets missed: {', '.join(missed)}")
+
+
+if __name__ == "__main__":
+    main()
