@@ -81,6 +81,21 @@ pub struct AdamStep {
 }
 
 impl AdamStep {
+    /// `lr / (1 - b1^t)`, rounded to `f32`.
+    pub const fn step_size(&self) -> f32 {
+        self.step_size
+    }
+
+    /// `sqrt(1 - b2^t)`, rounded to `f32`.
+    pub const fn bc2_sqrt(&self) -> f32 {
+        self.bc2_sqrt
+    }
+
+    /// AdamW's `1 - lr * weight_decay`, rounded to `f32`.
+    pub const fn shrink(&self) -> f32 {
+        self.shrink
+    }
+
     /// The scalars of step `step` under `cfg`.
     pub fn new(cfg: &AdamConfig, step: u32) -> Self {
         let t = f64::from(step.max(1));

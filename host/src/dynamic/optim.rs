@@ -85,7 +85,7 @@ impl DynOptimizerState {
                 DynOptimizer::Adam(c, ams) => {
                     let s = *adam_step.get_or_insert_with(|| adam::AdamStep::new(c, self.steps));
                     let v_max = if *ams || c.amsgrad { Some(s2.as_mut_slice()) } else { None };
-                    adam::update_with(c, &s, p, g, s0, s1, v_max);
+                    super::simd::adam(c, &s, p, g, s0, s1, v_max);
                 }
             }
         }
