@@ -922,8 +922,7 @@ fn bench_suite_prints_one_json_object_per_case() {
     let o = neurite().args(["bench", "--json", "--rounds", "1"]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
-    let cases: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let cases: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let names: Vec<&str> = cases.iter().map(|c| c["name"].as_str().unwrap()).collect();
     // 6 model batches x (inference, SGD step, Adam step), and the product
     assert_eq!(names.len(), 6 * 3 + 1, "{names:?}");
