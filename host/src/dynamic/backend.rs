@@ -4,7 +4,8 @@
 //! the reference. [`Blocked`] runs the dense layers' minibatch work through register-tiled
 //! kernels vectorised across outputs and samples ([`super::blocked`], AVX when the CPU has
 //! it), with the same bits (DESIGN.md: fast paths keep the bits and are tested with `==`);
-//! its convolutions are [`Cpu`]'s. [`DEFAULT`] is the one training and inference use. A GPU
+//! its convolutions run vectorised across channels ([`super::blocked_conv`]), also with the
+//! core's bits (transposed convolutions are [`Cpu`]'s). [`DEFAULT`] is the one training and inference use. A GPU
 //! path would implement the same trait (and may differ within a stated tolerance).
 //!
 //! Shapes: `x` is `batch` rows of one input sample, `y` `batch` rows of one output sample;
@@ -13,6 +14,8 @@
 use super::op::{each_sample, each_sample_back};
 use neurite::kernel::conv::{self, Conv2dGeom, ConvTranspose2dGeom};
 use neurite::kernel::dense;
+
+use super::blocked_conv;
 
 /// Batched matrix-shaped kernels.
 pub trait Backend: Sync {
@@ -166,13 +169,14 @@ pub static CPU: Cpu = Cpu;
 
 /// The blocked backend: dense layers through [`super::simd`]'s dispatch of the blocked
 /// kernels: minibatches of at least [`super::blocked::ROWS`] rows through the packed tiles,
+/// convolutions through [`super::blocked_conv`],
 /// fewer through `forward_unpacked` (packing the weights would cost more than it saves);
 /// everything else as [`Cpu`]. Bit-identical to [`Cpu`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Blocked;
 
 thread_local! {
-    /// The forward pass's packed copy of the weights, reused between calls.
+    /// The packed copy of the weights (or a transposed `dy`), reused between calls.
     static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -217,7 +221,13 @@ impl Backend for Blocked {
         y: &mut [f32],
         batch: usize,
     ) {
-        Cpu.conv2d_forward(g, w, b, x, y, batch);
+        if !blocked_conv::fits(g, w, b.map(<[f32]>::len), x.len(), y.len(), batch) {
+            return Cpu.conv2d_forward(g, w, b, x, y, batch);
+        }
+        let plan = blocked_conv::Plan::new(g);
+        PACKED.with_borrow_mut(|packed| {
+            super::simd::forward_conv(g, &plan, w, b, x, y, batch, packed);
+        });
     }
 
     fn conv2d_backward(
@@ -231,7 +241,20 @@ impl Backend for Blocked {
         gb: Option<&mut [f32]>,
         batch: usize,
     ) {
-        Cpu.conv2d_backward(g, w, x, dy, dx, gw, gb, batch);
+        let (dx_len, gb_len) = (dx.as_deref().map(<[f32]>::len), gb.as_deref().map(<[f32]>::len));
+        if !blocked_conv::fits(g, w, gb_len, x.len(), dy.len(), batch)
+            || gw.len() < g.weight_len()
+            || dx_len.is_some_and(|n| n < batch * g.input_len())
+        {
+            return Cpu.conv2d_backward(g, w, x, dy, dx, gw, gb, batch);
+        }
+        let plan = blocked_conv::Plan::new(g);
+        PACKED.with_borrow_mut(|scratch| {
+            super::simd::backward_params_conv(g, &plan, x, dy, gw, gb, batch, scratch);
+            if let Some(dx) = dx {
+                super::simd::backward_input_conv(g, &plan, w, dy, dx, batch, scratch);
+            }
+        });
     }
 
     fn conv_transpose2d_forward(

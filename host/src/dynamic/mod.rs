@@ -11,6 +11,7 @@
 pub mod attrs;
 pub mod backend;
 pub mod blocked;
+pub mod blocked_conv;
 pub mod fast_optim;
 pub mod layers;
 mod loss;
