@@ -36,6 +36,7 @@ macro_rules! dispatch {
         mod avx_build {
             use super::*;
             $(
+                #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = "avx")]
                 pub fn $alias($($arg: $ty),*) {
                     $module::$name($($arg),*)
@@ -44,6 +45,7 @@ macro_rules! dispatch {
         }
 
         $(
+            #[allow(clippy::too_many_arguments)]
             #[doc = concat!("[`", stringify!($module), "::", stringify!($name), "`], built for AVX when the CPU has it.")]
             pub fn $alias($($arg: $ty),*) {
                 #[cfg(target_arch = "x86_64")]
