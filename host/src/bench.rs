@@ -187,9 +187,10 @@ impl TrainStep {
     }
 }
 
-/// Runs every case of the suite (`rounds` timing rounds each), calling `report` as each
-/// finishes.
-pub fn run_suite(rounds: usize, mut report: impl FnMut(&Measurement)) {
+/// Runs every case of the suite whose name contains `filter` (`rounds` timing rounds each),
+/// calling `report` as each finishes.
+pub fn run_suite(rounds: usize, filter: &str, mut report: impl FnMut(&Measurement)) {
+    let wanted = |name: &str| name.contains(filter);
     for case in &MODELS {
         let model = build(case);
         let shape = if case.name.starts_with("mlp") {
@@ -208,25 +209,32 @@ pub fn run_suite(rounds: usize, mut report: impl FnMut(&Measurement)) {
         for &batch in case.batches {
             let (x, _) = batch_data(&model, batch);
             let mut ws = Workspace::default();
-            let us = time_us(rounds, || {
-                black_box(model.forward_batch(&DEFAULT, black_box(&x), batch, &mut ws));
-            });
-            report(&Measurement {
-                name: format!("{}-b{batch}-inference", case.name),
-                shape: shape.clone(),
-                batch,
-                kind: "inference",
-                optimizer: None,
-                us_per_batch: us,
-                gflops: flops * batch as f64 / us / 1e3,
-            });
+            let name = format!("{}-b{batch}-inference", case.name);
+            if wanted(&name) {
+                let us = time_us(rounds, || {
+                    black_box(model.forward_batch(&DEFAULT, black_box(&x), batch, &mut ws));
+                });
+                report(&Measurement {
+                    name,
+                    shape: shape.clone(),
+                    batch,
+                    kind: "inference",
+                    optimizer: None,
+                    us_per_batch: us,
+                    gflops: flops * batch as f64 / us / 1e3,
+                });
+            }
             for opt in ["sgd", "adam"] {
+                let name = format!("{}-b{batch}-train-{opt}", case.name);
+                if !wanted(&name) {
+                    continue;
+                }
                 let mut step = TrainStep::new(&model, batch, opt);
                 let us = time_us(rounds, || {
                     black_box(step.step());
                 });
                 report(&Measurement {
-                    name: format!("{}-b{batch}-train-{opt}", case.name),
+                    name,
                     shape: shape.clone(),
                     batch,
                     kind: "train",
@@ -237,7 +245,9 @@ pub fn run_suite(rounds: usize, mut report: impl FnMut(&Measurement)) {
             }
         }
     }
-    report(&matmul(rounds));
+    if wanted(&format!("matmul-{MATMUL}")) {
+        report(&matmul(rounds));
+    }
 }
 
 /// The 1024^3 matrix product `C = A B^T` (`A`, `B` 1024 x 1024) through the blocked dense

@@ -27,18 +27,48 @@ fn bn_shape(batch: usize, channels: usize, spatial: usize) -> Option<(usize, usi
     (total != 0).then_some((n, total))
 }
 
-/// Indices of channel `c` in a sample-major `[batch][channels][spatial]` buffer, in the
-/// summation order: sample `n` ascending, then `s` ascending.
-fn channel_indices(
+/// Channels whose sums run side by side in the train-mode kernels (independent sums, so
+/// they overlap in the pipeline; each still adds its values in its own order).
+const SIDE_BY_SIDE: usize = 8;
+
+/// Calls `f(j, i)` for every element `i` of channels `c0..c0 + cb` (`j = c - c0`) of a
+/// sample-major `[batch][channels][spatial]` buffer: `n` ascending, then `s` ascending, the
+/// channels side by side at each `(n, s)`, so that each channel's elements come in its
+/// sums' order (`n`, then `s`).
+#[inline(always)]
+fn each_in_block(
+    batch: usize,
+    channels: usize,
+    spatial: usize,
+    c0: usize,
+    cb: usize,
+    mut f: impl FnMut(usize, usize),
+) {
+    for n in 0..batch {
+        let base = (n * channels + c0) * spatial;
+        for s in 0..spatial {
+            for j in 0..cb {
+                f(j, base + j * spatial + s);
+            }
+        }
+    }
+}
+
+/// Calls `f(i)` for every element `i` of channel `c`, `n` ascending, then `s`.
+#[inline(always)]
+fn each_in_channel(
     batch: usize,
     channels: usize,
     spatial: usize,
     c: usize,
-) -> impl Iterator<Item = usize> {
-    (0..batch).flat_map(move |n| {
+    mut f: impl FnMut(usize),
+) {
+    for n in 0..batch {
         let base = (n * channels + c) * spatial;
-        base..base + spatial
-    })
+        for i in base..base + spatial {
+            f(i);
+        }
+    }
 }
 
 /// Batch norm, train mode, over a minibatch laid out sample-major: `x[n][c][s]` with `batch`
@@ -81,24 +111,28 @@ pub fn batchnorm_train_forward(
         return;
     }
     let nf = n as f32;
-    for c in 0..channels {
-        let mut acc = 0.0;
-        for i in channel_indices(batch, channels, spatial, c) {
-            acc += x[i];
+    let mut c0 = 0;
+    while c0 < channels {
+        let cb = SIDE_BY_SIDE.min(channels - c0);
+        let mut sums = [0.0f32; SIDE_BY_SIDE];
+        each_in_block(batch, channels, spatial, c0, cb, |j, i| sums[j] += x[i]);
+        let m = sums.map(|acc| acc / nf);
+        let mut sums = [0.0f32; SIDE_BY_SIDE];
+        each_in_block(batch, channels, spatial, c0, cb, |j, i| {
+            let d = x[i] - m[j];
+            sums[j] += d * d;
+        });
+        let v = sums.map(|acc| acc / nf);
+        for j in 0..cb {
+            let (c, m, v) = (c0 + j, m[j], v[j]);
+            let inv = inv_std(v, eps);
+            each_in_channel(batch, channels, spatial, c, |i| {
+                y[i] = (x[i] - m) * inv * gamma[c] + beta[c];
+            });
+            mean[c] = m;
+            var[c] = v;
         }
-        let m = acc / nf;
-        let mut acc = 0.0;
-        for i in channel_indices(batch, channels, spatial, c) {
-            let d = x[i] - m;
-            acc += d * d;
-        }
-        let v = acc / nf;
-        let inv = inv_std(v, eps);
-        for i in channel_indices(batch, channels, spatial, c) {
-            y[i] = (x[i] - m) * inv * gamma[c] + beta[c];
-        }
-        mean[c] = m;
-        var[c] = v;
+        c0 += cb;
     }
 }
 
@@ -178,23 +212,33 @@ pub fn batchnorm_train_backward(
         return;
     }
     let nf = n as f32;
-    for c in 0..channels {
-        let (m, inv) = (mean[c], inv_std(var[c], eps));
-        let (mut sum_dy, mut sum_dy_xhat) = (0.0, 0.0);
-        for i in channel_indices(batch, channels, spatial, c) {
-            let xhat = (x[i] - m) * inv;
-            sum_dy += dy[i];
-            sum_dy_xhat += dy[i] * xhat;
-        }
-        dgamma[c] += sum_dy_xhat;
-        dbeta[c] += sum_dy;
-        if let Some(dx) = dx.as_deref_mut() {
-            let k = gamma[c] * inv / nf;
-            for i in channel_indices(batch, channels, spatial, c) {
-                let xhat = (x[i] - m) * inv;
-                dx[i] = k * (nf * dy[i] - sum_dy - xhat * sum_dy_xhat);
+    let mut c0 = 0;
+    while c0 < channels {
+        let cb = SIDE_BY_SIDE.min(channels - c0);
+        // channels past `cb` are never read
+        let m: [f32; SIDE_BY_SIDE] = core::array::from_fn(|j| mean[(c0 + j).min(channels - 1)]);
+        let inv: [f32; SIDE_BY_SIDE] =
+            core::array::from_fn(|j| inv_std(var[(c0 + j).min(channels - 1)], eps));
+        let (mut sum_dy, mut sum_dy_xhat) = ([0.0f32; SIDE_BY_SIDE], [0.0f32; SIDE_BY_SIDE]);
+        each_in_block(batch, channels, spatial, c0, cb, |j, i| {
+            let xhat = (x[i] - m[j]) * inv[j];
+            sum_dy[j] += dy[i];
+            sum_dy_xhat[j] += dy[i] * xhat;
+        });
+        for j in 0..cb {
+            let c = c0 + j;
+            let (m, inv, sum_dy, sum_dy_xhat) = (m[j], inv[j], sum_dy[j], sum_dy_xhat[j]);
+            dgamma[c] += sum_dy_xhat;
+            dbeta[c] += sum_dy;
+            if let Some(dx) = dx.as_deref_mut() {
+                let k = gamma[c] * inv / nf;
+                each_in_channel(batch, channels, spatial, c, |i| {
+                    let xhat = (x[i] - m) * inv;
+                    dx[i] = k * (nf * dy[i] - sum_dy - xhat * sum_dy_xhat);
+                });
             }
         }
+        c0 += cb;
     }
 }
 
@@ -414,6 +458,92 @@ pub fn apply_mask(mask: &[f32], x: &[f32], y: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The train-mode kernels as the formulas read, one channel after another: the oracle
+    /// of the side-by-side channels, which must give the same bits.
+    #[allow(clippy::too_many_arguments)]
+    fn one_channel_at_a_time(
+        (batch, channels, spatial): (usize, usize, usize),
+        x: &[f32],
+        dy: &[f32],
+        gamma: &[f32],
+        beta: &[f32],
+        eps: f32,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let nf = (batch * spatial) as f32;
+        let idx = |c: usize| {
+            (0..batch)
+                .flat_map(move |n| (n * channels + c) * spatial..(n * channels + c + 1) * spatial)
+        };
+        let (mut y, mut dx) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        let (mut mean, mut var, mut dgamma, mut dbeta) = (vec![], vec![], vec![], vec![]);
+        for c in 0..channels {
+            let mut acc = 0.0;
+            idx(c).for_each(|i| acc += x[i]);
+            let m = acc / nf;
+            let mut acc = 0.0;
+            idx(c).for_each(|i| acc += (x[i] - m) * (x[i] - m));
+            let v = acc / nf;
+            let inv = inv_std(v, eps);
+            idx(c).for_each(|i| y[i] = (x[i] - m) * inv * gamma[c] + beta[c]);
+            let (mut sdy, mut sdyx) = (0.0, 0.0);
+            idx(c).for_each(|i| {
+                sdy += dy[i];
+                sdyx += dy[i] * ((x[i] - m) * inv);
+            });
+            let k = gamma[c] * inv / nf;
+            idx(c).for_each(|i| dx[i] = k * (nf * dy[i] - sdy - (x[i] - m) * inv * sdyx));
+            mean.push(m);
+            var.push(v);
+            dgamma.push(sdyx);
+            dbeta.push(sdy);
+        }
+        (y, mean, var, dx, dgamma, dbeta)
+    }
+
+    #[test]
+    fn side_by_side_channels_equal_one_channel_at_a_time() {
+        let mut rng = Rng::new(17);
+        for (batch, channels, spatial) in [(1, 1, 5), (3, 7, 4), (2, 8, 9), (4, 9, 1), (5, 17, 6)] {
+            let len = batch * channels * spatial;
+            let x: Vec<f32> =
+                (0..len).map(|k| if k % 7 == 0 { -0.0 } else { 3.0 * rng.normal() }).collect();
+            let dy: Vec<f32> = (0..len).map(|_| rng.normal()).collect();
+            let gamma: Vec<f32> = (0..channels).map(|_| rng.normal()).collect();
+            let beta: Vec<f32> = (0..channels).map(|_| rng.normal()).collect();
+            let (mut y, mut mean, mut var) =
+                (vec![0.0; len], vec![0.0; channels], vec![0.0; channels]);
+            batchnorm_train_forward(
+                batch, channels, spatial, &x, &gamma, &beta, 1e-5, &mut mean, &mut var, &mut y,
+            );
+            let (mut dx, mut dgamma, mut dbeta) =
+                (vec![0.0; len], vec![0.0; channels], vec![0.0; channels]);
+            batchnorm_train_backward(
+                batch,
+                channels,
+                spatial,
+                &x,
+                &gamma,
+                1e-5,
+                &mean,
+                &var,
+                &dy,
+                Some(&mut dx),
+                &mut dgamma,
+                &mut dbeta,
+            );
+            let want =
+                one_channel_at_a_time((batch, channels, spatial), &x, &dy, &gamma, &beta, 1e-5);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let case = format!("{batch}x{channels}x{spatial}");
+            assert_eq!(bits(&y), bits(&want.0), "y {case}");
+            assert_eq!(bits(&mean), bits(&want.1), "mean {case}");
+            assert_eq!(bits(&var), bits(&want.2), "var {case}");
+            assert_eq!(bits(&dx), bits(&want.3), "dx {case}");
+            assert_eq!(bits(&dgamma), bits(&want.4), "dgamma {case}");
+            assert_eq!(bits(&dbeta), bits(&want.5), "dbeta {case}");
+        }
+    }
 
     /// `sum_i c[i] * y[i]` in f64 (the finite-difference objective).
     fn objective(c: &[f32], y: &[f32]) -> f64 {

@@ -192,8 +192,10 @@ pub fn maxpool2d_forward(g: &Pool2dGeom, x: &[f32], y: &mut [f32]) {
     let (in_plane, ow_n) = (g.in_h * g.in_w, g.out_w());
     let out_plane = g.out_h() * ow_n;
     for (xc, yc) in x.chunks_exact(in_plane).zip(y.chunks_exact_mut(out_plane)).take(g.channels) {
-        for (o, out) in yc.iter_mut().enumerate() {
-            *out = window_max(g, xc, o / ow_n, o % ow_n).1;
+        for (oh, row) in yc.chunks_exact_mut(ow_n.max(1)).enumerate() {
+            for (ow, out) in row.iter_mut().enumerate() {
+                *out = window_max(g, xc, oh, ow).1;
+            }
         }
     }
 }
@@ -217,10 +219,12 @@ pub fn maxpool2d_backward(g: &Pool2dGeom, x: &[f32], dy: &[f32], dx: &mut [f32])
         .zip(dy.chunks_exact(out_plane))
         .take(g.channels)
     {
-        for (o, &d) in dyc.iter().enumerate() {
-            let best = window_max(g, xc, o / ow_n, o % ow_n).0;
-            if let Some(t) = dxc.get_mut(best) {
-                *t += d;
+        for (oh, row) in dyc.chunks_exact(ow_n.max(1)).enumerate() {
+            for (ow, &d) in row.iter().enumerate() {
+                let best = window_max(g, xc, oh, ow).0;
+                if let Some(t) = dxc.get_mut(best) {
+                    *t += d;
+                }
             }
         }
     }
@@ -241,13 +245,15 @@ pub fn avgpool2d_forward(g: &Pool2dGeom, x: &[f32], y: &mut [f32]) {
     let (in_plane, ow_n) = (g.in_h * g.in_w, g.out_w());
     let out_plane = g.out_h() * ow_n;
     for (xc, yc) in x.chunks_exact(in_plane).zip(y.chunks_exact_mut(out_plane)).take(g.channels) {
-        for (o, out) in yc.iter_mut().enumerate() {
-            let ((h0, h1), (w0, w1), divisor) = window(g, o / ow_n, o % ow_n);
-            let mut acc = 0.0;
-            for ih in h0..h1 {
-                acc += sum(&xc[ih * g.in_w + w0..ih * g.in_w + w1]);
+        for (oh, row) in yc.chunks_exact_mut(ow_n.max(1)).enumerate() {
+            for (ow, out) in row.iter_mut().enumerate() {
+                let ((h0, h1), (w0, w1), divisor) = window(g, oh, ow);
+                let mut acc = 0.0;
+                for ih in h0..h1 {
+                    acc += sum(&xc[ih * g.in_w + w0..ih * g.in_w + w1]);
+                }
+                *out = acc / divisor as f32;
             }
-            *out = acc / divisor as f32;
         }
     }
 }
@@ -266,12 +272,14 @@ pub fn avgpool2d_backward(g: &Pool2dGeom, dy: &[f32], dx: &mut [f32]) {
     let out_plane = g.out_h() * ow_n;
     for (dxc, dyc) in dx.chunks_exact_mut(in_plane).zip(dy.chunks_exact(out_plane)).take(g.channels)
     {
-        for (o, &d) in dyc.iter().enumerate() {
-            let ((h0, h1), (w0, w1), divisor) = window(g, o / ow_n, o % ow_n);
-            let t = d / divisor as f32;
-            for ih in h0..h1 {
-                for v in &mut dxc[ih * g.in_w + w0..ih * g.in_w + w1] {
-                    *v += t;
+        for (oh, row) in dyc.chunks_exact(ow_n.max(1)).enumerate() {
+            for (ow, &d) in row.iter().enumerate() {
+                let ((h0, h1), (w0, w1), divisor) = window(g, oh, ow);
+                let t = d / divisor as f32;
+                for ih in h0..h1 {
+                    for v in &mut dxc[ih * g.in_w + w0..ih * g.in_w + w1] {
+                        *v += t;
+                    }
                 }
             }
         }

@@ -28,6 +28,9 @@ pub struct BenchArgs {
     /// The suite's timing rounds per case (the median round is reported).
     #[arg(long, default_value_t = 7, value_name = "N")]
     pub rounds: usize,
+    /// Runs only the suite's cases whose name contains this (e.g. `cnn`, `b64-train`).
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    pub case: String,
 }
 
 /// The standard suite (`neurite_host::bench`): one line per case, JSON with `--json`.
@@ -44,7 +47,7 @@ fn suite(a: &BenchArgs) -> CliResult {
             if crate::dynamic::simd::avx() { "AVX" } else { "portable" }
         );
     }
-    crate::bench::run_suite(a.rounds, |m| {
+    crate::bench::run_suite(a.rounds, &a.case, |m| {
         if a.json {
             println!("{}", m.to_json());
         } else {
