@@ -459,9 +459,11 @@ pub fn apply_mask(mask: &[f32], x: &[f32], y: &mut [f32]) {
 mod tests {
     use super::*;
 
+    /// `(y, mean, var, dx, dgamma, dbeta)`.
+    type Outputs = (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
+
     /// The train-mode kernels as the formulas read, one channel after another: the oracle
     /// of the side-by-side channels, which must give the same bits.
-    #[allow(clippy::too_many_arguments)]
     fn one_channel_at_a_time(
         (batch, channels, spatial): (usize, usize, usize),
         x: &[f32],
@@ -469,7 +471,7 @@ mod tests {
         gamma: &[f32],
         beta: &[f32],
         eps: f32,
-    ) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+    ) -> Outputs {
         let nf = (batch * spatial) as f32;
         let idx = |c: usize| {
             (0..batch)

@@ -166,13 +166,11 @@ fn window_max(g: &Pool2dGeom, plane: &[f32], oh: usize, ow: usize) -> (usize, f3
     let mut m = f32::NEG_INFINITY;
     for ih in h0..h1 {
         let row = ih * g.in_w;
-        for iw in w0..w1 {
-            if let Some(&v) = plane.get(row + iw) {
-                if v > m || v.is_nan() {
-                    m = v;
-                    best = row + iw;
-                }
-            }
+        for (iw, &v) in plane.get(row + w0..row + w1).unwrap_or(&[]).iter().enumerate() {
+            // a select, not a branch: which value wins is data, unpredictable
+            let take = v > m || v.is_nan();
+            m = if take { v } else { m };
+            best = if take { row + w0 + iw } else { best };
         }
     }
     (best, m)
