@@ -20,7 +20,8 @@ pub fn sum(a: &[f32]) -> f32 {
     acc
 }
 
-/// Largest element (`-inf` for an empty slice; NaN propagates as the comparison leaves it).
+/// Largest element (`-inf` for an empty slice; NaN propagates as the comparison leaves it;
+/// of equal values the first, so `max(&[-0.0, 0.0])` is `-0.0`).
 #[inline]
 pub fn max(a: &[f32]) -> f32 {
     let mut m = f32::NEG_INFINITY;
@@ -53,17 +54,17 @@ pub fn scale(y: &mut [f32], factor: f32) {
     }
 }
 
-/// `y[i] += x[i]`.
-#[inline]
-pub fn add_assign(y: &mut [f32], x: &[f32]) {
-    for (a, b) in y.iter_mut().zip(x) {
-        *a += b;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_keeps_the_first_of_equal_values_and_takes_nan() {
+        assert_eq!(max(&[-0.0, 0.0]).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(max(&[0.0, -0.0]).to_bits(), 0.0f32.to_bits());
+        assert!(max(&[1.0, f32::NAN, 2.0]).is_nan());
+        assert_eq!(max(&[]), f32::NEG_INFINITY);
+    }
 
     #[test]
     fn argmax_takes_the_first_nan_as_pytorch() {

@@ -43,3 +43,25 @@ pub fn log_softmax_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
         *d = g - math::exp(yi) * s;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shifting by the maximum keeps large logits finite: PyTorch's
+    /// `torch.softmax(tensor([1000., 1000., 999.]), 0)` is `[0.4223, 0.4223, 0.1554]` and
+    /// `log_softmax` `[-0.8620, -0.8620, -1.8620]`.
+    #[test]
+    fn large_logits_stay_finite_as_in_pytorch() {
+        let x = [1000.0, 1000.0, 999.0];
+        let mut y = [0.0; 3];
+        softmax(&x, &mut y);
+        for (got, want) in y.iter().zip([0.422_318_8, 0.422_318_8, 0.155_362_4]) {
+            assert!((got - want).abs() < 1e-6, "{y:?}");
+        }
+        log_softmax(&x, &mut y);
+        for (got, want) in y.iter().zip([-0.861_994_8, -0.861_994_8, -1.861_994_7]) {
+            assert!((got - want).abs() < 1e-6, "{y:?}");
+        }
+    }
+}
