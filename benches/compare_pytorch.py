@@ -6,8 +6,9 @@ PyTorch on the CPU with one thread (same shapes, batch, loss, optimiser and timi
 the median of rounds of about 20 ms after a warm-up), then prints, per case, both times in
 microseconds per batch and the ratio PyTorch / neurite (above 1: neurite is faster), with
 the issue's target and whether it is met. The 1024^3 product is compared with PyTorch's
-and with one core's peak for separate multiplies and adds (`--peak-gflops`, default: the
-figure benches/README.md derives for the machine it records).
+and with one core's peak for separate multiplies and adds that `neurite bench` measures in
+the same run (`peak_gflops`: a loop of independent multiply and add chains, no memory
+traffic; `--peak-gflops` overrides it).
 
     pip install torch --index-url https://download.pytorch.org/whl/cpu   # once
     python3 benches/compare_pytorch.py [--neurite target/release/neurite] [--rounds 7]
@@ -113,7 +114,7 @@ def main():
     parser.add_argument("--neurite", help="the neurite binary (default: cargo run --release)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--peak-gflops", type=float, default=None,
-                        help="one core's peak GFLOP/s for separate multiply and add")
+                        help="one core's peak GFLOP/s for separate multiply and add (default: measured)")
     args = parser.parse_args()
     try:
         import torch
@@ -143,9 +144,10 @@ def main():
                 missed.append(case["name"])
         if case["kind"] == "matmul":
             verdict = f"{case['gflops']:.1f} GFLOP/s"
-            if args.peak_gflops:
-                share = case["gflops"] / args.peak_gflops
-                verdict += f" = {100 * share:.0f}% of {args.peak_gflops:g} peak (target 75%)"
+            peak = args.peak_gflops or case.get("peak_gflops")
+            if peak:
+                share = case["gflops"] / peak
+                verdict += f" = {100 * share:.0f}% of the {peak:.1f} GFLOP/s peak (target 75%)"
                 if share < 0.75:
                     missed.append(case["name"])
         print(f"{case['name']:<36}{case['us_per_batch']:>14.3f}{theirs:>14.3f}{ratio:>10.2f}  {verdict}")

@@ -84,6 +84,8 @@ pub struct Measurement {
     pub us_per_batch: f64,
     /// Billions of floating-point operations per second.
     pub gflops: f64,
+    /// The product only: one core's peak measured in the same run ([`peak_gflops`]).
+    pub peak_gflops: Option<f64>,
 }
 
 impl Measurement {
@@ -97,6 +99,7 @@ impl Measurement {
             "optimizer": self.optimizer,
             "us_per_batch": self.us_per_batch,
             "gflops": self.gflops,
+            "peak_gflops": self.peak_gflops,
         })
     }
 }
@@ -222,6 +225,7 @@ pub fn run_suite(rounds: usize, filter: &str, mut report: impl FnMut(&Measuremen
                     optimizer: None,
                     us_per_batch: us,
                     gflops: flops * batch as f64 / us / 1e3,
+                    peak_gflops: None,
                 });
             }
             for opt in ["sgd", "adam"] {
@@ -241,6 +245,7 @@ pub fn run_suite(rounds: usize, filter: &str, mut report: impl FnMut(&Measuremen
                     optimizer: Some(opt),
                     us_per_batch: us,
                     gflops: 3.0 * flops * batch as f64 / us / 1e3,
+                    peak_gflops: None,
                 });
             }
         }
@@ -248,6 +253,40 @@ pub fn run_suite(rounds: usize, filter: &str, mut report: impl FnMut(&Measuremen
     if wanted(&format!("matmul-{MATMUL}")) {
         report(&matmul(rounds));
     }
+}
+
+/// Multiply-add throughput with no memory traffic, for the matrix product's peak: each of
+/// `rounds` rounds multiplies 6 independent 8-lane chains by `m` and adds `a` to 6 others
+/// (96 flops, separate multiplies and adds: 6 chains cover a 3-cycle latency on two
+/// multiply and two add pipes, and the 12 chains and 2 constants fit in the 16 vector
+/// registers). Returns a checksum.
+#[inline(always)]
+pub fn peak_loop(rounds: usize, m: f32, a: f32) -> f32 {
+    let mut x = [[1.0f32; 8]; 6];
+    let mut y = [[0.0f32; 8]; 6];
+    for _ in 0..rounds {
+        for v in &mut x {
+            for l in v {
+                *l *= m;
+            }
+        }
+        for v in &mut y {
+            for l in v {
+                *l += a;
+            }
+        }
+    }
+    x.iter().flatten().chain(y.iter().flatten()).sum()
+}
+
+/// One core's measured peak in GFLOP/s for separate multiplies and adds ([`peak_loop`] in
+/// the build the dense kernels use: AVX when the CPU has it).
+pub fn peak_gflops(rounds: usize) -> f64 {
+    const ROUNDS: usize = 100_000;
+    let us = time_us(rounds, || {
+        black_box(crate::dynamic::simd::peak_loop(ROUNDS, black_box(1.0), black_box(0.0)));
+    });
+    96.0 * ROUNDS as f64 / us / 1e3
 }
 
 /// The 1024^3 matrix product `C = A B^T` (`A`, `B` 1024 x 1024) through the blocked dense
@@ -263,7 +302,9 @@ pub fn matmul(rounds: usize) -> Measurement {
     let us = time_us(rounds, || {
         DEFAULT.dense_forward(black_box(&b), &bias, black_box(&a), &mut c, n);
     });
+    let peak = peak_gflops(rounds);
     Measurement {
+        peak_gflops: Some(peak),
         name: format!("matmul-{n}"),
         shape: serde_json::json!([n, n, n]),
         batch: n,

@@ -12,6 +12,7 @@
 
 use super::blocked_conv::{self, Plan};
 use super::{blocked, fast_optim};
+use crate::bench;
 use neurite::kernel::conv::Conv2dGeom;
 use neurite::optim::adam::AdamStep;
 use neurite::optim::AdamConfig;
@@ -31,14 +32,14 @@ pub fn avx() -> bool {
 /// Defines a dispatching function for each blocked kernel: the AVX build when the CPU has
 /// it, the portable one otherwise.
 macro_rules! dispatch {
-    ($(fn $alias:ident = $module:ident::$name:ident($($arg:ident: $ty:ty),*);)+) => {
+    ($(fn $alias:ident = $module:ident::$name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;)+) => {
         #[cfg(target_arch = "x86_64")]
         mod avx_build {
             use super::*;
             $(
                 #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = "avx")]
-                pub fn $alias($($arg: $ty),*) {
+                pub fn $alias($($arg: $ty),*) $(-> $ret)? {
                     $module::$name($($arg),*)
                 }
             )+
@@ -47,7 +48,7 @@ macro_rules! dispatch {
         $(
             #[allow(clippy::too_many_arguments)]
             #[doc = concat!("[`", stringify!($module), "::", stringify!($name), "`], built for AVX when the CPU has it.")]
-            pub fn $alias($($arg: $ty),*) {
+            pub fn $alias($($arg: $ty),*) $(-> $ret)? {
                 #[cfg(target_arch = "x86_64")]
                 if avx() {
                     // SAFETY: the CPU has AVX (checked just above), the only requirement of
@@ -68,5 +69,6 @@ dispatch! {
     fn forward_conv = blocked_conv::forward(g: &Conv2dGeom, plan: &Plan, w: &[f32], b: Option<&[f32]>, x: &[f32], y: &mut [f32], batch: usize, packed: &mut Vec<f32>);
     fn backward_params_conv = blocked_conv::backward_params(g: &Conv2dGeom, plan: &Plan, x: &[f32], dy: &[f32], gw: &mut [f32], gb: Option<&mut [f32]>, batch: usize, scratch: &mut Vec<f32>);
     fn backward_input_conv = blocked_conv::backward_input(g: &Conv2dGeom, plan: &Plan, w: &[f32], dy: &[f32], dx: &mut [f32], batch: usize, packed: &mut Vec<f32>);
+    fn peak_loop = bench::peak_loop(rounds: usize, m: f32, a: f32) -> f32;
     fn adam = fast_optim::adam(cfg: &AdamConfig, s: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], v_max: Option<&mut [f32]>);
 }
