@@ -165,10 +165,11 @@ pub fn backward_params(
                 for (oo, a) in acc.iter_mut().enumerate() {
                     a.copy_from_slice(&gw[(o + oo) * ins + i..(o + oo) * ins + i + COLS]);
                 }
-                for r in 0..rows {
-                    let xr = &x[r * ins + i..r * ins + i + COLS];
-                    for (oo, a) in acc.iter_mut().enumerate() {
-                        let d = dy[r * outs + o + oo];
+                let samples = x.chunks_exact(ins).zip(dy.chunks_exact(outs)).take(rows);
+                for (x_row, dy_row) in samples {
+                    let xr: &[f32; COLS] = x_row[i..i + COLS].try_into().unwrap_or(&[0.0; COLS]);
+                    let d: &[f32; ROWS] = dy_row[o..o + ROWS].try_into().unwrap_or(&[0.0; ROWS]);
+                    for (a, &d) in acc.iter_mut().zip(d) {
                         for (aj, &xj) in a.iter_mut().zip(xr) {
                             *aj += d * xj;
                         }
@@ -219,12 +220,26 @@ pub fn backward_input(w: &[f32], dy: &[f32], dx: &mut [f32], ins: usize, outs: u
         let mut i = 0;
         while i + COLS <= ins {
             let mut acc = [[0.0f32; COLS]; ROWS];
-            for o in 0..outs {
-                let wr = &w[o * ins + i..o * ins + i + COLS];
-                for (rr, a) in acc.iter_mut().enumerate().take(height) {
-                    let d = dy[(r + rr) * outs + o];
-                    for (aj, &wj) in a.iter_mut().zip(wr) {
-                        *aj += wj * d;
+            if height == ROWS {
+                let dyr = |rr: usize| &dy[(r + rr) * outs..(r + rr + 1) * outs];
+                // four rows of `dy` zipped with the rows of `w`: no index to check in the loop
+                let rows4 = dyr(0).iter().zip(dyr(1)).zip(dyr(2).iter().zip(dyr(3)));
+                for (w_row, ((&d0, &d1), (&d2, &d3))) in w.chunks_exact(ins).zip(rows4) {
+                    let wr: &[f32; COLS] = w_row[i..i + COLS].try_into().unwrap_or(&[0.0; COLS]);
+                    for (a, d) in acc.iter_mut().zip([d0, d1, d2, d3]) {
+                        for (aj, &wj) in a.iter_mut().zip(wr) {
+                            *aj += wj * d;
+                        }
+                    }
+                }
+            } else {
+                for o in 0..outs {
+                    let wr = &w[o * ins + i..o * ins + i + COLS];
+                    for (rr, a) in acc.iter_mut().enumerate().take(height) {
+                        let d = dy[(r + rr) * outs + o];
+                        for (aj, &wj) in a.iter_mut().zip(wr) {
+                            *aj += wj * d;
+                        }
                     }
                 }
             }
