@@ -562,6 +562,41 @@ fn bad_options_and_specs() {
             Some(&out),
         );
     }
+    // loss arguments outside their domain, and extra arguments
+    let diabetes = data("diabetes.csv");
+    let diabetes = diabetes.to_str().unwrap();
+    for (loss, says) in [
+        ("huber(-1)", "delta -1 must be positive"),
+        ("quantile(5)", "tau 5 must be in (0, 1)"),
+        ("tukey(0)", "c 0 must be positive"),
+        ("barron(1,-2)", "c -2 must be positive"),
+        ("huber(1,2,3)", "huber takes 1 argument, 3 given"),
+        ("mse(2)", "mse takes 0 arguments, 1 given"),
+    ] {
+        bad(
+            &["train", "--data", diabetes, "--task", "regress", "--loss", loss, "--out", o],
+            &[loss, says],
+            Some(&out),
+        );
+    }
+    for (loss, says) in [
+        ("cross_entropy(2)", "label_smoothing 2 must be in [0, 1]"),
+        ("focal(-1)", "gamma -1 must be at least 0"),
+        ("focal(2,1.5)", "alpha 1.5 must be in [0, 1]"),
+        ("class_balanced(1)", "beta 1 must be in [0, 1)"),
+    ] {
+        bad(&["train", "--data", iris, "--loss", loss, "--out", o], &[loss, says], Some(&out));
+    }
+    for (option, value, says) in [
+        ("--momentum", "2", "--momentum 2: a number in [0, 1) is needed"),
+        ("--momentum=-0.5", "", "--momentum -0.5: a number in [0, 1) is needed"),
+        ("--val-split", "2", "--val-split 2: a fraction in [0.01, 0.5] is needed"),
+        ("--val-split", "0", "--val-split 0: a fraction in [0.01, 0.5] is needed"),
+    ] {
+        let args = ["train", "--data", iris, option, value, "--out", o];
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        bad(&args, &[says], Some(&out));
+    }
     bad(
         &["train", "--data", iris, "--optimizer", "lbfgs", "--out", o],
         &["unknown optimizer 'lbfgs'"],

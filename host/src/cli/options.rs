@@ -48,22 +48,55 @@ pub const LOSSES: &str =
 nll, bce_with_logits, mse, mae, huber(delta), quantile(tau), tukey(c), barron(alpha,c)";
 
 /// `--loss`: a name with optional arguments, e.g. `huber(0.5)`. `class_counts` feeds
-/// `class_balanced`.
+/// `class_balanced`. Each argument is checked against its domain (PyTorch's, or where
+/// PyTorch has none the one where the loss means something), and extra arguments are
+/// refused.
 pub fn parse_loss(s: &str, class_counts: &[u32]) -> Result<DynLoss, CliError> {
     let (name, a) = call(s, "loss")?;
+    // (arguments the loss takes, each as (name, default, valid, the range in words))
+    type Check = (&'static str, f32, fn(f32) -> bool, &'static str);
+    let unit = |v: f32| (0.0..=1.0).contains(&v);
+    let positive = |v: f32| v > 0.0;
+    let checks: &[Check] = match name.as_str() {
+        "cross_entropy" | "ce" => &[("label_smoothing", 0.0, unit, "in [0, 1]")],
+        "class_balanced" => &[("beta", 0.999, |v| (0.0..1.0).contains(&v), "in [0, 1)")],
+        "focal" => {
+            &[("gamma", 2.0, |v| v >= 0.0, "at least 0"), ("alpha", 0.25, unit, "in [0, 1]")]
+        }
+        "huber" => &[("delta", 1.0, positive, "positive")],
+        "quantile" => &[("tau", 0.5, |v| v > 0.0 && v < 1.0, "in (0, 1)")],
+        "tukey" => &[("c", 4.685, positive, "positive")],
+        "barron" => &[("alpha", 1.0, |_| true, "finite"), ("c", 1.0, positive, "positive")],
+        _ => &[],
+    };
+    if a.len() > checks.len() {
+        return Err(CliError::bad(format!(
+            "loss '{s}': {name} takes {} argument{}, {} given",
+            checks.len(),
+            if checks.len() == 1 { "" } else { "s" },
+            a.len()
+        )));
+    }
+    let mut v = [0.0f32; 2];
+    for (i, &(arg_name, default, valid, range)) in checks.iter().enumerate() {
+        v[i] = arg(&a, i, default);
+        if !valid(v[i]) {
+            return Err(CliError::bad(format!("loss '{s}': {arg_name} {} must be {range}", v[i])));
+        }
+    }
     Ok(match name.as_str() {
-        "cross_entropy" | "ce" => DynLoss::CrossEntropy(None, arg(&a, 0, 0.0)),
-        "class_balanced" => DynLoss::class_balanced(arg(&a, 0, 0.999), class_counts)
+        "cross_entropy" | "ce" => DynLoss::CrossEntropy(None, v[0]),
+        "class_balanced" => DynLoss::class_balanced(v[0], class_counts)
             .map_err(|e| CliError::bad(format!("loss '{s}': {e}")))?,
-        "focal" => DynLoss::Focal(arg(&a, 0, 2.0), arg(&a, 1, 0.25)),
+        "focal" => DynLoss::Focal(v[0], v[1]),
         "nll" => DynLoss::Nll(None),
         "bce_with_logits" => DynLoss::BceWithLogits(None),
         "mse" => DynLoss::Mse,
         "mae" | "l1" => DynLoss::Mae,
-        "huber" => DynLoss::Huber(arg(&a, 0, 1.0)),
-        "quantile" => DynLoss::Quantile(arg(&a, 0, 0.5)),
-        "tukey" => DynLoss::Tukey(arg(&a, 0, 4.685)),
-        "barron" => DynLoss::Barron(arg(&a, 0, 1.0), arg(&a, 1, 1.0)),
+        "huber" => DynLoss::Huber(v[0]),
+        "quantile" => DynLoss::Quantile(v[0]),
+        "tukey" => DynLoss::Tukey(v[0]),
+        "barron" => DynLoss::Barron(v[0], v[1]),
         other => return Err(CliError::bad(format!("unknown loss '{other}'; known: {LOSSES}"))),
     })
 }

@@ -53,7 +53,7 @@ pub struct TrainArgs {
     /// Learning rate (a positive number).
     #[arg(long, default_value = "0.01", value_parser = positive, allow_hyphen_values = true, value_name = "F")]
     pub lr: f32,
-    /// Momentum for the momentum and nesterov optimisers.
+    /// Momentum for the momentum and nesterov optimisers (0 to below 1).
     #[arg(long, default_value_t = 0.9, value_name = "F")]
     pub momentum: f32,
     /// L2 regularisation (the optimiser's weight decay; decoupled for adamw).
@@ -78,7 +78,7 @@ pub struct TrainArgs {
     /// Stop when the validation loss has not improved for this many epochs (keeps the best).
     #[arg(long, value_name = "EPOCHS")]
     pub early_stopping: Option<usize>,
-    /// Fraction of the train rows used for validation with --early-stopping.
+    /// Fraction of the train rows used for validation with --early-stopping (0.01 to 0.5).
     #[arg(long, default_value_t = 0.2, value_name = "F")]
     pub val_split: f32,
     /// Epochs.
@@ -214,10 +214,23 @@ pub fn config(a: &TrainArgs, train: &Dataset) -> Result<TrainConfig, CliError> {
     if a.epochs == 0 || a.batch == 0 {
         return Err(CliError::bad("--epochs and --batch must be at least 1"));
     }
-    for (name, v) in [("--l1", a.l1), ("--l2", a.l2), ("--momentum", a.momentum)] {
+    for (name, v) in [("--l1", a.l1), ("--l2", a.l2)] {
         if !(v.is_finite() && v >= 0.0) {
             return Err(CliError::bad(format!("{name} {v}: a non-negative number is needed")));
         }
+    }
+    if !(0.0..1.0).contains(&a.momentum) {
+        return Err(CliError::bad(format!(
+            "--momentum {}: a number in [0, 1) is needed",
+            a.momentum
+        )));
+    }
+    // the validation rows are every k-th training row, k = round(1 / fraction)
+    if !(0.01..=0.5).contains(&a.val_split) {
+        return Err(CliError::bad(format!(
+            "--val-split {}: a fraction in [0.01, 0.5] is needed",
+            a.val_split
+        )));
     }
     if a.clip.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
         return Err(CliError::bad("--clip: a positive number is needed"));
