@@ -213,19 +213,75 @@ impl SavedModel {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all: a temporary file beside it, then a rename.
+/// Writes `bytes` to `path` whole or not at all: a new temporary file beside it, then a
+/// rename.
+///
+/// - The temporary file's name has a random part and is created with `create_new` (never
+///   an existing file, and never through a symbolic link planted there).
+/// - An existing regular file keeps its permissions.
+/// - A `path` that is a symbolic link is followed: its target is replaced, not the link.
+/// - A `path` that exists and is not a regular file (a device such as `/dev/null`, a FIFO)
+///   is written in place: renaming over it would replace the device with a file. A
+///   directory is an error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path)?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
+    let existing = std::fs::metadata(path).ok();
+    if let Some(m) = &existing {
+        if m.is_dir() {
+            return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"));
+        }
+        if !m.is_file() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            return f.write_all(bytes).and_then(|()| f.flush());
+        }
+    }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let (tmp, mut f) = create_temporary(dir, &name)?;
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
+        if let Some(m) = &existing {
+            f.set_permissions(m.permissions())?;
+        }
         f.sync_all()?;
+        drop(f);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A new file `.{name}.tmp-{random}` in `dir`, created exclusively (retried on a clash).
+pub(crate) fn create_temporary(
+    dir: &Path,
+    name: &str,
+) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut last = None;
+    for attempt in 0u64..16 {
+        // the standard library's per-process random hash keys, mixed with the time
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(attempt);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        let tmp = dir.join(format!(".{name}.tmp-{}-{:016x}", std::process::id(), h.finish()));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no temporary file name")))
 }

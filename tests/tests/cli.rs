@@ -989,3 +989,102 @@ fn bench_suite_prints_one_json_object_per_case() {
         (Some("matmul"), &serde_json::json!([1024, 1024, 1024]))
     );
 }
+
+/// Outputs never destroy an input, replace a device or a FIFO with a file, drop a file's
+/// permissions or a symbolic link, and an unwritable output is found before the work.
+#[test]
+fn outputs_never_clobber_inputs_devices_links_or_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = d.join("iris.csv");
+    std::fs::copy(data("iris.csv"), &csv).unwrap();
+    let original = std::fs::read(&csv).unwrap();
+    let c = csv.to_str().unwrap();
+    let quick = ["--epochs", "2", "--quiet"];
+    // an output that is an input, through another spelling of the same path
+    let same = d.join(".").join("iris.csv");
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", c];
+        args.extend_from_slice(&quick);
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let s = same.to_str().unwrap();
+    let args = train(&["--out", s]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    bad(&args, &["--out", "is also --data", "refusing to overwrite"], None);
+    assert_eq!(std::fs::read(&csv).unwrap(), original, "the input is untouched");
+    let plot = d.join("curves.png");
+    let p = plot.to_str().unwrap();
+    let args = train(&["--plot", p, "--out", p]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    bad(&args, &["is also --out (another output)"], Some(&plot));
+    // an unwritable output is refused before training, in a fraction of a second
+    let started = std::time::Instant::now();
+    bad(
+        &[
+            "train",
+            "--data",
+            c,
+            "--epochs",
+            "500",
+            "--quiet",
+            "--out",
+            "/nonexistent-dir/m.neurite",
+        ],
+        &["--out /nonexistent-dir/m.neurite", "cannot write there"],
+        None,
+    );
+    assert!(started.elapsed().as_secs_f64() < 5.0, "checked before 500 epochs of training");
+
+    // a model to predict with; then predict --out the model itself
+    let model = d.join("m.neurite");
+    let m = model.to_str().unwrap();
+    let args = train(&["--out", m]);
+    let o = neurite().args(&args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let model_bytes = std::fs::read(&model).unwrap();
+    bad(&["predict", "--model", m, "--data", c, "--out", m], &["is also --model"], None);
+    assert_eq!(std::fs::read(&model).unwrap(), model_bytes);
+
+    // an existing output keeps its permissions; a link stays a link to the new contents
+    let preds = d.join("preds.csv");
+    std::fs::write(&preds, "old").unwrap();
+    std::fs::set_permissions(&preds, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = d.join("link.csv");
+    std::os::unix::fs::symlink(&preds, &link).unwrap();
+    let o = neurite()
+        .args(["predict", "--model", m, "--data", c, "--out", link.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    let written = std::fs::read_to_string(&preds).unwrap();
+    assert!(written.starts_with("prediction"), "{written}");
+    assert_eq!(std::fs::metadata(&preds).unwrap().permissions().mode() & 0o777, 0o640);
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // a FIFO given as the output is written through, not replaced by a file
+    let fifo = d.join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let o = neurite()
+            .args(["predict", "--model", m, "--data", c, "--out", fifo.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(reader.join().unwrap().starts_with("prediction"));
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    }
+}

@@ -130,6 +130,9 @@ fn write_png(
 
 /// Runs `neurite autoencode`.
 pub fn run(a: &AutoencodeArgs) -> CliResult {
+    if let Some(out) = &a.out {
+        super::options::check_outputs(&[("--out", out)], &[("--data", &a.data)])?;
+    }
     let shape = a
         .input_shape
         .as_deref()

@@ -49,6 +49,12 @@ pub fn run_export(a: &ExportArgs) -> CliResult {
     if a.rust.is_none() && a.safetensors.is_none() {
         return Err(CliError::bad("export: give --rust FILE.rs and/or --safetensors FILE"));
     }
+    let outputs: Vec<(&str, &std::path::Path)> =
+        [("--rust", &a.rust), ("--safetensors", &a.safetensors)]
+            .into_iter()
+            .filter_map(|(n, p)| p.as_deref().map(|p| (n, p)))
+            .collect();
+    super::options::check_outputs(&outputs, &[("--model", a.model.as_path())])?;
     let saved = load_model(&a.model)?;
     if let Some(path) = &a.rust {
         let module = rust_module(&saved, &a.model.display().to_string()).map_err(CliError::bad)?;
@@ -65,6 +71,7 @@ pub fn run_export(a: &ExportArgs) -> CliResult {
 
 /// Runs `neurite import`.
 pub fn run_import(a: &ImportArgs) -> CliResult {
+    super::options::check_outputs(&[("--out", &a.out)], &[("--safetensors", &a.safetensors)])?;
     let bytes = std::fs::read(&a.safetensors)
         .map_err(|e| CliError::bad(format!("{}: {e}", a.safetensors.display())))?;
     let shape = a

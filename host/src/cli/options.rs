@@ -274,6 +274,53 @@ impl ModelSource {
     }
 }
 
+/// Refuses an output that is one of the inputs, or another output: `outputs` and `inputs`
+/// are `(option, path)` pairs; two paths are the same when they name the same existing file
+/// (after links), or the same path when the file does not exist yet. Checked before any
+/// work, so that `train --data d.csv --out d.csv` stops at once instead of destroying
+/// `d.csv` after training.
+pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<(), CliError> {
+    let key = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    for (i, (out_name, out)) in outputs.iter().enumerate() {
+        let others = inputs
+            .iter()
+            .map(|(n, p)| (n, p, "the input"))
+            .chain(outputs[..i].iter().map(|(n, p)| (n, p, "another output")));
+        for (name, path, what) in others {
+            if key(out) == key(path) {
+                return Err(CliError::bad(format!(
+                    "{out_name} {} is also {name} ({what}): refusing to overwrite it",
+                    out.display()
+                )));
+            }
+        }
+        check_writable(out_name, out)?;
+    }
+    Ok(())
+}
+
+/// Whether `path`'s directory takes a new file: one is created there and removed (checked
+/// before the work, not after it).
+fn check_writable(name: &str, path: &Path) -> Result<(), CliError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(CliError::bad(format!("{name} {}: is a directory", path.display())))
+        }
+        // a device or a FIFO is written in place (`model_io::write_atomic`)
+        Ok(m) if !m.is_file() => return Ok(()),
+        _ => {}
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match crate::model_io::create_temporary(dir, &file) {
+        Ok((tmp, _)) => {
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) => Err(CliError::bad(format!("{name} {}: cannot write there: {e}", path.display()))),
+    }
+}
+
 /// Writes a file atomically; an I/O failure is status 1.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     crate::model_io::write_atomic(path, bytes)

@@ -25,6 +25,10 @@ pub struct PredictArgs {
 /// Runs `neurite predict`: one row per input row, `prediction` (class or value) and, for
 /// classifiers, the class scores.
 pub fn run(a: &PredictArgs) -> CliResult {
+    if let Some(out) = &a.out {
+        let inputs = [("--model", a.model.as_path()), ("--data", a.data.as_path())];
+        super::options::check_outputs(&[("--out", out)], &inputs)?;
+    }
     let saved = load_model(&a.model)?;
     let mut data = Dataset::load_features(&a.data).map_err(CliError::bad)?;
     let inputs = saved.model.inputs();

@@ -332,6 +332,13 @@ pub fn write_plot(path: &Path, title: &str, trained: &Trained, task: Task) -> Re
 
 /// Runs `neurite train`.
 pub fn run(a: &TrainArgs) -> CliResult {
+    let outputs: Vec<(&str, &Path)> = [("--out", &a.out), ("--plot", &a.plot)]
+        .into_iter()
+        .filter_map(|(n, p)| p.as_deref().map(|p| (n, p)))
+        .collect();
+    let mut inputs = vec![("--data", a.data.as_path())];
+    inputs.extend(a.test_data.as_deref().map(|p| ("--test-data", p)));
+    options::check_outputs(&outputs, &inputs)?;
     let data = load_data(&a.data, a.target.as_deref())?;
     let test_file = match &a.test_data {
         Some(path) => {
