@@ -665,7 +665,7 @@ fn failures_other_than_bad_input_exit_with_status_1() {
     let dir = tempfile::tempdir().unwrap();
     let iris = data("iris.csv");
     let iris = iris.to_str().unwrap();
-    // an output file whose directory does not exist: training succeeds, writing fails
+    // an output file whose directory does not exist: found before training
     let out = dir.path().join("no-such-dir").join("iris.neurite");
     fails(
         1,

@@ -300,11 +300,12 @@ pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Res
 }
 
 /// Whether `path`'s directory takes a new file: one is created there and removed (checked
-/// before the work, not after it).
+/// before the work, not after it). An output that cannot be written is status 1, as when
+/// writing it fails.
 fn check_writable(name: &str, path: &Path) -> Result<(), CliError> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
-            return Err(CliError::bad(format!("{name} {}: is a directory", path.display())))
+            return Err(CliError::fail(format!("{name} {}: is a directory", path.display())))
         }
         // a device or a FIFO is written in place (`model_io::write_atomic`)
         Ok(m) if !m.is_file() => return Ok(()),
@@ -317,7 +318,9 @@ fn check_writable(name: &str, path: &Path) -> Result<(), CliError> {
             let _ = std::fs::remove_file(tmp);
             Ok(())
         }
-        Err(e) => Err(CliError::bad(format!("{name} {}: cannot write there: {e}", path.display()))),
+        Err(e) => {
+            Err(CliError::fail(format!("{name} {}: cannot write there: {e}", path.display())))
+        }
     }
 }
 
