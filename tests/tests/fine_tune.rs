@@ -233,6 +233,13 @@ fn a_fine_tune_is_not_written_as_a_model_file_but_its_head_is() {
         write_typed(&tuned, &header, &mut out).is_err(),
         "its records are the model's, its parameters the head's"
     );
+    // and the whole model's file is not loaded into it (the head would get the first
+    // layer's weights)
+    let n = save_typed(&m, Task::Classification, &mut out).unwrap();
+    let file = neurite::model_file::v2::ModelFileV2::parse(&out[..n]).unwrap();
+    let mut into = FineTune::after(&m) as FineTuneAfter<'_, Model, 2>;
+    assert!(file.load_into(&mut into).is_err());
+    assert_eq!(&into.head, Split::<2>::tail(&m), "unchanged on error");
     let n = save_typed(&tuned.head, Task::Classification, &mut out).unwrap();
     let back: Tail = neurite::model_file::load_typed(&out[..n]).unwrap();
     assert_eq!(back, tuned.head);

@@ -21,8 +21,9 @@ use crate::train::Trainer;
 /// `init` are the head's, and its gradient stops at the frozen part (PyTorch's
 /// `head(frozen(x).detach())`): [`Layer::backward`] writes a zero input gradient, so a
 /// trainable layer placed before a `FineTune` gets none. [`Infer::describe`] lists the
-/// frozen layers, then the head's, so writing a `FineTune` as a model file is refused
-/// (its parameters are only the head's); save the head: `save_typed(&tuned.head, ...)`.
+/// frozen layers, then the head's, so a `FineTune` is not written as a model file nor
+/// loaded from one when its frozen part has parameters (its parameters are only the
+/// head's: `Err(LengthMismatch)`); save and load the head: `save_typed(&tuned.head, ...)`.
 ///
 /// It has no [`Layer::DEFAULT`] (it borrows its prefix): using it fails to compile with
 /// "FineTune has no DEFAULT"; build one with [`FineTune::new`] or [`FineTune::after`].

@@ -136,6 +136,7 @@ pub fn write_typed<L: Infer + Params>(
         layer += 1;
     });
     result?;
+    // the records' parameter counts must be the model's parameters (see `load_into`)
     let params = (0..L::TENSORS).map(|t| model.tensor(t));
     w.finish(header, params, core::iter::empty())
 }
@@ -212,6 +213,12 @@ impl ModelFileV2<'_> {
         }
         if let Some(layer) = mismatch {
             return Err(Error::ArchitectureMismatch { layer });
+        }
+        // A model whose parameters are not all its described layers' (a `FineTune`: the
+        // frozen layers are described, only the head's are parameters) cannot be filled
+        // from the file in order.
+        if self.param_count() != L::LEN {
+            return Err(Error::LengthMismatch { expected: L::LEN, found: self.param_count() });
         }
         // the records' parameter counts are the model's, so the values fill it exactly
         super::fill_params(model, self.params());
