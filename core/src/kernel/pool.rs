@@ -158,7 +158,8 @@ fn window(g: &Pool2dGeom, oh: usize, ow: usize) -> ((usize, usize), (usize, usiz
 
 /// PyTorch's max rule over the window of output `(oh, ow)` in one plane: start from `-inf`
 /// at the window's first in-bounds position, walk row-major, take `v` when `v > max` or `v`
-/// is NaN. Returns `(index in plane, value)`.
+/// is NaN (so the first of equal maxima, and the last of several NaNs). Returns
+/// `(index in plane, value)`.
 #[inline]
 fn window_max(g: &Pool2dGeom, plane: &[f32], oh: usize, ow: usize) -> (usize, f32) {
     let ((h0, h1), (w0, w1), _) = window(g, oh, ow);
@@ -200,7 +201,7 @@ pub fn maxpool2d_forward(g: &Pool2dGeom, x: &[f32], y: &mut [f32]) {
 
 /// Max pooling backward. `dx` is overwritten: first `dx = 0`, then for each output in
 /// order (channel, then row-major) `dx[argmax] += dy[output]`, where the argmax is
-/// recomputed from `x` with the forward's rule (first maximum, NaN taken). Overlapping
+/// recomputed from `x` with the forward's rule (first maximum; NaN taken, the last of several). Overlapping
 /// windows that pick the same input add up in output order.
 ///
 /// Shapes: `x` and `dx` are `g.input_len()`, `dy` is `g.output_len()`.
@@ -505,6 +506,17 @@ mod tests {
         maxpool2d_backward(&g, &x, &[1.0, 2.0], &mut dx);
         // The NaN is the argmax (a later larger value does not replace it).
         assert_eq!(dx, [0.0, 1.0, 2.0, 0.0]);
+    }
+
+    /// Two NaNs in one window: the later one takes the gradient, as in PyTorch
+    /// (`F.max_pool1d(tensor([[[1., nan, nan, 3.]]]), 4, return_indices=True)` gives index 2).
+    #[test]
+    fn maxpool_takes_the_last_nan_of_a_window() {
+        let g = Pool2dGeom::pool1d(1, 4, 4, 4, 0);
+        let x = [1.0, f32::NAN, f32::NAN, 3.0];
+        let mut dx = [0.0; 4];
+        maxpool2d_backward(&g, &x, &[1.0], &mut dx);
+        assert_eq!(dx, [0.0, 0.0, 1.0, 0.0]);
     }
 
     #[test]

@@ -168,10 +168,12 @@ impl Backend for Cpu {
 pub static CPU: Cpu = Cpu;
 
 /// The blocked backend: dense layers through [`super::simd`]'s dispatch of the blocked
-/// kernels: minibatches of at least [`super::blocked::ROWS`] rows through the packed tiles,
-/// convolutions through [`super::blocked_conv`],
-/// fewer through `forward_unpacked` (packing the weights would cost more than it saves);
-/// everything else as [`Cpu`]. Bit-identical to [`Cpu`].
+/// kernels: a dense forward of at least [`super::blocked::ROWS`] rows through the packed
+/// tiles, of fewer through `forward_unpacked` (packing the weights would cost more than it
+/// saves); a dense backward of at least `ROWS` rows through the tiles, of fewer as [`Cpu`];
+/// convolutions through [`super::blocked_conv`]; buffers of other lengths than a whole
+/// batch (which no layer passes), an empty input or output, and transposed convolutions
+/// as [`Cpu`]. Bit-identical to [`Cpu`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Blocked;
 
@@ -182,8 +184,17 @@ thread_local! {
 
 impl Backend for Blocked {
     fn dense_forward(&self, w: &[f32], b: &[f32], x: &[f32], y: &mut [f32], rows: usize) {
-        let ins = w.len().checked_div(b.len()).unwrap_or(0);
-        if rows < super::blocked::ROWS || ins == 0 {
+        let (outs, ins) = (b.len(), w.len().checked_div(b.len()).unwrap_or(0));
+        // other lengths than a whole batch (which no layer passes) take the core's path
+        if outs == 0
+            || ins == 0
+            || w.len() != outs * ins
+            || x.len() != rows * ins
+            || y.len() != rows * outs
+        {
+            return Cpu.dense_forward(w, b, x, y, rows);
+        }
+        if rows < super::blocked::ROWS {
             return super::simd::forward_unpacked(w, b, x, y, ins, rows);
         }
         PACKED.with_borrow_mut(|packed| {
@@ -203,7 +214,12 @@ impl Backend for Blocked {
         rows: usize,
     ) {
         let (outs, ins) = (gb.len(), x.len().checked_div(rows).unwrap_or(0));
-        if rows < super::blocked::ROWS || ins == 0 || outs == 0 {
+        let exact = x.len() == rows * ins
+            && dy.len() == rows * outs
+            && w.len() == outs * ins
+            && gw.len() == outs * ins
+            && dx.as_deref().is_none_or(|d| d.len() == rows * ins);
+        if rows < super::blocked::ROWS || ins == 0 || outs == 0 || !exact {
             return Cpu.dense_backward(w, x, dy, dx, gw, gb, rows);
         }
         super::simd::backward_params(x, dy, gw, gb, ins, rows);
@@ -221,7 +237,7 @@ impl Backend for Blocked {
         y: &mut [f32],
         batch: usize,
     ) {
-        if !blocked_conv::fits(g, w, b.map(<[f32]>::len), x.len(), y.len(), batch) {
+        if batch == 0 || !blocked_conv::fits(g, w, b.map(<[f32]>::len), x.len(), y.len(), batch) {
             return Cpu.conv2d_forward(g, w, b, x, y, batch);
         }
         let plan = blocked_conv::Plan::new(g);
@@ -242,7 +258,8 @@ impl Backend for Blocked {
         batch: usize,
     ) {
         let (dx_len, gb_len) = (dx.as_deref().map(<[f32]>::len), gb.as_deref().map(<[f32]>::len));
-        if !blocked_conv::fits(g, w, gb_len, x.len(), dy.len(), batch)
+        if batch == 0
+            || !blocked_conv::fits(g, w, gb_len, x.len(), dy.len(), batch)
             || gw.len() < g.weight_len()
             || dx_len.is_some_and(|n| n < batch * g.input_len())
         {

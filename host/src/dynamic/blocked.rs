@@ -14,9 +14,11 @@
 //! - `dx[r][i] = 0 + w[0][i] dy[r][0] + ... + w[O-1][i] dy[r][O-1]`: a tile of [`ROWS`]
 //!   samples by [`COLS`] inputs, over `o` in order.
 //!
-//! The tiles are fixed-size arrays, which the compiler keeps in vector registers; edges
-//! (fewer rows or columns than a tile) run a scalar loop in the same order. `tests` compares
-//! every kernel with the core's with `==` on the bits.
+//! The tiles are fixed-size arrays, which the compiler keeps in vector registers. At the
+//! edges a tile is partly used (outputs past the last are zero-padded weights whose sums
+//! are discarded; fewer rows or outputs than a tile leave rows of the tile unused), or a
+//! scalar loop runs (the last inputs of `gw` and `dx`), each sum in the same order. `tests`
+//! compares every kernel with the core's with `==` on the bits.
 
 /// Samples (forward, `dx`) or outputs (`gw`) per register tile.
 pub const ROWS: usize = 4;

@@ -19,8 +19,9 @@ pub const LANES: usize = 16;
 /// The tap lists of a geometry, in the core's summation orders.
 pub struct Plan {
     /// Per output position `p` (row-major), `forward[fwd_at[p]..fwd_at[p + 1]]` are the
-    /// in-bounds taps `(x offset in the group's input, tap index ci * kh * kw + kh * kw_n + kw)`
-    /// in the order `ci`, `kh`, `kw`.
+    /// in-bounds kernel taps `(ih * in_w + iw, kh * kw_n + kw)`, `kh` then `kw` ascending:
+    /// the same for every input channel, which the forward walks outside them (the core's
+    /// order: `ci`, then `kh`, then `kw`).
     fwd_at: Vec<usize>,
     forward: Vec<(u32, u32)>,
     /// Per kernel tap `t = kh * kw_n + kw`, the output positions it reaches with the input
@@ -41,7 +42,6 @@ impl Plan {
         let [sh, sw] = g.stride;
         let [ph, pw] = g.padding;
         let [dh, dw] = g.dilation;
-        let cin_g = g.in_channels / g.groups;
         // input index of output index `o` at tap `k` along one axis, if in bounds
         let at = |o: usize, k: usize, s: usize, d: usize, p: usize, n: usize| {
             (o * s + k * d).checked_sub(p).filter(|&i| i < n)
@@ -49,15 +49,11 @@ impl Plan {
         let (mut fwd_at, mut forward) = (vec![0], Vec::new());
         for oh in 0..out_h {
             for ow in 0..out_w {
-                for ci in 0..cin_g {
-                    for kh in 0..kh_n {
-                        let Some(ih) = at(oh, kh, sh, dh, ph, in_h) else { continue };
-                        for kw in 0..kw_n {
-                            let Some(iw) = at(ow, kw, sw, dw, pw, in_w) else { continue };
-                            let x_off = (ci * in_h + ih) * in_w + iw;
-                            let tap = (ci * kh_n + kh) * kw_n + kw;
-                            forward.push((x_off as u32, tap as u32));
-                        }
+                for kh in 0..kh_n {
+                    let Some(ih) = at(oh, kh, sh, dh, ph, in_h) else { continue };
+                    for kw in 0..kw_n {
+                        let Some(iw) = at(ow, kw, sw, dw, pw, in_w) else { continue };
+                        forward.push(((ih * in_w + iw) as u32, (kh * kw_n + kw) as u32));
                     }
                 }
                 fwd_at.push(forward.len());
@@ -97,8 +93,8 @@ impl Plan {
     }
 }
 
-/// Whether the buffers hold a batch of `batch` for `g` (else the core's kernels, which write
-/// nothing for a short buffer or an invalid geometry, run instead).
+/// Whether the buffers hold a batch of `batch` for `g` (else the core's per-sample kernels
+/// run instead, with their own handling of short buffers and invalid geometries).
 pub fn fits(g: &Conv2dGeom, w: &[f32], b: Option<usize>, x: usize, y: usize, batch: usize) -> bool {
     g.is_valid()
         && w.len() >= g.weight_len()
@@ -107,6 +103,7 @@ pub fn fits(g: &Conv2dGeom, w: &[f32], b: Option<usize>, x: usize, y: usize, bat
         && y >= batch * g.output_len()
         && g.weight_len() < u32::MAX as usize
         && g.input_len() < u32::MAX as usize
+        && g.output_len() < u32::MAX as usize
 }
 
 /// Forward over `batch` samples: `conv2d_forward` of the core on each, with the same bits.
@@ -125,7 +122,8 @@ pub fn forward(
 ) {
     let cin_g = g.in_channels / g.groups;
     let cout_g = g.out_channels / g.groups;
-    let taps = cin_g * g.kernel[0] * g.kernel[1];
+    let kernel = g.kernel[0] * g.kernel[1];
+    let taps = cin_g * kernel;
     let blocks = cout_g.div_ceil(LANES);
     // packed[group][block][tap][lane] = w[group * cout_g + block * LANES + lane][tap]
     packed.clear();
@@ -149,11 +147,16 @@ pub fn forward(
                 let width = LANES.min(cout_g - block * LANES);
                 for p in 0..plane_out {
                     let mut acc = [0.0f32; LANES];
-                    for &(xo, t) in &plan.forward[plan.fwd_at[p]..plan.fwd_at[p + 1]] {
-                        let xv = x_grp[xo as usize];
-                        let wt = &wp[t as usize * LANES..][..LANES];
-                        for (a, &wv) in acc.iter_mut().zip(wt) {
-                            *a += wv * xv;
+                    let taps = &plan.forward[plan.fwd_at[p]..plan.fwd_at[p + 1]];
+                    for (x_c, wp_c) in
+                        x_grp.chunks_exact(plane_in).zip(wp.chunks_exact(kernel * LANES))
+                    {
+                        for &(xo, t) in taps {
+                            let xv = x_c[xo as usize];
+                            let wt = &wp_c[t as usize * LANES..][..LANES];
+                            for (a, &wv) in acc.iter_mut().zip(wt) {
+                                *a += wv * xv;
+                            }
                         }
                     }
                     for (j, &s) in acc.iter().enumerate().take(width) {
@@ -309,9 +312,12 @@ mod tests {
 
     fn values(n: usize, rng: &mut Rng) -> Vec<f32> {
         (0..n)
-            .map(|k| match k % 13 {
-                0 => 0.0,
-                6 => -0.0,
+            .map(|k| match k % 29 {
+                0 | 13 => 0.0,
+                6 | 19 => -0.0,
+                // an infinity or NaN facing a padded tap must not leak into the sum
+                23 if k % 3 == 0 => f32::INFINITY,
+                23 if k % 3 == 1 => f32::NAN,
                 _ => rng.normal() * 10f32.powi((k % 5) as i32 - 2),
             })
             .collect()
@@ -358,6 +364,8 @@ mod tests {
             (18, 5, 5, 7, [1, 3], [1, 3], [0, 2], [1, 2], 1),
             (6, 6, 6, 5, [3, 3], [1, 1], [1, 1], [1, 1], 6),
             (2, 3, 1, 11, [1, 4], [1, 2], [0, 3], [1, 1], 1),
+            // two groups of 18 input and 20 output channels: two lane blocks per group
+            (36, 40, 5, 4, [3, 3], [1, 1], [1, 1], [1, 1], 2),
         ];
         for (ic, oc, h, w, kernel, stride, padding, dilation, groups) in geoms {
             let g = Conv2dGeom {

@@ -20,6 +20,11 @@ pub fn adam(
     v_max: Option<&mut [f32]>,
 ) {
     let decay = cfg.weight_decay != 0.0;
+    let n = p.len().min(g.len()).min(m.len()).min(v.len());
+    if v_max.as_deref().is_some_and(|vm| vm.len() < n) {
+        // the core's update then uses `v` past `v_max`'s end: leave that rare case to it
+        return neurite::optim::adam::update_with(cfg, s, p, g, m, v, v_max);
+    }
     match (cfg.decoupled_weight_decay, decay, v_max) {
         (true, _, None) => adam_loop::<true, false, false>(cfg, s, p, g, m, v, &mut []),
         (true, _, Some(vm)) => adam_loop::<true, false, true>(cfg, s, p, g, m, v, vm),
@@ -46,8 +51,8 @@ fn adam_loop<const DECOUPLED: bool, const DECAY: bool, const AMSGRAD: bool>(
     let (wd, eps) = (cfg.weight_decay, cfg.eps);
     let (step_size, bc2_sqrt, shrink) = (s.step_size(), s.bc2_sqrt(), s.shrink());
     let n = p.len().min(g.len()).min(m.len()).min(v.len());
-    let n = if AMSGRAD { n.min(v_max.len()) } else { n };
     let (p, g, m, v) = (&mut p[..n], &g[..n], &mut m[..n], &mut v[..n]);
+    let v_max = if AMSGRAD { &mut v_max[..n] } else { v_max };
     for i in 0..n {
         let d = if DECOUPLED {
             p[i] *= shrink;
@@ -127,6 +132,20 @@ mod tests {
                         assert_eq!(bits(&v), bits(&rv), "v: {case}");
                         assert_eq!(bits(&vm), bits(&rvm), "v_max: {case}");
                     }
+                    // a v_max shorter than the tensor: the core's rule (v past its end)
+                    let s = AdamStep::new(&cfg, 6);
+                    let g = vec![0.5; n];
+                    crate::dynamic::simd::adam(
+                        &cfg,
+                        &s,
+                        &mut p,
+                        &g,
+                        &mut m,
+                        &mut v,
+                        Some(&mut vm[..3]),
+                    );
+                    update_with(&cfg, &s, &mut rp, &g, &mut rm, &mut rv, Some(&mut rvm[..3]));
+                    assert_eq!(bits(&p), bits(&rp), "short v_max");
                 }
             }
         }
