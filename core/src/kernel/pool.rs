@@ -201,8 +201,8 @@ pub fn maxpool2d_forward(g: &Pool2dGeom, x: &[f32], y: &mut [f32]) {
 
 /// Max pooling backward. `dx` is overwritten: first `dx = 0`, then for each output in
 /// order (channel, then row-major) `dx[argmax] += dy[output]`, where the argmax is
-/// recomputed from `x` with the forward's rule (first maximum; NaN taken, the last of several). Overlapping
-/// windows that pick the same input add up in output order.
+/// recomputed from `x` with the forward's rule (first maximum; NaN taken, the last of
+/// several). Overlapping windows that pick the same input add up in output order.
 ///
 /// Shapes: `x` and `dx` are `g.input_len()`, `dy` is `g.output_len()`.
 pub fn maxpool2d_backward(g: &Pool2dGeom, x: &[f32], dy: &[f32], dx: &mut [f32]) {
