@@ -1089,3 +1089,33 @@ fn outputs_never_clobber_inputs_devices_links_or_permissions() {
         assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
     }
 }
+
+/// A reader that goes away (`neurite predict ... | head -1`) ends the program quietly:
+/// status 0, nothing on stderr (it used to panic with status 101).
+#[test]
+fn a_closed_output_pipe_ends_the_program_quietly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("digits.neurite");
+    let digits = data("digits.csv");
+    let o = neurite()
+        .args(["train", "--data", digits.to_str().unwrap(), "--epochs", "1", "--quiet", "--out"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut child = std::process::Command::new(neurite_bin())
+        .args(["predict", "--model", model.to_str().unwrap(), "--data", digits.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // the reader is dropped here: the pipe closes while 1,700 more lines are to come
+    assert!(first.starts_with("prediction"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    assert!(err.is_empty(), "{err}");
+}

@@ -179,14 +179,14 @@ pub fn run(a: &AutoencodeArgs) -> CliResult {
     };
     let quiet = a.quiet || a.json;
     if !a.json {
-        println!(
+        outln!(
             "autoencoder on {}: {} train rows, {} test rows (rows i % 5 == 0), samples {}",
             data.path.display(),
             train.len(),
             test.len(),
             shape_string(&shape)
         );
-        println!(
+        outln!(
             "model {}: {} parameters; Adam lr {}, batch {}, {} epochs, seed {}",
             a.layers,
             model.param_count(),
@@ -195,7 +195,7 @@ pub fn run(a: &AutoencodeArgs) -> CliResult {
             a.epochs,
             a.seed
         );
-        println!(
+        outln!(
             "features divided by {scale} (the largest absolute training value) for training; \
 errors in the data's units"
         );
@@ -203,14 +203,14 @@ errors in the data's units"
     let start = Instant::now();
     let report = autoencoder::train_autoencoder_with(&cfg, &data, |epoch, mse| {
         if !quiet {
-            println!("epoch {epoch:>3}/{}  train MSE {mse:.4}", a.epochs);
+            outln!("epoch {epoch:>3}/{}  train MSE {mse:.4}", a.epochs);
         }
     })
     .map_err(CliError::bad)?;
     let seconds = start.elapsed().as_secs_f32();
     let train_loss = report.train_mse.last().copied();
     if !a.json {
-        println!(
+        outln!(
             "test reconstruction MSE {:.4} vs mean-image baseline {:.4} ({} test rows): {:.1}% of \
 the baseline",
             report.test_mse,
@@ -218,7 +218,7 @@ the baseline",
             report.test_rows,
             100.0 * report.test_mse / report.baseline_mse
         );
-        println!("{} epochs, {seconds:.2} s, {} parameters", a.epochs, report.model.param_count());
+        outln!("{} epochs, {seconds:.2} s, {} parameters", a.epochs, report.model.param_count());
     }
 
     // outputs only after everything succeeded, each written whole or not at all
@@ -238,14 +238,14 @@ the baseline",
         };
         write_file(out, &saved.to_bytes().map_err(CliError::fail)?)?;
         if !a.json {
-            println!("model written to {}", out.display());
+            outln!("model written to {}", out.display());
         }
     }
     if let Some(png) = &a.png {
         let (rows, which) = png_rows(&test);
         write_png(png, &report, &train, &test, &rows, &shape)?;
         if !a.json {
-            println!("wrote {} (top: {which}; bottom: their reconstructions)", png.display());
+            outln!("wrote {} (top: {which}; bottom: their reconstructions)", png.display());
         }
     }
     if a.json {

@@ -39,7 +39,7 @@ fn suite(a: &BenchArgs) -> CliResult {
         return Err(CliError::bad("--rounds must be at least 1"));
     }
     if !a.json {
-        println!(
+        outln!(
             "{:<36}{:>14}{:>10}   (one thread; {} build of the dense kernels)",
             "case",
             "us per batch",
@@ -49,9 +49,9 @@ fn suite(a: &BenchArgs) -> CliResult {
     }
     crate::bench::run_suite(a.rounds, &a.case, |m| {
         if a.json {
-            println!("{}", m.to_json());
+            outln!("{}", m.to_json());
         } else {
-            println!("{:<36}{:>14.3}{:>10.2}", m.name, m.us_per_batch, m.gflops);
+            outln!("{:<36}{:>14.3}{:>10.2}", m.name, m.us_per_batch, m.gflops);
         }
     });
     Ok(())
@@ -96,21 +96,22 @@ pub fn run(a: &BenchArgs) -> CliResult {
     let step_us = start.elapsed().as_secs_f64() * 1e6 / steps as f64;
     let macs = model.macs();
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"inference_us": infer_us, "train_step_us": step_us, "batch": a.batch, "params": model.param_count(), "macs": macs})
         );
     } else {
-        println!(
+        outln!(
             "{} parameters, {macs} multiply-accumulates per inference (runtime-shaped path)",
             model.param_count()
         );
-        println!("inference:            {infer_us:>10.3} us per sample");
-        println!(
+        outln!("inference:            {infer_us:>10.3} us per sample");
+        outln!(
             "training step:        {step_us:>10.3} us per batch of {} ({}, cross-entropy)",
-            a.batch, a.optimizer
+            a.batch,
+            a.optimizer
         );
-        println!("training per sample:  {:>10.3} us", step_us / a.batch as f64);
+        outln!("training per sample:  {:>10.3} us", step_us / a.batch as f64);
     }
     Ok(())
 }

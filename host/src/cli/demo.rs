@@ -34,25 +34,25 @@ pub fn run(a: &DemoArgs) -> CliResult {
     let data = crate::data::shipped_digits().map_err(CliError::fail)?;
     let (train, test) = data.canonical_split();
     let spec = "dense(64),relu,dense(10)";
-    println!("neurite demo: handwritten digits (8x8 pixels, 10 classes), {}", data.path.display());
-    println!(
+    outln!("neurite demo: handwritten digits (8x8 pixels, 10 classes), {}", data.path.display());
+    outln!(
         "{} train rows, {} test rows (rows i % 5 == 0), {} features standardised with train statistics",
         train.len(),
         test.len(),
         train.n_features
     );
-    println!("model {spec}; Adam lr 0.01, batch 32, {} epochs, He init, seed 1\n", a.epochs);
+    outln!("model {spec}; Adam lr 0.01, batch 32, {} epochs, He init, seed 1\n", a.epochs);
     let cfg = TrainConfig::digits_demo(a.epochs);
     let trained = train_with_progress(&cfg, &train, &test, false)?;
     let eval = evaluate(&trained.saved, &test)?;
-    println!();
-    print!("{}", eval.text);
-    println!("training took {:.2} s\n", trained.seconds);
+    outln!();
+    out!("{}", eval.text);
+    outln!("training took {:.2} s\n", trained.seconds);
 
     let model = &trained.saved.model;
-    println!("memory footprint ({} parameters, f32):", model.param_count());
+    outln!("memory footprint ({} parameters, f32):", model.param_count());
     let (sgd, adam) = (size_of::<SgdConfig>(), size_of::<AdamConfig>());
-    print!(
+    out!(
         "{}",
         footprint_table(&[
             ("inference", crate::footprint::inference(model)),
@@ -71,7 +71,7 @@ pub fn run(a: &DemoArgs) -> CliResult {
     let module = crate::export::rust_module(&trained.saved, &model_path.display().to_string());
     super::options::write_file(&rust_path, module.map_err(CliError::fail)?.as_bytes())?;
     write_plot(&plot_path, "neurite demo: digits 64-64-10, Adam", &trained, Task::Classification)?;
-    println!(
+    outln!(
         "\nwrote {} (model file), {} (firmware export), {} (plot)",
         model_path.display(),
         rust_path.display(),

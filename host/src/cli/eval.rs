@@ -81,8 +81,8 @@ pub fn run(a: &EvalArgs) -> CliResult {
     if a.json {
         json_line(eval.fields, None, 0, start.elapsed().as_secs_f32(), Some(test_loss));
     } else {
-        print!("{}", eval.text);
-        println!("test loss {test_loss:.4}");
+        out!("{}", eval.text);
+        outln!("test loss {test_loss:.4}");
     }
     Ok(())
 }

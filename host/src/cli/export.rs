@@ -59,12 +59,12 @@ pub fn run_export(a: &ExportArgs) -> CliResult {
     if let Some(path) = &a.rust {
         let module = rust_module(&saved, &a.model.display().to_string()).map_err(CliError::bad)?;
         write_file(path, module.as_bytes())?;
-        println!("Rust module written to {}", path.display());
+        outln!("Rust module written to {}", path.display());
     }
     if let Some(path) = &a.safetensors {
         let bytes = to_safetensors(&saved.model).map_err(CliError::fail)?;
         write_file(path, &bytes)?;
-        println!("safetensors written to {}", path.display());
+        outln!("safetensors written to {}", path.display());
     }
     Ok(())
 }
@@ -92,7 +92,7 @@ pub fn run_import(a: &ImportArgs) -> CliResult {
         columns: Vec::new(),
     };
     write_file(&a.out, &saved.to_bytes().map_err(CliError::fail)?)?;
-    println!(
+    outln!(
         "imported {} parameters ({} inputs, {} outputs) into {}",
         saved.model.param_count(),
         saved.model.inputs(),

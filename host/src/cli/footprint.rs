@@ -103,14 +103,14 @@ pub fn device_table(model: &DynModel, optimizer: &str, flash: usize, ram: usize)
 /// Runs `neurite footprint`.
 pub fn run(a: &FootprintArgs) -> CliResult {
     let model = a.source.load("footprint")?;
-    println!(
+    outln!(
         "{} parameters, {} inputs, {} outputs",
         model.param_count(),
         model.inputs(),
         model.outputs()
     );
-    print!("{}", table(&model, &a.optimizer)?);
-    println!();
-    print!("{}", device_table(&model, &a.optimizer, a.flash, a.ram));
+    out!("{}", table(&model, &a.optimizer)?);
+    outln!();
+    out!("{}", device_table(&model, &a.optimizer, a.flash, a.ram));
     Ok(())
 }

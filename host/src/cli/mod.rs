@@ -4,6 +4,17 @@
 //! column where that applies; 1 any other failure. Output files are written whole or not at
 //! all.
 
+/// `print!` for the command's output on stdout, through [`write_out`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!($($arg)*)) };
+}
+
+/// `println!` for the command's output on stdout, through [`write_out`].
+macro_rules! outln {
+    () => { $crate::cli::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod autoencode;
 mod bench;
 mod demo;
@@ -18,6 +29,22 @@ mod train;
 use clap::{Parser, Subcommand};
 use std::fmt;
 use std::process::ExitCode;
+
+/// Writes the command's output to stdout. A reader that went away (`neurite predict ... |
+/// head -1`) ends the program quietly with status 0, as `head`'s other producers do; any
+/// other failure to write (a full disk behind a redirection) is one line and status 1.
+/// `println!` would panic instead (status 101).
+pub(crate) fn write_out(args: fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("neurite: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// A failure with its exit status.
 #[derive(Debug)]

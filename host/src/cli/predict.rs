@@ -69,7 +69,7 @@ pub fn run(a: &PredictArgs) -> CliResult {
     match &a.out {
         Some(path) => super::options::write_file(path, csv.as_bytes()),
         None => {
-            print!("{csv}");
+            out!("{csv}");
             Ok(())
         }
     }

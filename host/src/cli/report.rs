@@ -111,5 +111,5 @@ pub fn json_line(
     fields.insert("train_loss".into(), train_loss.map_or(Value::Null, super::options::json_num));
     fields.insert("epochs".into(), json!(epochs));
     fields.insert("seconds".into(), super::options::json_num(seconds));
-    println!("{}", Value::Object(fields));
+    outln!("{}", Value::Object(fields));
 }

@@ -287,7 +287,7 @@ pub fn train_with_progress(
     let trained = fit::train(cfg, train, test, |s| {
         if !quiet {
             // epoch lines go to stdout, the bar (on a terminal) to stderr below them
-            bar.suspend(|| println!("{}", epoch_line(s, cfg.epochs, cfg.task)));
+            bar.suspend(|| outln!("{}", epoch_line(s, cfg.epochs, cfg.task)));
         }
         bar.set_message(format!("loss {:.4}", s.train_loss));
         bar.inc(1);
@@ -370,8 +370,8 @@ pub fn run(a: &TrainArgs) -> CliResult {
     let trained = train_with_progress(&cfg, &train, &test, a.quiet || a.json)?;
     let eval = evaluate(&trained.saved, &test)?;
     if !a.json {
-        print!("{}", eval.text);
-        println!(
+        out!("{}", eval.text);
+        outln!(
             "{} epochs ({} kept), {:.2} s, {} parameters",
             trained.history.len(),
             trained.kept_epoch,
@@ -384,7 +384,7 @@ pub fn run(a: &TrainArgs) -> CliResult {
         let bytes = trained.saved.to_bytes().map_err(CliError::fail)?;
         options::write_file(out, &bytes)?;
         if !a.json {
-            println!("model written to {}", out.display());
+            outln!("model written to {}", out.display());
         }
     }
     if let Some(plot) = &a.plot {
