@@ -414,7 +414,7 @@ fn fit(
         target_std,
         columns: tr.feature_names.iter().chain([&tr.target_name]).cloned().collect(),
     };
-    let mut history = Vec::with_capacity(cfg.epochs);
+    let mut history = Vec::new(); // not `with_capacity(epochs)`: any epoch count is valid
     let mut best: Option<(f32, usize, DynModel)> = None;
     for epoch in 1..=cfg.epochs {
         let lr = cfg.schedule.lr(base_lr, epoch, cfg.epochs);

@@ -587,6 +587,42 @@ fn bad_options_and_specs() {
     ] {
         bad(&["train", "--data", iris, "--loss", loss, "--out", o], &[loss, says], Some(&out));
     }
+    // sizes that overflow or would exhaust memory are refused (they used to abort)
+    let huge = "18446744073709551615";
+    for (args, says) in [
+        (vec!["footprint", "--layers", "dense(8)", "--inputs", huge], "the input of shape"),
+        (
+            vec!["footprint", "--layers", "dense(16777216),dense(16777216)", "--inputs", "4"],
+            "the weight of shape [16777216, 16777216] is too large",
+        ),
+        (
+            vec!["bench", "--layers", "dense(8)", "--inputs", "4", "--batch", huge],
+            "--batch's inputs",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                iris,
+                "--layers",
+                "conv2d(1,16777216,padding=8388608),flatten,dense(3)",
+                "--input-shape",
+                "1x2x2",
+                "--out",
+                o,
+            ],
+            "too large",
+        ),
+    ] {
+        bad(&args, &[says, "at most 268435456 values"], Some(&out));
+    }
+    // any epoch count and batch size are valid (early stopping ends this one)
+    let o2 = neurite()
+        .args(["train", "--data", iris, "--epochs", huge, "--batch", huge, "--early-stopping", "2"])
+        .args(["--quiet", "--json"])
+        .output()
+        .unwrap();
+    assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
     for (option, value, says) in [
         ("--momentum", "2", "--momentum 2: a number in [0, 1) is needed"),
         ("--momentum=-0.5", "", "--momentum -0.5: a number in [0, 1) is needed"),

@@ -66,6 +66,8 @@ pub fn run(a: &BenchArgs) -> CliResult {
     if a.iters == 0 || a.batch == 0 {
         return Err(CliError::bad("--iters and --batch must be at least 1"));
     }
+    crate::dynamic::op::checked_values(&[a.batch, model.inputs()], "--batch's inputs")
+        .map_err(CliError::bad)?;
     let mut rng = Rng::new(7);
     let xs: Vec<Vec<f32>> =
         (0..a.batch).map(|_| (0..model.inputs()).map(|_| rng.normal()).collect()).collect();

@@ -74,12 +74,17 @@ impl DynModel {
         if input_shape.is_empty() || input_shape.contains(&0) {
             return Err(format!("input shape {input_shape:?} has no values"));
         }
+        super::op::checked_values(input_shape, "the input")?;
         let mut shape = input_shape.to_vec();
         let mut layers = Vec::with_capacity(nodes.len());
         for (i, node) in nodes.iter().enumerate() {
             let layer = (node.kind.build)(node, &shape)
                 .map_err(|e| format!("layer {} ({}): {e}", i + 1, node.kind.name))?;
             shape = layer.output_shape().to_vec();
+            super::op::checked_values(
+                &shape,
+                &format!("layer {} ({})'s output", i + 1, node.kind.name),
+            )?;
             if shape.is_empty() || shape.contains(&0) {
                 return Err(format!(
                     "layer {} ({}): output shape {shape:?} is empty",

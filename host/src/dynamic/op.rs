@@ -158,6 +158,22 @@ pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// The most values one tensor (parameters, or one sample's activations) may hold: 2^28
+/// (1 GiB of `f32`). Larger sizes from a spec, a model file or a safetensors header are
+/// refused with a message instead of aborting on allocation.
+pub const MAX_TENSOR_VALUES: usize = 1 << 28;
+
+/// The number of values of a tensor of dimensions `dims`, checked: `Err` naming `what` when
+/// the product overflows or exceeds [`MAX_TENSOR_VALUES`].
+pub fn checked_values(dims: &[usize], what: &str) -> Result<usize, String> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_TENSOR_VALUES)
+        .ok_or_else(|| {
+            format!("{what} of shape {dims:?} is too large (at most {MAX_TENSOR_VALUES} values)")
+        })
+}
+
 /// Calls `f(x_row, y_row)` for each of `batch` samples (`x` and `y` split evenly).
 pub(crate) fn each_sample(
     x: &[f32],

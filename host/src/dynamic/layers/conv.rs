@@ -120,6 +120,7 @@ fn build(node: &LayerNode, shape: &[usize]) -> Result<Box<dyn Op>, String> {
         ));
     }
     let cin_g = in_channels / geom.groups;
+    crate::dynamic::op::checked_values(&[out_channels, cin_g, kernel[0], kernel[1]], "the weight")?;
     let (out_shape, w_shape) = if one_d {
         (vec![out_channels, geom.out_w()], vec![out_channels, cin_g, kernel[1]])
     } else {

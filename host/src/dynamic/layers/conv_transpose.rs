@@ -72,6 +72,10 @@ fn build(node: &LayerNode, shape: &[usize]) -> Result<Box<dyn Op>, String> {
         ));
     }
     let out = geom.out_channels;
+    crate::dynamic::op::checked_values(
+        &[geom.in_channels, out, geom.kernel[0], geom.kernel[1]],
+        "the weight",
+    )?;
     Ok(Box::new(ConvTranspose2d {
         geom,
         in_shape: shape.to_vec(),

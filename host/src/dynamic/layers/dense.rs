@@ -61,13 +61,14 @@ fn build(node: &LayerNode, shape: &[usize]) -> Result<Box<dyn Op>, String> {
     if a.get("in").is_some() && a.usize("in", 0)? != inputs {
         return Err(format!("in = {} but the input has {inputs} features", a.usize("in", 0)?));
     }
+    let weights = crate::dynamic::op::checked_values(&[outputs, inputs], "the weight")?;
     let mut out_shape = shape.to_vec();
     *out_shape.last_mut().unwrap_or(&mut 0) = outputs;
     Ok(Box::new(Dense {
         in_shape: shape.to_vec(),
         out_shape,
         w_shape: [outputs, inputs],
-        weight: vec![0.0; inputs * outputs],
+        weight: vec![0.0; weights],
         bias: vec![0.0; outputs],
     }))
 }
