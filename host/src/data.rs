@@ -21,6 +21,26 @@ pub struct Dataset {
     pub target_column: Option<usize>,
     /// The file it came from.
     pub path: PathBuf,
+    /// Per row, its 1-based line in the file and its target cell as written (for messages;
+    /// empty when the dataset was not read from CSV).
+    pub sources: Vec<(usize, String)>,
+}
+
+/// A cell as a message shows it: control characters escaped, at most 40 characters.
+pub fn shown(cell: &str) -> String {
+    let mut out: String = cell
+        .chars()
+        .take(40)
+        .flat_map(|c| {
+            let escaped: Vec<char> =
+                if c.is_control() { c.escape_default().collect() } else { vec![c] };
+            escaped
+        })
+        .collect();
+    if cell.chars().count() > 40 {
+        out.push_str("...");
+    }
+    out
 }
 
 /// Why a CSV could not be loaded; `Display` names the file, line and column.
@@ -66,19 +86,19 @@ impl Dataset {
     /// `target`: `None` for no target column, `Some(None)` for the last column,
     /// `Some(Some(name))` for a named one.
     fn load(path: &Path, target: Option<Option<&str>>) -> Result<Self, DataError> {
-        let reader = Self::reader().from_path(path).map_err(|e| DataError {
+        let bytes = std::fs::read(path).map_err(|e| DataError {
             path: path.to_path_buf(),
             line: None,
             column: None,
             message: e.to_string(),
         })?;
-        Self::parse(reader, path, target)
+        Self::parse(&bytes, path, target)
     }
 
     /// Parses CSV text (a header row, then data rows) as [`Dataset::load_csv`] parses a
     /// file; `path` names the data in the dataset and in errors.
     pub fn from_csv_text(text: &str, path: &Path, target: Option<&str>) -> Result<Self, DataError> {
-        Self::parse(Self::reader().from_reader(text.as_bytes()), path, Some(target))
+        Self::parse(text.as_bytes(), path, Some(target))
     }
 
     fn reader() -> csv::ReaderBuilder {
@@ -87,11 +107,23 @@ impl Dataset {
         builder
     }
 
-    fn parse<R: std::io::Read>(
-        mut reader: csv::Reader<R>,
-        path: &Path,
-        target: Option<Option<&str>>,
-    ) -> Result<Self, DataError> {
+    fn parse(bytes: &[u8], path: &Path, target: Option<Option<&str>>) -> Result<Self, DataError> {
+        let mut reader = Self::reader().from_reader(bytes);
+        // 1-based line of a byte offset, counted here: whatever the line endings (CRLF) and
+        // blank lines, the line an editor shows
+        let newlines: Vec<usize> =
+            bytes.iter().enumerate().filter(|&(_, &b)| b == b'\n').map(|(i, _)| i).collect();
+        let line_of = |pos: Option<&csv::Position>, fallback: usize| {
+            pos.map_or(fallback, |p| {
+                // the reader's position may sit on the end of the previous line's terminator
+                // (the `\n` of a `\r\n`): a record starts at its first other byte
+                let start = bytes[(p.byte() as usize).min(bytes.len())..]
+                    .iter()
+                    .position(|&b| b != b'\r' && b != b'\n')
+                    .map_or(bytes.len(), |k| p.byte() as usize + k);
+                1 + newlines.partition_point(|&n| n < start)
+            })
+        };
         let err = |line: Option<usize>, column: Option<usize>, message: String| DataError {
             path: path.to_path_buf(),
             line,
@@ -119,12 +151,13 @@ impl Dataset {
         }
         let mut features = Vec::new();
         let mut targets = Vec::new();
+        let mut sources = Vec::new();
         for (i, record) in reader.records().enumerate() {
             let record = record.map_err(|e| {
-                let line = e.position().map_or(i + 2, |p| p.line() as usize);
+                let line = line_of(e.position(), i + 2);
                 err(Some(line), None, e.to_string())
             })?;
-            let line = record.position().map_or(i + 2, |p| p.line() as usize);
+            let line = line_of(record.position(), i + 2);
             if record.len() != header.len() {
                 return Err(err(
                     Some(line),
@@ -138,13 +171,15 @@ impl Dataset {
                     return Err(err(Some(line), Some(c + 1), "missing value".into()));
                 }
                 let v: f32 = cell.parse().map_err(|_| {
-                    err(Some(line), Some(c + 1), format!("'{cell}' is not a number"))
+                    err(Some(line), Some(c + 1), format!("'{}' is not a number", shown(cell)))
                 })?;
                 if !v.is_finite() {
-                    return Err(err(Some(line), Some(c + 1), format!("'{cell}' is not finite")));
+                    let message = format!("'{}' is not finite", shown(cell));
+                    return Err(err(Some(line), Some(c + 1), message));
                 }
                 if c == target_col {
                     targets.push(v);
+                    sources.push((line, cell.to_string()));
                 } else {
                     features.push(v);
                 }
@@ -164,6 +199,7 @@ impl Dataset {
             targets,
             target_column: target.map(|_| target_col),
             path: path.to_path_buf(),
+            sources,
         })
     }
 
@@ -184,11 +220,15 @@ impl Dataset {
 
     /// The rows whose index satisfies `keep`.
     pub fn select(&self, keep: impl Fn(usize) -> bool) -> Self {
-        let mut out = Self { features: Vec::new(), targets: Vec::new(), ..self.clone() };
+        let mut out =
+            Self { features: Vec::new(), targets: Vec::new(), sources: Vec::new(), ..self.clone() };
         for i in (0..self.len()).filter(|&i| keep(i)) {
             out.features.extend_from_slice(self.row(i));
             if let Some(&t) = self.targets.get(i) {
                 out.targets.push(t);
+            }
+            if let Some(s) = self.sources.get(i) {
+                out.sources.push(s.clone());
             }
         }
         out

@@ -206,11 +206,14 @@ impl Targets {
 pub fn class_targets(data: &Dataset) -> Result<Vec<usize>, FitError> {
     data.classes().map_err(|row| {
         let column = data.target_column.map_or(0, |c| c + 1);
+        // the file's line and the label as written (a large one does not fit an f32 exactly)
+        let (line, label) = data.sources.get(row - 1).map_or_else(
+            || (row + 1, data.targets[row - 1].to_string()),
+            |(line, text)| (*line, crate::data::shown(text)),
+        );
         FitError::Input(format!(
-            "{}:{}:{column}: class label '{}' in column '{}' is not a non-negative integer (use --task regress for a numeric target)",
+            "{}:{line}:{column}: class label '{label}' in column '{}' is not a non-negative integer (use --task regress for a numeric target)",
             data.path.display(),
-            row + 1,
-            data.targets[row - 1],
             data.target_name
         ))
     })
@@ -229,7 +232,8 @@ pub fn class_count(train: &[usize], data: &Dataset) -> Result<usize, FitError> {
     }
     if k < 2 {
         return Err(FitError::Input(format!(
-            "target column '{}' has a single class",
+            "{}: target column '{}' has a single class (a classifier needs at least 2)",
+            data.path.display(),
             data.target_name
         )));
     }

@@ -518,6 +518,48 @@ fn bad_data_files() {
         &["too many classes", "--task regress"],
         Some(&out),
     );
+    // lines as an editor shows them: CRLF endings and a blank line before the bad row
+    let crlf = write(d, "crlf.csv", "a,b,y\r\n1,2,0\r\n\r\n3,4,1\r\n5,x,0\r\n");
+    bad(
+        &["train", "--data", crlf.to_str().unwrap(), "--out", o],
+        &["crlf.csv:5:2", "'x'"],
+        Some(&out),
+    );
+    // a blank line before a bad label: the label's own line, and the label as written
+    let mut rows = String::from("a,b,y\n1,2,0\n\n3,4,1\n");
+    rows += "5,6,70000001\n";
+    let big = write(d, "big.csv", &rows);
+    bad(
+        &["train", "--data", big.to_str().unwrap(), "--out", o],
+        &["big.csv:5:3", "class label '70000001'"],
+        Some(&out),
+    );
+    // control characters are escaped, a huge cell is cut short
+    let ctl = write(d, "ctl.csv", "a,b,y\n1,2,0\n3,\u{1b}[31mred,1\n");
+    let o2 = neurite().args(["train", "--data", ctl.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o2.stderr);
+    assert!(err.contains("\\u{1b}[31mred") && !err.contains('\u{1b}'), "{err}");
+    let long = write(d, "long.csv", &format!("a,b,y\n1,2,0\n3,{}x,1\n", "9".repeat(10_000_000)));
+    let o2 = neurite().args(["train", "--data", long.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o2.stderr);
+    assert!(
+        err.len() < 200 && err.contains("long.csv:3:2") && err.contains("..."),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    // one class: the file is named
+    let one = write(d, "one.csv", "a,b,y\n1,2,0\n2,3,0\n3,4,0\n4,5,0\n5,6,0\n6,7,0\n");
+    bad(&["train", "--data", one.to_str().unwrap()], &["one.csv", "has a single class"], None);
+    // a file that is not a model is refused at its first bytes (/dev/zero is never read whole)
+    for model in ["/dev/zero", crlf.to_str().unwrap()] {
+        bad(
+            &["eval", "--model", model, "--data", iris],
+            &[model, "not a neurite model file"],
+            None,
+        );
+    }
+    // a missing required argument is named
+    bad(&["train"], &["required arguments were not provided", "--data"], None);
 }
 
 #[test]

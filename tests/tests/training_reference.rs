@@ -88,6 +88,7 @@ fn dataset(v: &Value) -> Dataset {
         n_features,
         target_column: None,
         path: "training_reference.json".into(),
+        sources: Vec::new(),
     }
 }
 
@@ -405,6 +406,7 @@ fn labelled(labels: &[f32]) -> Dataset {
         n_features: 2,
         target_column: Some(2),
         path: "labels.csv".into(),
+        sources: Vec::new(),
     }
 }
 
@@ -423,7 +425,10 @@ fn class_labels_are_checked_with_their_line_and_count() {
     assert!(e.contains("labels up to 100: too many classes"), "{e}");
     assert_eq!(fit::class_count(&[0, 1], &data).ok(), Some(2));
     let e = fit::class_count(&[0, 0], &data).expect_err("one class").to_string();
-    assert_eq!(e, "target column 'label' has a single class");
+    assert_eq!(
+        e,
+        "labels.csv: target column 'label' has a single class (a classifier needs at least 2)"
+    );
 }
 
 #[test]

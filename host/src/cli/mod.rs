@@ -129,10 +129,18 @@ pub fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // clap's first line says what is wrong; the rest is usage help.
+            // clap's first line says what is wrong; the rest is usage help, but for a
+            // missing argument the names follow on their own lines
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid usage");
-            eprintln!("neurite: {} (see neurite --help)", first.trim_start_matches("error: "));
+            let mut lines = text.lines();
+            let mut first =
+                lines.next().unwrap_or("invalid usage").trim_start_matches("error: ").to_string();
+            if first.ends_with(':') {
+                let listed: Vec<&str> =
+                    lines.take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+                first = format!("{} {}", first, listed.join(", "));
+            }
+            eprintln!("neurite: {first} (see neurite --help)");
             return ExitCode::from(2);
         }
     };

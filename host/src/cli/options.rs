@@ -207,10 +207,26 @@ pub fn load_data(path: &Path, target: Option<&str>) -> Result<Dataset, CliError>
 
 /// Reads and checks a model file.
 pub fn load_model(path: &Path) -> Result<SavedModel, CliError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| CliError::bad(format!("{}: {e}", path.display())))?;
-    SavedModel::from_bytes(&bytes).map_err(|e| CliError::bad(format!("{}: {e}", path.display())))
+    use std::io::Read;
+    let fail = |e: String| CliError::bad(format!("{}: {e}", path.display()));
+    let mut f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    // the magic number first, so that a file that is not a model (or /dev/zero) is not read
+    // whole before it is refused; then at most MAX_MODEL_BYTES
+    let mut bytes = Vec::new();
+    let magic = neurite::model_file::MAGIC;
+    (&mut f).take(magic.len() as u64).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    if bytes != magic {
+        return Err(fail("not a neurite model file (no NRTM magic number)".into()));
+    }
+    f.take(MAX_MODEL_BYTES).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_MODEL_BYTES {
+        return Err(fail(format!("larger than the largest model file ({MAX_MODEL_BYTES} bytes)")));
+    }
+    SavedModel::from_bytes(&bytes).map_err(|e| fail(e.to_string()))
 }
+
+/// The largest model file read: 2 GiB (a model's tensors are at most 2^28 values each).
+const MAX_MODEL_BYTES: u64 = 1 << 31;
 
 /// Refuses data whose feature columns are not the ones the model was trained on (same
 /// names, same order), when the model file records them.
