@@ -508,6 +508,36 @@ mod tests {
         assert_eq!(dx, [0.0, 1.0, 2.0, 0.0]);
     }
 
+    /// PyTorch's geometry conditions, each on both axes: a zero kernel or stride, or a
+    /// padding above half the kernel, is invalid (`nn.MaxPool2d` raises "pad should be at
+    /// most half of effective kernel size").
+    #[test]
+    fn geometry_checks_each_of_pytorchs_conditions() {
+        let ok = Pool2dGeom {
+            channels: 2,
+            in_h: 6,
+            in_w: 6,
+            kernel: [2, 3],
+            stride: [2, 1],
+            padding: [1, 1],
+        };
+        assert!(ok.is_valid());
+        for axis in 0..2 {
+            let mut g = ok;
+            g.kernel[axis] = 0;
+            g.padding = [0, 0];
+            assert!(!g.is_valid(), "zero kernel on axis {axis}");
+            let mut g = ok;
+            g.stride[axis] = 0;
+            assert!(!g.is_valid(), "zero stride on axis {axis}");
+            let mut g = ok;
+            g.padding[axis] = g.kernel[axis] / 2 + 1;
+            assert!(!g.is_valid(), "padding above half the kernel on axis {axis}");
+        }
+        assert!(!Pool2dGeom { in_h: 0, ..ok }.is_valid());
+        assert!(!Pool2dGeom { in_w: 0, ..ok }.is_valid());
+    }
+
     /// Two NaNs in one window: the later one takes the gradient, as in PyTorch
     /// (`F.max_pool1d(tensor([[[1., nan, nan, 3.]]]), 4, return_indices=True)` gives index 2).
     #[test]
