@@ -472,8 +472,9 @@ fn fit(
             }
         }
         if !train_loss.is_finite() {
+            let (batch, batches) = trainer.epoch_batch;
             return Err(FitError::Input(format!(
-                "training diverged at epoch {epoch} (loss {train_loss}); lower the learning rate"
+                "training diverged at epoch {epoch}, batch {batch} of {batches} (a NaN or infinite loss or gradient; no step was taken with it); lower the learning rate"
             )));
         }
     }

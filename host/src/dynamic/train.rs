@@ -17,6 +17,9 @@ pub struct DynTrainer {
     /// Train mode (default): batch norm uses and updates batch statistics. Eval mode trains
     /// with running statistics fixed (fine-tuning a frozen-statistics model).
     pub train_mode: bool,
+    /// In [`DynTrainer::epoch`]: the 1-based index of the batch being trained and the
+    /// epoch's number of batches (after an error, the batch that failed).
+    pub epoch_batch: (usize, usize),
     batch: Batch,
     ws: Workspace,
     dout: Vec<f32>,
@@ -29,6 +32,7 @@ impl DynTrainer {
             grads: model.zero_grads(),
             dropout_rng: None,
             train_mode: true,
+            epoch_batch: (0, 0),
             batch: Batch::new(),
             ws: Workspace::default(),
             dout: Vec::new(),
@@ -133,6 +137,10 @@ impl DynTrainer {
     /// One epoch of shuffled minibatches, in the order `neurite::train::train_epoch` uses;
     /// `before_step(grads, params)` runs after each batch's gradients are reduced and before
     /// the optimiser step (L1, clipping). Returns the mean batch loss.
+    ///
+    /// A batch whose loss or gradient is NaN or infinite is not stepped with: the epoch
+    /// ends with `Err(NonFiniteLoss)`, the model keeps the last good step's weights, and
+    /// [`DynTrainer::epoch_batch`] names the batch.
     #[allow(clippy::too_many_arguments)]
     pub fn epoch(
         &mut self,
@@ -161,7 +169,9 @@ impl DynTrainer {
         let outputs = model.outputs();
         let mut bx: Vec<&[f32]> = Vec::with_capacity(batch_size.min(n));
         let mut bt: Vec<Target<'_>> = Vec::with_capacity(batch_size.min(n));
-        for chunk in order.chunks(batch_size) {
+        let count = n.div_ceil(batch_size);
+        for (index, chunk) in order.chunks(batch_size).enumerate() {
+            self.epoch_batch = (index + 1, count);
             self.begin();
             bx.clear();
             bt.clear();
@@ -170,6 +180,10 @@ impl DynTrainer {
             self.accumulate_batch(model, loss, &bx, &bt, false)?;
             let (value, _) = self.finish(loss, reduction, outputs)?;
             before_step(&mut self.grads, &model.tensors());
+            // a finite loss can still have an overflowing gradient: never step with it
+            if self.grads.iter().flatten().any(|g| !g.is_finite()) {
+                return Err(Error::NonFiniteLoss);
+            }
             optimizer.step(&mut model.tensors_mut(), &self.grads);
             total += value;
             batches += 1;
