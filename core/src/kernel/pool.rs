@@ -148,6 +148,13 @@ fn span(o: usize, k: usize, s: usize, p: usize, input: usize) -> (usize, usize, 
     (lo, hi, clipped)
 }
 
+/// The input rows `(lo, hi)` of output row `oh`'s windows.
+#[inline]
+fn window_rows(g: &Pool2dGeom, oh: usize) -> (usize, usize) {
+    let (h0, h1, _) = span(oh, g.kernel[0], g.stride[0], g.padding[0], g.in_h);
+    (h0, h1)
+}
+
 /// Rows, columns and divisor of output `(oh, ow)`.
 #[inline]
 fn window(g: &Pool2dGeom, oh: usize, ow: usize) -> ((usize, usize), (usize, usize), usize) {
@@ -156,13 +163,15 @@ fn window(g: &Pool2dGeom, oh: usize, ow: usize) -> ((usize, usize), (usize, usiz
     ((h0, h1), (w0, w1), dh * dw)
 }
 
-/// PyTorch's max rule over the window of output `(oh, ow)` in one plane: start from `-inf`
+/// PyTorch's max rule over the window of output `(oh, ow)` in one plane (`rows`: the
+/// window's rows, computed once per output row by [`window_rows`]): start from `-inf`
 /// at the window's first in-bounds position, walk row-major, take `v` when `v > max` or `v`
 /// is NaN (so the first of equal maxima, and the last of several NaNs). Returns
 /// `(index in plane, value)`.
 #[inline]
-fn window_max(g: &Pool2dGeom, plane: &[f32], oh: usize, ow: usize) -> (usize, f32) {
-    let ((h0, h1), (w0, w1), _) = window(g, oh, ow);
+fn window_max(g: &Pool2dGeom, plane: &[f32], rows: (usize, usize), ow: usize) -> (usize, f32) {
+    let (h0, h1) = rows;
+    let (w0, w1, _) = span(ow, g.kernel[1], g.stride[1], g.padding[1], g.in_w);
     let mut best = h0 * g.in_w + w0;
     let mut m = f32::NEG_INFINITY;
     for ih in h0..h1 {
@@ -192,8 +201,9 @@ pub fn maxpool2d_forward(g: &Pool2dGeom, x: &[f32], y: &mut [f32]) {
     let out_plane = g.out_h() * ow_n;
     for (xc, yc) in x.chunks_exact(in_plane).zip(y.chunks_exact_mut(out_plane)).take(g.channels) {
         for (oh, row) in yc.chunks_exact_mut(ow_n.max(1)).enumerate() {
+            let rows = window_rows(g, oh);
             for (ow, out) in row.iter_mut().enumerate() {
-                *out = window_max(g, xc, oh, ow).1;
+                *out = window_max(g, xc, rows, ow).1;
             }
         }
     }
@@ -219,8 +229,9 @@ pub fn maxpool2d_backward(g: &Pool2dGeom, x: &[f32], dy: &[f32], dx: &mut [f32])
         .take(g.channels)
     {
         for (oh, row) in dyc.chunks_exact(ow_n.max(1)).enumerate() {
+            let rows = window_rows(g, oh);
             for (ow, &d) in row.iter().enumerate() {
-                let best = window_max(g, xc, oh, ow).0;
+                let best = window_max(g, xc, rows, ow).0;
                 if let Some(t) = dxc.get_mut(best) {
                     *t += d;
                 }
