@@ -49,6 +49,8 @@ for kind in train finetune; do
         workloads+=("${kind}_$opt")
     done
 done
+# a second model type beside the first: the code each additional model type costs
+workloads+=(inference_two_models train_sgd_two_models)
 # every binary of src/bin/ is measured, and nothing else
 listed=$(printf '%s\n' "${workloads[@]}" | sort)
 present=$(cd src/bin && ls -- *.rs | sed 's/\.rs$//' | sort)

@@ -41,6 +41,42 @@ pub type ModelGrads = <Model as Layer>::Grads;
 /// Gradients of the head (fine-tuning).
 pub type HeadGrads = <Head as Layer>::Grads;
 
+/// A second model type with other shapes (4-12-3), for the code each additional model type
+/// costs: monomorphisation must not copy the kernels per shape. Its weights are the
+/// reference model's first 12 hidden units.
+pub type Model2 = neurite::Seq![
+    neurite::layer::Dense<4, 12>,
+    neurite::layer::Act<neurite::activation::Relu, 12>,
+    neurite::layer::Dense<12, 3>
+];
+
+/// The second model in flash.
+static MODEL2: Model2 = {
+    let (first, (relu, last)) = &model::MODEL;
+    let mut w1 = [[0.0f32; 4]; 12];
+    let mut b1 = [0.0f32; 12];
+    let mut w2 = [[0.0f32; 12]; 3];
+    let mut i = 0;
+    while i < 12 {
+        w1[i] = first.weight[i];
+        b1[i] = first.bias[i];
+        let mut o = 0;
+        while o < 3 {
+            w2[o][i] = last.weight[o][i];
+            o += 1;
+        }
+        i += 1;
+    }
+    let _ = relu;
+    (
+        neurite::layer::Dense::new(w1, b1),
+        (
+            neurite::layer::Act::new(neurite::activation::Relu),
+            neurite::layer::Dense::new(w2, last.bias),
+        ),
+    )
+};
+
 /// Optimiser steps of the training workloads (one batch over all samples each).
 pub const STEPS: u32 = 5;
 
@@ -132,6 +168,46 @@ pub fn inference() -> Outcome {
     }
     // the weights are read from flash: the RAM is the input and output buffers
     Ok(Report { check: h, footprint_ram: footprint::inference::<Model>().buffers })
+}
+
+/// [`inference`], then the same through [`Model2`] (its scores mixed into the checksum): the
+/// difference from `inference`'s code is what a second model type costs.
+pub fn inference_two_models() -> Outcome {
+    let first = inference()?;
+    let model: &Model2 = black_box(&MODEL2);
+    let mut h = first.check;
+    for (raw, _) in black_box(&SAMPLES) {
+        let mut scores = [0.0f32; 3];
+        model.forward_checked(&standardise(raw), &mut scores).map_err(|_| "non-finite")?;
+        h = scores.iter().fold(h, |h, &v| mix(h, v));
+    }
+    let footprint_ram = first.footprint_ram.max(footprint::inference::<Model2>().buffers);
+    Ok(Report { check: h, footprint_ram })
+}
+
+/// [`train`] with plain SGD, then the same for [`Model2`]: the difference from `train_sgd`'s
+/// code is what a second trained model type costs.
+pub fn train_sgd_two_models() -> Outcome {
+    let first = train(opt::sgd)?;
+    let mut model: Model2 = black_box(&MODEL2).clone();
+    let mut opt = opt::sgd::<<Model2 as Layer>::Grads>().map_err(|_| "invalid optimiser config")?;
+    let mut trainer = Trainer::<Model2>::new();
+    let ce = CrossEntropy::default();
+    let mut last = 0.0;
+    for _ in 0..STEPS {
+        trainer.begin();
+        for (raw, label) in black_box(&SAMPLES) {
+            trainer
+                .accumulate(&model, &ce, &standardise(raw), Target::Class(*label))
+                .map_err(|_| "training: bad sample")?;
+        }
+        last = trainer.finish(&ce, Reduction::Mean).map_err(|_| "training: bad loss")?.0;
+        opt.step(&mut model, &trainer.grads);
+    }
+    let footprint_ram = first
+        .footprint_ram
+        .max(footprint::training::<Model2, neurite::optim::Sgd<<Model2 as Layer>::Grads>>().ram());
+    Ok(Report { check: mix(mix(first.check, last), params_checksum(&model) as f32), footprint_ram })
 }
 
 /// Full training: the whole model copied from flash into RAM, trained for [`STEPS`] steps of

@@ -97,15 +97,15 @@ total RAM                                      552                  1292        
 on a microcontroller (code and stack measured in QEMU for the 4-16-3 reference model, probe/footprint.csv; this model's weights and buffers swapped in):
 core   opt  workload                   flash       RAM  fits 64 KB flash, 16 KB RAM
 M0     s    inference                   7348       380  yes
-M0     s    train sgd                  10136      1692  yes
+M0     s    train sgd                  10204      1732  yes
 M0     s    finetune sgd                9676       916  yes
-M0     3    inference                  10212       420  yes
+M0     3    inference                  10224       420  yes
 M0     3    train sgd                  20780      1868  yes
 M0     3    finetune sgd               16988      1076  yes
 M4F    s    inference                   6204       280  yes
-M4F    s    train sgd                   8296      1572  yes
-M4F    s    finetune sgd                8044       820  yes
-M4F    3    inference                   8524       264  yes
+M4F    s    train sgd                   8400      1612  yes
+M4F    s    finetune sgd                8048       820  yes
+M4F    3    inference                   8560       264  yes
 M4F    3    train sgd                  20832      1532  yes
 M4F    3    finetune sgd               16240       812  yes
 ";

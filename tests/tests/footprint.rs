@@ -140,7 +140,7 @@ fn device_estimates_scale_the_probe_measurements() {
     use neurite_host::dynamic::{parse_spec, DynModel};
     use neurite_host::footprint::{device_estimates, probe_rows, PROBE_MODEL};
     let rows = probe_rows();
-    assert_eq!(rows.len(), 2 * 2 * 13, "m0 and m4f, s and 3, 13 workloads");
+    assert_eq!(rows.len(), 2 * 2 * 15, "m0 and m4f, s and 3, 15 workloads");
     let (spec, inputs) = PROBE_MODEL;
     let reference = DynModel::build(&parse_spec(spec).unwrap(), &[inputs]).unwrap();
     assert_eq!(reference.param_count(), param_count::<Model>());

@@ -1,0 +1,6 @@
+//! Footprint probe: full training (plain SGD) of the reference model and of a second model
+//! type (4-12-3).
+#![no_std]
+#![no_main]
+
+neurite_probe::probe_main!(neurite_probe::train_sgd_two_models());
