@@ -65,7 +65,9 @@
 //! Rust 1.87 (stable), `rust-version` in the workspace manifest: declared, not checked (CI
 //! builds with the current stable toolchain, `rust-toolchain.toml`, not with 1.87 itself).
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+#![cfg_attr(not(feature = "cortex-m-asm"), forbid(unsafe_code))]
+// with `cortex-m-asm`, one module (`kernel/dense_asm.rs`) allows it for its assembly
+#![cfg_attr(feature = "cortex-m-asm", deny(unsafe_code))]
 #![deny(missing_docs)]
 
 pub mod activation;

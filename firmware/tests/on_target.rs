@@ -18,6 +18,44 @@ mod tests {
     use neurite_firmware::sim::{SimFlash, SimulatedSensor, SECTOR};
     use neurite_firmware::storage::AbStore;
 
+    /// The packed layer (its assembly kernel on this target, feature `cortex-m-asm`) gives
+    /// the row-major layer's bits: odd and even input counts, output counts around the
+    /// block of 8, signed zeros and values of many magnitudes.
+    #[test]
+    fn packed_dense_equals_dense_bit_for_bit_on_target() {
+        use neurite::layer::{Dense, Infer, PackedDense};
+        use neurite::params::Zeroed;
+        use neurite::rng::Rng;
+        fn check<const IN: usize, const OUT: usize, const B: usize>(seed: u64) {
+            let mut rng = Rng::new(seed);
+            let mut d = Dense::<IN, OUT>::ZEROED;
+            for (k, w) in d.weight.as_flattened_mut().iter_mut().enumerate() {
+                *w = if k % 7 == 0 { -0.0 } else { rng.normal() * [0.001, 1.0, 100.0][k % 3] };
+            }
+            for b in &mut d.bias {
+                *b = rng.normal();
+            }
+            let p = PackedDense::<IN, OUT, B>::from_dense(&d);
+            for _ in 0..4 {
+                let x: [f32; IN] =
+                    core::array::from_fn(|i| if i % 5 == 0 { 0.0 } else { rng.normal() });
+                let (mut y, mut reference) = ([0.0f32; OUT], [0.0f32; OUT]);
+                p.forward(&x, &mut y);
+                d.forward(&x, &mut reference);
+                for (a, b) in y.iter().zip(&reference) {
+                    defmt::assert_eq!(a.to_bits(), b.to_bits());
+                }
+            }
+        }
+        check::<1, 1, 1>(1);
+        check::<3, 7, 1>(2);
+        check::<5, 8, 1>(3);
+        check::<64, 64, 8>(4);
+        check::<17, 9, 2>(5);
+        check::<2, 17, 3>(6);
+        check::<33, 10, 2>(7);
+    }
+
     #[test]
     fn digits_model_is_accurate_on_target() {
         let (_, correct) = neurite_firmware::parity::digits_inference();

@@ -20,6 +20,57 @@ pub fn forward(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// Outputs per block of [`forward_packed`]'s weights.
+pub const PACK: usize = 8;
+
+/// [`forward`] with the weights laid out for the loop: blocks of [`PACK`] outputs, each
+/// input's `PACK` weights side by side (`w[block][i][j] = W[block * PACK + j][i]`, zero past
+/// the last output; [`crate::layer::PackedDense`] holds them so). Each output is still
+/// `(sum_i W[o][i] * x[i]) + b[o]`, the sum from 0 in index order: the same bits as
+/// [`forward`], with `PACK` sums side by side. On a Cortex-M4F one `vldmia` loads an input's
+/// eight weights and eight `vmla.f32` (a multiply then an add, each rounded: not fused) use
+/// them with one load of `x[i]`.
+///
+/// Shapes: `w` has `ceil(y.len() / PACK) * x.len() * PACK` values, `b` `y.len()`. Other
+/// lengths never panic (the outputs the buffers cover are written).
+#[inline]
+pub fn forward_packed(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+    let cols = x.len();
+    if cols == 0 {
+        for (out, bias) in y.iter_mut().zip(b) {
+            *out = *bias;
+        }
+        return;
+    }
+    let blocks = w.chunks_exact(cols * PACK).zip(b.chunks(PACK)).zip(y.chunks_mut(PACK));
+    for ((wb, bb), yb) in blocks {
+        let acc = block_sums(wb, x);
+        for ((out, &s), &bias) in yb.iter_mut().zip(&acc).zip(bb) {
+            *out = s + bias;
+        }
+    }
+}
+
+/// The `PACK` sums of one block of [`forward_packed`]: `acc[j] = sum_i wb[i][j] * x[i]`, from
+/// 0 in index order. `wb` holds `x.len() * PACK` values.
+#[inline]
+fn block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
+    #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
+    {
+        super::dense_asm::block_sums(wb, x)
+    }
+    #[cfg(not(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf")))]
+    {
+        let mut acc = [0.0f32; PACK];
+        for (wi, &xv) in wb.chunks_exact(PACK).zip(x) {
+            for (a, &wj) in acc.iter_mut().zip(wi) {
+                *a += wj * xv;
+            }
+        }
+        acc
+    }
+}
+
 /// Backward pass for one sample, accumulating parameter gradients.
 ///
 /// - `gw[o][i] += dy[o] * x[i]`, `gb[o] += dy[o]`
@@ -60,6 +111,35 @@ pub fn backward_params(x: &[f32], dy: &[f32], gw: &mut [f32], gb: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The packed layout gives the row-major kernel's bits, for output counts around the
+    /// block size (signed zeros and magnitudes that expose any reordering).
+    #[test]
+    fn packed_forward_equals_row_major_forward_bit_for_bit() {
+        let mut rng = crate::rng::Rng::new(9);
+        for (ins, outs) in [(1usize, 1usize), (3, 7), (5, 8), (64, 9), (17, 16), (64, 64), (2, 17)]
+        {
+            let w: Vec<f32> = (0..ins * outs)
+                .map(
+                    |k| if k % 9 == 0 { -0.0 } else { rng.normal() * 10f32.powi(k as i32 % 5 - 2) },
+                )
+                .collect();
+            let b: Vec<f32> = (0..outs).map(|_| rng.normal()).collect();
+            let x: Vec<f32> =
+                (0..ins).map(|k| if k % 4 == 0 { 0.0 } else { rng.normal() }).collect();
+            let mut packed = vec![0.0; outs.div_ceil(PACK) * ins * PACK];
+            for o in 0..outs {
+                for i in 0..ins {
+                    packed[((o / PACK) * ins + i) * PACK + o % PACK] = w[o * ins + i];
+                }
+            }
+            let (mut y, mut reference) = (vec![f32::NAN; outs], vec![0.0; outs]);
+            forward_packed(&packed, &b, &x, &mut y);
+            forward(&w, &b, &x, &mut reference);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y), bits(&reference), "{ins} -> {outs}");
+        }
+    }
 
     #[test]
     fn forward_and_backward_by_hand() {

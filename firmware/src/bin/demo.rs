@@ -9,7 +9,7 @@
 #![no_std]
 #![no_main]
 
-use neurite::layer::{Infer, Layer};
+use neurite::layer::{Infer, Layer, PackedDense};
 use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::optim::{valid, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use neurite::params::Zeroed;
@@ -174,6 +174,27 @@ fn main() -> ! {
         a,
         b
     );
+    // the first layer (64x64) with its weights laid out for the loop (`PackedDense`, the
+    // same bits), against the row-major layer: the anchors' 64x64 matrix-vector product
+    static PACKED: PackedDense<64, 64, 8> = PackedDense::from_dense(&MODEL.0);
+    let (mut h, mut hp) = ([0.0f32; 64], [0.0f32; 64]);
+    let row_major = counter.measure(|| MODEL.0.forward(&x, &mut h));
+    let packed = counter.measure(|| PACKED.forward(&x, &mut hp));
+    let same = h.iter().zip(&hp).all(|(a, b)| a.to_bits() == b.to_bits());
+    let ((a, b), (c, d)) = (per(row_major, 4096), per(packed, 4096));
+    defmt::println!(
+        "instructions: 64x64 dense layer: row-major {=u32} ({=u32}.{=u32:02} per MAC), packed {=u32} ({=u32}.{=u32:02} per MAC), same bits {=bool}",
+        row_major,
+        a,
+        b,
+        packed,
+        c,
+        d,
+        same
+    );
+    if !same {
+        target::exit(false);
+    }
     let (a, b) = per(train, train_macs);
     defmt::println!("instructions: fine-tuning step on 1 sample (frozen forward, head forward and backward, SGD momentum) {=u32} ({=u32}.{=u32:02} per MAC)", train, a, b);
     let (a, b) = per(full_sgd, full_macs);

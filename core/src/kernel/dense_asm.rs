@@ -1,0 +1,135 @@
+//! [`super::dense::forward_packed`]'s inner loop in Cortex-M assembly (feature
+//! `cortex-m-asm`, hard-float targets only): one `vldmia` loads an input's eight weights
+//! and eight `vmla.f32` accumulate them, two inputs per pass (one more `vldmia` for their
+//! two `x` values, and the loop's two), 22 instructions per 16 multiply-accumulates. The
+//! compiler loads the weights one by one (it cannot allocate the eight consecutive
+//! registers a `vldmia` needs).
+//!
+//! The same bits as the portable loop: `vmla.f32 Sd, Sn, Sm` is a multiply rounded to `f32`
+//! and then an add rounded to `f32` (VFP's chained multiply-accumulate, not fused), which
+//! is also the instruction the compiler emits for `a += w * x`; each sum starts from 0 and
+//! adds `i = 0, 1, ...` in order. `firmware/src/bin/demo.rs` checks the bits against the
+//! row-major layer in QEMU.
+//!
+//! The crate's only `unsafe`.
+#![allow(unsafe_code)]
+
+use super::dense::PACK;
+use core::arch::asm;
+
+/// `acc[j] = sum_i wb[i * PACK + j] * x[i]` from 0, `i` ascending.
+#[inline]
+pub(super) fn block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
+    let mut acc = [0.0f32; PACK];
+    let n = x.len();
+    if n == 0 || wb.len() < n * PACK {
+        // short weights: the portable loop over what they hold
+        for (wi, &xv) in wb.chunks_exact(PACK).zip(x) {
+            for (a, &wj) in acc.iter_mut().zip(wi) {
+                *a += wj * xv;
+            }
+        }
+        return acc;
+    }
+    let (pairs, odd) = (n / 2, n % 2 == 1);
+    let (mut w, mut xp) = (wb.as_ptr(), x.as_ptr());
+    if pairs > 0 {
+        // SAFETY: the loop runs `pairs >= 1` times and reads `2 * pairs * PACK <= n * PACK`
+        // values from `wb` and `2 * pairs <= n` from `x` (both lengths checked above),
+        // advancing `w` and `xp` past them; it reads and writes the `PACK` values of `acc`
+        // and touches no other memory; the registers it uses are declared clobbered.
+        unsafe {
+            asm!(
+                "vldmia {acc}, {{s0-s7}}",
+                "2:",
+                "vldmia {w}!, {{s8-s15}}",
+                "vldmia {x}!, {{s16, s17}}",
+                "vmla.f32 s0, s8, s16",
+                "vmla.f32 s1, s9, s16",
+                "vmla.f32 s2, s10, s16",
+                "vmla.f32 s3, s11, s16",
+                "vmla.f32 s4, s12, s16",
+                "vmla.f32 s5, s13, s16",
+                "vmla.f32 s6, s14, s16",
+                "vmla.f32 s7, s15, s16",
+                "vldmia {w}!, {{s8-s15}}",
+                "vmla.f32 s0, s8, s17",
+                "vmla.f32 s1, s9, s17",
+                "vmla.f32 s2, s10, s17",
+                "vmla.f32 s3, s11, s17",
+                "vmla.f32 s4, s12, s17",
+                "vmla.f32 s5, s13, s17",
+                "vmla.f32 s6, s14, s17",
+                "vmla.f32 s7, s15, s17",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                "vstmia {acc}, {{s0-s7}}",
+                acc = in(reg) acc.as_mut_ptr(),
+                w = inout(reg) w,
+                x = inout(reg) xp,
+                n = inout(reg) pairs => _,
+                out("s0") _,
+                out("s1") _,
+                out("s2") _,
+                out("s3") _,
+                out("s4") _,
+                out("s5") _,
+                out("s6") _,
+                out("s7") _,
+                out("s8") _,
+                out("s9") _,
+                out("s10") _,
+                out("s11") _,
+                out("s12") _,
+                out("s13") _,
+                out("s14") _,
+                out("s15") _,
+                out("s16") _,
+                out("s17") _,
+                options(nostack),
+            );
+        }
+    }
+    if odd {
+        // SAFETY: `w` and `xp` point at the last input's `PACK` weights and its value (the
+        // pairs above consumed the others); reads those and `acc`, writes `acc`.
+        unsafe {
+            asm!(
+                "vldmia {acc}, {{s0-s7}}",
+                "vldmia {w}, {{s8-s15}}",
+                "vldr s16, [{x}]",
+                "vmla.f32 s0, s8, s16",
+                "vmla.f32 s1, s9, s16",
+                "vmla.f32 s2, s10, s16",
+                "vmla.f32 s3, s11, s16",
+                "vmla.f32 s4, s12, s16",
+                "vmla.f32 s5, s13, s16",
+                "vmla.f32 s6, s14, s16",
+                "vmla.f32 s7, s15, s16",
+                "vstmia {acc}, {{s0-s7}}",
+                acc = in(reg) acc.as_mut_ptr(),
+                w = in(reg) w,
+                x = in(reg) xp,
+                out("s0") _,
+                out("s1") _,
+                out("s2") _,
+                out("s3") _,
+                out("s4") _,
+                out("s5") _,
+                out("s6") _,
+                out("s7") _,
+                out("s8") _,
+                out("s9") _,
+                out("s10") _,
+                out("s11") _,
+                out("s12") _,
+                out("s13") _,
+                out("s14") _,
+                out("s15") _,
+                out("s16") _,
+                options(nostack),
+            );
+        }
+    }
+    acc
+}
