@@ -271,6 +271,18 @@ fn train_eval_predict_export_import_round_trip() {
         .success();
     let module = std::fs::read_to_string(&rs).unwrap();
     assert!(module.contains("pub type Model = neurite::Seq![Dense<4, 16>, Act<neurite::activation::Relu, 16>, Dense<16, 3>];"));
+    // --packed: the dense layers laid out for the loop (tests/tests/export_rust.rs checks
+    // that such a module computes the same bits)
+    let packed = dir.path().join("iris_packed.rs");
+    neurite()
+        .args(["export", "--packed", "--model"])
+        .arg(&model)
+        .arg("--rust")
+        .arg(&packed)
+        .assert()
+        .success();
+    let packed = std::fs::read_to_string(&packed).unwrap();
+    assert!(packed.contains("pub type Model = neurite::Seq![PackedDense<4, 16, 2>, Act<neurite::activation::Relu, 16>, PackedDense<16, 3, 1>];"), "{}", &packed[..600]);
     assert!(
         module.contains("pub const MODEL: Model")
             && module.contains("pub const INPUT_MEAN: [f32; 4]")

@@ -29,7 +29,24 @@ fn exported_module_compiles_and_matches_bit_for_bit() {
         target_std: 1.0,
         columns: Vec::new(),
     };
-    let module = rust_module(&saved, "a test model").unwrap();
+    for packed in [false, true] {
+        let module = if packed {
+            neurite_host::export::rust_module_packed(&saved, "a test model").unwrap()
+        } else {
+            rust_module(&saved, "a test model").unwrap()
+        };
+        assert_eq!(module.contains("PackedDense<4, 6, 1>"), packed);
+        check_dense_program(
+            &saved,
+            &module,
+            if packed { "export_check_packed" } else { "export_check" },
+        );
+    }
+}
+
+/// Builds and runs a program that computes the exported `module`'s outputs on 5 samples and
+/// asserts they are `saved`'s, bit for bit.
+fn check_dense_program(saved: &SavedModel, module: &str, name: &str) {
     let mut rng = Rng::new(9);
     let xs: Vec<Vec<f32>> = (0..5).map(|_| (0..4).map(|_| 2.0 * rng.normal()).collect()).collect();
     let mut program =
@@ -44,7 +61,7 @@ fn exported_module_compiles_and_matches_bit_for_bit() {
         );
     }
     program += "}\n";
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("export_check.rs");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.rs"));
     std::fs::write(&path, program).unwrap();
     trybuild::TestCases::new().pass(&path);
 }

@@ -16,6 +16,10 @@ pub struct ExportArgs {
     /// (firmware includes it; the weights stay in flash).
     #[arg(long, value_name = "FILE.rs")]
     pub rust: Option<PathBuf>,
+    /// With --rust: each dense layer as a PackedDense (inference only, the weights laid out
+    /// for the loop: the same outputs, fewer instructions on a Cortex-M).
+    #[arg(long, requires = "rust")]
+    pub packed: bool,
     /// Write the weights as safetensors with nn.Sequential names (0.weight, 0.bias, ...).
     #[arg(long, value_name = "FILE.safetensors")]
     pub safetensors: Option<PathBuf>,
@@ -57,7 +61,13 @@ pub fn run_export(a: &ExportArgs) -> CliResult {
     super::options::check_outputs(&outputs, &[("--model", a.model.as_path())])?;
     let saved = load_model(&a.model)?;
     if let Some(path) = &a.rust {
-        let module = rust_module(&saved, &a.model.display().to_string()).map_err(CliError::bad)?;
+        let source = a.model.display().to_string();
+        let module = if a.packed {
+            crate::export::rust_module_packed(&saved, &source)
+        } else {
+            rust_module(&saved, &source)
+        };
+        let module = module.map_err(CliError::bad)?;
         write_file(path, module.as_bytes())?;
         outln!("Rust module written to {}", path.display());
     }
