@@ -66,12 +66,14 @@
 //! builds with the current stable toolchain, `rust-toolchain.toml`, not with 1.87 itself).
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(feature = "cortex-m-asm"), forbid(unsafe_code))]
-// with `cortex-m-asm`, one module (`kernel/dense_asm.rs`) allows it for its assembly
+// with `cortex-m-asm`, one module (`cortex_m_asm.rs`) allows it for its assembly
 #![cfg_attr(feature = "cortex-m-asm", deny(unsafe_code))]
 #![deny(missing_docs)]
 
 pub mod activation;
 pub mod batch_train;
+#[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
+mod cortex_m_asm;
 pub mod error;
 pub mod footprint;
 pub mod init;

@@ -69,10 +69,18 @@ pub fn tanh(x: f32) -> f32 {
     }
 }
 
-/// Square root (IEEE exact in libm).
+/// Square root (IEEE exact in libm; with `cortex-m-asm` on a hard-float Cortex-M the FPU's
+/// `vsqrt.f32`, also correctly rounded: the same bits).
 #[inline]
 pub fn sqrt(x: f32) -> f32 {
-    libm::sqrtf(x)
+    #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
+    {
+        crate::cortex_m_asm::sqrt(x)
+    }
+    #[cfg(not(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf")))]
+    {
+        libm::sqrtf(x)
+    }
 }
 
 /// Error function.

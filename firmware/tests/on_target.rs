@@ -56,6 +56,35 @@ mod tests {
         check::<33, 10, 2>(7);
     }
 
+    /// `neurite::math::sqrt` (the FPU's `vsqrt.f32` with `cortex-m-asm`) gives libm's bits:
+    /// zeros, subnormals, powers of two, huge values, infinities, negatives and NaN (both
+    /// NaN), and random values.
+    #[test]
+    fn hardware_square_root_equals_libm_bit_for_bit() {
+        let mut rng = neurite::rng::Rng::new(11);
+        let special = [
+            0.0,
+            -0.0,
+            1e-45,
+            1e-40,
+            1.0,
+            2.0,
+            4.0,
+            0.25,
+            3.4e38,
+            f32::INFINITY,
+            -1.0,
+            -f32::INFINITY,
+            f32::NAN,
+        ];
+        for x in special.into_iter().chain((0..2000).map(|_| {
+            libm::fabsf(rng.normal() * 50.0) * libm::powf(10.0, rng.below(20) as f32 - 10.0)
+        })) {
+            let (hw, sw) = (neurite::math::sqrt(x), libm::sqrtf(x));
+            defmt::assert!(hw.to_bits() == sw.to_bits() || (hw.is_nan() && sw.is_nan()));
+        }
+    }
+
     #[test]
     fn digits_model_is_accurate_on_target() {
         let (_, correct) = neurite_firmware::parity::digits_inference();

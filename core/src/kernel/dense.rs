@@ -57,7 +57,7 @@ pub fn forward_packed(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
 fn block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
     #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
     {
-        super::dense_asm::block_sums(wb, x)
+        crate::cortex_m_asm::dense_block_sums(wb, x)
     }
     #[cfg(not(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf")))]
     {

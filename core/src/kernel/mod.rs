@@ -11,8 +11,6 @@
 
 pub mod conv;
 pub mod dense;
-#[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
-mod dense_asm;
 pub mod elementwise;
 pub mod norm;
 pub mod pool;

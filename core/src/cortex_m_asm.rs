@@ -1,25 +1,51 @@
-//! [`super::dense::forward_packed`]'s inner loop in Cortex-M assembly (feature
-//! `cortex-m-asm`, hard-float targets only): one `vldmia` loads an input's eight weights
-//! and eight `vmla.f32` accumulate them, two inputs per pass (one more `vldmia` for their
-//! two `x` values, and the loop's two), 22 instructions per 16 multiply-accumulates. The
-//! compiler loads the weights one by one (it cannot allocate the eight consecutive
-//! registers a `vldmia` needs).
+//! Cortex-M assembly (feature `cortex-m-asm`, hard-float targets only), where the compiler's
+//! code is slower and the instruction gives the same bits. The crate's only `unsafe`.
 //!
-//! The same bits as the portable loop: `vmla.f32 Sd, Sn, Sm` is a multiply rounded to `f32`
+//! - [`sqrt`]: `vsqrt.f32`, the FPU's IEEE square root, correctly rounded as libm's
+//!   `sqrtf` (which on Arm is a software routine of about forty instructions).
+//! - [`dense_block_sums`]: [`crate::kernel::dense::forward_packed`]'s inner loop: one
+//!   `vldmia` loads an input's eight weights and eight `vmla.f32` accumulate them, two
+//!   inputs per pass (one more `vldmia` for their two `x` values, and the loop's two), 22
+//!   instructions per 16 multiply-accumulates. The compiler loads the weights one by one
+//!   (it cannot allocate the eight consecutive registers a `vldmia` needs).
+//!
+//! The same bits as the portable code: `vmla.f32 Sd, Sn, Sm` is a multiply rounded to `f32`
 //! and then an add rounded to `f32` (VFP's chained multiply-accumulate, not fused), which
 //! is also the instruction the compiler emits for `a += w * x`; each sum starts from 0 and
 //! adds `i = 0, 1, ...` in order. `firmware/src/bin/demo.rs` checks the bits against the
-//! row-major layer in QEMU.
-//!
-//! The crate's only `unsafe`.
+//! row-major layer in QEMU, `firmware/tests/on_target.rs` on odd and even shapes and the
+//! square root against libm's on special and random values; the Adam parity run
+//! (`firmware/src/bin/parity.rs`, square roots in every step) must hash as on the desktop.
 #![allow(unsafe_code)]
 
-use super::dense::PACK;
+use crate::kernel::dense::PACK;
 use core::arch::asm;
+
+/// `sqrt(x)` by the FPU: IEEE 754 square root, correctly rounded (as libm's `sqrtf`).
+#[inline]
+pub(crate) fn sqrt(x: f32) -> f32 {
+    let bits: u32;
+    // SAFETY: moves `x`'s bits into `s0`, takes its square root there and moves the result
+    // back; FPU and core registers only (`s0` declared clobbered), no memory, no stack.
+    // (Rust gives a float operand an FPU register only with a target feature this target
+    // does not name, hence the two moves.)
+    unsafe {
+        asm!(
+            "vmov s0, {x}",
+            "vsqrt.f32 s0, s0",
+            "vmov {y}, s0",
+            x = in(reg) x.to_bits(),
+            y = lateout(reg) bits,
+            out("s0") _,
+            options(pure, nomem, nostack),
+        );
+    }
+    f32::from_bits(bits)
+}
 
 /// `acc[j] = sum_i wb[i * PACK + j] * x[i]` from 0, `i` ascending.
 #[inline]
-pub(super) fn block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
+pub(crate) fn dense_block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
     let mut acc = [0.0f32; PACK];
     let n = x.len();
     if n == 0 || wb.len() < n * PACK {
