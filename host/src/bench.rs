@@ -100,6 +100,7 @@ impl Measurement {
             "us_per_batch": self.us_per_batch,
             "gflops": self.gflops,
             "peak_gflops": self.peak_gflops,
+            "threads": crate::dynamic::threads::threads(),
         })
     }
 }

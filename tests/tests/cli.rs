@@ -1213,3 +1213,34 @@ fn a_closed_output_pipe_ends_the_program_quietly() {
     assert_eq!(out.status.code(), Some(0), "stderr: {err}");
     assert!(err.is_empty(), "{err}");
 }
+
+/// `--threads 2` trains the same model, byte for byte, as one thread (threads take whole
+/// rows or outputs, never part of a sum), on layers large enough to be split.
+#[test]
+fn two_threads_train_the_same_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let digits = data("digits.csv");
+    let train = |threads: &str| {
+        let out = dir.path().join(format!("t{threads}.neurite"));
+        let o = neurite()
+            .args([
+                "train",
+                "--data",
+                digits.to_str().unwrap(),
+                "--layers",
+                "dense(256),relu,dense(10)",
+            ])
+            .args(["--batch", "128", "--epochs", "2", "--quiet", "--threads", threads, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(train("1"), train("2"));
+    bad(
+        &["train", "--data", digits.to_str().unwrap(), "--threads", "0"],
+        &["--threads must be 1 to 256"],
+        None,
+    );
+}

@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// The suite's timing rounds per case (the median round is reported).
     #[arg(long, default_value_t = 7, value_name = "N")]
     pub rounds: usize,
+    /// Threads for the dense layers' minibatch work (whole rows or outputs per thread: the
+    /// same bits as one).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub threads: usize,
     /// Runs only the suite's cases whose name contains this (e.g. `cnn`, `b64-train`).
     #[arg(long, default_value = "", value_name = "TEXT")]
     pub case: String,
@@ -40,10 +44,12 @@ fn suite(a: &BenchArgs) -> CliResult {
     }
     if !a.json {
         outln!(
-            "{:<36}{:>14}{:>10}   (one thread; {} build of the dense kernels)",
+            "{:<36}{:>14}{:>10}   ({} thread{}; {} build of the dense kernels)",
             "case",
             "us per batch",
             "GFLOP/s",
+            a.threads,
+            if a.threads == 1 { "" } else { "s" },
             if crate::dynamic::simd::avx() { "AVX" } else { "portable" }
         );
     }
@@ -59,6 +65,10 @@ fn suite(a: &BenchArgs) -> CliResult {
 
 /// Runs `neurite bench`: the standard suite without a model, else the one model given.
 pub fn run(a: &BenchArgs) -> CliResult {
+    if a.threads == 0 || a.threads > 256 {
+        return Err(CliError::bad("--threads must be 1 to 256"));
+    }
+    crate::dynamic::threads::set_threads(a.threads);
     if a.source.model.is_none() && a.source.layers.is_none() {
         return suite(a);
     }

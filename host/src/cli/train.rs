@@ -90,6 +90,10 @@ pub struct TrainArgs {
     /// Seed of initialisation, shuffling and dropout.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub seed: u64,
+    /// Threads for the dense layers' minibatch work (whole rows or outputs per thread: the
+    /// same trained bits as one thread).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub threads: usize,
     /// Write the trained model file here.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -339,6 +343,10 @@ pub fn run(a: &TrainArgs) -> CliResult {
     let mut inputs = vec![("--data", a.data.as_path())];
     inputs.extend(a.test_data.as_deref().map(|p| ("--test-data", p)));
     options::check_outputs(&outputs, &inputs)?;
+    if a.threads == 0 || a.threads > 256 {
+        return Err(CliError::bad("--threads must be 1 to 256"));
+    }
+    crate::dynamic::threads::set_threads(a.threads);
     let data = load_data(&a.data, a.target.as_deref())?;
     let test_file = match &a.test_data {
         Some(path) => {

@@ -199,7 +199,16 @@ impl Backend for Blocked {
         }
         PACKED.with_borrow_mut(|packed| {
             super::blocked::pack_forward(w, ins, b.len(), packed);
-            super::simd::forward(packed, b, x, y, ins, rows);
+            let packed: &[f32] = packed;
+            let ranges = super::threads::split(rows, ins * outs);
+            super::threads::for_each_part(
+                &ranges,
+                (y, outs),
+                (&mut [], 0),
+                |(a, b_), y_part, _| {
+                    super::simd::forward(packed, b, &x[a * ins..b_ * ins], y_part, ins, b_ - a);
+                },
+            );
         });
     }
 
@@ -222,9 +231,29 @@ impl Backend for Blocked {
         if rows < super::blocked::ROWS || ins == 0 || outs == 0 || !exact {
             return Cpu.dense_backward(w, x, dy, dx, gw, gb, rows);
         }
-        super::simd::backward_params(x, dy, gw, gb, ins, rows);
+        // the weight gradient split by outputs (each output's sums whole), then the bias
+        // entries of each part with it; the input gradient split by samples
+        let ranges = super::threads::split(outs, rows * ins);
+        super::threads::for_each_part(&ranges, (gw, ins), (gb, 1), |(a, _), gw_part, gb_part| {
+            super::simd::backward_params_of(x, dy, outs, a, gw_part, gb_part, ins, rows);
+        });
         if let Some(dx) = dx {
-            super::simd::backward_input(w, dy, dx, ins, outs, rows);
+            let ranges = super::threads::split(rows, ins * outs);
+            super::threads::for_each_part(
+                &ranges,
+                (dx, ins),
+                (&mut [], 0),
+                |(a, b_), dx_part, _| {
+                    super::simd::backward_input(
+                        w,
+                        &dy[a * outs..b_ * outs],
+                        dx_part,
+                        ins,
+                        outs,
+                        b_ - a,
+                    );
+                },
+            );
         }
     }
 
@@ -303,3 +332,48 @@ impl Backend for Blocked {
 
 /// The backend training and inference use: [`Blocked`].
 pub static DEFAULT: Blocked = Blocked;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neurite::rng::Rng;
+
+    /// With two threads (rows or outputs split between them) the blocked backend's dense
+    /// forward and backward are the reference backend's bits, on shapes large enough to split
+    /// and odd enough to leave partial tiles.
+    #[test]
+    fn two_threads_give_the_reference_bits() {
+        super::super::threads::set_threads(2);
+        let mut rng = Rng::new(4);
+        for (ins, outs, rows) in [(300, 130, 17), (257, 66, 64), (64, 512, 9)] {
+            let v =
+                |n: usize, rng: &mut Rng| -> Vec<f32> { (0..n).map(|_| rng.normal()).collect() };
+            let (w, b, x, dy) = (
+                v(outs * ins, &mut rng),
+                v(outs, &mut rng),
+                v(rows * ins, &mut rng),
+                v(rows * outs, &mut rng),
+            );
+            assert!(
+                super::super::threads::split(rows, ins * outs).len() > 1
+                    || super::super::threads::split(outs, rows * ins).len() > 1,
+                "splits"
+            );
+            let (mut y1, mut y2) = (vec![0.0; rows * outs], vec![0.0; rows * outs]);
+            Cpu.dense_forward(&w, &b, &x, &mut y1, rows);
+            Blocked.dense_forward(&w, &b, &x, &mut y2, rows);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y1), bits(&y2), "forward {ins}x{outs}x{rows}");
+            let start = v(outs * ins + outs, &mut rng);
+            let (mut gw1, mut gb1, mut dx1) =
+                (start[..outs * ins].to_vec(), start[outs * ins..].to_vec(), vec![0.0; rows * ins]);
+            let (mut gw2, mut gb2, mut dx2) = (gw1.clone(), gb1.clone(), vec![0.0; rows * ins]);
+            Cpu.dense_backward(&w, &x, &dy, Some(&mut dx1), &mut gw1, &mut gb1, rows);
+            Blocked.dense_backward(&w, &x, &dy, Some(&mut dx2), &mut gw2, &mut gb2, rows);
+            assert_eq!(bits(&gw1), bits(&gw2), "gw {ins}x{outs}x{rows}");
+            assert_eq!(bits(&gb1), bits(&gb2), "gb {ins}x{outs}x{rows}");
+            assert_eq!(bits(&dx1), bits(&dx2), "dx {ins}x{outs}x{rows}");
+        }
+        super::super::threads::set_threads(1);
+    }
+}

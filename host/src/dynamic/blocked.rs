@@ -148,12 +148,31 @@ pub fn backward_params(
     ins: usize,
     rows: usize,
 ) {
+    backward_params_of(x, dy, gb.len(), 0, gw, gb, ins, rows);
+}
+
+/// [`backward_params`] for the outputs `first..first + gb.len()` of a layer of `outs`
+/// outputs: `gw` and `gb` hold those outputs' rows, `dy` has `outs` values per sample. Each
+/// output's sums are the same as in the whole layer's (a thread can take a range of
+/// outputs: `super::threads`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn backward_params_of(
+    x: &[f32],
+    dy: &[f32],
+    outs_total: usize,
+    first: usize,
+    gw: &mut [f32],
+    gb: &mut [f32],
+    ins: usize,
+    rows: usize,
+) {
     let outs = gb.len();
-    if ins == 0 {
+    if ins == 0 || outs_total == 0 {
         return; // as the core's kernel: nothing to add for an empty input
     }
-    for dyr in dy.chunks_exact(outs).take(rows) {
-        for (g, &d) in gb.iter_mut().zip(dyr) {
+    for dyr in dy.chunks_exact(outs_total).take(rows) {
+        for (g, &d) in gb.iter_mut().zip(&dyr[first..]) {
             *g += d;
         }
     }
@@ -167,10 +186,11 @@ pub fn backward_params(
                 for (oo, a) in acc.iter_mut().enumerate() {
                     a.copy_from_slice(&gw[(o + oo) * ins + i..(o + oo) * ins + i + COLS]);
                 }
-                let samples = x.chunks_exact(ins).zip(dy.chunks_exact(outs)).take(rows);
+                let samples = x.chunks_exact(ins).zip(dy.chunks_exact(outs_total)).take(rows);
                 for (x_row, dy_row) in samples {
                     let xr: &[f32; COLS] = x_row[i..i + COLS].try_into().unwrap_or(&[0.0; COLS]);
-                    let d: &[f32; ROWS] = dy_row[o..o + ROWS].try_into().unwrap_or(&[0.0; ROWS]);
+                    let d: &[f32; ROWS] =
+                        dy_row[first + o..first + o + ROWS].try_into().unwrap_or(&[0.0; ROWS]);
                     for (a, &d) in acc.iter_mut().zip(d) {
                         for (aj, &xj) in a.iter_mut().zip(xr) {
                             *aj += d * xj;
@@ -185,7 +205,7 @@ pub fn backward_params(
                     let mut a = [0.0f32; COLS];
                     a.copy_from_slice(&gw[(o + oo) * ins + i..(o + oo) * ins + i + COLS]);
                     for r in 0..rows {
-                        let d = dy[r * outs + o + oo];
+                        let d = dy[r * outs_total + first + o + oo];
                         for (aj, &xj) in a.iter_mut().zip(&x[r * ins + i..r * ins + i + COLS]) {
                             *aj += d * xj;
                         }
@@ -200,7 +220,7 @@ pub fn backward_params(
             for ii in i..ins {
                 let mut g = gw[(o + oo) * ins + ii];
                 for r in 0..rows {
-                    g += dy[r * outs + o + oo] * x[r * ins + ii];
+                    g += dy[r * outs_total + first + o + oo] * x[r * ins + ii];
                 }
                 gw[(o + oo) * ins + ii] = g;
             }

@@ -21,6 +21,7 @@ mod optim;
 pub mod registry;
 pub mod simd;
 mod spec;
+pub mod threads;
 mod train;
 
 pub use attrs::{Attr, Attrs};

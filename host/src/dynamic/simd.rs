@@ -64,6 +64,7 @@ macro_rules! dispatch {
 dispatch! {
     fn forward = blocked::forward(packed: &[f32], b: &[f32], x: &[f32], y: &mut [f32], ins: usize, rows: usize);
     fn forward_unpacked = blocked::forward_unpacked(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32], ins: usize, rows: usize);
+    fn backward_params_of = blocked::backward_params_of(x: &[f32], dy: &[f32], outs_total: usize, first: usize, gw: &mut [f32], gb: &mut [f32], ins: usize, rows: usize);
     fn backward_params = blocked::backward_params(x: &[f32], dy: &[f32], gw: &mut [f32], gb: &mut [f32], ins: usize, rows: usize);
     fn backward_input = blocked::backward_input(w: &[f32], dy: &[f32], dx: &mut [f32], ins: usize, outs: usize, rows: usize);
     fn forward_conv = blocked_conv::forward(g: &Conv2dGeom, plan: &Plan, w: &[f32], b: Option<&[f32]>, x: &[f32], y: &mut [f32], batch: usize, packed: &mut Vec<f32>);
