@@ -348,3 +348,66 @@ fn check_cnn_figures(out: &str) {
     assert!(number(out, "with reused buffers ") <= 1024.0, "{out}");
     assert!(number(out, "with the chain's own buffers ") >= cnn::INTERMEDIATES as f64, "{out}");
 }
+
+/// The functions `elf`'s disassembly (llvm-objdump from rustup's llvm-tools) shows, each
+/// with the symbols it branches or calls to (its own name excluded).
+fn call_graph(elf: &Path) -> Option<std::collections::HashMap<String, Vec<String>>> {
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = String::from_utf8(sysroot.stdout).ok()?;
+    let version = Command::new("rustc").arg("-vV").output().ok()?;
+    let version = String::from_utf8(version.stdout).ok()?;
+    let host = version.lines().find_map(|l| l.strip_prefix("host: "))?;
+    let objdump = Path::new(sysroot.trim()).join(format!("lib/rustlib/{host}/bin/llvm-objdump"));
+    let out =
+        Command::new(objdump).args(["-d", "--no-show-raw-insn", "-C"]).arg(elf).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut graph = std::collections::HashMap::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        // `00001234 <name>:` starts a function
+        if let Some(name) = line.strip_suffix(">:").and_then(|l| l.split_once(" <")).map(|(_, n)| n)
+        {
+            current = Some(name.to_string());
+            graph.entry(name.to_string()).or_insert_with(Vec::new);
+            continue;
+        }
+        // a branch or call to `<target+offset>` or `<target>`
+        let Some(f) = &current else { continue };
+        let Some((_, rest)) = line.split_once('<') else { continue };
+        let target = rest.split(['>', '+']).next().unwrap_or("");
+        let is_branch = line.split_whitespace().nth(1).is_some_and(|op| op.starts_with('b'));
+        if is_branch && !target.is_empty() && target != f.as_str() {
+            graph.get_mut(f.as_str()).map(|v: &mut Vec<String>| v.push(target.to_string()));
+        }
+    }
+    Some(graph)
+}
+
+/// The core's checked inference and a fine-tuning step (`firmware/src/bin/no_panic.rs`) reach
+/// no panic in the release build: no function reachable from its `main` calls one.
+#[test]
+fn inference_and_fine_tuning_reach_no_panic() {
+    let missing = neurite_tests::qemu_tools_missing();
+    if neurite_tests::skip_without_qemu("firmware no-panic check", &missing) {
+        return;
+    }
+    run_ok(&["run", "--release", "--bin", "no_panic"]);
+    let elf = firmware_dir().join("target/thumbv7em-none-eabihf/release/no_panic");
+    let graph = call_graph(&elf).expect("llvm-objdump (rustup component add llvm-tools)");
+    let main =
+        graph.keys().find(|k| k.starts_with("no_panic::__cortex_m_rt_main")).expect("main").clone();
+    let (mut seen, mut todo) = (std::collections::HashSet::new(), vec![main.clone()]);
+    while let Some(f) = todo.pop() {
+        if !seen.insert(f.clone()) {
+            continue;
+        }
+        // the exit through semihosting ends the run; it is not the core's path
+        if f.starts_with("cortex_m_semihosting::") || f.contains("target::exit") {
+            continue;
+        }
+        todo.extend(graph.get(&f).into_iter().flatten().cloned());
+    }
+    let panics: Vec<&String> = seen.iter().filter(|f| f.starts_with("core::panicking::")).collect();
+    assert!(panics.is_empty(), "{main} reaches {panics:?}; reached: {seen:?}");
+    assert!(seen.len() > 3, "the walk found the calls: {seen:?}");
+}

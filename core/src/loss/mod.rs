@@ -141,11 +141,12 @@ impl Batch {
         Self { loss_sum: 0.0, weight_sum: 0.0, samples: 0 }
     }
 
-    /// Adds one evaluated sample.
+    /// Adds one evaluated sample. The count saturates at `usize::MAX` (on a 32-bit core
+    /// after 4 billion samples in one batch) instead of overflowing: no panic path.
     pub fn add(&mut self, loss: f32, weight: f32) {
         self.loss_sum += loss;
         self.weight_sum += weight;
-        self.samples += 1;
+        self.samples = self.samples.saturating_add(1);
     }
 
     /// `(reduced loss, gradient scale)` for this batch.
