@@ -377,7 +377,9 @@ fn call_graph(elf: &Path) -> Option<std::collections::HashMap<String, Vec<String
         let target = rest.split(['>', '+']).next().unwrap_or("");
         let is_branch = line.split_whitespace().nth(1).is_some_and(|op| op.starts_with('b'));
         if is_branch && !target.is_empty() && target != f.as_str() {
-            graph.get_mut(f.as_str()).map(|v: &mut Vec<String>| v.push(target.to_string()));
+            if let Some(calls) = graph.get_mut(f.as_str()) {
+                calls.push(target.to_string());
+            }
         }
     }
     Some(graph)
