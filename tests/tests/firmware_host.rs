@@ -219,6 +219,80 @@ mod flash {
         assert_eq!(boot(&mut flash), Some(c));
     }
 
+    /// A long on-device fine-tuning run (the demo's head, SGD with momentum, one digit per
+    /// step) saving its head every 5 steps, 2,000 saves, with power cut at a random byte of
+    /// every third save: each reboot finds the head of the last completed save or of the
+    /// one in progress, whole, and training resumes from it. Nothing is lost beyond the save
+    /// in progress.
+    #[test]
+    fn random_power_cuts_during_a_long_fine_tuning_run_lose_nothing_saved() {
+        use neurite::loss::{CrossEntropy, Reduction, Target};
+        use neurite::prelude::Trainer;
+        use neurite::rng::Rng;
+        use neurite::train::FineTune;
+        use neurite_firmware::budget::{Head, HeadOptimizer, FROZEN, HEAD};
+        use neurite_firmware::saved::{load_head, save_head};
+        use neurite_firmware::{digits, ondevice};
+
+        let mut flash = Flash::new();
+        let mut rng = Rng::new(2026);
+        let ce = CrossEntropy::default();
+        let mut head: Head = HEAD.clone();
+        let mut last_saved: Option<Head> = None;
+        let (mut saves, mut cuts, mut resumed_new) = (0, 0, 0);
+        let mut step = 0usize;
+        while saves < 2000 {
+            // five fine-tuning steps from the current head (momentum restarts after a boot)
+            let mut opt = HeadOptimizer::new(ondevice::HEAD_SGD).unwrap();
+            let mut tuned = FineTune::new(&FROZEN, head.clone());
+            let mut trainer = Trainer::<Head>::new();
+            for _ in 0..5 {
+                let row = usize::from(digits::TRAIN_ROWS[step % digits::TRAIN_ROWS.len()]);
+                trainer.begin();
+                let label = Target::Class(usize::from(digits::LABELS[row]));
+                tuned.accumulate(&mut trainer, &ce, &digits::input(row), label).unwrap();
+                trainer.finish(&ce, Reduction::Mean).unwrap();
+                tuned.step(&mut opt, &trainer);
+                step += 1;
+            }
+            head = tuned.head;
+            // save, with power cut at a random byte of every third save
+            flash.power_on();
+            let cut = saves % 3 == 2;
+            if cut {
+                flash.cut_power_after(rng.below(SLOT as usize + 3000));
+            }
+            let done = save_head(&mut AbStore::new(&mut flash, 0, SLOT), &head).is_ok();
+            saves += 1;
+            // reboot: the newest whole record is the last completed save or this one
+            flash.power_on();
+            let loaded = load_head(&mut AbStore::new(&mut flash, 0, SLOT)).unwrap().map(|(h, _)| h);
+            if done {
+                assert_eq!(loaded.as_ref(), Some(&head), "save {saves} completed");
+            } else {
+                cuts += 1;
+                let new = loaded.as_ref() == Some(&head);
+                assert!(
+                    new || loaded == last_saved,
+                    "save {saves}: neither the old nor the new head"
+                );
+                resumed_new += usize::from(new);
+            }
+            // the device resumes from what it finds
+            if let Some(h) = loaded {
+                head = h.clone();
+                last_saved = Some(h);
+            }
+        }
+        println!("{saves} saves, {cuts} cut, {resumed_new} of those kept the new head");
+        assert_eq!((saves, step), (2000, 10_000));
+        // every third save was cut (some cuts land after the commit: the new head survives)
+        assert!(cuts > 500 && resumed_new < cuts, "{cuts} cuts, {resumed_new} kept the new head");
+        let finite = (0..<Head as neurite::params::Params>::TENSORS)
+            .all(|t| neurite::params::Params::tensor(&head, t).iter().all(|v| v.is_finite()));
+        assert!(finite);
+    }
+
     #[test]
     fn corrupted_records_are_skipped_and_oversize_refused() {
         let mut flash = Flash::new();
