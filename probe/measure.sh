@@ -51,6 +51,8 @@ for kind in train finetune; do
 done
 # a second model type beside the first: the code each additional model type costs
 workloads+=(inference_two_models train_sgd_two_models)
+# a larger model (the firmware's 64-64-10): checks neurite footprint's scaling
+workloads+=(inference_digits)
 # every binary of src/bin/ is measured, and nothing else
 listed=$(printf '%s\n' "${workloads[@]}" | sort)
 present=$(cd src/bin && ls -- *.rs | sed 's/\.rs$//' | sort)

@@ -50,6 +50,31 @@ pub type Model2 = neurite::Seq![
     neurite::layer::Dense<12, 3>
 ];
 
+/// A larger model, to check `neurite footprint`'s scaling against a measurement: the
+/// firmware's digits model (`firmware/src/model.rs`, 64-64-10, 4,810 parameters).
+#[rustfmt::skip]
+#[allow(dead_code)] // its standardisation statistics are not used here
+#[path = "../../firmware/src/model.rs"]
+mod digits_model;
+
+/// The digits model in flash.
+static DIGITS: digits_model::Model = digits_model::MODEL;
+
+/// Inference of the digits model from flash on 12 inputs made from the samples (each
+/// sample's 4 standardised features repeated 16 times).
+pub fn inference_digits() -> Outcome {
+    let model: &digits_model::Model = black_box(&DIGITS);
+    let mut h = CHECK_START;
+    for (raw, _) in black_box(&SAMPLES) {
+        let s = standardise(raw);
+        let x: [f32; 64] = core::array::from_fn(|k| s[k % 4]);
+        let mut scores = [0.0f32; 10];
+        model.forward_checked(&x, &mut scores).map_err(|_| "non-finite")?;
+        h = scores.iter().fold(h, |h, &v| mix(h, v));
+    }
+    Ok(Report { check: h, footprint_ram: footprint::inference::<digits_model::Model>().buffers })
+}
+
 /// The second model in flash.
 static MODEL2: Model2 = {
     let (first, (relu, last)) = &model::MODEL;

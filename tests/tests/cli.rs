@@ -97,17 +97,17 @@ total RAM                                      552                  1292        
 on a microcontroller (code and stack measured in QEMU for the 4-16-3 reference model, probe/footprint.csv; this model's weights and buffers swapped in):
 core   opt  workload                   flash       RAM  fits 64 KB flash, 16 KB RAM
 M0     s    inference                   7348       380  yes
-M0     s    train sgd                  10204      1732  yes
-M0     s    finetune sgd                9676       916  yes
-M0     3    inference                  10224       420  yes
-M0     3    train sgd                  20780      1868  yes
-M0     3    finetune sgd               16988      1076  yes
+M0     s    train sgd                  10144      1732  yes
+M0     s    finetune sgd                9588       916  yes
+M0     3    inference                  10220       420  yes
+M0     3    train sgd                  20728      1868  yes
+M0     3    finetune sgd               17092      1084  yes
 M4F    s    inference                   6204       280  yes
-M4F    s    train sgd                   8400      1612  yes
-M4F    s    finetune sgd                8048       820  yes
-M4F    3    inference                   8560       264  yes
-M4F    3    train sgd                  20832      1532  yes
-M4F    3    finetune sgd               16240       812  yes
+M4F    s    train sgd                   8336      1612  yes
+M4F    s    finetune sgd                8012       820  yes
+M4F    3    inference                   8556       264  yes
+M4F    3    train sgd                  20784      1532  yes
+M4F    3    finetune sgd               16364       836  yes
 ";
 
 /// The demo's output (`cargo run --release`) as quoted in the README, but for the lines

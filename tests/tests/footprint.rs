@@ -140,7 +140,7 @@ fn device_estimates_scale_the_probe_measurements() {
     use neurite_host::dynamic::{parse_spec, DynModel};
     use neurite_host::footprint::{device_estimates, probe_rows, PROBE_MODEL};
     let rows = probe_rows();
-    assert_eq!(rows.len(), 2 * 2 * 15, "m0 and m4f, s and 3, 15 workloads");
+    assert_eq!(rows.len(), 2 * 2 * 16, "m0 and m4f, s and 3, 16 workloads");
     let (spec, inputs) = PROBE_MODEL;
     let reference = DynModel::build(&parse_spec(spec).unwrap(), &[inputs]).unwrap();
     assert_eq!(reference.param_count(), param_count::<Model>());
@@ -185,4 +185,25 @@ fn device_estimates_scale_the_probe_measurements() {
         }
     }
     assert!(device_estimates(&reference, "lion").is_none());
+
+    // a measured larger model (the firmware's 64-64-10, probe workload `inference_digits`):
+    // the scaled inference estimate is within 15% of the measurement on every core and
+    // opt-level (measured 2026-11-26: flash -8.6% to +1.4%, RAM -13% to -1.1%; opt-level 3
+    // inlines more per model, which the scaling from the small model under-counts)
+    let digits = DynModel::build(&parse_spec("dense(64),relu,dense(10)").unwrap(), &[64]).unwrap();
+    for e in
+        device_estimates(&digits, "sgd").unwrap().iter().filter(|e| e.probe.workload == "inference")
+    {
+        let measured = rows
+            .iter()
+            .find(|r| {
+                r.workload == "inference_digits"
+                    && r.target == e.probe.target
+                    && r.opt == e.probe.opt
+            })
+            .unwrap();
+        let off = |est: usize, real: usize| (est as f64 - real as f64).abs() / real as f64;
+        assert!(off(e.flash, measured.text) < 0.15, "flash {e:?} against {measured:?}");
+        assert!(off(e.ram, measured.stack) < 0.15, "RAM {e:?} against {measured:?}");
+    }
 }
