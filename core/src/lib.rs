@@ -108,8 +108,8 @@ pub mod prelude {
         Quantile, Reduction, Target, Tukey,
     };
     pub use crate::optim::{
-        Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, Optimizer, RmsProp, RmsPropCentered,
-        RmsPropConfig, RmsPropMomentum, Sgd, SgdConfig, SgdMomentum,
+        Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, Optimizer, OptimizerState, RmsProp,
+        RmsPropCentered, RmsPropConfig, RmsPropMomentum, Sgd, SgdConfig, SgdMomentum,
     };
     pub use crate::params::{Params, Vector, Zeroed};
     pub use crate::perceptron::{Neuron, Perceptron};

@@ -34,7 +34,10 @@
 mod typed;
 pub mod v2;
 
-pub use typed::{load_typed, save_typed, write_typed};
+pub use typed::{
+    load_typed, load_typed_with_optimizer, save_typed, save_typed_with_optimizer, write_typed,
+    write_typed_with_optimizer,
+};
 
 use crate::activation::ActivationKind;
 use crate::error::Error;

@@ -9,11 +9,13 @@
 //! options are not described) is `Err(MalformedLayer)` when writing and
 //! `Err(ArchitectureMismatch)` when loading.
 
-use super::v2::{AttrIn, AttrValue, HeaderV2, ModelFileV2, Record, WriterV2};
+use super::v2::{AttrIn, AttrValue, HeaderV2, ModelFileV2, OptimizerIn, Record, WriterV2};
 use crate::activation::ActivationOption;
 use crate::error::Error;
 use crate::layer::{Infer, Layer, LayerDesc};
 use crate::model_file::Task;
+use crate::optim::state::MAX_HYPER_PARAMETERS;
+use crate::optim::OptimizerState;
 use crate::params::{Params, Vector};
 
 /// An option's expected value.
@@ -101,6 +103,46 @@ pub fn write_typed<L: Infer + Params>(
     header: &HeaderV2<'_>,
     out: &mut [u8],
 ) -> Result<usize, Error> {
+    let params = (0..L::TENSORS).map(|t| model.tensor(t));
+    records_of(model, header, out)?.finish(header, params, core::iter::empty())
+}
+
+/// [`write_typed`] with the optimiser's state after the parameters (a version-3 file): its
+/// name, step count, hyper-parameters and state buffers, so that training resumes from the
+/// file bit for bit ([`ModelFileV2::load_optimizer_into`]).
+pub fn write_typed_with_optimizer<L, O>(
+    model: &L,
+    optimizer: &O,
+    header: &HeaderV2<'_>,
+    out: &mut [u8],
+) -> Result<usize, Error>
+where
+    L: Layer,
+    O: OptimizerState<L::Grads>,
+{
+    let params = (0..L::TENSORS).map(|t| model.tensor(t));
+    let hyper_parameters = optimizer.hyper_parameters();
+    let saved = OptimizerIn {
+        name: O::NAME,
+        steps: optimizer.steps(),
+        hyper_parameters: &hyper_parameters,
+        state_len: optimizer.state_len(),
+    };
+    records_of(model, header, out)?.finish_with_optimizer(
+        header,
+        params,
+        core::iter::empty(),
+        &saved,
+        optimizer.state_tensors(),
+    )
+}
+
+/// A writer holding `model`'s records.
+fn records_of<'o, L: Infer + Params>(
+    model: &L,
+    header: &HeaderV2<'_>,
+    out: &'o mut [u8],
+) -> Result<WriterV2<'o>, Error> {
     let inputs: usize = header.input_shape.iter().product();
     if inputs != <L::Input as Vector>::LEN {
         return Err(Error::ArchitectureMismatch { layer: 0 });
@@ -136,9 +178,7 @@ pub fn write_typed<L: Infer + Params>(
         layer += 1;
     });
     result?;
-    // the records' parameter counts must be the model's parameters (see `load_into`)
-    let params = (0..L::TENSORS).map(|t| model.tensor(t));
-    w.finish(header, params, core::iter::empty())
+    Ok(w)
 }
 
 /// Saves `model` as a version-2 model file in one call: a flat input of `L::Input::LEN`
@@ -165,16 +205,60 @@ pub fn save_typed<L: Infer + Params>(
     task: Task,
     out: &mut [u8],
 ) -> Result<usize, Error> {
-    let header = HeaderV2 {
+    write_typed(model, &plain_header(task, &[<L::Input as Vector>::LEN]), out)
+}
+
+/// [`save_typed`] with the optimiser's state (a version-3 file): a device that saves this
+/// and reboots resumes training where it stopped, bit for bit.
+///
+/// ```
+/// use neurite::model_file::{load_typed_with_optimizer, save_typed_with_optimizer, Task};
+/// use neurite::prelude::*;
+/// type Model = neurite::Seq![Dense<2, 3>, Tanh<3>, Dense<3, 1>];
+/// type G = <Model as Layer>::Grads;
+/// let mut model = Model::DEFAULT;
+/// model.init(&LayerInit::XAVIER, &mut Rng::new(1));
+/// let mut opt = Adam::<G>::new(AdamConfig::adam(0.01))?;
+/// let mut trainer = Trainer::<Model>::new();
+/// trainer.accumulate(&model, &Mse, &[0.5, -1.0], Target::Values(&[0.25]))?;
+/// trainer.finish(&Mse, Reduction::Mean)?;
+/// opt.step(&mut model, &trainer.grads);
+/// let mut file = [0u8; 512];
+/// let n = save_typed_with_optimizer(&model, &opt, Task::Regression, &mut file)?;
+/// // after a reboot: a fresh optimiser of the same type takes the saved state
+/// let mut resumed = Adam::<G>::new(AdamConfig::adam(0.01))?;
+/// let back: Model = load_typed_with_optimizer(&file[..n], &mut resumed)?;
+/// assert_eq!((back.tensor(0), resumed.steps()), (model.tensor(0), 1));
+/// // another optimiser is refused
+/// let mut sgd = Sgd::<G>::new(SgdConfig::new(0.01))?;
+/// assert!(load_typed_with_optimizer::<Model, _>(&file[..n], &mut sgd).is_err());
+/// # Ok::<(), Error>(())
+/// ```
+pub fn save_typed_with_optimizer<L, O>(
+    model: &L,
+    optimizer: &O,
+    task: Task,
+    out: &mut [u8],
+) -> Result<usize, Error>
+where
+    L: Layer,
+    O: OptimizerState<L::Grads>,
+{
+    let header = plain_header(task, &[<L::Input as Vector>::LEN]);
+    write_typed_with_optimizer(model, optimizer, &header, out)
+}
+
+/// A flat input, no standardisation, no column names.
+fn plain_header<'a>(task: Task, input_shape: &'a [usize]) -> HeaderV2<'a> {
+    HeaderV2 {
         task,
-        input_shape: &[<L::Input as Vector>::LEN],
+        input_shape,
         columns: &[],
         means: &[],
         stds: &[],
         target_mean: 0.0,
         target_std: 1.0,
-    };
-    write_typed(model, &header, out)
+    }
 }
 
 /// Loads a model of type `L` from model-file bytes in one call: [`ModelFileV2::parse`]
@@ -186,6 +270,20 @@ pub fn load_typed<L: Layer>(bytes: &[u8]) -> Result<L, Error> {
     let file = ModelFileV2::parse(bytes)?;
     let mut model = L::DEFAULT;
     file.load_into(&mut model)?;
+    Ok(model)
+}
+
+/// [`load_typed`], and the optimiser's state into `optimizer`
+/// ([`ModelFileV2::load_optimizer_into`]); both or neither change.
+pub fn load_typed_with_optimizer<L, O>(bytes: &[u8], optimizer: &mut O) -> Result<L, Error>
+where
+    L: Layer,
+    O: OptimizerState<L::Grads>,
+{
+    let file = ModelFileV2::parse(bytes)?;
+    let mut model = L::DEFAULT;
+    file.load_into(&mut model)?;
+    file.load_optimizer_into(optimizer)?;
     Ok(model)
 }
 
@@ -222,6 +320,48 @@ impl ModelFileV2<'_> {
         }
         // the records' parameter counts are the model's, so the values fill it exactly
         super::fill_params(model, self.params());
+        Ok(())
+    }
+
+    /// Loads the optimiser's state (a version-3 file) into `optimizer`, an optimiser of the
+    /// model's gradient type: its hyper-parameters (as PyTorch's `load_state_dict` restores
+    /// `param_groups`), step count and state buffers. Checked first, nothing changed on error:
+    /// `Err(ArchitectureMismatch { layer: record count })` when the file holds no optimiser,
+    /// another optimiser (name), other hyper-parameter names or another state size;
+    /// `Err(InvalidHyperParameter)` for hyper-parameters the optimiser's type refuses (as its
+    /// constructor). Check the model with [`ModelFileV2::load_into`]: the state's size alone
+    /// does not tell two architectures apart.
+    pub fn load_optimizer_into<G: Params, O: OptimizerState<G>>(
+        &self,
+        optimizer: &mut O,
+    ) -> Result<(), Error> {
+        let mismatch = Error::ArchitectureMismatch { layer: self.record_count() };
+        let saved = self.optimizer().ok_or(mismatch)?;
+        let r = &saved.record;
+        let mut values = [0.0f32; MAX_HYPER_PARAMETERS];
+        let mut n = 0;
+        for (i, (key, value)) in r.attrs().enumerate() {
+            let number = match value {
+                AttrValue::Nums(v) if v.len() == 1 => v.get(0),
+                _ => None,
+            };
+            match (O::HYPER_PARAMETERS.get(i), values.get_mut(i), number) {
+                (Some(&want), Some(slot), Some(v)) if want == key => *slot = v,
+                _ => return Err(mismatch),
+            }
+            n += 1;
+        }
+        if r.name != O::NAME || n != O::HYPER_PARAMETERS.len() || r.buffers != optimizer.state_len()
+        {
+            return Err(mismatch);
+        }
+        optimizer.restore(&values[..n], saved.steps)?;
+        let mut state = saved.state.iter();
+        for k in 0..O::BUFFERS {
+            if let Some(g) = optimizer.buffer_mut(k) {
+                super::fill_params(g, &mut state);
+            }
+        }
         Ok(())
     }
 }

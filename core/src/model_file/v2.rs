@@ -28,18 +28,35 @@
 //! | | 8 `S` | feature means, then standard deviations (`f32`) |
 //! | | 4 `P` | parameters, layer by layer, tensor by tensor (PyTorch layouts) |
 //! | | 4 `B` | buffers, layer by layer |
+//! | | | version 3 only: the optimiser's state (below) |
 //! | end - 4 | 4 | CRC-32 (IEEE) of every byte before it |
 //!
 //! A record: name length `u8` and the name (ASCII); body record count `u16`; the layer's
 //! own parameter and buffer counts (`u32` each); option count `u8`, then per option: key
 //! length `u8` and key, type `u8` (0 numbers, 1 word, 2 flag), count `u8`, and the value
 //! (`count` `f32`s, `count` bytes of UTF-8, or the flag in `count`).
+//!
+//! Version 3 is version 2 with the optimiser's state after the buffers, so that training
+//! resumes where it stopped ([`crate::optim::OptimizerState`]); a file without it is written
+//! as version 2, byte for byte as before:
+//!
+//! | size | field |
+//! |---|---|
+//! | 4 | optimiser record bytes `OB` |
+//! | 4 | optimiser steps taken (`u32`) |
+//! | `OB` | the optimiser's record, encoded as a layer's: its name (`adam`), body 0, parameters 0, state scalars `O` as its buffer count, its hyper-parameters as one-number options |
+//! | 4 `O` | the state: buffer by buffer (PyTorch's order: `exp_avg`, `exp_avg_sq`, ...), each in the parameters' order |
 
 use super::{crc32, f32_at, u16_at, u32_at, Task, MAGIC};
 use crate::error::Error;
+use crate::optim::state::{HyperParameters, MAX_HYPER_PARAMETERS};
+#[cfg(doc)]
+use crate::optim::OptimizerState;
 
 /// This format's version number.
 pub const VERSION: u16 = 2;
+/// The version of a file that also holds the optimiser's state.
+pub const VERSION_WITH_OPTIMIZER: u16 = 3;
 /// Header bytes.
 pub const HEADER_LEN: usize = 56;
 
@@ -187,6 +204,31 @@ pub struct ModelFileV2<'a> {
     stats: usize,
     params: usize,
     buffers: usize,
+    /// Version 3: where the optimiser section starts (its `OB` word), and its length.
+    optimizer: Option<(usize, usize)>,
+}
+
+/// The optimiser state a version-3 file holds ([`ModelFileV2::optimizer`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SavedOptimizer<'a> {
+    /// The optimiser's record: its name, its state scalar count as `buffers`, its
+    /// hyper-parameters as options.
+    pub record: Record<'a>,
+    /// Optimiser steps taken.
+    pub steps: u32,
+    /// The state scalars (`record.buffers` of them).
+    pub state: F32s<'a>,
+}
+
+/// Reads the optimiser section at `at` of a version-3 file of `len` bytes: its record and
+/// the section's length, or `None` if it does not fit or is not a plain record.
+fn read_optimizer(bytes: &[u8], at: usize) -> Option<(Record<'_>, usize)> {
+    let record_bytes = u32_at(bytes.get(at..at + 4)?, 0) as usize;
+    let region = bytes.get(at + 8..(at + 8).checked_add(record_bytes)?)?;
+    let (r, used) = read_record(region, 0)?;
+    let plain = used == record_bytes && r.body == 0 && r.params == 0;
+    let len = 8usize.checked_add(record_bytes)?.checked_add(r.buffers.checked_mul(4)?)?;
+    plain.then_some((r, len))
 }
 
 impl<'a> ModelFileV2<'a> {
@@ -201,7 +243,7 @@ impl<'a> ModelFileV2<'a> {
             return Err(Error::Truncated { expected: HEADER_LEN + 4, found: bytes.len() });
         }
         let version = u16_at(bytes, 4);
-        if version != VERSION {
+        if version != VERSION && version != VERSION_WITH_OPTIMIZER {
             return Err(Error::UnsupportedVersion { found: version });
         }
         let word = |at: usize| u32_at(bytes, at) as usize;
@@ -212,15 +254,24 @@ impl<'a> ModelFileV2<'a> {
         {
             return Err(Error::Truncated { expected: usize::MAX, found: limit });
         }
-        let expected =
-            HEADER_LEN + record_bytes + column_bytes + 8 * stats + 4 * (params + buffers) + 4;
+        let values_end =
+            HEADER_LEN + record_bytes + column_bytes + 8 * stats + 4 * (params + buffers);
+        let optimizer = if version == VERSION_WITH_OPTIMIZER {
+            let (_, len) = read_optimizer(bytes, values_end)
+                .ok_or(Error::Truncated { expected: values_end + 12, found: limit })?;
+            Some((values_end, len))
+        } else {
+            None
+        };
+        let expected = values_end + optimizer.map_or(0, |(_, len)| len) + 4;
         if bytes.len() != expected {
             return Err(Error::Truncated { expected, found: bytes.len() });
         }
         if crc32(&bytes[..expected - 4]) != u32_at(bytes, expected - 4) {
             return Err(Error::ChecksumMismatch);
         }
-        let file = Self { bytes, records, record_bytes, column_bytes, stats, params, buffers };
+        let file =
+            Self { bytes, records, record_bytes, column_bytes, stats, params, buffers, optimizer };
         let rank = bytes[7] as usize;
         let shape = file.input_shape();
         let inputs: usize = shape[..rank.min(4)].iter().product();
@@ -267,7 +318,9 @@ impl<'a> ModelFileV2<'a> {
             return Err(Error::MalformedLayer { layer: 0 });
         }
         let values_at = HEADER_LEN + record_bytes + column_bytes;
-        for (index, v) in bytes[values_at..expected - 4].chunks_exact(4).enumerate() {
+        let state = file.optimizer().map_or(&[][..], |o| o.state.0);
+        let values = bytes[values_at..values_end].chunks_exact(4).chain(state.chunks_exact(4));
+        for (index, v) in values.enumerate() {
             if !f32::from_le_bytes([v[0], v[1], v[2], v[3]]).is_finite() {
                 return Err(Error::NonFinite { index });
             }
@@ -359,6 +412,18 @@ impl<'a> ModelFileV2<'a> {
     /// The buffers, layer by layer.
     pub fn buffers(&self) -> impl Iterator<Item = f32> + 'a {
         self.f32s(self.values_at() + 8 * self.stats + 4 * self.params, self.buffers)
+    }
+
+    /// The optimiser's state (version 3), or `None` (version 2).
+    pub fn optimizer(&self) -> Option<SavedOptimizer<'a>> {
+        let (at, len) = self.optimizer?;
+        let (record, _) = read_optimizer(self.bytes, at)?;
+        let state_at = at + len - 4 * record.buffers;
+        Some(SavedOptimizer {
+            record,
+            steps: u32_at(self.bytes, at + 4),
+            state: F32s(&self.bytes[state_at..at + len]),
+        })
     }
 }
 
@@ -461,6 +526,22 @@ impl<'o> WriterV2<'o> {
         buffers: usize,
         attrs: &[(&str, AttrIn<'_>)],
     ) -> Result<(), Error> {
+        self.put_record(name, body, params, buffers, attrs)?;
+        self.records += 1;
+        self.params += params;
+        self.buffers += buffers;
+        Ok(())
+    }
+
+    /// Encodes one record (errors name layer `self.records`).
+    fn put_record(
+        &mut self,
+        name: &str,
+        body: usize,
+        params: usize,
+        buffers: usize,
+        attrs: &[(&str, AttrIn<'_>)],
+    ) -> Result<(), Error> {
         let layer = self.records;
         let bad = Error::MalformedLayer { layer };
         let body = u16::try_from(body).map_err(|_| bad)?;
@@ -493,19 +574,45 @@ impl<'o> WriterV2<'o> {
                 AttrIn::Flag(f) => self.put(&[2, u8::from(*f)])?,
             }
         }
-        self.records += 1;
-        self.params += params;
-        self.buffers += buffers;
         Ok(())
     }
 
     /// Writes the header, column names, statistics, parameters, buffers and CRC; checks that
     /// the values match the records' counts. Returns the file's length.
     pub fn finish<'p>(
-        mut self,
+        self,
         header: &HeaderV2<'_>,
         params: impl IntoIterator<Item = &'p [f32]>,
         buffers: impl IntoIterator<Item = &'p [f32]>,
+    ) -> Result<usize, Error> {
+        self.finish_with(header, &mut params.into_iter(), &mut buffers.into_iter(), None)
+    }
+
+    /// [`WriterV2::finish`], then the optimiser's state: a version-3 file. `state` yields
+    /// the optimiser's state tensors ([`OptimizerState::state_tensors`]).
+    pub fn finish_with_optimizer<'p>(
+        self,
+        header: &HeaderV2<'_>,
+        params: impl IntoIterator<Item = &'p [f32]>,
+        buffers: impl IntoIterator<Item = &'p [f32]>,
+        optimizer: &OptimizerIn<'_>,
+        state: impl IntoIterator<Item = &'p [f32]>,
+    ) -> Result<usize, Error> {
+        let state = &mut state.into_iter();
+        self.finish_with(
+            header,
+            &mut params.into_iter(),
+            &mut buffers.into_iter(),
+            Some((optimizer, state)),
+        )
+    }
+
+    fn finish_with<'p>(
+        mut self,
+        header: &HeaderV2<'_>,
+        params: &mut dyn Iterator<Item = &'p [f32]>,
+        buffers: &mut dyn Iterator<Item = &'p [f32]>,
+        optimizer: Option<(&OptimizerIn<'_>, &mut dyn Iterator<Item = &'p [f32]>)>,
     ) -> Result<usize, Error> {
         let rank = header.input_shape.len();
         let inputs: usize = header.input_shape.iter().product();
@@ -547,13 +654,35 @@ impl<'o> WriterV2<'o> {
             }
             self.put(&v.to_le_bytes())?;
         }
-        let p = count(&mut self, &mut params.into_iter())?;
-        let b = count(&mut self, &mut buffers.into_iter())?;
+        let p = count(&mut self, params)?;
+        let b = count(&mut self, buffers)?;
         if p != self.params || b != self.buffers {
             return Err(Error::LengthMismatch {
                 expected: self.params + self.buffers,
                 found: p + b,
             });
+        }
+        let optimizer_written = optimizer.is_some();
+        if let Some((o, state)) = optimizer {
+            let section = self.at;
+            self.put(&[0; 4])?;
+            self.put(&o.steps.to_le_bytes())?;
+            let names = o.hyper_parameters.iter().map(|(n, _)| n);
+            let nums: [[f32; 1]; MAX_HYPER_PARAMETERS] = core::array::from_fn(|i| {
+                [o.hyper_parameters.values().get(i).copied().unwrap_or(0.0)]
+            });
+            let mut attrs = [("", AttrIn::Flag(false)); MAX_HYPER_PARAMETERS];
+            for ((a, name), num) in attrs.iter_mut().zip(names).zip(&nums) {
+                *a = (name, AttrIn::Nums(num));
+            }
+            let n = o.hyper_parameters.values().len();
+            self.put_record(o.name, 0, 0, o.state_len, &attrs[..n])?;
+            let record_bytes = (self.at - section - 8) as u32;
+            self.out[section..section + 4].copy_from_slice(&record_bytes.to_le_bytes());
+            let s = count(&mut self, state)?;
+            if s != o.state_len {
+                return Err(Error::LengthMismatch { expected: o.state_len, found: s });
+            }
         }
         let len = self.at + 4;
         if len > self.out.len() {
@@ -561,7 +690,8 @@ impl<'o> WriterV2<'o> {
         }
         let out = &mut *self.out;
         out[..4].copy_from_slice(&MAGIC);
-        out[4..6].copy_from_slice(&VERSION.to_le_bytes());
+        let version = if optimizer_written { VERSION_WITH_OPTIMIZER } else { VERSION };
+        out[4..6].copy_from_slice(&version.to_le_bytes());
         out[6] = u8::from(header.task == Task::Regression);
         out[7] = rank as u8;
         for i in 0..4 {
@@ -578,6 +708,19 @@ impl<'o> WriterV2<'o> {
         out[len - 4..len].copy_from_slice(&crc.to_le_bytes());
         Ok(len)
     }
+}
+
+/// An optimiser's state to write ([`WriterV2::finish_with_optimizer`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptimizerIn<'a> {
+    /// Its name ([`OptimizerState::NAME`]).
+    pub name: &'a str,
+    /// Steps taken.
+    pub steps: u32,
+    /// Its hyper-parameters.
+    pub hyper_parameters: &'a HyperParameters,
+    /// Scalars of state that follow.
+    pub state_len: usize,
 }
 
 /// The format version of a model file's bytes (`None` if it has no magic or is too short).

@@ -1,5 +1,6 @@
 //! AdaGrad: `torch.optim.Adagrad`.
 
+use super::state::{exactly, HyperParameters, OptimizerState};
 use super::{decayed, non_negative, require, Optimizer};
 use crate::error::Error;
 use crate::layer::Layer;
@@ -120,4 +121,36 @@ impl<G: Params> Optimizer<G> for Adagrad<G> {
     }
 
     super::lr_from_config!();
+}
+
+impl<G: Params + Zeroed> OptimizerState<G> for Adagrad<G> {
+    const NAME: &'static str = "adagrad";
+    const HYPER_PARAMETERS: &'static [&'static str] =
+        &["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"];
+    const BUFFERS: usize = 1;
+
+    fn hyper_parameters(&self) -> HyperParameters {
+        let c = &self.config;
+        HyperParameters::new(
+            Self::HYPER_PARAMETERS,
+            &[c.lr, c.lr_decay, c.weight_decay, c.initial_accumulator_value, c.eps],
+        )
+    }
+
+    fn buffer(&self, k: usize) -> Option<&G> {
+        (k == 0).then_some(&self.sum)
+    }
+
+    fn buffer_mut(&mut self, k: usize) -> Option<&mut G> {
+        (k == 0).then_some(&mut self.sum)
+    }
+
+    fn restore(&mut self, values: &[f32], steps: u32) -> Result<(), Error> {
+        let [lr, lr_decay, weight_decay, initial_accumulator_value, eps] = exactly(values)?;
+        let config = AdagradConfig { lr, lr_decay, weight_decay, initial_accumulator_value, eps };
+        config.validate()?;
+        self.config = config;
+        self.steps = steps;
+        Ok(())
+    }
 }

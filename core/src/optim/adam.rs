@@ -1,5 +1,6 @@
 //! Adam (bias-corrected, AMSGrad option) and AdamW: `torch.optim.Adam` / `AdamW`.
 
+use super::state::{as_flag, exactly, flag, HyperParameters, OptimizerState};
 use super::{decayed, non_negative, require, Off, On, Optimizer, Slot};
 use crate::error::Error;
 use crate::layer::Layer;
@@ -203,17 +204,21 @@ impl<G: Zeroed, V: Slot<G>> Adam<G, V> {
     /// # Ok::<(), Error>(())
     /// ```
     pub const fn new(config: AdamConfig) -> Result<Self, Error> {
-        if config.validate().is_ok() && config.amsgrad == V::ON {
-            Ok(Self {
+        match Self::check(&config) {
+            Ok(()) => Ok(Self {
                 config,
                 exp_avg: G::ZEROED,
                 exp_avg_sq: G::ZEROED,
                 max_exp_avg_sq: V::ZEROED,
                 steps: 0,
-            })
-        } else {
-            Err(Error::InvalidHyperParameter)
+            }),
+            Err(e) => Err(e),
         }
+    }
+
+    /// What [`Adam::new`] checks: the config's domain and its AMSGrad flag against `V`.
+    const fn check(config: &AdamConfig) -> Result<(), Error> {
+        require(config.validate().is_ok() && config.amsgrad == V::ON)
     }
 
     /// The configuration it was built with (its learning rate as [`Optimizer::set_lr`] left it).
@@ -243,4 +248,59 @@ impl<G: Params, V: Slot<G>> Optimizer<G> for Adam<G, V> {
     }
 
     super::lr_from_config!();
+}
+
+impl<G: Params + Zeroed, V: Slot<G>> OptimizerState<G> for Adam<G, V> {
+    const NAME: &'static str = "adam";
+    const HYPER_PARAMETERS: &'static [&'static str] =
+        &["lr", "beta1", "beta2", "eps", "weight_decay", "decoupled_weight_decay", "amsgrad"];
+    /// The first and second moments, then their running maximum with AMSGrad (PyTorch's
+    /// `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`).
+    const BUFFERS: usize = 2 + V::ON as usize;
+
+    fn hyper_parameters(&self) -> HyperParameters {
+        let c = &self.config;
+        HyperParameters::new(
+            Self::HYPER_PARAMETERS,
+            &[
+                c.lr,
+                c.betas.0,
+                c.betas.1,
+                c.eps,
+                c.weight_decay,
+                flag(c.decoupled_weight_decay),
+                flag(c.amsgrad),
+            ],
+        )
+    }
+
+    fn buffer(&self, k: usize) -> Option<&G> {
+        [Some(&self.exp_avg), Some(&self.exp_avg_sq), self.max_exp_avg_sq.get()]
+            .into_iter()
+            .flatten()
+            .nth(k)
+    }
+
+    fn buffer_mut(&mut self, k: usize) -> Option<&mut G> {
+        [Some(&mut self.exp_avg), Some(&mut self.exp_avg_sq), self.max_exp_avg_sq.get_mut()]
+            .into_iter()
+            .flatten()
+            .nth(k)
+    }
+
+    fn restore(&mut self, values: &[f32], steps: u32) -> Result<(), Error> {
+        let [lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad] = exactly(values)?;
+        let config = AdamConfig {
+            lr,
+            betas: (beta1, beta2),
+            eps,
+            weight_decay,
+            decoupled_weight_decay: as_flag(decoupled)?,
+            amsgrad: as_flag(amsgrad)?,
+        };
+        Self::check(&config)?;
+        self.config = config;
+        self.steps = steps;
+        Ok(())
+    }
 }

@@ -36,11 +36,13 @@ pub mod adagrad;
 pub mod adam;
 pub mod rmsprop;
 pub mod sgd;
+pub mod state;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AmsGrad};
 pub use rmsprop::{RmsProp, RmsPropCentered, RmsPropConfig, RmsPropMomentum};
 pub use sgd::{Sgd, SgdConfig, SgdMomentum};
+pub use state::{HyperParameters, OptimizerState};
 
 use crate::layer::Layer;
 use crate::math;
@@ -88,6 +90,10 @@ pub trait Slot<G>: Zeroed {
     const ON: bool;
     /// State tensor `i`, or `None` when the slot is [`Off`].
     fn slot(&mut self, i: usize) -> Option<&mut [f32]>;
+    /// The whole state, or `None` when the slot is [`Off`].
+    fn get(&self) -> Option<&G>;
+    /// The whole state, mutable, or `None` when the slot is [`Off`].
+    fn get_mut(&mut self) -> Option<&mut G>;
 }
 
 /// An absent state slot: zero bytes.
@@ -106,6 +112,12 @@ impl<G> Slot<G> for Off {
     fn slot(&mut self, _: usize) -> Option<&mut [f32]> {
         None
     }
+    fn get(&self) -> Option<&G> {
+        None
+    }
+    fn get_mut(&mut self) -> Option<&mut G> {
+        None
+    }
 }
 impl<G: Zeroed> Zeroed for On<G> {
     const ZEROED: Self = Self(G::ZEROED);
@@ -114,6 +126,12 @@ impl<G: Params + Zeroed> Slot<G> for On<G> {
     const ON: bool = true;
     fn slot(&mut self, i: usize) -> Option<&mut [f32]> {
         Some(self.0.tensor_mut(i))
+    }
+    fn get(&self) -> Option<&G> {
+        Some(&self.0)
+    }
+    fn get_mut(&mut self) -> Option<&mut G> {
+        Some(&mut self.0)
     }
 }
 

@@ -1,5 +1,6 @@
 //! RMSprop with its momentum and centred options: `torch.optim.RMSprop`.
 
+use super::state::{as_flag, exactly, flag, HyperParameters, OptimizerState};
 use super::{decayed, non_negative, require, Off, On, Optimizer, Slot};
 use crate::error::Error;
 use crate::layer::Layer;
@@ -122,18 +123,26 @@ impl<G: Zeroed, M: Slot<G>, C: Slot<G>> RmsProp<G, M, C> {
     /// # Ok::<(), Error>(())
     /// ```
     pub const fn new(config: RmsPropConfig) -> Result<Self, Error> {
-        if config.validate().is_ok() && (config.momentum > 0.0) == M::ON && config.centered == C::ON
-        {
-            Ok(Self {
+        match Self::check(&config) {
+            Ok(()) => Ok(Self {
                 config,
                 square_avg: G::ZEROED,
                 momentum_buffer: M::ZEROED,
                 grad_avg: C::ZEROED,
                 steps: 0,
-            })
-        } else {
-            Err(Error::InvalidHyperParameter)
+            }),
+            Err(e) => Err(e),
         }
+    }
+
+    /// What [`RmsProp::new`] checks: the config's domain, its momentum against `M` and its
+    /// centring against `C`.
+    const fn check(config: &RmsPropConfig) -> Result<(), Error> {
+        require(
+            config.validate().is_ok()
+                && (config.momentum > 0.0) == M::ON
+                && config.centered == C::ON,
+        )
     }
 
     /// The configuration it was built with (its learning rate as [`Optimizer::set_lr`] left it).
@@ -161,4 +170,45 @@ impl<G: Params, M: Slot<G>, C: Slot<G>> Optimizer<G> for RmsProp<G, M, C> {
     }
 
     super::lr_from_config!();
+}
+
+impl<G: Params + Zeroed, M: Slot<G>, C: Slot<G>> OptimizerState<G> for RmsProp<G, M, C> {
+    const NAME: &'static str = "rmsprop";
+    const HYPER_PARAMETERS: &'static [&'static str] =
+        &["lr", "alpha", "eps", "weight_decay", "momentum", "centered"];
+    /// The square average, then the momentum buffer and the gradient average when present
+    /// (PyTorch's `square_avg`, `momentum_buffer`, `grad_avg`).
+    const BUFFERS: usize = 1 + M::ON as usize + C::ON as usize;
+
+    fn hyper_parameters(&self) -> HyperParameters {
+        let c = &self.config;
+        HyperParameters::new(
+            Self::HYPER_PARAMETERS,
+            &[c.lr, c.alpha, c.eps, c.weight_decay, c.momentum, flag(c.centered)],
+        )
+    }
+
+    fn buffer(&self, k: usize) -> Option<&G> {
+        [Some(&self.square_avg), self.momentum_buffer.get(), self.grad_avg.get()]
+            .into_iter()
+            .flatten()
+            .nth(k)
+    }
+
+    fn buffer_mut(&mut self, k: usize) -> Option<&mut G> {
+        [Some(&mut self.square_avg), self.momentum_buffer.get_mut(), self.grad_avg.get_mut()]
+            .into_iter()
+            .flatten()
+            .nth(k)
+    }
+
+    fn restore(&mut self, values: &[f32], steps: u32) -> Result<(), Error> {
+        let [lr, alpha, eps, weight_decay, momentum, centered] = exactly(values)?;
+        let centered = as_flag(centered)?;
+        let config = RmsPropConfig { lr, alpha, eps, weight_decay, momentum, centered };
+        Self::check(&config)?;
+        self.config = config;
+        self.steps = steps;
+        Ok(())
+    }
 }

@@ -1,5 +1,6 @@
 //! Gradient descent, minibatch SGD and momentum (classic, Nesterov): `torch.optim.SGD`.
 
+use super::state::{as_flag, exactly, flag, HyperParameters, OptimizerState};
 use super::{decayed, non_negative, require, Off, On, Optimizer, Slot};
 use crate::error::Error;
 use crate::layer::Layer;
@@ -107,11 +108,17 @@ impl<G, M: Slot<G>> Sgd<G, M> {
     /// # Ok::<(), Error>(())
     /// ```
     pub const fn new(config: SgdConfig) -> Result<Self, Error> {
-        if config.validate().is_ok() && (config.momentum != 0.0) == M::ON {
-            Ok(Self { config, momentum_buffer: M::ZEROED, steps: 0, _grads: PhantomData })
-        } else {
-            Err(Error::InvalidHyperParameter)
+        match Self::check(&config) {
+            Ok(()) => {
+                Ok(Self { config, momentum_buffer: M::ZEROED, steps: 0, _grads: PhantomData })
+            }
+            Err(e) => Err(e),
         }
+    }
+
+    /// What [`Sgd::new`] checks: the config's domain and its momentum against `M`.
+    const fn check(config: &SgdConfig) -> Result<(), Error> {
+        require(config.validate().is_ok() && (config.momentum != 0.0) == M::ON)
     }
 
     /// The configuration it was built with (its learning rate as [`Optimizer::set_lr`] left it).
@@ -133,4 +140,37 @@ impl<G: Params, M: Slot<G>> Optimizer<G> for Sgd<G, M> {
     }
 
     super::lr_from_config!();
+}
+
+impl<G: Params, M: Slot<G>> OptimizerState<G> for Sgd<G, M> {
+    const NAME: &'static str = "sgd";
+    const HYPER_PARAMETERS: &'static [&'static str] =
+        &["lr", "momentum", "dampening", "nesterov", "weight_decay"];
+    const BUFFERS: usize = M::ON as usize;
+
+    fn hyper_parameters(&self) -> HyperParameters {
+        let c = &self.config;
+        HyperParameters::new(
+            Self::HYPER_PARAMETERS,
+            &[c.lr, c.momentum, c.dampening, flag(c.nesterov), c.weight_decay],
+        )
+    }
+
+    fn buffer(&self, k: usize) -> Option<&G> {
+        self.momentum_buffer.get().filter(|_| k == 0)
+    }
+
+    fn buffer_mut(&mut self, k: usize) -> Option<&mut G> {
+        self.momentum_buffer.get_mut().filter(|_| k == 0)
+    }
+
+    fn restore(&mut self, values: &[f32], steps: u32) -> Result<(), Error> {
+        let [lr, momentum, dampening, nesterov, weight_decay] = exactly(values)?;
+        let config =
+            SgdConfig { lr, momentum, dampening, nesterov: as_flag(nesterov)?, weight_decay };
+        Self::check(&config)?;
+        self.config = config;
+        self.steps = steps;
+        Ok(())
+    }
 }
