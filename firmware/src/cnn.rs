@@ -117,6 +117,6 @@ pub fn fine_tune(
     rows: &[u16],
     on_buffer: impl FnMut(usize, f32),
 ) -> Result<(Head, Report), Failure> {
-    let opt = HeadOptimizer::new(HEAD_SGD).map_err(|_| Failure::Optimizer)?;
-    ondevice::fine_tune_head(head, opt, features, device, rows, on_buffer)
+    let mut opt = HeadOptimizer::new(HEAD_SGD).map_err(|_| Failure::Optimizer)?;
+    ondevice::fine_tune_head(head, &mut opt, features, device, rows, on_buffer)
 }

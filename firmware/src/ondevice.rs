@@ -93,16 +93,22 @@ pub fn accuracy_with(
     Ok(correct)
 }
 
-/// Fine-tunes `head` on the labelled `rows` arriving through `device`'s sensor: each time
-/// the ring buffer fills, `EPOCHS_PER_BUFFER` SGD steps on it. `on_buffer(samples, loss)`
-/// reports progress.
+/// The head's optimiser before its first step ([`HEAD_SGD`]).
+pub fn new_optimizer() -> Result<HeadOptimizer, Failure> {
+    HeadOptimizer::new(HEAD_SGD).map_err(|_| Failure::Optimizer)
+}
+
+/// Fine-tunes `head` with `opt` (fresh from [`new_optimizer`], or restored from flash after a
+/// reboot: training goes on where it stopped) on the labelled `rows` arriving through
+/// `device`'s sensor: each time the ring buffer fills, `EPOCHS_PER_BUFFER` SGD steps on it.
+/// `on_buffer(samples, loss)` reports progress.
 pub fn fine_tune(
     head: Head,
+    opt: &mut HeadOptimizer,
     device: Device,
     rows: &[u16],
     on_buffer: impl FnMut(usize, f32),
 ) -> Result<(Head, Report), Failure> {
-    let opt = HeadOptimizer::new(HEAD_SGD).map_err(|_| Failure::Optimizer)?;
     let features = |s: &RawSample| {
         let mut y = [0.0; 64];
         FROZEN.forward(&s.to_input(&INPUT_MEAN, &INPUT_STD), &mut y);
@@ -117,7 +123,7 @@ pub fn fine_tune(
 /// Each time the ring buffer fills, `EPOCHS_PER_BUFFER` optimiser steps on it.
 pub fn fine_tune_head<H, O>(
     mut head: H,
-    mut opt: O,
+    opt: &mut O,
     mut features: impl FnMut(&RawSample) -> H::Input,
     device: Device,
     rows: &[u16],

@@ -192,17 +192,26 @@ mod tests {
         defmt::assert!(std.zip(neurite_firmware::model::INPUT_STD).all(|(a, b)| a == b));
     }
 
-    /// The head saved as a model file and read back, on the device.
+    /// The head and its optimiser saved as a model file and read back, on the device.
     #[test]
     fn the_head_round_trips_through_flash_as_a_model_file() {
+        use neurite::optim::Optimizer;
+        use neurite_firmware::ondevice::{fine_tune, new_optimizer, DEVICE};
         use neurite_firmware::parity::hash_params;
         use neurite_firmware::saved::{load_head, save_head};
-        let mut flash = SimFlash::<{ 8 * SECTOR }>::new();
-        let mut store = AbStore::new(&mut flash, 0, (4 * SECTOR) as u32);
+        use neurite_firmware::saved::{FLASH_BYTES, SLOT_BYTES};
+        let mut flash = SimFlash::<FLASH_BYTES>::new();
+        let mut store = AbStore::new(&mut flash, 0, SLOT_BYTES);
         defmt::assert!(defmt::unwrap!(load_head(&mut store).ok()).is_none());
-        defmt::unwrap!(save_head(&mut store, &HEAD).ok());
-        let (back, rec) = defmt::unwrap!(defmt::unwrap!(load_head(&mut store).ok()));
-        defmt::assert_eq!(rec.len, neurite_firmware::saved::HEAD_FILE_LEN);
-        defmt::assert_eq!(hash_params(&back), hash_params(&HEAD));
+        // a few steps, so that the momentum buffer and the step count are not the initial ones
+        let mut opt = defmt::unwrap!(new_optimizer().ok());
+        let rows = &neurite_firmware::digits::TRAIN_ROWS[..64];
+        let (head, _) =
+            defmt::unwrap!(fine_tune(HEAD.clone(), &mut opt, DEVICE, rows, |_, _| {}).ok());
+        defmt::unwrap!(save_head(&mut store, &head, &opt).ok());
+        let back = defmt::unwrap!(defmt::unwrap!(load_head(&mut store).ok()));
+        defmt::assert_eq!(back.record.len, neurite_firmware::saved::HEAD_FILE_LEN);
+        defmt::assert_eq!(hash_params(&back.head), hash_params(&head));
+        defmt::assert!(back.optimizer == opt && opt.steps() == 8);
     }
 }

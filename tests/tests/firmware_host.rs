@@ -231,19 +231,20 @@ mod flash {
         use neurite::rng::Rng;
         use neurite::train::FineTune;
         use neurite_firmware::budget::{Head, HeadOptimizer, FROZEN, HEAD};
-        use neurite_firmware::saved::{load_head, save_head};
+        use neurite_firmware::saved::SLOT_BYTES as SLOT;
+        use neurite_firmware::saved::{load_head, save_head, FLASH_BYTES, HEAD_FILE_LEN};
         use neurite_firmware::{digits, ondevice};
 
-        let mut flash = Flash::new();
+        let mut flash = SimFlash::<FLASH_BYTES>::new();
         let mut rng = Rng::new(2026);
         let ce = CrossEntropy::default();
         let mut head: Head = HEAD.clone();
-        let mut last_saved: Option<Head> = None;
+        let mut opt: HeadOptimizer = ondevice::new_optimizer().unwrap();
+        let mut last_saved: Option<(Head, HeadOptimizer)> = None;
         let (mut saves, mut cuts, mut resumed_new) = (0, 0, 0);
         let mut step = 0usize;
         while saves < 2000 {
-            // five fine-tuning steps from the current head (momentum restarts after a boot)
-            let mut opt = HeadOptimizer::new(ondevice::HEAD_SGD).unwrap();
+            // five fine-tuning steps from the current head and optimiser
             let mut tuned = FineTune::new(&FROZEN, head.clone());
             let mut trainer = Trainer::<Head>::new();
             for _ in 0..5 {
@@ -260,28 +261,32 @@ mod flash {
             flash.power_on();
             let cut = saves % 3 == 2;
             if cut {
-                flash.cut_power_after(rng.below(SLOT as usize + 3000));
+                flash.cut_power_after(rng.below(SLOT as usize + HEAD_FILE_LEN + 400));
             }
-            let done = save_head(&mut AbStore::new(&mut flash, 0, SLOT), &head).is_ok();
+            let done = save_head(&mut AbStore::new(&mut flash, 0, SLOT), &head, &opt).is_ok();
             saves += 1;
-            // reboot: the newest whole record is the last completed save or this one
+            // reboot: the newest whole record is the last completed save or this one, head
+            // and optimiser together
             flash.power_on();
-            let loaded = load_head(&mut AbStore::new(&mut flash, 0, SLOT)).unwrap().map(|(h, _)| h);
+            let loaded = load_head(&mut AbStore::new(&mut flash, 0, SLOT))
+                .unwrap()
+                .map(|s| (s.head, s.optimizer));
+            let now = (head.clone(), opt.clone());
             if done {
-                assert_eq!(loaded.as_ref(), Some(&head), "save {saves} completed");
+                assert_eq!(loaded.as_ref(), Some(&now), "save {saves} completed");
             } else {
                 cuts += 1;
-                let new = loaded.as_ref() == Some(&head);
+                let new = loaded.as_ref() == Some(&now);
                 assert!(
                     new || loaded == last_saved,
-                    "save {saves}: neither the old nor the new head"
+                    "save {saves}: neither the old nor the new head and optimiser"
                 );
                 resumed_new += usize::from(new);
             }
             // the device resumes from what it finds
-            if let Some(h) = loaded {
-                head = h.clone();
-                last_saved = Some(h);
+            if let Some((h, o)) = loaded {
+                (head, opt) = (h.clone(), o.clone());
+                last_saved = Some((h, o));
             }
         }
         println!("{saves} saves, {cuts} cut, {resumed_new} of those kept the new head");
@@ -362,21 +367,24 @@ mod parity {
 mod saved_head {
     use neurite::model_file::v2::{AttrIn, HeaderV2, WriterV2};
     use neurite::model_file::Task;
+    use neurite::optim::Optimizer;
     use neurite_firmware::budget::HEAD;
+    use neurite_firmware::ondevice::{fine_tune, new_optimizer, DEVICE, TUNE_SAMPLES};
     use neurite_firmware::parity::hash_params;
     use neurite_firmware::saved::{head_file, load_head, save_head, SavedError, HEAD_FILE_LEN};
-    use neurite_firmware::sim::{SimFlash, SECTOR};
+    use neurite_firmware::saved::{FLASH_BYTES, SLOT_BYTES as SLOT};
+    use neurite_firmware::sim::SimFlash;
     use neurite_firmware::storage::AbStore;
 
-    type Flash = SimFlash<{ 8 * SECTOR }>;
-    const SLOT: u32 = (4 * SECTOR) as u32;
+    type Flash = SimFlash<FLASH_BYTES>;
 
     /// The head saved as a model file and loaded back is the same head, and the file is
     /// exactly `HEAD_FILE_LEN` bytes that the host's loader reads as a dense layer.
     #[test]
     fn the_head_round_trips_as_a_model_file_the_host_reads() {
         let mut file = [0u8; HEAD_FILE_LEN];
-        assert_eq!(head_file(&HEAD, &mut file), Ok(HEAD_FILE_LEN));
+        let opt = new_optimizer().unwrap();
+        assert_eq!(head_file(&HEAD, &opt, &mut file), Ok(HEAD_FILE_LEN));
         let host = neurite_host::model_io::SavedModel::from_bytes(&file).unwrap();
         assert_eq!(host.model.input_shape(), vec![64]);
         let x: Vec<f32> = (0..64).map(|i| (i as f32 * 0.37).sin()).collect();
@@ -387,10 +395,39 @@ mod saved_head {
         let mut flash = Flash::new();
         let mut store = AbStore::new(&mut flash, 0, SLOT);
         assert_eq!(load_head(&mut store).unwrap(), None);
-        save_head(&mut store, &HEAD).unwrap();
-        let (back, rec) = load_head(&mut store).unwrap().unwrap();
-        assert_eq!((rec.seq, rec.len), (1, HEAD_FILE_LEN));
-        assert_eq!(hash_params(&back), hash_params(&HEAD));
+        save_head(&mut store, &HEAD, &opt).unwrap();
+        let back = load_head(&mut store).unwrap().unwrap();
+        assert_eq!((back.record.seq, back.record.len), (1, HEAD_FILE_LEN));
+        assert_eq!(hash_params(&back.head), hash_params(&HEAD));
+        assert_eq!(back.optimizer, opt);
+    }
+
+    /// The demo's fine-tuning interrupted by a reboot (saved to flash with its optimiser,
+    /// loaded into fresh values) ends where the uninterrupted run ends, bit for bit; restarting
+    /// the optimiser instead (the momentum and step count lost) does not.
+    #[test]
+    fn fine_tuning_resumed_from_flash_equals_the_uninterrupted_run() {
+        let rows = &neurite_firmware::digits::TRAIN_ROWS[..TUNE_SAMPLES];
+        let mut opt = new_optimizer().unwrap();
+        let (first, _) = fine_tune(HEAD.clone(), &mut opt, DEVICE, rows, |_, _| {}).unwrap();
+        let (whole, report) = fine_tune(first.clone(), &mut opt, DEVICE, rows, |_, _| {}).unwrap();
+        assert_eq!(report.steps, 2 * 80);
+
+        let mut flash = Flash::new();
+        let mut before = new_optimizer().unwrap();
+        let (saved, _) = fine_tune(HEAD.clone(), &mut before, DEVICE, rows, |_, _| {}).unwrap();
+        save_head(&mut AbStore::new(&mut flash, 0, SLOT), &saved, &before).unwrap();
+        drop((saved, before));
+        let boot = load_head(&mut AbStore::new(&mut flash, 0, SLOT)).unwrap().unwrap();
+        assert_eq!(boot.optimizer.steps(), 80);
+        let mut resumed_opt = boot.optimizer;
+        let (resumed, _) = fine_tune(boot.head, &mut resumed_opt, DEVICE, rows, |_, _| {}).unwrap();
+        assert_eq!(hash_params(&resumed), hash_params(&whole));
+        assert_eq!(resumed_opt, opt);
+
+        let mut restarted = new_optimizer().unwrap();
+        let (lost, _) = fine_tune(first, &mut restarted, DEVICE, rows, |_, _| {}).unwrap();
+        assert_ne!(hash_params(&lost), hash_params(&whole));
     }
 
     /// A valid record holding a model file of another architecture is refused, not loaded.

@@ -104,9 +104,9 @@ fn firmware_in_qemu() {
         }
     }
 
-    // 2. the demo: fine-tuning behind a shifted sensor helps; the head is saved to flash (a
-    //    file that outlives QEMU) as a model file, and a second QEMU process (a reboot)
-    //    boots from it
+    // 2. the demo: fine-tuning behind a shifted sensor helps; the head and its optimiser are
+    //    saved to flash (a file that outlives QEMU) as a model file, and a second QEMU process
+    //    (a reboot) boots from it and resumes fine-tuning where the first stopped
     let flash = std::env::temp_dir().join(format!("neurite-demo-{}.flash", std::process::id()));
     let _ = std::fs::remove_file(&flash);
     let env = [("NEURITE_FLASH", flash.as_path())];
@@ -117,19 +117,25 @@ fn firmware_in_qemu() {
     let saved = field(&first, "params fnv1a ").trim_end_matches(';').to_string();
     assert!(first.contains("flash slot 0 (seq 1): model file"), "{first}");
     let second = run_ok_with(&["run", "--release", "--bin", "demo"], &env);
+    let len = neurite_firmware::saved::HEAD_FILE_LEN;
     assert!(
         second.contains(&format!(
-            "boot: flash slot 0 (seq 1) holds a fine-tuned head, model file 2687 bytes, params fnv1a {saved}:"
+            "boot: flash slot 0 (seq 1) holds a fine-tuned head, model file {len} bytes, params fnv1a {saved}:"
         )),
         "the reboot did not find the saved head:\n{second}"
     );
+    assert!(second.contains("fine-tuning resumes at optimiser step 80"), "{second}");
+    assert!(second.contains("(640 samples, 80 SGD steps, 160 in all)"), "{second}");
     assert!(second.contains("flash slot 1 (seq 2): model file"), "{second}");
     assert!(second.contains("demo passed"), "{second}");
+    let saved_line = second.lines().find(|l| l.contains("saved the fine-tuned head")).unwrap();
+    let resumed = field(saved_line, "params fnv1a ").trim_end_matches(';').to_string();
     // the flash the device left behind, read on the host: its newest record is a model file
-    // the host's model loader reads, holding the head the host's own fine-tuning produces
+    // the host's model loader reads, holding the head the host's own fine-tuning produces in
+    // one process, the two runs back to back with one optimiser
     let image = std::fs::read(&flash).expect("the demo's flash file");
     let _ = std::fs::remove_file(&flash);
-    check_device_flash(&image, &saved);
+    check_device_flash(&image, &resumed);
 
     // 2b. the digits CNN from flash: the host's outputs bit for bit, reused buffers, and
     //     fine-tuning its classifier behind the shifted sensor helps
@@ -244,24 +250,25 @@ fn soak_in_qemu() {
 /// version-2 model file, readable by the host, equal to the host's run of the same
 /// fine-tuning (hash `want`).
 fn check_device_flash(image: &[u8], want: &str) {
-    use neurite_firmware::sim::{SimFlash, SECTOR};
+    use neurite_firmware::saved::{FLASH_BYTES, SLOT_BYTES};
+    use neurite_firmware::sim::SimFlash;
     use neurite_firmware::storage::AbStore;
-    let mut flash = SimFlash::<{ 8 * SECTOR }>::new();
+    let mut flash = SimFlash::<FLASH_BYTES>::new();
     assert_eq!(image.len(), flash.bytes.len(), "flash file size");
     flash.bytes.copy_from_slice(image);
-    let mut store = AbStore::new(&mut flash, 0, (4 * SECTOR) as u32);
-    let mut file = vec![0u8; 4 * SECTOR];
+    let mut store = AbStore::new(&mut flash, 0, SLOT_BYTES);
+    let mut file = vec![0u8; SLOT_BYTES as usize];
     let rec = store.load(&mut file).unwrap().expect("a saved record");
     assert_eq!(rec.seq, 2);
     let host = neurite_host::model_io::SavedModel::from_bytes(&file[..rec.len]).unwrap();
     let values: Vec<f32> = host.model.tensors().iter().flat_map(|t| t.iter().copied()).collect();
-    let (tuned, _) = neurite_firmware::ondevice::fine_tune(
-        neurite_firmware::budget::HEAD.clone(),
-        neurite_firmware::ondevice::DEVICE,
-        &neurite_firmware::digits::TRAIN_ROWS[..neurite_firmware::ondevice::TUNE_SAMPLES],
-        |_, _| {},
-    )
-    .unwrap();
+    use neurite_firmware::ondevice::{fine_tune, new_optimizer, DEVICE, TUNE_SAMPLES};
+    let rows = &neurite_firmware::digits::TRAIN_ROWS[..TUNE_SAMPLES];
+    let mut opt = new_optimizer().unwrap();
+    let (first, _) =
+        fine_tune(neurite_firmware::budget::HEAD.clone(), &mut opt, DEVICE, rows, |_, _| {})
+            .unwrap();
+    let (tuned, _) = fine_tune(first, &mut opt, DEVICE, rows, |_, _| {}).unwrap();
     let host_hash = neurite_firmware::parity::hash_params(&tuned);
     assert_eq!(
         format!("{host_hash:#018x}"),
@@ -294,11 +301,12 @@ fn check_demo_figures(out: &str) {
     use neurite_firmware::ondevice::{self, DEVICE, TUNE_SAMPLES};
     let before = ondevice::accuracy_through_sensor(&HEAD, DEVICE).unwrap();
     let rows = &neurite_firmware::digits::TRAIN_ROWS[..TUNE_SAMPLES];
-    let (tuned, _) = ondevice::fine_tune(HEAD.clone(), DEVICE, rows, |_, _| {}).unwrap();
+    let mut opt = ondevice::new_optimizer().unwrap();
+    let (tuned, _) = ondevice::fine_tune(HEAD.clone(), &mut opt, DEVICE, rows, |_, _| {}).unwrap();
     let after = ondevice::accuracy_through_sensor(&tuned, DEVICE).unwrap();
     assert_eq!((before, after), (93, 298), "the host's run of the demo's procedure");
     assert_eq!(number(out, "counts): accuracy "), f64::from(before));
-    assert_eq!(number(out, "SGD steps): accuracy "), f64::from(after));
+    assert_eq!(number(out, "in all): accuracy "), f64::from(after));
     assert_eq!(number(out, "inference 296 bytes of buffers, weights "), 19240.0);
     assert_eq!(INFERENCE.buffers, 296);
     assert_eq!(

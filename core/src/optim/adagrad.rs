@@ -57,7 +57,7 @@ pub fn update(cfg: &AdagradConfig, step: u32, p: &mut [f32], g: &[f32], sum: &mu
 
 /// AdaGrad over a model with gradient type `G`; state: one `G` (the sum of squares). Built
 /// by [`Adagrad::new`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Adagrad<G> {
     config: AdagradConfig,
     sum: G,

@@ -168,7 +168,7 @@ pub fn update_with(
 /// Adam / AdamW over gradient type `G`. State: first and second moments (two `G`s) and, with
 /// AMSGrad (`V = On<G>`, [`AmsGrad`]), the running maximum of the second moment. Built by
 /// [`Adam::new`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Adam<G, V = Off> {
     config: AdamConfig,
     exp_avg: G,

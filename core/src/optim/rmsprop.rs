@@ -82,7 +82,7 @@ pub fn update(
 
 /// RMSprop over gradient type `G`. State: the square average (`G`), a momentum buffer when
 /// `M = On<G>` and a gradient average when `C = On<G>`. Built by [`RmsProp::new`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RmsProp<G, M = Off, C = Off> {
     config: RmsPropConfig,
     square_avg: G,

@@ -74,7 +74,7 @@ pub fn update(
 
 /// SGD over a model whose gradients have type `G`; `M` is [`Off`] for plain gradient descent
 /// or [`On<G>`] with a momentum buffer ([`SgdMomentum`]). Built by [`Sgd::new`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sgd<G, M = Off> {
     config: SgdConfig,
     momentum_buffer: M,

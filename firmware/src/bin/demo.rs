@@ -17,7 +17,7 @@ use neurite::prelude::Trainer;
 use neurite::train::FineTune;
 use neurite_firmware::budget::{self, Head, HeadOptimizer, FROZEN, HEAD};
 use neurite_firmware::digits::{self, TEST_ROWS, TRAIN_ROWS};
-use neurite_firmware::host_flash::{HostFlash, SECTOR};
+use neurite_firmware::host_flash::HostFlash;
 use neurite_firmware::model::MODEL;
 use neurite_firmware::ondevice::{self, DEVICE, TUNE_SAMPLES};
 use neurite_firmware::parity::hash_params;
@@ -41,9 +41,9 @@ fn main() -> ! {
     let n_test = TEST_ROWS.len() as u32;
     defmt::println!("neurite firmware demo: digits 64-64-10 on a Cortex-M4F (QEMU mps2-an386)");
 
-    // 0. boot: the head a previous run saved in flash, if any
-    let flash = or_exit(HostFlash::<{ 8 * SECTOR }>::from_command_line());
-    let mut store = AbStore::new(flash, 0, (4 * SECTOR) as u32);
+    // 0. boot: the head and optimiser a previous run saved in flash, if any
+    let flash = or_exit(HostFlash::<{ saved::FLASH_BYTES }>::from_command_line());
+    let mut store = AbStore::new(flash, 0, saved::SLOT_BYTES);
     let restored = match saved::load_head(&mut store) {
         // a file saved by another build (another head) is not this device's: start afresh
         Err(saved::SavedError::Model(e)) => {
@@ -58,11 +58,11 @@ fn main() -> ! {
             defmt::println!("boot: no saved head in flash (first boot)");
             None
         }
-        Ok(Some((head, rec))) => {
-            let hash = hash_params(&head);
-            let acc = or_exit(ondevice::accuracy_through_sensor(&head, DEVICE));
-            defmt::println!("boot: flash slot {=usize} (seq {=u32}) holds a fine-tuned head, model file {=usize} bytes, params fnv1a {=u64:#018x}: accuracy {=u32}/{=u32} through this device's sensor", rec.slot, rec.seq, rec.len, hash, acc, n_test);
-            Some((rec, hash, acc))
+        Ok(Some(saved)) => {
+            let (rec, hash) = (saved.record, hash_params(&saved.head));
+            let acc = or_exit(ondevice::accuracy_through_sensor(&saved.head, DEVICE));
+            defmt::println!("boot: flash slot {=usize} (seq {=u32}) holds a fine-tuned head, model file {=usize} bytes, params fnv1a {=u64:#018x}: accuracy {=u32}/{=u32} through this device's sensor; fine-tuning resumes at optimiser step {=u32}", rec.slot, rec.seq, rec.len, hash, acc, n_test, saved.optimizer.steps());
+            Some(saved)
         }
     };
 
@@ -85,9 +85,15 @@ fn main() -> ! {
         n_test
     );
 
-    // 3. fine-tune the head on labelled samples arriving through the sensor
+    // 3. fine-tune the head on labelled samples arriving through the sensor: the exported
+    //    head with a fresh optimiser on the first boot, then where the last run stopped
+    let (start, mut head_opt, steps_before) = match &restored {
+        Some(saved) => (saved.head.clone(), saved.optimizer.clone(), saved.optimizer.steps()),
+        None => (HEAD.clone(), or_exit(ondevice::new_optimizer()), 0),
+    };
     let (tuned, report) = or_exit(ondevice::fine_tune(
-        HEAD.clone(),
+        start,
+        &mut head_opt,
         DEVICE,
         &TRAIN_ROWS[..TUNE_SAMPLES],
         |n, loss| {
@@ -102,18 +108,20 @@ fn main() -> ! {
     ));
     let after = or_exit(ondevice::accuracy_through_sensor(&tuned, DEVICE));
     defmt::println!(
-        "after fine-tuning the head ({=usize} samples, {=u32} SGD steps): accuracy {=u32}/{=u32}",
+        "after fine-tuning the head ({=usize} samples, {=u32} SGD steps, {=u32} in all): accuracy {=u32}/{=u32}",
         report.samples,
+        report.steps - steps_before,
         report.steps,
         after,
         n_test
     );
 
-    // 4. save the fine-tuned head to flash as a model file (A/B), and read it back
+    // 4. save the fine-tuned head and its optimiser to flash as a model file (A/B), and read
+    //    them back
     let tuned_hash = hash_params(&tuned);
-    let rec = or_exit(saved::save_head(&mut store, &tuned));
-    let (back, _) = or_exit(saved::load_head(&mut store)).unwrap_or_else(|| target::exit(false));
-    let reloaded = or_exit(ondevice::accuracy_through_sensor(&back, DEVICE));
+    let rec = or_exit(saved::save_head(&mut store, &tuned, &head_opt));
+    let back = or_exit(saved::load_head(&mut store)).unwrap_or_else(|| target::exit(false));
+    let reloaded = or_exit(ondevice::accuracy_through_sensor(&back.head, DEVICE));
     defmt::println!("saved the fine-tuned head to flash slot {=usize} (seq {=u32}): model file {=usize} bytes, params fnv1a {=u64:#018x}; read back: accuracy {=u32}/{=u32}; the next run boots from it", rec.slot, rec.seq, rec.len, tuned_hash, reloaded, n_test);
 
     // 5. work and memory per sample
@@ -221,15 +229,17 @@ fn main() -> ! {
     defmt::println!("RAM (compile time): inference {=usize} bytes of buffers, weights {=usize} bytes in flash (budget {=usize})", inf.buffers, inf.params, budget::INFERENCE_RAM_BUDGET);
     defmt::println!("RAM (compile time): fine-tuning {=usize} bytes: head {=usize}, gradients {=usize}, SGD {=usize}, buffers {=usize}; frozen {=usize} bytes in flash (budget {=usize})", fine.ram(), fine.params, fine.grads, fine.optimizer, fine.buffers, fine.frozen, budget::FINE_TUNE_RAM_BUDGET);
 
-    // after a reboot, the restored head is the one the previous run saved: the same
-    // fine-tuning gives the same bits, so its hash and accuracy are this run's
-    let reboot_ok = restored.is_none_or(|(prev, hash, acc)| {
-        hash == tuned_hash && acc == after && rec.seq == prev.seq + 1 && rec.slot != prev.slot
+    // after a reboot, fine-tuning went on from the saved optimiser step, and the save went to
+    // the other slot
+    let reboot_ok = restored.is_none_or(|prev| {
+        let (old, was) = (prev.record, prev.optimizer.steps());
+        report.steps > was && rec.seq == old.seq + 1 && rec.slot != old.slot
     });
     let ok = correct as u32 * 100 >= 97 * n_test
         && after >= before + n_test / 2
         && reloaded == after
-        && hash_params(&back) == tuned_hash
+        && hash_params(&back.head) == tuned_hash
+        && back.optimizer == head_opt
         && reboot_ok
         && opt.steps() > 0;
     defmt::println!("demo {=str}", if ok { "passed" } else { "FAILED" });
