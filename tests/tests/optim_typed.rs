@@ -3,7 +3,7 @@
 //! small typed model (`Dense<3, 4>`, `Tanh`, `Dense<4, 2>`: four tensors), for several steps
 //! of pseudo-random gradients whose scale changes from step to step (so second moments both
 //! grow and shrink and AMSGrad's running maximum matters), with the learning rate changed
-//! mid-run through the public `config.lr` (the `Optimizer` trait has no `set_lr`).
+//! mid-run through `Optimizer::set_lr` (as a schedule does).
 //!
 //! After every step two comparisons are made:
 //!
