@@ -350,9 +350,10 @@ fn check_cnn_figures(out: &str) {
     assert_eq!(number(out, "every intermediate kept: "), cnn::INTERMEDIATES as f64);
     assert_eq!(number(out, "inference buffers in all "), cnn::INFERENCE.buffers as f64);
     assert_eq!(cnn::INFERENCE.buffers, 8488);
-    // measured 32.61 instructions per MAC; stack 872 bytes with reused buffers, 15,284 with
-    // the chain's own (at least the intermediates' 14,336)
-    assert!(per_mac(out, "instructions: inference ") <= 35.0, "{out}");
+    // measured 10.99 instructions per MAC (32.61 before the convolution summed 8 output
+    // channels side by side); stack 984 bytes with reused buffers, 15,284 with the chain's
+    // own (at least the intermediates' 14,336)
+    assert!(per_mac(out, "instructions: inference ") <= 12.0, "{out}");
     assert!(number(out, "with reused buffers ") <= 1024.0, "{out}");
     assert!(number(out, "with the chain's own buffers ") >= cnn::INTERMEDIATES as f64, "{out}");
 }

@@ -592,43 +592,90 @@ const fn gather_taps(t: usize, k: usize, s: usize, d: usize, n_out: usize) -> Ta
 
 /// The forward sum of [`conv2d_forward`].
 fn forward_checked(g: &Conv2dGeom, w: &[f32], b: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
-    let (in_h, in_w, out_h, out_w) = (g.in_h, g.in_w, g.out_h(), g.out_w());
-    let [kh_n, kw_n] = g.kernel;
-    let [sh, sw] = g.stride;
-    let [ph, pw] = g.padding;
-    let [dh, dw] = g.dilation;
+    let (in_h, out_h, out_w) = (g.in_h, g.out_h(), g.out_w());
     let cin_g = g.in_channels / g.groups;
     let cout_g = g.out_channels / g.groups;
-    let plane_in = in_h * in_w;
-    let taps = kh_n * kw_n;
-    for (o, y_o) in y[..g.output_len()].chunks_exact_mut(out_h * out_w).enumerate() {
-        let x_grp = &x[(o / cout_g) * cin_g * plane_in..][..cin_g * plane_in];
-        let w_o = &w[o * cin_g * taps..][..cin_g * taps];
-        let bias = b.map(|b| b[o]);
-        for (oh, y_row) in y_o.chunks_exact_mut(out_w).enumerate() {
-            let (kh_lo, kh_hi) = span(oh * sh, dh, ph, in_h, kh_n);
-            for (ow, out) in y_row.iter_mut().enumerate() {
-                let (kw_lo, kw_hi) = span(ow * sw, dw, pw, in_w, kw_n);
-                let mut acc = 0.0f32;
-                if kw_lo < kw_hi {
-                    let iw0 = ow * sw + kw_lo * dw - pw;
-                    for (x_c, w_c) in x_grp.chunks_exact(plane_in).zip(w_o.chunks_exact(taps)) {
-                        for kh in kh_lo..kh_hi {
-                            let ih = oh * sh + kh * dh - ph;
-                            let w_row = &w_c[kh * kw_n + kw_lo..kh * kw_n + kw_hi];
-                            let x_row = &x_c[ih * in_w + iw0..];
-                            for (wv, xv) in w_row.iter().zip(x_row.iter().step_by(dw)) {
-                                acc += wv * xv;
-                            }
-                        }
+    let plane_in = in_h * g.in_w;
+    let w_len = cin_g * g.kernel[0] * g.kernel[1];
+    let plane_out = out_h * out_w;
+    for oh in 0..out_h {
+        let kh = span(oh * g.stride[0], g.dilation[0], g.padding[0], in_h, g.kernel[0]);
+        for ow in 0..out_w {
+            let kw = span(ow * g.stride[1], g.dilation[1], g.padding[1], g.in_w, g.kernel[1]);
+            let window = Window { g, oh, ow, kh, kw };
+            let at = oh * out_w + ow;
+            // output channels side by side, CHANNEL_BLOCK at a time within a group, then one by
+            // one (each with its own accumulator and order: a block shares the input loads)
+            let mut o = 0;
+            while o < g.out_channels {
+                let grp = o / cout_g;
+                let x_grp = &x[grp * cin_g * plane_in..][..cin_g * plane_in];
+                let n = if cout_g - o % cout_g >= CHANNEL_BLOCK { CHANNEL_BLOCK } else { 1 };
+                let w_blk = &w[o * w_len..][..n * w_len];
+                let mut put = |acc: &[f32]| {
+                    for (j, &a) in acc.iter().enumerate() {
+                        y[(o + j) * plane_out + at] = match b {
+                            Some(b) => a + b[o + j],
+                            None => a,
+                        };
                     }
-                }
-                *out = match bias {
-                    Some(bv) => acc + bv,
-                    None => acc,
                 };
+                if n == CHANNEL_BLOCK {
+                    put(&window.sums::<CHANNEL_BLOCK>(w_blk, w_len, x_grp));
+                } else {
+                    put(&window.sums::<1>(w_blk, w_len, x_grp));
+                }
+                o += n;
             }
         }
+    }
+}
+
+/// Output channels whose sums [`forward_checked`] computes side by side: on the Cortex-M4F the
+/// digits CNN's inference takes 11.0 instructions per MAC with 8 (32.6 one channel at a time,
+/// 9.7 with 16, which needs 270 more bytes of stack).
+const CHANNEL_BLOCK: usize = 8;
+
+/// The in-bounds taps of one output position: kernel rows `kh.0..kh.1`, columns `kw.0..kw.1`.
+struct Window<'g> {
+    g: &'g Conv2dGeom,
+    oh: usize,
+    ow: usize,
+    kh: (usize, usize),
+    kw: (usize, usize),
+}
+
+impl Window<'_> {
+    /// The sums of `N` output channels of one group at this position: `w` holds their
+    /// weights one after the other (`w_len` each), `x` the group's input channels. Each sum
+    /// starts at `0.0` and adds `w * x` over `ci`, `kh`, `kw` ascending.
+    fn sums<const N: usize>(&self, w: &[f32], w_len: usize, x: &[f32]) -> [f32; N] {
+        let g = self.g;
+        let mut acc = [0.0f32; N];
+        let ((kh_lo, kh_hi), (kw_lo, kw_hi)) = (self.kh, self.kw);
+        if kw_lo >= kw_hi {
+            return acc;
+        }
+        let [kh_n, kw_n] = g.kernel;
+        let (in_w, plane_in) = (g.in_w, g.in_h * g.in_w);
+        let iw0 = self.ow * g.stride[1] + kw_lo * g.dilation[1] - g.padding[1];
+        let rows: [&[f32]; N] = core::array::from_fn(|j| &w[j * w_len..][..w_len]);
+        for (ci, x_c) in x.chunks_exact(plane_in).enumerate() {
+            for kh in kh_lo..kh_hi {
+                let ih = self.oh * g.stride[0] + kh * g.dilation[0] - g.padding[0];
+                let x_row = &x_c[ih * in_w + iw0..];
+                let base = (ci * kh_n + kh) * kw_n;
+                let taps: [&[f32]; N] =
+                    core::array::from_fn(|j| &rows[j][base + kw_lo..base + kw_hi]);
+                for (k, &xv) in x_row.iter().step_by(g.dilation[1]).take(kw_hi - kw_lo).enumerate()
+                {
+                    for (a, t) in acc.iter_mut().zip(&taps) {
+                        *a += t[k] * xv;
+                    }
+                }
+            }
+        }
+        acc
     }
 }
 
@@ -808,6 +855,69 @@ mod tests {
             }
         }
         y
+    }
+
+    /// The forward one output at a time, in the documented order (the kernel before it summed
+    /// output channels side by side): the blocked kernel must give these bits.
+    fn one_output_at_a_time(g: &Conv2dGeom, w: &[f32], b: Option<&[f32]>, x: &[f32]) -> Vec<f32> {
+        let (cin_g, cout_g) = (g.in_channels / g.groups, g.out_channels / g.groups);
+        let [kh_n, kw_n] = g.kernel;
+        let mut y = vec![0.0; g.output_len()];
+        for o in 0..g.out_channels {
+            for oh in 0..g.out_h() {
+                for ow in 0..g.out_w() {
+                    let mut acc = 0.0f32;
+                    for ci in 0..cin_g {
+                        for kh in 0..kh_n {
+                            for kw in 0..kw_n {
+                                let ih = (oh * g.stride[0] + kh * g.dilation[0]) as isize
+                                    - g.padding[0] as isize;
+                                let iw = (ow * g.stride[1] + kw * g.dilation[1]) as isize
+                                    - g.padding[1] as isize;
+                                if ih < 0
+                                    || iw < 0
+                                    || ih >= g.in_h as isize
+                                    || iw >= g.in_w as isize
+                                {
+                                    continue;
+                                }
+                                let c = (o / cout_g) * cin_g + ci;
+                                let xv = x[(c * g.in_h + ih as usize) * g.in_w + iw as usize];
+                                acc += w[((o * cin_g + ci) * kh_n + kh) * kw_n + kw] * xv;
+                            }
+                        }
+                    }
+                    y[(o * g.out_h() + oh) * g.out_w() + ow] = b.map_or(acc, |b| acc + b[o]);
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn channel_blocks_keep_each_outputs_bits() {
+        let mut rng = Rng::new(17);
+        // blocks of 8 and the channels left over, within groups; padding, stride, dilation
+        for (ch, groups, kernel, stride, padding, dilation) in [
+            ([3, 8], 1, [3, 3], [1, 1], [1, 1], [1, 1]),
+            ([2, 17], 1, [3, 2], [2, 1], [1, 0], [1, 2]),
+            ([4, 18], 2, [3, 3], [1, 2], [2, 1], [2, 1]),
+            ([6, 27], 3, [1, 3], [1, 1], [0, 2], [1, 1]),
+            ([5, 7], 1, [2, 2], [1, 1], [1, 1], [1, 1]),
+        ] {
+            let g = geom(ch, [6, 7], kernel, stride, padding, dilation, groups);
+            assert!(g.is_valid(), "{g:?}");
+            let (w, b, x) = (
+                randn(&mut rng, g.weight_len()),
+                randn(&mut rng, g.out_channels),
+                randn(&mut rng, g.input_len()),
+            );
+            for bias in [Some(&b[..]), None] {
+                let mut y = vec![f32::NAN; g.output_len()];
+                conv2d_forward(&g, &w, bias, &x, &mut y);
+                assert_eq!(bits(&y), bits(&one_output_at_a_time(&g, &w, bias, &x)), "{g:?}");
+            }
+        }
     }
 
     fn randn(rng: &mut Rng, n: usize) -> Vec<f32> {
