@@ -131,6 +131,10 @@ pub fn update(
 }
 
 /// [`update`] with the step's scalars computed already.
+///
+/// The options are resolved once per call, not per element: one loop per combination of
+/// AMSGrad (`v_max`) and decoupled weight decay, the same arithmetic in each.
+#[inline]
 pub fn update_with(
     cfg: &AdamConfig,
     s: &AdamStep,
@@ -138,12 +142,33 @@ pub fn update_with(
     g: &[f32],
     m: &mut [f32],
     v: &mut [f32],
-    mut v_max: Option<&mut [f32]>,
+    v_max: Option<&mut [f32]>,
+) {
+    match (v_max, cfg.decoupled_weight_decay) {
+        (None, false) => moments::<false, false>(cfg, s, p, g, m, v, &mut []),
+        (None, true) => moments::<false, true>(cfg, s, p, g, m, v, &mut []),
+        (Some(vm), false) => moments::<true, false>(cfg, s, p, g, m, v, vm),
+        (Some(vm), true) => moments::<true, true>(cfg, s, p, g, m, v, vm),
+    }
+}
+
+/// The loop of [`update_with`]: `AMSGRAD` takes the running maximum from `v_max` (an element
+/// beyond its end uses the second moment, as without it), `DECOUPLED` shrinks the parameter
+/// instead of adding the decay to the gradient.
+fn moments<const AMSGRAD: bool, const DECOUPLED: bool>(
+    cfg: &AdamConfig,
+    s: &AdamStep,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    v_max: &mut [f32],
 ) {
     let (b1, b2) = cfg.betas;
     let AdamStep { step_size, bc2_sqrt, shrink } = *s;
-    for (i, (((pi, &gi), mi), vi)) in p.iter_mut().zip(g).zip(m).zip(v).enumerate() {
-        let d = if cfg.decoupled_weight_decay {
+    let mut v_max = v_max.iter_mut();
+    for (((pi, &gi), mi), vi) in p.iter_mut().zip(g).zip(m).zip(v) {
+        let d = if DECOUPLED {
             *pi *= shrink;
             gi
         } else {
@@ -151,7 +176,7 @@ pub fn update_with(
         };
         *mi += (1.0 - b1) * (d - *mi);
         *vi = *vi * b2 + (1.0 - b2) * d * d;
-        let second = match v_max.as_deref_mut().and_then(|x| x.get_mut(i)) {
+        let second = match if AMSGRAD { v_max.next() } else { None } {
             Some(vm) => {
                 if *vi > *vm {
                     *vm = *vi;

@@ -17,7 +17,7 @@ use neurite::prelude::Trainer;
 use neurite::train::FineTune;
 use neurite_firmware::budget::{self, Head, HeadOptimizer, FROZEN, HEAD};
 use neurite_firmware::digits::{self, TEST_ROWS, TRAIN_ROWS};
-use neurite_firmware::host_flash::HostFlash;
+use neurite_firmware::host_flash::{HostFlash, HostFlashError};
 use neurite_firmware::model::MODEL;
 use neurite_firmware::ondevice::{self, DEVICE, TUNE_SAMPLES};
 use neurite_firmware::parity::hash_params;
@@ -42,7 +42,13 @@ fn main() -> ! {
     defmt::println!("neurite firmware demo: digits 64-64-10 on a Cortex-M4F (QEMU mps2-an386)");
 
     // 0. boot: the head and optimiser a previous run saved in flash, if any
-    let flash = or_exit(HostFlash::<{ saved::FLASH_BYTES }>::from_command_line());
+    let flash = match HostFlash::<{ saved::FLASH_BYTES }>::from_command_line() {
+        Err(HostFlashError::WrongSize) => {
+            defmt::error!("demo stopped: the flash file is not {=usize} bytes (another build's layout): delete it ($NEURITE_FLASH, by default the binary's path + .flash)", saved::FLASH_BYTES);
+            target::exit(false)
+        }
+        opened => or_exit(opened),
+    };
     let mut store = AbStore::new(flash, 0, saved::SLOT_BYTES);
     let restored = match saved::load_head(&mut store) {
         // a file saved by another build (another head) is not this device's: start afresh
@@ -170,6 +176,9 @@ fn main() -> ! {
         let _ = full.finish(&ce, Reduction::Mean);
         adam.step(model, &full.grads);
     });
+    // the optimisers' updates alone, on the gradients of that step
+    let sgd_update = counter.measure(|| sgd.step(model, &full.grads));
+    let adam_update = counter.measure(|| adam.step(model, &full.grads));
     // forward, weight gradients, and the head's input gradient
     let full_macs = 2 * (64 * 64 + 64 * 10) + 64 * 10;
     let train_macs = 64 * 64 + 64 * 10 + 64 * 10; // frozen + head forward, head weight gradient
@@ -207,6 +216,8 @@ fn main() -> ! {
     defmt::println!("instructions: fine-tuning step on 1 sample (frozen forward, head forward and backward, SGD momentum) {=u32} ({=u32}.{=u32:02} per MAC)", train, a, b);
     let (a, b) = per(full_sgd, full_macs);
     defmt::println!("instructions: full training step on 1 sample, all 4810 parameters: SGD {=u32} ({=u32}.{=u32:02} per MAC), Adam {=u32}", full_sgd, a, b, full_adam);
+    let ((a, b), (c, d)) = (per(sgd_update, 4810), per(adam_update, 4810));
+    defmt::println!("instructions: the update alone, 4810 parameters: SGD {=u32} ({=u32}.{=u32:02} per parameter), Adam {=u32} ({=u32}.{=u32:02} per parameter)", sgd_update, a, b, adam_update, c, d);
     // an Adam step alone on a small model, where the per-step bias corrections (soft double
     // precision) weigh most: 4 tensors, 67 parameters
     type S = neurite_firmware::parity::Small;
