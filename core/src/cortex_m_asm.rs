@@ -8,6 +8,10 @@
 //!   inputs per pass (one more `vldmia` for their two `x` values, and the loop's two), 22
 //!   instructions per 16 multiply-accumulates. The compiler loads the weights one by one
 //!   (it cannot allocate the eight consecutive registers a `vldmia` needs).
+//! - [`scaled_blocks`]: [`crate::kernel::elementwise::add_scaled`] and `sub_scaled`
+//!   (`y += a * x`, `y -= a * x`: weight gradients and SGD's step), eight elements per
+//!   `vldmia` / `vldmia` / eight `vmla.f32` or `vmls.f32` / `vstmia`: 13 instructions per 8
+//!   elements against about 6 per element from the compiler.
 //!
 //! The same bits as the portable code: `vmla.f32 Sd, Sn, Sm` is a multiply rounded to `f32`
 //! and then an add rounded to `f32` (VFP's chained multiply-accumulate, not fused), which
@@ -20,6 +24,73 @@
 
 use crate::kernel::dense::PACK;
 use core::arch::asm;
+
+/// `y[i] += a * x[i]` (`sub`: `-=`) for the whole blocks of 8 at the start of `y` and `x`
+/// (the same length); returns how many elements it did (a multiple of 8). `vmla.f32` /
+/// `vmls.f32` round the product to `f32` and then the sum or difference, as the portable
+/// `*y += a * x` / `*y -= a * x` do.
+#[inline]
+pub(crate) fn scaled_blocks(y: &mut [f32], a: f32, x: &[f32], sub: bool) -> usize {
+    let blocks = y.len().min(x.len()) / 8;
+    if blocks == 0 {
+        return 0;
+    }
+    macro_rules! blocks {
+        ($op:literal) => {
+            // SAFETY: the loop runs `blocks >= 1` times; each reads 8 values of `y` and 8 of
+            // `x` and writes the 8 of `y` it read, advancing both pointers by 8: it touches
+            // the first `8 * blocks <= min(y.len(), x.len())` values of each and nothing
+            // else. The registers it uses are declared clobbered.
+            unsafe {
+                asm!(
+                    "vmov s16, {a}",
+                    "2:",
+                    "vldmia {y}, {{s0-s7}}",
+                    "vldmia {x}!, {{s8-s15}}",
+                    concat!($op, " s0, s8, s16"),
+                    concat!($op, " s1, s9, s16"),
+                    concat!($op, " s2, s10, s16"),
+                    concat!($op, " s3, s11, s16"),
+                    concat!($op, " s4, s12, s16"),
+                    concat!($op, " s5, s13, s16"),
+                    concat!($op, " s6, s14, s16"),
+                    concat!($op, " s7, s15, s16"),
+                    "vstmia {y}!, {{s0-s7}}",
+                    "subs {n}, {n}, #1",
+                    "bne 2b",
+                    a = in(reg) a.to_bits(),
+                    y = inout(reg) y.as_mut_ptr() => _,
+                    x = inout(reg) x.as_ptr() => _,
+                    n = inout(reg) blocks => _,
+                    out("s0") _,
+                    out("s1") _,
+                    out("s2") _,
+                    out("s3") _,
+                    out("s4") _,
+                    out("s5") _,
+                    out("s6") _,
+                    out("s7") _,
+                    out("s8") _,
+                    out("s9") _,
+                    out("s10") _,
+                    out("s11") _,
+                    out("s12") _,
+                    out("s13") _,
+                    out("s14") _,
+                    out("s15") _,
+                    out("s16") _,
+                    options(nostack),
+                );
+            }
+        };
+    }
+    if sub {
+        blocks!("vmls.f32");
+    } else {
+        blocks!("vmla.f32");
+    }
+    8 * blocks
+}
 
 /// `sqrt(x)` by the FPU: IEEE 754 square root, correctly rounded (as libm's `sqrtf`).
 #[inline]

@@ -85,6 +85,50 @@ mod tests {
         }
     }
 
+    /// `add_scaled` and `sub_scaled` (blocks of 8 in `vmla.f32` / `vmls.f32` with
+    /// `cortex-m-asm`, then the rest) give the compiler's per-element `y += a * x` and
+    /// `y -= a * x` bit for bit, on lengths around the block size and on signed zeros,
+    /// subnormals, huge values, infinities and NaN.
+    #[test]
+    fn scaled_additions_equal_the_per_element_loop_bit_for_bit() {
+        use neurite::kernel::elementwise::{add_scaled, sub_scaled};
+        let mut rng = neurite::rng::Rng::new(12);
+        let special = [0.0, -0.0, 1e-45, -1e-40, 3.4e38, -3.4e38, f32::INFINITY, f32::NAN, 1.0];
+        let mut value = |k: usize| {
+            if k % 5 == 0 {
+                special[(k / 5) % special.len()]
+            } else {
+                rng.normal() * libm::powf(10.0, rng.below(12) as f32 - 6.0)
+            }
+        };
+        for n in [1usize, 3, 7, 8, 9, 16, 17, 63, 64, 65] {
+            let mut x = [0.0f32; 65];
+            let mut y = [0.0f32; 65];
+            for k in 0..n {
+                x[k] = value(k);
+                y[k] = value(k + 3);
+            }
+            for a in [0.5f32, -3.0e-3, 0.0, -0.0, 7.0e30] {
+                for sub in [false, true] {
+                    let mut fast = y;
+                    let mut each = y;
+                    if sub {
+                        sub_scaled(&mut fast[..n], a, &x[..n]);
+                    } else {
+                        add_scaled(&mut fast[..n], a, &x[..n]);
+                    }
+                    for (e, &xi) in each[..n].iter_mut().zip(&x[..n]) {
+                        let p = core::hint::black_box(a * xi);
+                        *e = if sub { *e - p } else { *e + p };
+                    }
+                    for (f, e) in fast.iter().zip(&each) {
+                        defmt::assert!(f.to_bits() == e.to_bits() || (f.is_nan() && e.is_nan()));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn digits_model_is_accurate_on_target() {
         let (_, correct) = neurite_firmware::parity::digits_inference();

@@ -1,6 +1,7 @@
 //! Fully connected layer kernels. Weights are row-major `[out][in]` (PyTorch's
 //! `nn.Linear.weight` layout).
 
+use super::elementwise::add_scaled;
 use super::reduce::dot;
 
 /// `y[o] = (sum_i w[o][i] * x[i]) + b[o]`, the sum in index order.
@@ -82,14 +83,15 @@ pub fn backward(w: &[f32], x: &[f32], dy: &[f32], dx: &mut [f32], gw: &mut [f32]
         return;
     }
     dx.fill(0.0);
+    // per output row: the row's weight gradient, then its terms of every dx[i] (each sum
+    // still over `o` in order)
+    let n = cols.min(dx.len());
     for (((row, grow), gbo), &d) in
         w.chunks_exact(cols).zip(gw.chunks_exact_mut(cols)).zip(gb.iter_mut()).zip(dy)
     {
         *gbo += d;
-        for ((g, &xi), (dxi, &wi)) in grow.iter_mut().zip(x).zip(dx.iter_mut().zip(row)) {
-            *g += d * xi;
-            *dxi += wi * d;
-        }
+        add_scaled(grow, d, x);
+        add_scaled(&mut dx[..n], d, row);
     }
 }
 
@@ -102,9 +104,7 @@ pub fn backward_params(x: &[f32], dy: &[f32], gw: &mut [f32], gb: &mut [f32]) {
     }
     for ((grow, gbo), &d) in gw.chunks_exact_mut(cols).zip(gb.iter_mut()).zip(dy) {
         *gbo += d;
-        for (g, &xi) in grow.iter_mut().zip(x) {
-            *g += d * xi;
-        }
+        add_scaled(grow, d, x);
     }
 }
 

@@ -1,4 +1,5 @@
-//! Element-wise maps: `y[i] = f(x[i])` and `dx[i] = f'(x[i]) * dy[i]`.
+//! Element-wise maps: `y[i] = f(x[i])` and `dx[i] = f'(x[i]) * dy[i]`; scaled additions
+//! `y[i] += a * x[i]`.
 
 use crate::activation::Activation;
 
@@ -85,5 +86,39 @@ mod tests {
         prelu_backward(&[0.25], &[0.0, -0.0, 1.0, -2.0], &[2.0, 3.0, 5.0, 7.0], &mut dx, &mut ga);
         assert_eq!(dx, [0.5, 0.75, 5.0, 1.75]);
         assert_eq!(ga, [-14.0]);
+    }
+}
+
+/// `y[i] += a * x[i]`: the product rounded to `f32`, then the sum, never fused; over the
+/// shorter of the two. A dense layer's weight gradient row (`gw[o] += dy[o] * x`) and input
+/// gradient (`dx += dy[o] * w[o]`) use it. With the core's `cortex-m-asm` feature on a
+/// hard-float Cortex-M, eight elements per `vldmia` / `vmla.f32` / `vstmia` block (the same
+/// bits: `vmla.f32` is that multiply and add).
+#[inline]
+pub fn add_scaled(y: &mut [f32], a: f32, x: &[f32]) {
+    scaled::<false>(y, a, x);
+}
+
+/// `y[i] -= a * x[i]` (the product rounded, then the difference): SGD's step
+/// `p -= lr * g`. As [`add_scaled`], with `vmls.f32`.
+#[inline]
+pub fn sub_scaled(y: &mut [f32], a: f32, x: &[f32]) {
+    scaled::<true>(y, a, x);
+}
+
+#[inline]
+fn scaled<const SUB: bool>(y: &mut [f32], a: f32, x: &[f32]) {
+    let n = y.len().min(x.len());
+    let (y, x) = (&mut y[..n], &x[..n]);
+    #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
+    let done = crate::cortex_m_asm::scaled_blocks(y, a, x, SUB);
+    #[cfg(not(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf")))]
+    let done = 0;
+    for (yi, &xi) in y[done..].iter_mut().zip(&x[done..]) {
+        if SUB {
+            *yi -= a * xi;
+        } else {
+            *yi += a * xi;
+        }
     }
 }

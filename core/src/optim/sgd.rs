@@ -3,6 +3,7 @@
 use super::state::{as_flag, exactly, flag, HyperParameters, OptimizerState};
 use super::{decayed, non_negative, require, Off, On, Optimizer, Slot};
 use crate::error::Error;
+use crate::kernel::elementwise::sub_scaled;
 use crate::layer::Layer;
 use crate::params::Params;
 use core::marker::PhantomData;
@@ -64,6 +65,7 @@ pub fn update(
                 *pi -= cfg.lr * step;
             }
         }
+        _ if cfg.weight_decay == 0.0 => sub_scaled(p, cfg.lr, g),
         _ => {
             for (pi, &gi) in p.iter_mut().zip(g) {
                 *pi -= cfg.lr * decayed(gi, *pi, cfg.weight_decay);
