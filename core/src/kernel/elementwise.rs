@@ -61,34 +61,6 @@ pub fn prelu_backward(alpha: &[f32], x: &[f32], dy: &[f32], dx: &mut [f32], galp
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// PyTorch's PReLU is `x if x > 0 else w * x`: at a zero input the output is `w * x`, a
-    /// zero whose sign is the product's (`torch.prelu(tensor([0., -0.]), tensor([-0.25]))`
-    /// is `[-0., 0.]`).
-    #[test]
-    fn prelu_at_signed_zeros_matches_pytorch() {
-        let mut y = [1.0; 2];
-        prelu_forward(&[-0.25], &[0.0, -0.0], &mut y);
-        assert_eq!(y.map(f32::to_bits), [(-0.0f32).to_bits(), 0.0f32.to_bits()]);
-        prelu_forward(&[0.25], &[0.0, -0.0], &mut y);
-        assert_eq!(y.map(f32::to_bits), [0.0f32.to_bits(), (-0.0f32).to_bits()]);
-    }
-
-    /// At a zero input PyTorch's PReLU gradient takes the negative side's slope: for
-    /// `x = [0, -0, 1, -2]`, `w = 0.25` and `dy = [2, 3, 5, 7]`, `x.grad` is
-    /// `[0.5, 0.75, 5, 1.75]` and `w.grad` is `-14` (`torch.prelu` backward).
-    #[test]
-    fn prelu_backward_at_zero_matches_pytorch() {
-        let (mut dx, mut ga) = ([9.0; 4], [0.0]);
-        prelu_backward(&[0.25], &[0.0, -0.0, 1.0, -2.0], &[2.0, 3.0, 5.0, 7.0], &mut dx, &mut ga);
-        assert_eq!(dx, [0.5, 0.75, 5.0, 1.75]);
-        assert_eq!(ga, [-14.0]);
-    }
-}
-
 /// `y[i] += a * x[i]`: the product rounded to `f32`, then the sum, never fused; over the
 /// shorter of the two. A dense layer's weight gradient row (`gw[o] += dy[o] * x`) and input
 /// gradient (`dx += dy[o] * w[o]`) use it. With the core's `cortex-m-asm` feature on a
@@ -120,5 +92,33 @@ fn scaled<const SUB: bool>(y: &mut [f32], a: f32, x: &[f32]) {
         } else {
             *yi += a * xi;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PyTorch's PReLU is `x if x > 0 else w * x`: at a zero input the output is `w * x`, a
+    /// zero whose sign is the product's (`torch.prelu(tensor([0., -0.]), tensor([-0.25]))`
+    /// is `[-0., 0.]`).
+    #[test]
+    fn prelu_at_signed_zeros_matches_pytorch() {
+        let mut y = [1.0; 2];
+        prelu_forward(&[-0.25], &[0.0, -0.0], &mut y);
+        assert_eq!(y.map(f32::to_bits), [(-0.0f32).to_bits(), 0.0f32.to_bits()]);
+        prelu_forward(&[0.25], &[0.0, -0.0], &mut y);
+        assert_eq!(y.map(f32::to_bits), [0.0f32.to_bits(), (-0.0f32).to_bits()]);
+    }
+
+    /// At a zero input PyTorch's PReLU gradient takes the negative side's slope: for
+    /// `x = [0, -0, 1, -2]`, `w = 0.25` and `dy = [2, 3, 5, 7]`, `x.grad` is
+    /// `[0.5, 0.75, 5, 1.75]` and `w.grad` is `-14` (`torch.prelu` backward).
+    #[test]
+    fn prelu_backward_at_zero_matches_pytorch() {
+        let (mut dx, mut ga) = ([9.0; 4], [0.0]);
+        prelu_backward(&[0.25], &[0.0, -0.0, 1.0, -2.0], &[2.0, 3.0, 5.0, 7.0], &mut dx, &mut ga);
+        assert_eq!(dx, [0.5, 0.75, 5.0, 1.75]);
+        assert_eq!(ga, [-14.0]);
     }
 }
