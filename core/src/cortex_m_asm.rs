@@ -3,7 +3,8 @@
 //!
 //! - [`sqrt`]: `vsqrt.f32`, the FPU's IEEE square root, correctly rounded as libm's
 //!   `sqrtf` (which on Arm is a software routine of about forty instructions).
-//! - [`dense_block_sums`]: [`crate::kernel::dense::forward_packed`]'s inner loop: one
+//! - [`block_accumulate`]: the inner loop of [`crate::kernel::dense::forward_packed`] and
+//!   [`crate::kernel::conv::conv2d_forward_packed`]: one
 //!   `vldmia` loads an input's eight weights and eight `vmla.f32` accumulate them, two
 //!   inputs per pass (one more `vldmia` for their two `x` values, and the loop's two), 22
 //!   instructions per 16 multiply-accumulates. The compiler loads the weights one by one
@@ -24,6 +25,95 @@
 
 use crate::kernel::dense::PACK;
 use core::arch::asm;
+
+/// [`crate::kernel::conv::conv2d_forward_packed`]'s taps of one output position for one block
+/// of eight output channels, the sums kept in `s0`-`s7` across the whole walk: per tap one
+/// `vldmia` of its input value, one of its eight weights and eight `vmla.f32`, then the row
+/// and channel steps. The caller checked [`TapWalk::fits`](crate::kernel::conv) (every tap
+/// inside `w` and `x`, non-empty counts, strides not shorter than what they skip).
+pub(crate) fn conv_block_taps(
+    acc: &mut [f32; PACK],
+    w: &[f32],
+    x: &[f32],
+    walk: &crate::kernel::conv::TapWalk,
+) {
+    // counts and byte skips, read by the loops from memory (too few free registers)
+    let plan: [usize; 6] = [
+        walk.run,
+        walk.rows,
+        4 * (walk.x_row - walk.run),
+        4 * (walk.x_channel - walk.rows * walk.x_row),
+        4 * (walk.w_row - walk.run * PACK),
+        4 * (walk.w_channel - walk.rows * walk.w_row),
+    ];
+    // SAFETY: `fits` checked that every tap's input `x[x_at + c * x_channel + r * x_row + t]`
+    // and weights `w[w_at + c * w_channel + r * w_row + t * PACK ..][..PACK]` are in bounds
+    // for c < channels, r < rows, t < run (all >= 1, so no loop counter wraps), and that the
+    // skips are not negative; the loops read exactly those, advancing `x` and `w` tap by tap
+    // and by the skips between rows and channels. `acc` is read at the start and written at
+    // the end, `plan` only read. The registers used are declared clobbered.
+    unsafe {
+        asm!(
+            "vldmia {acc}, {{s0-s7}}",
+            "1:",
+            "ldr {rows}, [{plan}, #4]",
+            "2:",
+            "ldr {taps}, [{plan}]",
+            "3:",
+            "vldmia {x}!, {{s16}}",
+            "vldmia {w}!, {{s8-s15}}",
+            "vmla.f32 s0, s8, s16",
+            "vmla.f32 s1, s9, s16",
+            "vmla.f32 s2, s10, s16",
+            "vmla.f32 s3, s11, s16",
+            "vmla.f32 s4, s12, s16",
+            "vmla.f32 s5, s13, s16",
+            "vmla.f32 s6, s14, s16",
+            "vmla.f32 s7, s15, s16",
+            "subs {taps}, {taps}, #1",
+            "bne 3b",
+            "ldr {tmp}, [{plan}, #8]",
+            "add {x}, {x}, {tmp}",
+            "ldr {tmp}, [{plan}, #16]",
+            "add {w}, {w}, {tmp}",
+            "subs {rows}, {rows}, #1",
+            "bne 2b",
+            "ldr {tmp}, [{plan}, #12]",
+            "add {x}, {x}, {tmp}",
+            "ldr {tmp}, [{plan}, #20]",
+            "add {w}, {w}, {tmp}",
+            "subs {channels}, {channels}, #1",
+            "bne 1b",
+            "vstmia {acc}, {{s0-s7}}",
+            acc = in(reg) acc.as_mut_ptr(),
+            plan = in(reg) plan.as_ptr(),
+            x = inout(reg) x.as_ptr().wrapping_add(walk.x_at) => _,
+            w = inout(reg) w.as_ptr().wrapping_add(walk.w_at) => _,
+            channels = inout(reg) walk.channels => _,
+            rows = out(reg) _,
+            taps = out(reg) _,
+            tmp = out(reg) _,
+            out("s0") _,
+            out("s1") _,
+            out("s2") _,
+            out("s3") _,
+            out("s4") _,
+            out("s5") _,
+            out("s6") _,
+            out("s7") _,
+            out("s8") _,
+            out("s9") _,
+            out("s10") _,
+            out("s11") _,
+            out("s12") _,
+            out("s13") _,
+            out("s14") _,
+            out("s15") _,
+            out("s16") _,
+            options(nostack),
+        );
+    }
+}
 
 /// `y[i] += a * x[i]` (`sub`: `-=`) for the whole blocks of 8 at the start of `y` and `x`
 /// (the same length); returns how many elements it did (a multiple of 8). `vmla.f32` /
@@ -114,10 +204,11 @@ pub(crate) fn sqrt(x: f32) -> f32 {
     f32::from_bits(bits)
 }
 
-/// `acc[j] = sum_i wb[i * PACK + j] * x[i]` from 0, `i` ascending.
+/// `acc[j] += wb[i * PACK + j] * x[i]` for `i` ascending, each product rounded and then
+/// each sum (from `acc`'s values: 0 for a dense layer's block, the running sums of a
+/// convolution's earlier taps).
 #[inline]
-pub(crate) fn dense_block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
-    let mut acc = [0.0f32; PACK];
+pub(crate) fn block_accumulate(acc: &mut [f32; PACK], wb: &[f32], x: &[f32]) {
     let n = x.len();
     if n == 0 || wb.len() < n * PACK {
         // short weights: the portable loop over what they hold
@@ -126,7 +217,7 @@ pub(crate) fn dense_block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
                 *a += wj * xv;
             }
         }
-        return acc;
+        return;
     }
     let (pairs, odd) = (n / 2, n % 2 == 1);
     let (mut w, mut xp) = (wb.as_ptr(), x.as_ptr());
@@ -228,5 +319,4 @@ pub(crate) fn dense_block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
             );
         }
     }
-    acc
 }

@@ -142,13 +142,18 @@ pub fn digits_inference() -> (u64, usize) {
 /// The digits CNN's outputs on the test split (inference through reused buffers): the hash
 /// of every output bit and the number of correct predictions.
 pub fn cnn_inference() -> (u64, usize) {
+    cnn_inference_with(crate::cnn::infer)
+}
+
+/// [`cnn_inference`] through another inference function of the same model (the packed one).
+pub fn cnn_inference_with(infer: crate::cnn::InferFn) -> (u64, usize) {
     let (mut a, mut b) = ([0.0; crate::cnn::SCRATCH], [0.0; crate::cnn::SCRATCH]);
     let (mean, std) = (&crate::cnn_model::INPUT_MEAN, &crate::cnn_model::INPUT_STD);
     let mut correct = 0;
     let mut h = Fnv::new();
     for &i in crate::digits::TEST_ROWS.iter() {
         let i = usize::from(i);
-        let y = crate::cnn::infer(&crate::digits::input_with(i, mean, std), &mut a, &mut b);
+        let y = infer(&crate::digits::input_with(i, mean, std), &mut a, &mut b);
         correct += usize::from(
             neurite::kernel::reduce::argmax(&y) == usize::from(crate::digits::LABELS[i]),
         );

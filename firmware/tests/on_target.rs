@@ -85,6 +85,53 @@ mod tests {
         }
     }
 
+    /// `PackedConv2d` (the whole walk of taps in registers with `cortex-m-asm`) gives
+    /// `Conv2d`'s bits on shapes with a partial block, stride 2, no padding and 1-wide kernels.
+    #[test]
+    fn packed_conv_equals_conv_bit_for_bit_on_target() {
+        use neurite::init::LayerInit;
+        use neurite::layer::{Conv2d, Infer, PackedConv2d};
+        use neurite::params::Zeroed;
+        use neurite::prelude::Layer;
+        fn check<
+            const C: usize,
+            const H: usize,
+            const W: usize,
+            const O: usize,
+            const OH: usize,
+            const OW: usize,
+            const KH: usize,
+            const KW: usize,
+            const S: usize,
+            const P: usize,
+            const B: usize,
+        >(
+            seed: u64,
+        ) {
+            let mut rng = neurite::rng::Rng::new(seed);
+            let mut conv = Conv2d::<C, H, W, O, OH, OW, KH, KW, S, P>::ZEROED;
+            conv.init(&LayerInit::XAVIER, &mut rng);
+            for b in conv.bias.iter_mut() {
+                *b = rng.normal();
+            }
+            let packed = PackedConv2d::<C, H, W, O, OH, OW, KH, KW, S, P, B>::from_conv(&conv);
+            let mut x = [[[0.0f32; W]; H]; C];
+            for v in x.as_flattened_mut().as_flattened_mut() {
+                *v = rng.normal();
+            }
+            let (mut y, mut reference) = ([[[0.0f32; OW]; OH]; O], [[[0.0f32; OW]; OH]; O]);
+            packed.forward(&x, &mut y);
+            conv.forward(&x, &mut reference);
+            let (y, r) = (y.as_flattened().as_flattened(), reference.as_flattened().as_flattened());
+            defmt::assert!(y.iter().zip(r).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+        check::<3, 6, 7, 9, 6, 7, 3, 3, 1, 1, 2>(1);
+        check::<2, 7, 7, 7, 3, 3, 3, 3, 2, 0, 1>(2);
+        check::<4, 5, 6, 17, 5, 4, 1, 3, 1, 0, 3>(3);
+        check::<16, 4, 4, 32, 4, 4, 3, 3, 1, 1, 4>(4);
+        check::<1, 8, 8, 8, 4, 4, 2, 2, 2, 0, 1>(5);
+    }
+
     /// `add_scaled` and `sub_scaled` (blocks of 8 in `vmla.f32` / `vmls.f32` with
     /// `cortex-m-asm`, then the rest) give the compiler's per-element `y += a * x` and
     /// `y -= a * x` bit for bit, on lengths around the block size and on signed zeros,

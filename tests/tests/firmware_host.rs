@@ -71,6 +71,9 @@ fn firmware_cnn_is_the_cli_cnn_bit_for_bit() {
     }
     let (typed, typed_correct) = neurite_firmware::parity::cnn_inference();
     assert_eq!(typed, h.finish(), "the firmware's typed CNN differs from the host model");
+    // the same model with its convolutions packed (`PackedConv2d`)
+    let packed = neurite_firmware::parity::cnn_inference_with(neurite_firmware::cnn::infer_packed);
+    assert_eq!(packed, (typed, typed_correct), "the packed convolutions change the outputs");
     assert_eq!(typed_correct, correct);
     assert_eq!(correct, 355, "test accuracy 355/360 = 0.9861 (README)");
 }

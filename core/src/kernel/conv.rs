@@ -33,6 +33,7 @@
 //! is shorter than the geometry requires, the call returns without writing anything. Longer
 //! buffers are fine: their tails are ignored and left untouched.
 
+use super::dense::{block_accumulate, PACK};
 use super::reduce::sum;
 
 /// Geometry of a 2-D convolution over one sample, PyTorch's `nn.Conv2d` semantics (zero
@@ -318,6 +319,132 @@ pub fn conv2d_forward(g: &Conv2dGeom, w: &[f32], b: Option<&[f32]>, x: &[f32], y
         return;
     }
     forward_checked(g, w, b, x, y);
+}
+
+/// [`conv2d_forward`] with the weights laid out for the loop (groups 1, dilation 1): blocks of
+/// [`PACK`] output channels, each tap's `PACK` weights side by side,
+/// `wp[block][ci][kh][kw][j] = w[block * PACK + j][ci][kh][kw]` (zero past the last output
+/// channel; [`crate::layer::PackedConv2d`] holds them so). Each output is still the sum of
+/// [`conv2d_forward`], from 0 over `ci`, `kh`, `kw` ascending (in-bounds taps), then the bias:
+/// the same bits. A run of taps along a kernel row feeds [`block_accumulate`] (on a Cortex-M4F
+/// with `cortex-m-asm`: one `vldmia` per tap's eight weights and eight `vmla.f32`).
+///
+/// Shapes: `wp` has `ceil(out_channels / PACK) * in_channels * kh * kw * PACK` values, `b`
+/// `out_channels`, `x` [`Conv2dGeom::input_len`], `y` [`Conv2dGeom::output_len`]. Groups or
+/// dilation other than 1, an invalid geometry or a short buffer: nothing is written.
+pub fn conv2d_forward_packed(g: &Conv2dGeom, wp: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+    let [kh_n, kw_n] = g.kernel;
+    let tap_block = kh_n * kw_n * PACK;
+    let block_len = g.in_channels * tap_block;
+    let blocks = g.out_channels.div_ceil(PACK);
+    if !g.is_valid()
+        || g.groups != 1
+        || g.dilation != [1, 1]
+        || wp.len() < blocks * block_len
+        || b.len() < g.out_channels
+        || x.len() < g.input_len()
+        || y.len() < g.output_len()
+    {
+        return;
+    }
+    let (in_h, in_w, out_h, out_w) = (g.in_h, g.in_w, g.out_h(), g.out_w());
+    let ([sh, sw], [ph, pw]) = (g.stride, g.padding);
+    let (plane_in, plane_out) = (in_h * in_w, out_h * out_w);
+    let x = &x[..g.input_len()];
+    for oh in 0..out_h {
+        let (kh_lo, kh_hi) = span(oh * sh, 1, ph, in_h, kh_n);
+        for ow in 0..out_w {
+            let (kw_lo, kw_hi) = span(ow * sw, 1, pw, in_w, kw_n);
+            let run = kw_hi - kw_lo;
+            for (blk, wb) in wp.chunks_exact(block_len).take(blocks).enumerate() {
+                let mut acc = [0.0f32; PACK];
+                if run > 0 && kh_lo < kh_hi {
+                    let walk = TapWalk {
+                        x_at: (oh * sh + kh_lo - ph) * in_w + ow * sw + kw_lo - pw,
+                        w_at: (kh_lo * kw_n + kw_lo) * PACK,
+                        run,
+                        rows: kh_hi - kh_lo,
+                        channels: g.in_channels,
+                        x_row: in_w,
+                        x_channel: plane_in,
+                        w_row: kw_n * PACK,
+                        w_channel: tap_block,
+                    };
+                    walk.accumulate(&mut acc, wb, x);
+                }
+                for (j, a) in acc.into_iter().enumerate() {
+                    let o = blk * PACK + j;
+                    if o < g.out_channels {
+                        y[o * plane_out + oh * out_w + ow] = a + b[o];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The in-bounds taps of one output position of [`conv2d_forward_packed`], for one block of
+/// output channels: `channels` input channels of `rows` kernel rows of `run` taps, from
+/// `x[x_at]` and `w[w_at]` (its block's weights), rows `x_row` / `w_row` apart and channels
+/// `x_channel` / `w_channel` apart (in values).
+pub(crate) struct TapWalk {
+    pub(crate) x_at: usize,
+    pub(crate) w_at: usize,
+    pub(crate) run: usize,
+    pub(crate) rows: usize,
+    pub(crate) channels: usize,
+    pub(crate) x_row: usize,
+    pub(crate) x_channel: usize,
+    pub(crate) w_row: usize,
+    pub(crate) w_channel: usize,
+}
+
+impl TapWalk {
+    /// `acc[j] += w[tap][j] * x[tap]` over the taps, channel by channel, row by row, tap by
+    /// tap (ascending): each output's sum in [`conv2d_forward`]'s order. With `cortex-m-asm`
+    /// on a hard-float Cortex-M, the whole walk in one loop nest with the sums in registers
+    /// (when the walk fits `x` and `w`, as it does for a valid geometry).
+    fn accumulate(&self, acc: &mut [f32; PACK], w: &[f32], x: &[f32]) {
+        #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
+        if self.fits(w.len(), x.len()) {
+            crate::cortex_m_asm::conv_block_taps(acc, w, x, self);
+            return;
+        }
+        for c in 0..self.channels {
+            for r in 0..self.rows {
+                let xs = x.get(self.x_at + c * self.x_channel + r * self.x_row..);
+                let ws = w.get(self.w_at + c * self.w_channel + r * self.w_row..);
+                if let (Some(xs), Some(ws)) = (xs, ws) {
+                    let run = self.run.min(xs.len());
+                    block_accumulate(acc, ws, &xs[..run]);
+                }
+            }
+        }
+    }
+
+    /// Whether every tap lies inside `w_len` weights and `x_len` inputs, and the walk is not
+    /// empty.
+    #[cfg_attr(
+        not(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf")),
+        allow(dead_code)
+    )]
+    fn fits(&self, w_len: usize, x_len: usize) -> bool {
+        let last = |at: usize, row: usize, channel: usize, tap: usize| {
+            let c = (self.channels - 1).checked_mul(channel)?;
+            let r = (self.rows - 1).checked_mul(row)?;
+            at.checked_add(c)?.checked_add(r)?.checked_add((self.run - 1).checked_mul(tap)?)
+        };
+        self.run > 0
+            && self.rows > 0
+            && self.channels > 0
+            && self.run <= self.x_row
+            && self.run * PACK <= self.w_row
+            && self.rows.checked_mul(self.x_row).is_some_and(|n| n <= self.x_channel)
+            && self.rows.checked_mul(self.w_row).is_some_and(|n| n <= self.w_channel)
+            && last(self.x_at, self.x_row, self.x_channel, 1).is_some_and(|i| i < x_len)
+            && last(self.w_at, self.w_row, self.w_channel, PACK)
+                .is_some_and(|i| i.checked_add(PACK - 1).is_some_and(|i| i < w_len))
+    }
 }
 
 /// Backward of [`conv2d_forward`] for one sample.
@@ -892,6 +1019,44 @@ mod tests {
             }
         }
         y
+    }
+
+    #[test]
+    fn packed_weights_give_the_same_bits() {
+        let mut rng = Rng::new(23);
+        for (ch, kernel, stride, padding) in [
+            ([1, 1], [3, 3], [1, 1], [1, 1]),
+            ([3, 7], [3, 3], [1, 1], [1, 1]),
+            ([2, 8], [2, 3], [2, 1], [0, 2]),
+            ([4, 9], [1, 3], [1, 2], [0, 1]),
+            ([5, 17], [3, 2], [2, 2], [2, 0]),
+            ([16, 32], [3, 3], [1, 1], [1, 1]),
+        ] {
+            let g = geom(ch, [6, 7], kernel, stride, padding, [1, 1], 1);
+            assert!(g.is_valid(), "{g:?}");
+            let (w, b) = (randn(&mut rng, g.weight_len()), randn(&mut rng, g.out_channels));
+            let mut x = randn(&mut rng, g.input_len());
+            x[0] = -0.0;
+            let taps = kernel[0] * kernel[1];
+            let mut wp = vec![0.0; g.out_channels.div_ceil(PACK) * g.in_channels * taps * PACK];
+            for o in 0..g.out_channels {
+                for t in 0..g.in_channels * taps {
+                    wp[((o / PACK) * g.in_channels * taps + t) * PACK + o % PACK] =
+                        w[o * g.in_channels * taps + t];
+                }
+            }
+            let (mut y, mut reference) =
+                (vec![f32::NAN; g.output_len()], vec![0.0; g.output_len()]);
+            conv2d_forward_packed(&g, &wp, &b, &x, &mut y);
+            conv2d_forward(&g, &w, Some(&b), &x, &mut reference);
+            assert_eq!(bits(&y), bits(&reference), "{g:?}");
+            // short weights, groups or dilation: nothing written
+            let mut untouched = vec![f32::NAN; g.output_len()];
+            conv2d_forward_packed(&g, &wp[1..], &b, &x, &mut untouched);
+            let dilated = Conv2dGeom { dilation: [1, 2], ..g };
+            conv2d_forward_packed(&dilated, &wp, &b, &x, &mut untouched);
+            assert!(untouched.iter().all(|v| v.is_nan()));
+        }
     }
 
     #[test]

@@ -56,19 +56,27 @@ pub fn forward_packed(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
 /// 0 in index order. `wb` holds `x.len() * PACK` values.
 #[inline]
 fn block_sums(wb: &[f32], x: &[f32]) -> [f32; PACK] {
+    let mut acc = [0.0f32; PACK];
+    block_accumulate(&mut acc, wb, x);
+    acc
+}
+
+/// `acc[j] += wb[i][j] * x[i]` for `i` ascending (each product rounded, then each sum): a
+/// block of [`PACK`] sums continued over `x.len()` more terms. With `cortex-m-asm` on a
+/// hard-float Cortex-M, one `vldmia` per input's weights and eight `vmla.f32`.
+#[inline]
+pub fn block_accumulate(acc: &mut [f32; PACK], wb: &[f32], x: &[f32]) {
     #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
     {
-        crate::cortex_m_asm::dense_block_sums(wb, x)
+        crate::cortex_m_asm::block_accumulate(acc, wb, x);
     }
     #[cfg(not(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf")))]
     {
-        let mut acc = [0.0f32; PACK];
         for (wi, &xv) in wb.chunks_exact(PACK).zip(x) {
             for (a, &wj) in acc.iter_mut().zip(wi) {
                 *a += wj * xv;
             }
         }
-        acc
     }
 }
 

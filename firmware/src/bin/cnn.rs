@@ -25,10 +25,50 @@ fn infer_reusing(x: &[f32; 64], a: &mut [f32; SCRATCH], b: &mut [f32; SCRATCH]) 
 }
 
 #[inline(never)]
+fn infer_packed(x: &[f32; 64], a: &mut [f32; SCRATCH], b: &mut [f32; SCRATCH]) -> [f32; 10] {
+    cnn::infer_packed(x, a, b)
+}
+
+#[inline(never)]
 fn infer_chain(x: &[f32; 64]) -> [f32; 10] {
     let mut y = [0.0; 10];
     MODEL.forward(&cnn::image(x), &mut y);
     y
+}
+
+/// The same model with its convolutions packed: its outputs on every test row (hashed: the
+/// host computes the same), instructions and stack; the second convolution alone, row-major
+/// and packed. Exits with failure if the packed convolution's bits differ.
+#[inline(never)]
+fn packed_figures(
+    counter: &mut InstructionCounter,
+    x: &[f32; 64],
+    a: &mut [f32; SCRATCH],
+    b: &mut [f32; SCRATCH],
+) {
+    let per = |i: u32, m: u32| (i / m, (i % m) * 100 / m);
+    let (packed_hash, _) = neurite_firmware::parity::cnn_inference_with(infer_packed);
+    defmt::println!("parity cnn packed {=u64:#018x}", packed_hash);
+    let mut y = [0.0f32; 10];
+    let packed = counter.measure(|| y = infer_packed(x, a, b));
+    let stack_packed = target::stack_used_by(|| y = infer_packed(x, a, b));
+    // the second convolution alone (85% of the MACs)
+    let h = [[[0.5f32; 4]; 4]; 16];
+    let (mut c, mut cp) = ([[[0.0f32; 4]; 4]; 32], [[[0.0f32; 4]; 4]; 32]);
+    let conv2 = counter.measure(|| MODEL.1 .1 .1 .0.forward(&h, &mut c));
+    let conv2_packed = counter.measure(|| cnn::PACKED.1 .1 .1 .0.forward(&h, &mut cp));
+    let (c, cp) = (c.as_flattened().as_flattened(), cp.as_flattened().as_flattened());
+    let same = c.iter().zip(cp).all(|(p, q)| p.to_bits() == q.to_bits());
+    let conv2_macs = cnn::Conv2::GEOM.macs() as u32;
+    let ((w, f), (w2, f2), (w3, f3)) =
+        (per(packed, MACS as u32), per(conv2, conv2_macs), per(conv2_packed, conv2_macs));
+    defmt::println!(
+        "instructions: packed convolutions: inference {=u32} ({=u32}.{=u32:02} per MAC), stack {=usize} bytes; second convolution ({=u32} MACs) {=u32} ({=u32}.{=u32:02} per MAC), packed {=u32} ({=u32}.{=u32:02} per MAC), same bits {=bool}",
+        packed, w, f, stack_packed, conv2_macs, conv2, w2, f2, conv2_packed, w3, f3, same
+    );
+    if !same {
+        target::exit(false);
+    }
 }
 
 #[cortex_m_rt::entry]
@@ -64,6 +104,7 @@ fn main() -> ! {
         w,
         f
     );
+    packed_figures(&mut counter, &x, a, b);
     defmt::println!(
         "RAM: two reused activation buffers {=usize} bytes (every intermediate kept: {=usize}); inference buffers in all {=usize} bytes (budget {=usize}); weights {=usize} bytes in flash",
         neurite::footprint::activation_buffers::<cnn::Cnn>(),
