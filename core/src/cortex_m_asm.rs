@@ -29,32 +29,29 @@ use core::arch::asm;
 /// [`crate::kernel::conv::conv2d_forward_packed`]'s taps of one output position for one block
 /// of eight output channels, the sums kept in `s0`-`s7` across the whole walk: per tap one
 /// `vldmia` of its input value, one of its eight weights and eight `vmla.f32`, then the row
-/// and channel steps. The caller checked [`TapWalk::fits`](crate::kernel::conv) (every tap
+/// and channel steps. `plan` is `TapWalk::plan`, made only for a walk that fits (every tap
 /// inside `w` and `x`, non-empty counts, strides not shorter than what they skip).
 pub(crate) fn conv_block_taps(
     acc: &mut [f32; PACK],
     w: &[f32],
     x: &[f32],
     walk: &crate::kernel::conv::TapWalk,
+    plan: &mut crate::kernel::conv::Plan,
 ) {
-    // counts and byte skips, read by the loops from memory (too few free registers)
-    let plan: [usize; 6] = [
-        walk.run,
-        walk.rows,
-        4 * (walk.x_row - walk.run),
-        4 * (walk.x_channel - walk.rows * walk.x_row),
-        4 * (walk.w_row - walk.run * PACK),
-        4 * (walk.w_channel - walk.rows * walk.w_row),
-    ];
+    plan[6] = acc.as_mut_ptr() as usize;
     // SAFETY: `fits` checked that every tap's input `x[x_at + c * x_channel + r * x_row + t]`
     // and weights `w[w_at + c * w_channel + r * w_row + t * PACK ..][..PACK]` are in bounds
     // for c < channels, r < rows, t < run (all >= 1, so no loop counter wraps), and that the
     // skips are not negative; the loops read exactly those, advancing `x` and `w` tap by tap
-    // and by the skips between rows and channels. `acc` is read at the start and written at
-    // the end, `plan` only read. The registers used are declared clobbered.
+    // and by the skips between rows and channels. `acc` (its address in `plan[6]`) is read at
+    // the start and written at the end, `plan` only read. The registers used are declared
+    // clobbered.
     unsafe {
         asm!(
-            "vldmia {acc}, {{s0-s7}}",
+            "ldr {tmp}, [{plan}, #24]",
+            "vldmia {tmp}, {{s0-s7}}",
+            "ldr {x_skip}, [{plan}, #8]",
+            "ldr {w_skip}, [{plan}, #16]",
             "1:",
             "ldr {rows}, [{plan}, #4]",
             "2:",
@@ -72,10 +69,8 @@ pub(crate) fn conv_block_taps(
             "vmla.f32 s7, s15, s16",
             "subs {taps}, {taps}, #1",
             "bne 3b",
-            "ldr {tmp}, [{plan}, #8]",
-            "add {x}, {x}, {tmp}",
-            "ldr {tmp}, [{plan}, #16]",
-            "add {w}, {w}, {tmp}",
+            "add {x}, {x}, {x_skip}",
+            "add {w}, {w}, {w_skip}",
             "subs {rows}, {rows}, #1",
             "bne 2b",
             "ldr {tmp}, [{plan}, #12]",
@@ -84,14 +79,16 @@ pub(crate) fn conv_block_taps(
             "add {w}, {w}, {tmp}",
             "subs {channels}, {channels}, #1",
             "bne 1b",
-            "vstmia {acc}, {{s0-s7}}",
-            acc = in(reg) acc.as_mut_ptr(),
+            "ldr {tmp}, [{plan}, #24]",
+            "vstmia {tmp}, {{s0-s7}}",
             plan = in(reg) plan.as_ptr(),
             x = inout(reg) x.as_ptr().wrapping_add(walk.x_at) => _,
             w = inout(reg) w.as_ptr().wrapping_add(walk.w_at) => _,
             channels = inout(reg) walk.channels => _,
             rows = out(reg) _,
             taps = out(reg) _,
+            x_skip = out(reg) _,
+            w_skip = out(reg) _,
             tmp = out(reg) _,
             out("s0") _,
             out("s1") _,

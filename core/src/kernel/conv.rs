@@ -356,27 +356,30 @@ pub fn conv2d_forward_packed(g: &Conv2dGeom, wp: &[f32], b: &[f32], x: &[f32], y
         for ow in 0..out_w {
             let (kw_lo, kw_hi) = span(ow * sw, 1, pw, in_w, kw_n);
             let run = kw_hi - kw_lo;
+            // the same walk for every block of output channels (its weights `block_len` on)
+            let walk = (run > 0 && kh_lo < kh_hi).then(|| TapWalk {
+                x_at: (oh * sh + kh_lo - ph) * in_w + ow * sw + kw_lo - pw,
+                w_at: (kh_lo * kw_n + kw_lo) * PACK,
+                run,
+                rows: kh_hi - kh_lo,
+                channels: g.in_channels,
+                x_row: in_w,
+                x_channel: plane_in,
+                w_row: kw_n * PACK,
+                w_channel: tap_block,
+            });
+            let mut plan = walk.as_ref().and_then(|w| w.plan(block_len, x.len()));
             for (blk, wb) in wp.chunks_exact(block_len).take(blocks).enumerate() {
                 let mut acc = [0.0f32; PACK];
-                if run > 0 && kh_lo < kh_hi {
-                    let walk = TapWalk {
-                        x_at: (oh * sh + kh_lo - ph) * in_w + ow * sw + kw_lo - pw,
-                        w_at: (kh_lo * kw_n + kw_lo) * PACK,
-                        run,
-                        rows: kh_hi - kh_lo,
-                        channels: g.in_channels,
-                        x_row: in_w,
-                        x_channel: plane_in,
-                        w_row: kw_n * PACK,
-                        w_channel: tap_block,
-                    };
-                    walk.accumulate(&mut acc, wb, x);
+                if let Some(walk) = &walk {
+                    walk.accumulate(&mut acc, wb, x, plan.as_mut());
                 }
-                for (j, a) in acc.into_iter().enumerate() {
-                    let o = blk * PACK + j;
-                    if o < g.out_channels {
-                        y[o * plane_out + oh * out_w + ow] = a + b[o];
-                    }
+                // the block's outputs at this position, `plane_out` apart
+                let first = blk * PACK;
+                let n = PACK.min(g.out_channels - first);
+                let ys = y[first * plane_out + oh * out_w + ow..].iter_mut().step_by(plane_out);
+                for ((out, &a), &bias) in ys.zip(&acc[..n]).zip(&b[first..first + n]) {
+                    *out = a + bias;
                 }
             }
         }
@@ -387,6 +390,9 @@ pub fn conv2d_forward_packed(g: &Conv2dGeom, wp: &[f32], b: &[f32], x: &[f32], y
 /// output channels: `channels` input channels of `rows` kernel rows of `run` taps, from
 /// `x[x_at]` and `w[w_at]` (its block's weights), rows `x_row` / `w_row` apart and channels
 /// `x_channel` / `w_channel` apart (in values).
+/// See [`TapWalk::plan`].
+pub(crate) type Plan = [usize; 7];
+
 pub(crate) struct TapWalk {
     pub(crate) x_at: usize,
     pub(crate) w_at: usize,
@@ -404,12 +410,16 @@ impl TapWalk {
     /// tap (ascending): each output's sum in [`conv2d_forward`]'s order. With `cortex-m-asm`
     /// on a hard-float Cortex-M, the whole walk in one loop nest with the sums in registers
     /// (when the walk fits `x` and `w`, as it does for a valid geometry).
-    fn accumulate(&self, acc: &mut [f32; PACK], w: &[f32], x: &[f32]) {
+    ///
+    /// `plan` is [`TapWalk::plan`] for `w`'s and `x`'s lengths (`None`: the portable loop).
+    fn accumulate(&self, acc: &mut [f32; PACK], w: &[f32], x: &[f32], plan: Option<&mut Plan>) {
         #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
-        if self.fits(w.len(), x.len()) {
-            crate::cortex_m_asm::conv_block_taps(acc, w, x, self);
+        if let Some(plan) = plan {
+            crate::cortex_m_asm::conv_block_taps(acc, w, x, self, plan);
             return;
         }
+        #[cfg(not(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf")))]
+        let _ = plan;
         for c in 0..self.channels {
             for r in 0..self.rows {
                 let xs = x.get(self.x_at + c * self.x_channel + r * self.x_row..);
@@ -422,6 +432,27 @@ impl TapWalk {
         }
     }
 
+    /// What the assembly walk reads from memory: the tap and row counts, the byte skips from
+    /// a row's end to the next row and from a channel's end to the next channel (inputs, then
+    /// weights), and a slot for the sums' address; `None` unless the walk [fits](Self::fits)
+    /// `w_len` weights and `x_len` inputs (only with `cortex-m-asm` on a hard-float Cortex-M).
+    fn plan(&self, w_len: usize, x_len: usize) -> Option<Plan> {
+        #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
+        if self.fits(w_len, x_len) {
+            return Some([
+                self.run,
+                self.rows,
+                4 * (self.x_row - self.run),
+                4 * (self.x_channel - self.rows * self.x_row),
+                4 * (self.w_row - self.run * PACK),
+                4 * (self.w_channel - self.rows * self.w_row),
+                0,
+            ]);
+        }
+        let _ = (w_len, x_len);
+        None
+    }
+
     /// Whether every tap lies inside `w_len` weights and `x_len` inputs, and the walk is not
     /// empty.
     #[cfg_attr(
@@ -429,21 +460,21 @@ impl TapWalk {
         allow(dead_code)
     )]
     fn fits(&self, w_len: usize, x_len: usize) -> bool {
+        // saturating: an overflow makes an index of `usize::MAX`, which fits nothing
         let last = |at: usize, row: usize, channel: usize, tap: usize| {
-            let c = (self.channels - 1).checked_mul(channel)?;
-            let r = (self.rows - 1).checked_mul(row)?;
-            at.checked_add(c)?.checked_add(r)?.checked_add((self.run - 1).checked_mul(tap)?)
+            at.saturating_add((self.channels - 1).saturating_mul(channel))
+                .saturating_add((self.rows - 1).saturating_mul(row))
+                .saturating_add((self.run - 1).saturating_mul(tap))
         };
         self.run > 0
             && self.rows > 0
             && self.channels > 0
             && self.run <= self.x_row
-            && self.run * PACK <= self.w_row
-            && self.rows.checked_mul(self.x_row).is_some_and(|n| n <= self.x_channel)
-            && self.rows.checked_mul(self.w_row).is_some_and(|n| n <= self.w_channel)
-            && last(self.x_at, self.x_row, self.x_channel, 1).is_some_and(|i| i < x_len)
-            && last(self.w_at, self.w_row, self.w_channel, PACK)
-                .is_some_and(|i| i.checked_add(PACK - 1).is_some_and(|i| i < w_len))
+            && self.run.saturating_mul(PACK) <= self.w_row
+            && self.rows.saturating_mul(self.x_row) <= self.x_channel
+            && self.rows.saturating_mul(self.w_row) <= self.w_channel
+            && last(self.x_at, self.x_row, self.x_channel, 1) < x_len
+            && last(self.w_at, self.w_row, self.w_channel, PACK).saturating_add(PACK - 1) < w_len
     }
 }
 
