@@ -14,5 +14,6 @@ pub mod dense;
 pub mod elementwise;
 pub mod norm;
 pub mod pool;
+pub mod recurrent;
 pub mod reduce;
 pub mod softmax;
