@@ -142,7 +142,7 @@ mod tests {
         let mut rng = neurite::rng::Rng::new(12);
         let special = [0.0, -0.0, 1e-45, -1e-40, 3.4e38, -3.4e38, f32::INFINITY, f32::NAN, 1.0];
         let mut value = |k: usize| {
-            if k % 5 == 0 {
+            if k.is_multiple_of(5) {
                 special[(k / 5) % special.len()]
             } else {
                 rng.normal() * libm::powf(10.0, rng.below(12) as f32 - 6.0)

@@ -420,7 +420,7 @@ mod saved_head {
         let mut before = new_optimizer().unwrap();
         let (saved, _) = fine_tune(HEAD.clone(), &mut before, DEVICE, rows, |_, _| {}).unwrap();
         save_head(&mut AbStore::new(&mut flash, 0, SLOT), &saved, &before).unwrap();
-        drop((saved, before));
+        let _ = (saved, before); // the reboot: nothing of this run but the flash is kept
         let boot = load_head(&mut AbStore::new(&mut flash, 0, SLOT)).unwrap().unwrap();
         assert_eq!(boot.optimizer.steps(), 80);
         let mut resumed_opt = boot.optimizer;

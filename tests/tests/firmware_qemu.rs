@@ -327,24 +327,24 @@ fn check_demo_figures(out: &str) {
         (8464, 2600, 2600, 2624, 640)
     );
     assert_eq!(number(out, "RAM (compile time): fine-tuning "), FINE_TUNE.ram() as f64);
-    // measured 3.24, 4.69 and 4.21 instructions per MAC, 166,084 for an Adam step (4.99,
-    // 6.74 and 260,136 before the weight gradients and SGD's step went through
-    // `add_scaled` / `sub_scaled`'s 8-element blocks and Adam resolved its options once
-    // per call); the full SGD step is 2.77 inferences (the target: at most 3)
+    // measured 3.24, 4.69 and 4.21 instructions per MAC, 183,105 for an Adam step at step 3
+    // (4.99, 6.74 and about 277,000 before the weight gradients and SGD's step went through
+    // `add_scaled` / `sub_scaled`'s 8-element blocks and Adam resolved its options once per
+    // call); the full SGD step is 2.77 inferences (the target: at most 3)
     assert!(per_mac(out, "instructions: inference ") <= 3.5, "{out}");
     assert!(per_mac(out, "instructions: fine-tuning step") <= 5.0, "{out}");
     assert!(per_mac(out, "instructions: full training step") <= 4.6, "{out}");
-    assert!(number(out, "Adam ") <= 185_000.0, "{out}");
+    assert!(number(out, "Adam ") <= 200_000.0, "{out}");
     let ratio = number(out, "all 4810 parameters: SGD ") / number(out, "instructions: inference ");
     assert!(ratio <= 3.0, "a training step costs {ratio} inferences:\n{out}");
-    // the update alone: SGD 1.65 and Adam 27.28 instructions per parameter (the issue's
-    // target for Adam: 30)
+    // the update alone: SGD 1.65 and Adam 30.90 instructions per parameter at step 4 (the
+    // issue's target for Adam, 30, is not met: 27.3 of them are the update, 3.6 the step's
+    // two bias corrections, `pow` in software double precision, about 17,400 instructions)
     assert!(per_parameter(out, "update alone, 4810 parameters: SGD ") <= 2.0, "{out}");
-    assert!(per_parameter(out, "per parameter), Adam ") <= 30.0, "{out}");
-    // an Adam step of the 67-parameter MLP: 3,279 with the bias corrections once per step
-    // (5,262 before the options were resolved per call; 10,310 with the corrections once per
-    // tensor)
-    assert!(number(out, "(67 parameters, 4 tensors) ") <= 4000.0, "{out}");
+    assert!(per_parameter(out, "per parameter), Adam ") <= 33.0, "{out}");
+    // an Adam step of the 67-parameter MLP at step 3: 20,354, nearly all of it the bias
+    // corrections (libm's `pow` returns early at steps 1 and 2: 3,279 there)
+    assert!(number(out, "(67 parameters, 4 tensors) ") <= 23_000.0, "{out}");
     // measured 1,252 (forward), 768 (forward_buffered), 1,380 and 1,348 bytes
     assert!(number(out, "stack: inference ") <= 1400.0, "{out}");
     assert!(number(out, "(forward_buffered ") <= 900.0, "{out}");
