@@ -2,7 +2,7 @@
 //! column names), stored in the core's binary model file format (`neurite::model_file`):
 //! written as version 2 (any layer family), read as version 2 or 1.
 
-use crate::dynamic::{Attr, Attrs, DynModel, LayerNode, Op};
+use crate::dynamic::{Attr, Attrs, DynModel, LayerNode, Op, MAX_NESTING};
 use neurite::model_file::v2::{self, AttrIn, AttrValue, HeaderV2, ModelFileV2, Record, WriterV2};
 use neurite::model_file::{ModelFile, Task};
 use neurite::Error;
@@ -69,8 +69,16 @@ fn values(model: &DynModel) -> (Vec<&[f32]>, Vec<&[f32]>) {
     (p, b)
 }
 
-/// The layer nodes of a version-2 file's records (pre-order).
-fn nodes_of(records: &mut v2::Records<'_>, count: usize) -> Result<Vec<LayerNode>, String> {
+/// The layer nodes of a version-2 file's records (pre-order): `count` of them, inside
+/// `nesting` composite layers (at most [`MAX_NESTING`]).
+fn nodes_of(
+    records: &mut v2::Records<'_>,
+    count: usize,
+    nesting: usize,
+) -> Result<Vec<LayerNode>, String> {
+    if nesting > MAX_NESTING && count > 0 {
+        return Err(format!("layers nested more than {MAX_NESTING} deep"));
+    }
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let r: Record<'_> = records.next().ok_or("records end early")?;
@@ -88,7 +96,7 @@ fn nodes_of(records: &mut v2::Records<'_>, count: usize) -> Result<Vec<LayerNode
                 },
             );
         }
-        let body = nodes_of(records, r.body)?;
+        let body = nodes_of(records, r.body, nesting + 1)?;
         out.push(LayerNode { kind, attrs, body });
     }
     Ok(out)
@@ -132,7 +140,7 @@ impl SavedModel {
         let mut nodes = Vec::new();
         let malformed = |_| Error::MalformedLayer { layer: 0 };
         while records.clone().next().is_some() {
-            nodes.extend(nodes_of(&mut records, 1).map_err(malformed)?);
+            nodes.extend(nodes_of(&mut records, 1, 0).map_err(malformed)?);
         }
         let mut model = DynModel::build(&nodes, shape).map_err(malformed)?;
         if model.param_count() != file.param_count() || model.buffer_count() != file.buffer_count()
@@ -284,4 +292,58 @@ pub(crate) fn create_temporary(
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no temporary file name")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dynamic::parse_spec;
+
+    /// A version-2 file of `depth` residual records inside one another around a `relu`.
+    fn nested_file(depth: usize) -> Vec<u8> {
+        let mut out = vec![0u8; v2::HEADER_LEN + 32 * (depth + 1) + 4];
+        let mut w = WriterV2::new(&mut out);
+        for _ in 0..depth {
+            w.record("residual", 1, 0, 0, &[]).unwrap();
+        }
+        w.record("relu", 0, 0, 0, &[]).unwrap();
+        let header = HeaderV2 {
+            task: Task::Classification,
+            input_shape: &[4],
+            columns: &[],
+            means: &[],
+            stds: &[],
+            target_mean: 0.0,
+            target_std: 1.0,
+        };
+        let len = w.finish(&header, [], []).unwrap();
+        out.truncate(len);
+        out
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // the deepest spec loads from the file it saves to, and so does the same file written
+        // by hand
+        let spec = format!("{}relu{}", "residual(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        let model = DynModel::build(&parse_spec(&spec).unwrap(), &[4]).unwrap();
+        let saved = SavedModel {
+            model,
+            task: Task::Classification,
+            means: Vec::new(),
+            stds: Vec::new(),
+            target_mean: 0.0,
+            target_std: 1.0,
+            columns: Vec::new(),
+        };
+        let bytes = saved.to_bytes().unwrap();
+        assert_eq!(bytes, nested_file(MAX_NESTING));
+        assert_eq!(SavedModel::from_bytes(&bytes).unwrap(), saved);
+        // one more level is refused; found beside the fuzz targets (fuzz/README.md,
+        // "Findings"): 3,000 levels overflowed a test thread's stack
+        for depth in [MAX_NESTING + 1, 3000] {
+            let e = SavedModel::from_bytes(&nested_file(depth)).unwrap_err();
+            assert_eq!(e, Error::MalformedLayer { layer: 0 }, "{depth}");
+        }
+    }
 }

@@ -30,5 +30,5 @@ pub use model::{DynModel, Workspace};
 pub use op::{Ctx, Op, Saved, Tensor};
 pub use optim::{clip_grad_norm, DynOptimizer, DynOptimizerState};
 pub use registry::{lookup, spec_string, LayerKind, LayerNode, REGISTRY};
-pub use spec::{layer_names, parse_spec, SpecError};
+pub use spec::{layer_names, parse_spec, SpecError, MAX_NESTING};
 pub use train::DynTrainer;

@@ -30,6 +30,13 @@ pub fn layer_names() -> String {
     known_layers()
 }
 
+/// How deep composite layers (`residual`, `concat`) may nest in a spec or a model file: a
+/// layer is inside at most this many of them. Real models nest a few deep (a U-Net's skip
+/// links, one per level); the parsers and builders recurse once per level, so an unbounded
+/// depth from an untrusted file (a safetensors file's spec, a model file) would overflow the
+/// stack instead of being refused.
+pub const MAX_NESTING: usize = 64;
+
 /// Parses a spec string into layer nodes.
 pub fn parse_spec(spec: &str) -> Result<Vec<LayerNode>, SpecError> {
     let items = split_items(spec).map_err(|message| SpecError { item: 1, message })?;
@@ -39,7 +46,7 @@ pub fn parse_spec(spec: &str) -> Result<Vec<LayerNode>, SpecError> {
     items
         .iter()
         .enumerate()
-        .map(|(i, s)| parse_item(s.trim()).map_err(|message| SpecError { item: i + 1, message }))
+        .map(|(i, s)| parse_item(s.trim(), 0).map_err(|message| SpecError { item: i + 1, message }))
         .collect()
 }
 
@@ -76,7 +83,8 @@ fn parse_value(v: &str) -> Attr {
     }
 }
 
-fn parse_item(item: &str) -> Result<LayerNode, String> {
+/// One item, inside `nesting` composite layers.
+fn parse_item(item: &str, nesting: usize) -> Result<LayerNode, String> {
     let (name, args) = match item.find('(') {
         Some(open) => {
             let Some(inner) = item[open + 1..].strip_suffix(')') else {
@@ -93,7 +101,13 @@ fn parse_item(item: &str) -> Result<LayerNode, String> {
     let kind =
         lookup(name).ok_or_else(|| format!("unknown layer '{name}'; known: {}", known_layers()))?;
     if kind.composite {
-        let body = args.iter().map(|a| parse_item(a.trim())).collect::<Result<Vec<_>, _>>()?;
+        if nesting >= MAX_NESTING {
+            return Err(format!("layers nested more than {MAX_NESTING} deep"));
+        }
+        let body = args
+            .iter()
+            .map(|a| parse_item(a.trim(), nesting + 1))
+            .collect::<Result<Vec<_>, _>>()?;
         if body.is_empty() {
             return Err(format!("'{item}': {name} needs layers, e.g. {name}(dense(8),relu)"));
         }
@@ -164,6 +178,23 @@ mod tests {
             let nodes = parse_spec(bad).unwrap();
             assert!(DynModel::build(&nodes, &[1, 8, 8]).is_err(), "{bad}");
         }
+    }
+
+    /// `depth` composite layers inside one another around a `relu`.
+    fn nested(depth: usize) -> String {
+        format!("{}relu{}", "residual(".repeat(depth), ")".repeat(depth))
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // found beside the fuzz targets (fuzz/README.md, "Findings"): 3,000 levels
+        // overflowed a test thread's stack
+        let deepest = parse_spec(&nested(MAX_NESTING)).unwrap();
+        assert!(DynModel::build(&deepest, &[4]).is_ok());
+        let e = parse_spec(&nested(MAX_NESTING + 1)).unwrap_err();
+        assert_eq!(e.item, 1);
+        assert!(e.message.contains("nested more than 64 deep"), "{e}");
+        assert!(parse_spec(&format!("dense(4),{}", nested(100_000))).is_err());
     }
 
     #[test]
