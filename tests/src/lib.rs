@@ -1,6 +1,7 @@
-//! Shared helpers for neurite's integration tests: the golden-case runner, gradient checks
-//! and tolerance comparison.
+//! Shared helpers for neurite's integration tests: the golden-case runner, gradient checks,
+//! tolerance comparison, and the fuzz targets' bodies (also run by `fuzz/`).
 
+pub mod fuzz;
 pub mod golden;
 pub mod gradcheck;
 

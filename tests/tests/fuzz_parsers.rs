@@ -29,6 +29,63 @@ fn seeds() -> (Vec<u8>, Vec<u8>) {
     (file, to_safetensors(&m).unwrap())
 }
 
+/// Found by the `model_file` fuzz target (`fuzz/`): a version-2 file, checksum right, whose
+/// input shape's dimensions multiply past `usize` (here four times `u32::MAX`).
+/// `ModelFileV2::parse` multiplies them before checking the rank and the dimensions
+/// (`core/src/model_file/v2.rs`, `let inputs: usize = shape[..rank.min(4)].iter().product()`):
+/// with overflow checks on (this test's profile, the firmware's release profile) it panics
+/// instead of returning an error; on a 32-bit target two large dimensions are enough.
+#[test]
+#[ignore = "core bug, reported: ModelFileV2::parse overflows on a huge input shape"]
+fn a_huge_input_shape_is_refused() {
+    let (mut file, _) = seeds();
+    file[7] = 4;
+    for i in 0..4 {
+        file[8 + 4 * i..12 + 4 * i].copy_from_slice(&u32::MAX.to_le_bytes());
+    }
+    let n = file.len() - 4;
+    let crc = neurite::model_file::crc32(&file[..n]);
+    file[n..].copy_from_slice(&crc.to_le_bytes());
+    assert!(ModelFileV2::parse(&file).is_err());
+    assert!(SavedModel::from_bytes(&file).is_err());
+}
+
+/// Found beside the fuzz targets (fuzz/README.md, "Findings"; their inputs are too short to
+/// reach it): `ModelFileV2::parse` checks that bodies nest with a recursive walk
+/// (`skip_body` in `core/src/model_file/v2.rs`), one stack frame per level, so a file of
+/// 300,000 `residual` records inside one another (6 MB) overflows a 1 MiB stack and aborts
+/// the process instead of returning (a firmware's stack is a few KiB; the desktop loader
+/// refuses more than `MAX_NESTING` levels, but only after this parse).
+#[test]
+#[ignore = "core bug, reported: ModelFileV2::parse recurses once per nesting level"]
+fn deeply_nested_records_do_not_overflow_the_stack() {
+    use neurite::model_file::v2::{HeaderV2, WriterV2};
+    let depth = 300_000;
+    let mut file = vec![0u8; 64 + 20 * (depth + 1)];
+    let mut w = WriterV2::new(&mut file);
+    for _ in 0..depth {
+        w.record("residual", 1, 0, 0, &[]).unwrap();
+    }
+    w.record("relu", 0, 0, 0, &[]).unwrap();
+    let header = HeaderV2 {
+        task: neurite::model_file::Task::Classification,
+        input_shape: &[4],
+        columns: &[],
+        means: &[],
+        stds: &[],
+        target_mean: 0.0,
+        target_std: 1.0,
+    };
+    let len = w.finish(&header, [], []).unwrap();
+    file.truncate(len);
+    // accepted or refused, either is an answer; today the process aborts before one
+    let parse = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || ModelFileV2::parse(&file).map(|f| f.record_count()))
+        .unwrap();
+    assert!(parse.join().is_ok());
+}
+
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }

@@ -1,0 +1,6 @@
+//! The CSV loader.
+//! The body is `neurite_tests::fuzz::csv` (`tests/src/fuzz.rs`), which
+//! `tests/tests/fuzz_corpus.rs` also replays the committed corpus through.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| neurite_tests::fuzz::csv(data));
