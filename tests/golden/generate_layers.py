@@ -2,7 +2,7 @@
 """Generates neurite's PyTorch golden parity cases for the layer families
 (tests/golden/layer_*.json): conv1d, conv2d, conv_transpose2d, max/avg pools,
 global_avg_pool, flatten, batchnorm1d/2d, layernorm, dropout (eval), residual, concat,
-and one small CNN.
+rnn, gru, lstm, and one small CNN.
 
 Format: docs/DESIGN.md, "Golden parity case format" and "Golden format, layer
 families". Each case: a small model whose weights are drawn by PyTorch's default init under
@@ -17,6 +17,7 @@ produce the expected values, so the file is exactly what PyTorch ran.
 
 Run: python3 tests/golden/generate_layers.py   (needs torch; it rewrites only layer_*.json,
 the JSON it writes is committed, so the tests never need PyTorch).
+`python3 tests/golden/generate_layers.py recurrent` writes only the recurrent cases.
 """
 import json
 import os
@@ -59,6 +60,23 @@ class Concat(nn.Module):
 
     def forward(self, x):
         return torch.cat([x, self.body(x)], dim=1)
+
+
+class Recur(nn.Module):
+    """nn.RNN / nn.GRU / nn.LSTM (batch_first) returning the last step's hidden state
+    ("return": "last") or every step's ("sequence")."""
+
+    def __init__(self, m, ret="last"):
+        super().__init__()
+        self.m = m
+        self.ret = ret
+
+    def forward(self, x):
+        out, _ = self.m(x)
+        return out[:, -1] if self.ret == "last" else out
+
+
+RECURRENT_TENSORS = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
 
 
 # ---------------------------------------------------------------- module <-> JSON spec
@@ -117,6 +135,16 @@ def spec_of(m):
                 "eps": m.eps, "weight": rows(m.weight), "bias": rows(m.bias)}
     if isinstance(m, nn.Dropout):
         return {"layer": "dropout", "p": m.p}
+    if isinstance(m, Recur):
+        r = m.m
+        name = {nn.RNN: "rnn", nn.GRU: "gru", nn.LSTM: "lstm"}[type(r)]
+        e = {"layer": name, "input_size": r.input_size, "hidden_size": r.hidden_size}
+        if name == "rnn":
+            e["nonlinearity"] = r.nonlinearity
+        e["return"] = m.ret
+        for t in RECURRENT_TENSORS:
+            e[t] = rows(getattr(r, t))
+        return e
     if isinstance(m, Residual):
         return {"layer": "residual", "body": [spec_of(b) for b in m.body]}
     if isinstance(m, Concat):
@@ -177,6 +205,16 @@ def torch_layer(s):
         return m
     if name == "dropout":
         return nn.Dropout(s["p"])
+    if name in ("rnn", "gru", "lstm"):
+        if name == "rnn":
+            r = nn.RNN(s["input_size"], s["hidden_size"], nonlinearity=s.get("nonlinearity", "tanh"),
+                       batch_first=True)
+        else:
+            r = {"gru": nn.GRU, "lstm": nn.LSTM}[name](s["input_size"], s["hidden_size"],
+                                                        batch_first=True)
+        for t in RECURRENT_TENSORS:
+            _set(getattr(r, t), s[t])
+        return Recur(r, s.get("return", "last"))
     if name == "residual":
         return Residual(*[torch_layer(b) for b in s["body"]])
     if name == "concat":
@@ -190,6 +228,8 @@ def param_entry(m, grad):
     get = (lambda p: rows(p.grad)) if grad else rows
     if isinstance(m, (Residual, Concat)):
         return [param_entry(b, grad) for b in m.body]
+    if isinstance(m, Recur):
+        return {t: get(getattr(m.m, t)) for t in RECURRENT_TENSORS}
     if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d,
                       nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)):
         e = {"weight": get(m.weight)}
@@ -376,6 +416,27 @@ def stats(m):
     return m
 
 
+def recurrent_cases():
+    """rnn (tanh, relu), gru, lstm on [T, F] samples: the last step into a dense head, and a
+    stack (every step of the first layer into the second)."""
+    L = nn.Linear
+    make_case("layer_rnn_tanh_ce_adam",
+              lambda: [Recur(nn.RNN(4, 5, batch_first=True)), L(5, 3)], [6, 4], opt=ADAM)
+    make_case("layer_rnn_relu_ce_sgd",
+              lambda: [Recur(nn.RNN(4, 5, nonlinearity="relu", batch_first=True)), L(5, 3)],
+              [6, 4], opt=SGD)
+    make_case("layer_gru_ce_adam",
+              lambda: [Recur(nn.GRU(4, 5, batch_first=True)), L(5, 3)], [6, 4], opt=ADAM)
+    make_case("layer_gru_long_mse_sgd",
+              lambda: [Recur(nn.GRU(3, 4, batch_first=True)), L(4, 2)], [16, 3], loss=MSE,
+              opt=SGD, classes=2)
+    make_case("layer_lstm_ce_adam",
+              lambda: [Recur(nn.LSTM(4, 5, batch_first=True)), L(5, 3)], [6, 4], opt=ADAM)
+    make_case("layer_gru_lstm_stacked_ce_adam",
+              lambda: [Recur(nn.GRU(4, 5, batch_first=True), "sequence"),
+                       Recur(nn.LSTM(5, 4, batch_first=True)), L(4, 3)], [6, 4], opt=ADAM)
+
+
 def main():
     for f in os.listdir(HERE):
         if f.startswith("layer_") and f.endswith(".json"):
@@ -531,7 +592,13 @@ def main():
                        nn.MaxPool2d(2), C2(4, 6, 3, padding=1), R(), GlobalAvgPool(), L(6, 3)],
               [1, 8, 8], opt=ADAM)
 
+    recurrent_cases()
+
 
 if __name__ == "__main__":
-    main()
+    import sys
+    if sys.argv[1:] == ["recurrent"]:
+        recurrent_cases()
+    else:
+        main()
     print(len([f for f in os.listdir(HERE) if f.startswith("layer_")]), "layer cases written")

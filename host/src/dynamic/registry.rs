@@ -90,6 +90,9 @@ pub static REGISTRY: &[&LayerKind] = &[
     &layers::batchnorm::BATCHNORM1D,
     &layers::batchnorm::BATCHNORM2D,
     &layers::layernorm::LAYERNORM,
+    &layers::recurrent::RNN,
+    &layers::recurrent::GRU,
+    &layers::recurrent::LSTM,
     &layers::skip::RESIDUAL,
     &layers::skip::CONCAT,
 ];

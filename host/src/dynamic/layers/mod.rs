@@ -10,6 +10,7 @@ pub mod flatten;
 pub mod layernorm;
 pub mod pool;
 pub mod prelu;
+pub mod recurrent;
 pub mod skip;
 pub mod softmax;
 
