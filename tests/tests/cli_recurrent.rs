@@ -45,3 +45,38 @@ fn a_gru_and_an_lstm_learn_the_digits_row_by_row() {
         assert_eq!(again, acc, "{spec}: eval of the saved model");
     }
 }
+
+/// A GRU and an LSTM trained in PyTorch (`tests/pytorch/make_recurrent_safetensors.py`),
+/// imported from their safetensors state dicts by PyTorch's parameter names, give PyTorch's
+/// outputs.
+#[test]
+fn pytorch_trained_gru_and_lstm_import_with_pytorch_outputs() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pytorch");
+    let text = std::fs::read_to_string(here.join("digits_recurrent_expected.json")).unwrap();
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["gru", "lstm"] {
+        let case = &expected["models"][name];
+        let out = dir.path().join(format!("{name}.nrtm"));
+        let run = Command::new(neurite_bin())
+            .args(["import", "--safetensors"])
+            .arg(here.join(format!("digits_{name}.safetensors")))
+            .args(["--layers", case["layers"].as_str().unwrap()])
+            .args(["--input-shape", case["input_shape"].as_str().unwrap(), "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+        let saved =
+            neurite_host::model_io::SavedModel::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+        let floats = |v: &Value| -> Vec<f32> {
+            v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+        };
+        let (xs, want) = (case["x"].as_array().unwrap(), case["output"].as_array().unwrap());
+        assert_eq!(xs.len(), 30);
+        for (x, w) in xs.iter().zip(want) {
+            let got = saved.predict(&floats(x));
+            neurite_tests::close(name, &got, &floats(w), 1e-5, 1e-5).unwrap();
+        }
+    }
+}
