@@ -16,6 +16,10 @@ pub mod cnn;
 #[allow(missing_docs, clippy::all)]
 pub mod cnn_model;
 pub mod digits;
+pub mod gru;
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all)]
+pub mod gru_model;
 #[cfg(target_os = "none")]
 pub mod host_flash;
 /// The digits model exported by the host (`neurite export --rust`); generated, not formatted.

@@ -162,6 +162,27 @@ pub fn cnn_inference_with(infer: crate::cnn::InferFn) -> (u64, usize) {
     (h.finish(), correct)
 }
 
+/// The digits GRU's outputs on the test rows, hashed, and how many are right: streamed one
+/// row at a time (`streaming`) or by the whole-sequence forward (the same bits).
+pub fn gru_inference(streaming: bool) -> (u64, usize) {
+    let mut correct = 0;
+    let mut h = Fnv::new();
+    for &i in crate::digits::TEST_ROWS.iter() {
+        let i = usize::from(i);
+        let raw: [f32; 64] = core::array::from_fn(|k| f32::from(crate::digits::PIXELS[i][k]));
+        let y = if streaming {
+            crate::gru::infer_streaming(&raw)
+        } else {
+            crate::gru::infer_whole(&raw)
+        };
+        correct += usize::from(
+            neurite::kernel::reduce::argmax(&y) == usize::from(crate::digits::LABELS[i]),
+        );
+        y.iter().for_each(|&v| h.add(v));
+    }
+    (h.finish(), correct)
+}
+
 /// Steps of the Adam run.
 pub const ADAM_STEPS: usize = 300;
 /// Epochs of the SGD run.

@@ -108,7 +108,22 @@ impl TrainConfig {
 /// The digits CNN (input 1x8x8): the README's CLI model and the firmware's `src/cnn_model.rs`.
 pub const DIGITS_CNN: &str = "conv2d(16,3,padding=1),relu,maxpool2d(2),conv2d(32,3,padding=1),relu,maxpool2d(2),flatten,dense(10)";
 
+/// The digits GRU: each digit read as 8 time steps of 8 pixels, the last step's hidden state
+/// into a dense head.
+pub const DIGITS_GRU: &str = "gru(32),dense(10)";
+
 impl TrainConfig {
+    /// The digits GRU ([`DIGITS_GRU`] on 8x8 samples, rows as time steps) as the CLI trains it
+    /// with `--input-shape 8x8 --lr 0.005` and otherwise default options.
+    pub fn digits_gru(epochs: usize) -> Self {
+        Self {
+            layers: crate::dynamic::parse_spec(DIGITS_GRU).unwrap_or_default(),
+            input_shape: Some(vec![8, 8]),
+            optimizer: DynOptimizer::Adam(neurite::optim::AdamConfig::adam(0.005), false),
+            ..Self::digits_demo(epochs)
+        }
+    }
+
     /// The digits CNN ([`DIGITS_CNN`] on 1x8x8 samples) as the CLI trains it with
     /// `--input-shape 1x8x8 --lr 0.003` and otherwise default options: Adam, batch 32, He
     /// init, seed 1.

@@ -78,6 +78,44 @@ fn firmware_cnn_is_the_cli_cnn_bit_for_bit() {
     assert_eq!(correct, 355, "test accuracy 355/360 = 0.9861 (README)");
 }
 
+const GRU_RS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware/src/gru_model.rs");
+/// What the firmware's GRU export says it came from.
+pub const GRU_SOURCE: &str = "the digits GRU (neurite train --input-shape 8x8 --lr 0.005 --epochs 40 --seed 1, layers neurite_host::fit::DIGITS_GRU)";
+
+/// `src/gru_model.rs` is exactly the export of the CLI's digits GRU, retrained here; the
+/// firmware's typed GRU, streamed one row at a time on this host, gives the runtime-shaped
+/// model's outputs bit for bit, and so does its whole-sequence forward (the QEMU test then
+/// compares the device's hash with this one).
+#[test]
+fn firmware_gru_is_the_cli_gru_bit_for_bit() {
+    let data = Dataset::load_csv(&neurite_host::data::shipped_data_dir().join("digits.csv"), None)
+        .unwrap();
+    let (tr, te) = data.canonical_split();
+    let trained = train(&TrainConfig::digits_gru(40), &tr, &te, |_| {}).unwrap();
+    let module = neurite_host::export::rust_module(&trained.saved, GRU_SOURCE).unwrap();
+    if std::env::var_os("NEURITE_BLESS").is_some() {
+        std::fs::write(GRU_RS, &module).unwrap();
+    }
+    let committed = std::fs::read_to_string(Path::new(GRU_RS)).unwrap();
+    assert!(committed == module, "firmware/src/gru_model.rs is stale: run NEURITE_BLESS=1 cargo test -p neurite-tests --test firmware_host");
+    let mut h = neurite_firmware::parity::Fnv::new();
+    let mut correct = 0;
+    for &i in neurite_firmware::digits::TEST_ROWS.iter() {
+        let i = usize::from(i);
+        let raw: Vec<f32> =
+            neurite_firmware::digits::PIXELS[i].iter().map(|&p| f32::from(p)).collect();
+        let y = trained.saved.predict(&raw);
+        correct += usize::from(
+            neurite::kernel::reduce::argmax(&y) == usize::from(neurite_firmware::digits::LABELS[i]),
+        );
+        y.iter().for_each(|&v| h.add(v));
+    }
+    let host = h.finish();
+    assert_eq!(neurite_firmware::parity::gru_inference(true), (host, correct), "streamed");
+    assert_eq!(neurite_firmware::parity::gru_inference(false), (host, correct), "whole sequence");
+    assert_eq!(correct, 351, "test accuracy 351/360 = 0.975 (README)");
+}
+
 mod sensor {
     use embedded_hal_mock::eh1::i2c::{Mock, Transaction};
     use heapless::Deque;

@@ -146,6 +146,19 @@ fn firmware_in_qemu() {
     assert!(out.contains("cnn passed"), "{out}");
     check_cnn_figures(&out);
 
+    // 2c. the digits GRU streamed one row at a time: the host's outputs bit for bit, the same
+    //     bits as the whole-sequence forward on the device; measured 5.21 instructions per
+    //     MAC for a time step (20,023), stack 2,500 bytes
+    let out = run_ok(&["run", "--release", "--bin", "gru"]);
+    let (gru_hash, gru_correct) = neurite_firmware::parity::gru_inference(true);
+    assert_eq!(field(&out, "parity gru "), format!("{gru_hash:#018x}"), "GRU outputs differ");
+    assert_eq!(field(&out, "correct "), gru_correct.to_string());
+    assert!(out.contains("whole sequence the same bits true"), "{out}");
+    assert!(out.contains("gru passed"), "{out}");
+    assert!(per_mac(&out, "instructions: one time step ") <= 6.0, "{out}");
+    assert!(number(&out, "stack of a step ") <= 2800.0, "{out}");
+    assert_eq!(number(&out, "the streaming state "), 128.0);
+
     // 3. Cortex-M0: the inference binary (accuracy as its exit status, the same outputs)
     let out = run_ok(&["run", "--release", "--bin", "inference", "--target", "thumbv6m-none-eabi"]);
     assert_eq!(

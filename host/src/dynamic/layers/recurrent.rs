@@ -307,6 +307,53 @@ impl Op for Recurrent {
     fn macs(&self) -> usize {
         self.steps * (self.weight_ih.len() + self.weight_hh.len())
     }
+    /// `Gru<F, H, T>` (`Lstm`, `Rnn<F, H, T, Relu>`), with `LastStep<H, T>` after it for
+    /// `return=last` (the pair as one element of the chain).
+    fn rust(&self) -> Option<(String, String)> {
+        let (ty, act) = match self.cell {
+            Cell::RnnTanh => ("Rnn", ""),
+            Cell::RnnRelu => ("Rnn", ", neurite::activation::Relu"),
+            Cell::Gru => ("Gru", ""),
+            Cell::Lstm => ("Lstm", ""),
+        };
+        let (f, h, t) = (self.features, self.hidden, self.steps);
+        // `[G][H][cols]` from the row-major `[G*H][cols]`, and `[G][H]` from `[G*H]`
+        let matrix = |w: &[f32], cols: usize| {
+            let gates: Vec<String> = w
+                .chunks(h * cols)
+                .map(|gate| {
+                    let rows: Vec<String> = gate.chunks(cols).map(crate::export::floats).collect();
+                    format!("[{}]", rows.join(", "))
+                })
+                .collect();
+            format!("[{}]", gates.join(", "))
+        };
+        let vector = |b: &[f32]| {
+            let gates: Vec<String> = b.chunks(h).map(crate::export::floats).collect();
+            format!("[{}]", gates.join(", "))
+        };
+        let value_act = match self.cell {
+            Cell::RnnTanh => ", act: neurite::activation::Tanh",
+            Cell::RnnRelu => ", act: neurite::activation::Relu",
+            _ => "",
+        };
+        let layer_ty = format!("neurite::layer::{ty}<{f}, {h}, {t}{act}>");
+        let layer = format!(
+            "neurite::layer::{ty} {{ weight_ih: {}, weight_hh: {}, bias_ih: {}, bias_hh: {}{value_act} }}",
+            matrix(&self.weight_ih, f),
+            matrix(&self.weight_hh, h),
+            vector(&self.bias_ih),
+            vector(&self.bias_hh),
+        );
+        Some(if self.sequence {
+            (layer_ty, layer)
+        } else {
+            (
+                format!("({layer_ty}, neurite::layer::LastStep<{h}, {t}>)"),
+                format!("({layer}, neurite::layer::LastStep)"),
+            )
+        })
+    }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         let (il, ol) = self.sample_len();
         let mut hs = vec![0.0; self.steps * self.hidden];
