@@ -333,10 +333,37 @@ fn fit(
         return Err(FitError::Input("need at least one train and one test row (the canonical split holds out rows i % 5 == 0)".into()));
     }
     let start = Instant::now();
+    // token indices (a model that starts with an embedding) are not standardised; each must
+    // be an integer in 0..num_embeddings
+    let tokens = cfg.layers.first().is_some_and(|n| n.kind.name == "embedding");
+    if let Some(first) = cfg.layers.first().filter(|_| tokens) {
+        let vocab = first.attrs.usize("num_embeddings", 0).map_err(FitError::Input)?;
+        for data in [train, test] {
+            let per_row = data.n_features.max(1);
+            let bad = data
+                .features
+                .iter()
+                .position(|&v| neurite::kernel::embedding::token(v, vocab).is_none());
+            if let Some(k) = bad {
+                let (row, col) = (k / per_row, k % per_row);
+                let line =
+                    data.sources.get(row).map_or(String::new(), |s| format!(" line {}", s.0));
+                return Err(FitError::Input(format!(
+                    "{}{line}, column '{}': {} is not a token index of embedding({vocab}, ...): an integer from 0 to {}",
+                    data.path.display(),
+                    data.feature_names.get(col).map_or("?", String::as_str),
+                    data.features[k],
+                    vocab - 1
+                )));
+            }
+        }
+    }
     let stats = Standardizer::fit(train);
     let (mut tr, mut te) = (train.clone(), test.clone());
-    stats.apply(&mut tr);
-    stats.apply(&mut te);
+    if !tokens {
+        stats.apply(&mut tr);
+        stats.apply(&mut te);
+    }
     let (train_t, test_t, outputs, target_mean, target_std) = match cfg.task {
         Task::Classification => {
             let c = class_targets(&tr)?;
@@ -427,8 +454,8 @@ fn fit(
     let mut saved = SavedModel {
         model,
         task: cfg.task,
-        means: stats.mean.clone(),
-        stds: stats.std.clone(),
+        means: if tokens { Vec::new() } else { stats.mean.clone() },
+        stds: if tokens { Vec::new() } else { stats.std.clone() },
         target_mean,
         target_std,
         columns: tr.feature_names.iter().chain([&tr.target_name]).cloned().collect(),

@@ -2,7 +2,7 @@
 """Generates neurite's PyTorch golden parity cases for the layer families
 (tests/golden/layer_*.json): conv1d, conv2d, conv_transpose2d, max/avg pools,
 global_avg_pool, flatten, batchnorm1d/2d, layernorm, dropout (eval), residual, concat,
-rnn, gru, lstm, and one small CNN.
+rnn, gru, lstm, embedding, and one small CNN.
 
 Format: docs/DESIGN.md, "Golden parity case format" and "Golden format, layer
 families". Each case: a small model whose weights are drawn by PyTorch's default init under
@@ -135,6 +135,9 @@ def spec_of(m):
                 "eps": m.eps, "weight": rows(m.weight), "bias": rows(m.bias)}
     if isinstance(m, nn.Dropout):
         return {"layer": "dropout", "p": m.p}
+    if isinstance(m, nn.Embedding):
+        return {"layer": "embedding", "num_embeddings": m.num_embeddings,
+                "embedding_dim": m.embedding_dim, "weight": rows(m.weight)}
     if isinstance(m, Recur):
         r = m.m
         name = {nn.RNN: "rnn", nn.GRU: "gru", nn.LSTM: "lstm"}[type(r)]
@@ -205,6 +208,10 @@ def torch_layer(s):
         return m
     if name == "dropout":
         return nn.Dropout(s["p"])
+    if name == "embedding":
+        m = nn.Embedding(s["num_embeddings"], s["embedding_dim"])
+        _set(m.weight, s["weight"])
+        return m
     if name in ("rnn", "gru", "lstm"):
         if name == "rnn":
             r = nn.RNN(s["input_size"], s["hidden_size"], nonlinearity=s.get("nonlinearity", "tanh"),
@@ -230,6 +237,8 @@ def param_entry(m, grad):
         return [param_entry(b, grad) for b in m.body]
     if isinstance(m, Recur):
         return {t: get(getattr(m.m, t)) for t in RECURRENT_TENSORS}
+    if isinstance(m, nn.Embedding):
+        return {"weight": get(m.weight)}
     if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d,
                       nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)):
         e = {"weight": get(m.weight)}
@@ -316,7 +325,11 @@ def run_case(name, spec_model, input_shape, mode, loss, opt, x, y, steps):
     op = optimizer(opt, list(net.parameters()))
     n = len(x)
     shape = input_shape or [len(x[0])]
-    xt = torch.tensor(x).reshape(n, *shape).requires_grad_(True)
+    tokens = isinstance(modules[0], nn.Embedding)
+    if tokens:
+        xt = torch.tensor(x, dtype=torch.long).reshape(n, *shape)
+    else:
+        xt = torch.tensor(x).reshape(n, *shape).requires_grad_(True)
     yt = torch.tensor(y) if isinstance(y[0], list) else torch.tensor(y, dtype=torch.long)
     expect = {}
     # output: a forward before any step, without touching running statistics
@@ -328,13 +341,14 @@ def run_case(name, spec_model, input_shape, mode, loss, opt, x, y, steps):
     expect["loss"] = []
     for step in range(steps):
         op.zero_grad()
-        xt.grad = None
+        if not tokens:
+            xt.grad = None
         out = net(xt)
         lv = lf(out, yt)
         expect["loss"].append(rows(lv))
         lv.backward()
         if step == 0:
-            expect["input_grad"] = rows(xt.grad.reshape(n, -1))
+            expect["input_grad"] = None if tokens else rows(xt.grad.reshape(n, -1))
             expect["grads"] = [param_entry(m, True) for m in modules]
         op.step()
     expect["params"] = [param_entry(m, False) for m in modules]
@@ -361,7 +375,10 @@ def make_case(name, build, input_shape=None, mode="train", loss=None, opt=None,
         feat = 1
         for d in (shape or [mods[0].in_features]):
             feat *= d
-        x = rows(torch.randn(n, feat))
+        if isinstance(mods[0], nn.Embedding):
+            x = [[int(v) for v in r] for r in torch.randint(0, mods[0].num_embeddings, (n, feat))]
+        else:
+            x = rows(torch.randn(n, feat))
         if loss["name"] == "cross_entropy":
             y = [int(v) for v in torch.randint(0, classes, (n,))]
         else:
@@ -418,7 +435,8 @@ def stats(m):
 
 def recurrent_cases():
     """rnn (tanh, relu), gru, lstm on [T, F] samples: the last step into a dense head, and a
-    stack (every step of the first layer into the second)."""
+    stack (every step of the first layer into the second); token embeddings, alone and
+    before a GRU."""
     L = nn.Linear
     make_case("layer_rnn_tanh_ce_adam",
               lambda: [Recur(nn.RNN(4, 5, batch_first=True)), L(5, 3)], [6, 4], opt=ADAM)
@@ -432,6 +450,11 @@ def recurrent_cases():
               opt=SGD, classes=2)
     make_case("layer_lstm_ce_adam",
               lambda: [Recur(nn.LSTM(4, 5, batch_first=True)), L(5, 3)], [6, 4], opt=ADAM)
+    make_case("layer_embedding_flatten_ce_adam",
+              lambda: [nn.Embedding(10, 4), nn.Flatten(), L(24, 3)], [6], opt=ADAM)
+    make_case("layer_embedding_gru_ce_sgd",
+              lambda: [nn.Embedding(12, 5), Recur(nn.GRU(5, 6, batch_first=True)), L(6, 3)],
+              [7], opt=SGD)
     make_case("layer_gru_lstm_stacked_ce_adam",
               lambda: [Recur(nn.GRU(4, 5, batch_first=True), "sequence"),
                        Recur(nn.LSTM(5, 4, batch_first=True)), L(4, 3)], [6, 4], opt=ADAM)

@@ -80,3 +80,47 @@ fn pytorch_trained_gru_and_lstm_import_with_pytorch_outputs() {
         }
     }
 }
+
+/// A model that starts with an embedding reads each row as token indices (the digits'
+/// pixel intensities 0..16 as 64 tokens here): not standardised, saved and evaluated as
+/// trained; a value that is not a token index is refused with its file, line and column.
+#[test]
+fn an_embedding_reads_tokens_and_refuses_other_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = neurite_host::data::shipped_data_dir().join("digits.csv");
+    let model = dir.path().join("tokens.nrtm");
+    let train = |spec: &str| {
+        Command::new(neurite_bin())
+            .args(["train", "--data"])
+            .arg(&data)
+            .args(["--layers", spec, "--epochs", "2", "--seed", "1", "--json", "--out"])
+            .arg(&model)
+            .output()
+            .unwrap()
+    };
+    let out = train("embedding(17,4),flatten,dense(10)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let acc = json_tail(&out.stdout)["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.8, "test accuracy {acc}");
+    let saved =
+        neurite_host::model_io::SavedModel::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+    assert!(saved.means.is_empty(), "token indices are not standardised");
+    let eval = Command::new(neurite_bin())
+        .args(["eval", "--json", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(json_tail(&eval.stdout)["test_accuracy"].as_f64(), Some(acc));
+    // pixel intensities go up to 16: a table of 10 rows cannot take them
+    std::fs::remove_file(&model).unwrap();
+    let out = train("embedding(10,4),flatten,dense(10)");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("digits.csv line 3, column 'pixel_0_3': 12 is not a token index"),
+        "{err}"
+    );
+    assert!(!model.exists(), "no model file after a refused run");
+}

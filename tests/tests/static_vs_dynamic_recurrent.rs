@@ -104,3 +104,48 @@ fn the_spec_round_trips_and_refuses_what_it_cannot_build() {
     let unknown = parse_spec("gru(8,dropout=0.1)").unwrap_err();
     assert!(format!("{unknown:?}").contains("gru has no option 'dropout'"), "{unknown:?}");
 }
+
+/// A token embedding before a GRU: typed and runtime-shaped give the same bits (tokens are
+/// not differentiable: both input gradients are zero), including a value that is not a token
+/// (a zero row, no gradient).
+#[test]
+fn an_embedding_before_a_gru_agrees_bit_for_bit() {
+    use neurite::layer::Embedding;
+    type M = neurite::Seq![Embedding<12, 5, T>, Gru<5, 6, T>, LastStep<6, T>, Dense<6, 3>];
+    let mut s = M::DEFAULT;
+    s.init(&LayerInit::XAVIER, &mut Rng::new(3));
+    let mut d =
+        DynModel::build(&parse_spec("embedding(12,5),gru(6),dense(3)").unwrap(), &[T]).unwrap();
+    for (i, t) in d.tensors_mut().into_iter().enumerate() {
+        t.copy_from_slice(s.tensor(i));
+    }
+    let mut rng = Rng::new(8);
+    let mut xs: Vec<[f32; T]> =
+        (0..4).map(|_| core::array::from_fn(|_| rng.below(12) as f32)).collect();
+    xs[2][3] = 12.5; // not a token
+    let ce = CrossEntropy::default();
+    let (mut st, mut dt) = (Trainer::<M>::new(), DynTrainer::new(&d));
+    st.begin();
+    dt.begin();
+    let rows: Vec<&[f32]> = xs.iter().map(|x| &x[..]).collect();
+    let ts: Vec<Target<'_>> = (0..4).map(|i| Target::Class(i % 3)).collect();
+    let (losses, ddx) = dt.accumulate_batch(&mut d, &ce, &rows, &ts, true).unwrap();
+    assert!(ddx.unwrap().iter().all(|&v| v == 0.0));
+    for (i, x) in xs.iter().enumerate() {
+        let mut dx = [1.0; T];
+        let l = st.accumulate_with_input_grad(&s, &ce, x, ts[i], &mut dx).unwrap();
+        assert_eq!(l.to_bits(), losses[i].to_bits());
+        assert_eq!(dx, [0.0; T]);
+    }
+    st.finish(&ce, Reduction::Mean).unwrap();
+    dt.finish(&ce, Reduction::Mean, 3).unwrap();
+    for (i, g) in dt.grads.iter().enumerate() {
+        assert_eq!(bits(g), bits(st.grads.tensor(i)), "grad {i}");
+    }
+    // the embedding's gradient rows: only the tokens seen
+    let seen: Vec<usize> =
+        xs.iter().flatten().filter(|&&v| v < 12.0).map(|&v| v as usize).collect();
+    for (row, g) in st.grads.0.weight.iter().enumerate() {
+        assert_eq!(g.iter().any(|&v| v != 0.0), seen.contains(&row), "row {row}");
+    }
+}

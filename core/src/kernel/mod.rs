@@ -12,6 +12,7 @@
 pub mod conv;
 pub mod dense;
 pub mod elementwise;
+pub mod embedding;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;

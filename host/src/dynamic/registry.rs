@@ -90,6 +90,7 @@ pub static REGISTRY: &[&LayerKind] = &[
     &layers::batchnorm::BATCHNORM1D,
     &layers::batchnorm::BATCHNORM2D,
     &layers::layernorm::LAYERNORM,
+    &layers::embedding::EMBEDDING,
     &layers::recurrent::RNN,
     &layers::recurrent::GRU,
     &layers::recurrent::LSTM,

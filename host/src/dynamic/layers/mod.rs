@@ -6,6 +6,7 @@ pub mod conv;
 pub mod conv_transpose;
 pub mod dense;
 pub mod dropout;
+pub mod embedding;
 pub mod flatten;
 pub mod layernorm;
 pub mod pool;
