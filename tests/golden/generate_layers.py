@@ -2,7 +2,8 @@
 """Generates neurite's PyTorch golden parity cases for the layer families
 (tests/golden/layer_*.json): conv1d, conv2d, conv_transpose2d, max/avg pools,
 global_avg_pool, flatten, batchnorm1d/2d, layernorm, dropout (eval), residual, concat,
-rnn, gru, lstm, embedding, and one small CNN.
+rnn, gru, lstm, embedding, self_attention, positional_embedding (a transformer encoder
+block), and one small CNN.
 
 Format: docs/DESIGN.md, "Golden parity case format" and "Golden format, layer
 families". Each case: a small model whose weights are drawn by PyTorch's default init under
@@ -79,6 +80,37 @@ class Recur(nn.Module):
 RECURRENT_TENSORS = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
 
 
+class SelfAttn(nn.Module):
+    """nn.MultiheadAttention(batch_first=True) called as m(x, x, x): no mask, no dropout;
+    its biases moved off PyTorch's zeros (else a missing bias gradient would go unseen)."""
+
+    def __init__(self, e, heads):
+        super().__init__()
+        self.m = nn.MultiheadAttention(e, heads, batch_first=True)
+        with torch.no_grad():
+            self.m.in_proj_bias.copy_((torch.rand(3 * e) * 2 - 1) * 0.2)
+            self.m.out_proj.bias.copy_((torch.rand(e) * 2 - 1) * 0.2)
+
+    def forward(self, x):
+        return self.m(x, x, x, need_weights=False)[0]
+
+    def tensors(self):
+        m = self.m
+        return {"in_proj_weight": m.in_proj_weight, "in_proj_bias": m.in_proj_bias,
+                "out_proj_weight": m.out_proj.weight, "out_proj_bias": m.out_proj.bias}
+
+
+class Positions(nn.Module):
+    """A learnt positional embedding: x + weight, weight [T][E] drawn N(0, 1)."""
+
+    def __init__(self, t, e):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(t, e))
+
+    def forward(self, x):
+        return x + self.weight
+
+
 # ---------------------------------------------------------------- module <-> JSON spec
 def rows(t):
     return t.detach().tolist()
@@ -135,6 +167,12 @@ def spec_of(m):
                 "eps": m.eps, "weight": rows(m.weight), "bias": rows(m.bias)}
     if isinstance(m, nn.Dropout):
         return {"layer": "dropout", "p": m.p}
+    if isinstance(m, SelfAttn):
+        e = {"layer": "self_attention", "embed_dim": m.m.embed_dim, "num_heads": m.m.num_heads}
+        e.update({k: rows(v) for k, v in m.tensors().items()})
+        return e
+    if isinstance(m, Positions):
+        return {"layer": "positional_embedding", "weight": rows(m.weight)}
     if isinstance(m, nn.Embedding):
         return {"layer": "embedding", "num_embeddings": m.num_embeddings,
                 "embedding_dim": m.embedding_dim, "weight": rows(m.weight)}
@@ -208,6 +246,16 @@ def torch_layer(s):
         return m
     if name == "dropout":
         return nn.Dropout(s["p"])
+    if name == "self_attention":
+        m = SelfAttn(s["embed_dim"], s["num_heads"])
+        for k, v in m.tensors().items():
+            _set(v, s[k])
+        return m
+    if name == "positional_embedding":
+        w = s["weight"]
+        m = Positions(len(w), len(w[0]))
+        _set(m.weight, w)
+        return m
     if name == "embedding":
         m = nn.Embedding(s["num_embeddings"], s["embedding_dim"])
         _set(m.weight, s["weight"])
@@ -238,6 +286,10 @@ def param_entry(m, grad):
     if isinstance(m, Recur):
         return {t: get(getattr(m.m, t)) for t in RECURRENT_TENSORS}
     if isinstance(m, nn.Embedding):
+        return {"weight": get(m.weight)}
+    if isinstance(m, SelfAttn):
+        return {k: get(v) for k, v in m.tensors().items()}
+    if isinstance(m, Positions):
         return {"weight": get(m.weight)}
     if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d,
                       nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)):
@@ -455,6 +507,20 @@ def recurrent_cases():
     make_case("layer_embedding_gru_ce_sgd",
               lambda: [nn.Embedding(12, 5), Recur(nn.GRU(5, 6, batch_first=True)), L(6, 3)],
               [7], opt=SGD)
+    # SGD: the key projection's bias has a zero gradient in exact arithmetic (a constant
+    # added to every key shifts a row of scores, which the softmax ignores), so what both
+    # compute there is rounding noise, which Adam would turn into full steps of opposite sign
+    make_case("layer_self_attention_ce_sgd",
+              lambda: [SelfAttn(4, 2), nn.Flatten(), L(12, 3)], [3, 4], opt=SGD)
+    make_case("layer_self_attention_one_head_mse_sgd",
+              lambda: [SelfAttn(3, 1), nn.Flatten(), L(15, 2)], [5, 3], loss=MSE, opt=SGD,
+              classes=2)
+    # a transformer encoder block (post-norm): tokens projected, positions added, attention
+    # and a feed-forward block each inside a residual and followed by a layer norm
+    make_case("layer_transformer_block_ce_sgd",
+              lambda: [L(4, 8), Positions(5, 8), Residual(SelfAttn(8, 2)),
+                       affine(nn.LayerNorm(8)), Residual(L(8, 16), nn.ReLU(), L(16, 8)),
+                       affine(nn.LayerNorm(8)), nn.Flatten(), L(40, 3)], [5, 4], opt=SGD)
     make_case("layer_gru_lstm_stacked_ce_adam",
               lambda: [Recur(nn.GRU(4, 5, batch_first=True), "sequence"),
                        Recur(nn.LSTM(5, 4, batch_first=True)), L(4, 3)], [6, 4], opt=ADAM)

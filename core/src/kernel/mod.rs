@@ -9,6 +9,7 @@
 //! public kernel with short and long slices); the result is then unspecified (most loops run
 //! over the common length, but e.g. softmax normalises over all of `y`).
 
+pub mod attention;
 pub mod conv;
 pub mod dense;
 pub mod elementwise;

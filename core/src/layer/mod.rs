@@ -55,6 +55,7 @@
 //! ```
 
 mod activation;
+mod attention;
 mod batch;
 mod batchnorm;
 mod concat;
@@ -78,6 +79,7 @@ mod softmax;
 mod split;
 
 pub use activation::*;
+pub use attention::{AttentionTrace, PositionalEmbedding, SelfAttention};
 pub use batch::{BatchLayer, PerSample};
 pub use batchnorm::{Affine, BatchNorm, BatchNorm1d, BatchNorm2d, BatchStats};
 pub use concat::Concat;

@@ -91,6 +91,8 @@ pub static REGISTRY: &[&LayerKind] = &[
     &layers::batchnorm::BATCHNORM2D,
     &layers::layernorm::LAYERNORM,
     &layers::embedding::EMBEDDING,
+    &layers::attention::SELF_ATTENTION,
+    &layers::attention::POSITIONAL_EMBEDDING,
     &layers::recurrent::RNN,
     &layers::recurrent::GRU,
     &layers::recurrent::LSTM,

@@ -1,6 +1,7 @@
 //! The runtime-shaped layers: one file per layer family, each with its registry entries.
 
 pub mod activation;
+pub mod attention;
 pub mod batchnorm;
 pub mod conv;
 pub mod conv_transpose;
