@@ -60,7 +60,7 @@ fn the_seeds_are_valid_inputs() {
     for (name, version) in
         [("v1_dense.nrtm", 1), ("v2_dense.nrtm", 2), ("v2_families.nrtm", 2), ("v2_conv1d.nrtm", 2)]
             .into_iter()
-            .chain([("v3_adam.nrtm", 3), ("v3_amsgrad.nrtm", 3)])
+            .chain([("v2_sequence.nrtm", 2), ("v3_adam.nrtm", 3), ("v3_amsgrad.nrtm", 3)])
     {
         let bytes = seed("model_file", name);
         assert_eq!(version_of(&bytes), Some(version), "{name}");
@@ -110,7 +110,14 @@ const SPECS: &[&str] = &[
     "conv1d(3,3,stride=2,padding=1),batchnorm1d,leaky_relu(0.2),flatten,dense(3)",
     "conv1d(3,3,padding=1),maxpool1d(3,stride=2,padding=1),avgpool1d(2),flatten,dense(2)",
     FAMILIES,
+    "gru(8),dense(3)",
+    "rnn(6,nonlinearity=relu,return=sequence),lstm(4),dense(2)",
+    "embedding(10,4),self_attention(2),positional_embedding,gru(6),dense(3)",
 ];
+
+/// Recurrent and attention layers, for a `[5, 4]` input (steps, features).
+const SEQUENCE: &str = "lstm(6,return=sequence),self_attention(2),positional_embedding,\
+    rnn(4,return=sequence),gru(4),dense(3)";
 
 fn dyn_model(spec: &str, shape: &[usize], seed: u64) -> DynModel {
     let mut m = DynModel::build(&parse_spec(spec).expect("seed spec"), shape).expect("builds");
@@ -209,6 +216,11 @@ fn write_seeds() {
                 true,
                 &[],
             ),
+        ),
+        (
+            "model_file",
+            "v2_sequence.nrtm".into(),
+            saved(dyn_model(SEQUENCE, &[5, 4], 6), Task::Classification, false, &[]),
         ),
         (
             "model_file",
