@@ -96,8 +96,9 @@ impl fmt::Display for Error {
             Self::UnsupportedVersion { found } => {
                 write!(
                     f,
-                    "model file format version {found} is not supported (this build reads {})",
-                    crate::model_file::VERSION
+                    "model file format version {found} is not supported (this build reads {} to {})",
+                    crate::model_file::VERSION,
+                    crate::model_file::v2::VERSION_WITH_OPTIMIZER
                 )
             }
             Self::Truncated { expected, found } => {

@@ -300,18 +300,19 @@ pub fn from_safetensors(
         }
     };
     let mut model = DynModel::build(&nodes, &shape).map_err(ImportError::Tensor)?;
-    let mut wanted: Vec<(String, usize)> = Vec::new();
+    let mut wanted: Vec<(String, Vec<usize>)> = Vec::new();
     walk(&model, "", &mut |path, op| {
         for t in op.params().into_iter().chain(op.buffers()) {
-            wanted.push((format!("{path}.{}", t.name), t.values.len()));
+            wanted.push((format!("{path}.{}", t.name), t.shape.to_vec()));
         }
     });
     let mut loaded = Vec::with_capacity(wanted.len());
-    for (key, len) in &wanted {
+    for (key, want) in &wanted {
         let (shape, values) = read(&st, key)?;
-        if values.len() != *len {
+        // the shape, not only the count: a transposed matrix has the right count
+        if shape != *want || values.len() != want.iter().product::<usize>() {
             return Err(ImportError::Tensor(format!(
-                "tensor '{key}' has shape {shape:?} ({} values); the spec needs {len}",
+                "tensor '{key}' has shape {shape:?} ({} values); the spec needs {want:?}",
                 values.len()
             )));
         }
@@ -396,5 +397,39 @@ fn f16_to_f32(h: u16) -> f32 {
         31 if frac == 0.0 => sign * f32::INFINITY,
         31 => f32::NAN,
         e => sign * (1.0 + frac / 1024.0) * 2f32.powi(e - 15),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tensor with the right number of values in another shape (a transposed matrix) is
+    /// refused, naming the tensor and both shapes.
+    #[test]
+    fn import_checks_shapes_not_only_counts() {
+        let m = DynModel::build(&parse_spec("gru(4),dense(3)").unwrap(), &[5, 2]).unwrap();
+        let good = to_safetensors(&m).unwrap();
+        assert!(from_safetensors(&good, None, None).is_ok());
+        let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = state_dict(&m)
+            .into_iter()
+            .map(|(n, mut s, v)| {
+                if n == "0.weight_ih_l0" {
+                    s.reverse(); // [12, 2] written as [2, 12]
+                }
+                (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            })
+            .collect();
+        let views: Vec<(String, TensorView<'_>)> = tensors
+            .iter()
+            .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).unwrap()))
+            .collect();
+        let bad = safetensors::serialize(views, &None).unwrap();
+        let err = from_safetensors(&bad, Some("gru(4),dense(3)"), Some(&[5, 2])).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(
+            text.contains("'0.weight_ih_l0' has shape [2, 12]") && text.contains("[12, 2]"),
+            "{text}"
+        );
     }
 }

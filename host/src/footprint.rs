@@ -43,7 +43,8 @@ fn inputs(l: &&dyn Op) -> usize {
 fn training_of(layers: &[&dyn Op], slots: usize, config_bytes: usize) -> Footprint {
     let p = 4 * params_of(layers);
     let trace: usize =
-        layers.iter().take(layers.len().saturating_sub(1)).map(|l| 4 * outputs(l)).sum();
+        layers.iter().take(layers.len().saturating_sub(1)).map(|l| 4 * outputs(l)).sum::<usize>()
+            + layers.iter().map(|l| 4 * l.trace_values()).sum::<usize>();
     let (inputs, outputs) = (layers.first().map_or(0, inputs), layers.last().map_or(0, outputs));
     // Trainer<L> is `repr(C)`: { grads, trace, out, dout (all f32), batch: Batch, last: f32,
     // train_mode: bool, dropout_rng: Option<Rng> }, each field at the next multiple of its

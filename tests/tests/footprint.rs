@@ -70,6 +70,25 @@ fn host_footprint_of_a_spec_equals_size_of_the_same_type() {
         neurite_host::footprint::fine_tune_last(&d, 0, sgd),
         fine_tuning::<Frozen, Head, Sgd<<Head as Layer>::Grads>>()
     );
+    // the sequence family: the typed layers' own traces (gates and states per step, an
+    // attention's projections and weights) and the sequence before a `LastStep`
+    use neurite::layer::{Flatten1d, Gru, LastStep, Lstm, SelfAttention};
+    let seq = |spec: &str, shape: &[usize]| {
+        let m = DynModel::build(&parse_spec(spec).unwrap(), shape).unwrap();
+        neurite_host::footprint::training(&m, 2, cfg)
+    };
+    type G1 = neurite::Seq![(Gru<8, 8, 8>, LastStep<8, 8>), Dense<8, 10>];
+    assert_eq!(seq("gru(8),dense(10)", &[8, 8]), training::<G1, Adam<<G1 as Layer>::Grads>>());
+    type G2 = neurite::Seq![Lstm<3, 6, 4>, (Gru<6, 5, 4>, LastStep<5, 4>), Dense<5, 3>];
+    assert_eq!(
+        seq("lstm(6,return=sequence),gru(5),dense(3)", &[4, 3]),
+        training::<G2, Adam<<G2 as Layer>::Grads>>()
+    );
+    type A1 = neurite::Seq![SelfAttention<4, 2, 4>, Flatten1d<4, 4, 16>, Dense<16, 3>];
+    assert_eq!(
+        seq("self_attention(2),flatten,dense(3)", &[4, 4]),
+        training::<A1, Adam<<A1 as Layer>::Grads>>()
+    );
     // an odd width, where padding shows
     let o = DynModel::build(&parse_spec("dense(5),tanh,dense(1)").unwrap(), &[3]).unwrap();
     type Odd = neurite::Seq![Dense<3, 5>, neurite::layer::Tanh<5>, Dense<5, 1>];

@@ -110,14 +110,26 @@ fn bits<const N: usize, const S: usize>(v: &[[f32; N]; S]) -> Vec<u32> {
     v.as_flattened().iter().map(|x| x.to_bits()).collect()
 }
 
-/// One step at a time with the carried state gives the whole-sequence outputs, bit for bit.
+/// The training forward (`forward_trace`, which keeps every step's gates for
+/// backpropagation) of `layer` on `x`: the reference the streamed outputs are compared with.
+fn traced<L: Layer>(layer: &L, x: &L::Input) -> L::Output {
+    let (mut trace, mut y) = (L::Trace::ZEROED, L::Output::ZEROED);
+    layer.forward_trace(&mut Ctx::train(), x, &mut trace, &mut y);
+    y
+}
+
+/// One step at a time with the carried state gives the training forward's outputs over the
+/// whole sequence, bit for bit (and so does inference's `forward`).
 #[test]
 fn streaming_equals_the_whole_sequence() {
     const S: usize = 40;
     let x: [[f32; 5]; S] = sequence(7);
     let gru: Gru<5, 8, S> = random(1);
-    let (mut whole, mut streamed, mut h) = ([[0.0; 8]; S], [[0.0; 8]; S], [0.0; 8]);
-    gru.forward(&x, &mut whole);
+    let (mut streamed, mut h) = ([[0.0; 8]; S], [0.0; 8]);
+    let mut inferred = [[0.0; 8]; S];
+    gru.forward(&x, &mut inferred);
+    let mut whole = traced(&gru, &x);
+    assert_eq!(bits(&inferred), bits(&whole), "GRU: forward and forward_trace");
     for (x_t, y_t) in x.iter().zip(streamed.iter_mut()) {
         gru.step(x_t, &mut h);
         *y_t = h;
@@ -125,7 +137,7 @@ fn streaming_equals_the_whole_sequence() {
     assert_eq!(bits(&streamed), bits(&whole), "GRU");
     let lstm: Lstm<5, 8, S> = random(2);
     let (mut c, mut h) = ([0.0; 8], [0.0; 8]);
-    lstm.forward(&x, &mut whole);
+    whole = traced(&lstm, &x);
     for (x_t, y_t) in x.iter().zip(streamed.iter_mut()) {
         lstm.step(x_t, &mut h, &mut c);
         *y_t = h;
@@ -133,7 +145,7 @@ fn streaming_equals_the_whole_sequence() {
     assert_eq!(bits(&streamed), bits(&whole), "LSTM");
     let rnn: Rnn<5, 8, S> = random(3);
     let mut h = [0.0; 8];
-    rnn.forward(&x, &mut whole);
+    whole = traced(&rnn, &x);
     for (x_t, y_t) in x.iter().zip(streamed.iter_mut()) {
         rnn.step(x_t, &mut h);
         *y_t = h;

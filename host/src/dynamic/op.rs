@@ -92,6 +92,13 @@ pub trait Op: Debug + Send + Sync + OpClone {
     fn macs(&self) -> usize {
         0
     }
+
+    /// Values per sample that the typed counterpart keeps in its own trace for training,
+    /// besides the chain's intermediate outputs (a recurrent layer's gates and states, an
+    /// attention's projections and weights): what `neurite footprint` adds to the trace.
+    fn trace_values(&self) -> usize {
+        0
+    }
     /// A training-only layer (dropout): left out of model files and exports.
     fn training_only(&self) -> bool {
         false

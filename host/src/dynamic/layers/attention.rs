@@ -170,6 +170,9 @@ impl Op for SelfAttention {
         let Attention { t, e, .. } = self.attention;
         4 * t * e * e + 2 * t * t * e
     }
+    fn trace_values(&self) -> usize {
+        self.sample_trace()
+    }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         let mut trace = vec![0.0; self.sample_trace()];
         each_sample(x, y, batch, |x, y| self.run(x, y, &mut trace));

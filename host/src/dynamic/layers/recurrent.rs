@@ -307,6 +307,12 @@ impl Op for Recurrent {
     fn macs(&self) -> usize {
         self.steps * (self.weight_ih.len() + self.weight_hh.len())
     }
+    /// The typed layer's gates and states per step and, for `return=last`, the `[T][H]`
+    /// sequence between it and its `LastStep`.
+    fn trace_values(&self) -> usize {
+        let sequence = if self.sequence { 0 } else { self.steps * self.hidden };
+        self.steps * self.cell.trace() * self.hidden + sequence
+    }
     /// `Gru<F, H, T>` (`Lstm`, `Rnn<F, H, T, Relu>`), with `LastStep<H, T>` after it for
     /// `return=last` (the pair as one element of the chain).
     fn rust(&self) -> Option<(String, String)> {
