@@ -36,7 +36,6 @@ fn seeds() -> (Vec<u8>, Vec<u8>) {
 /// with overflow checks on (this test's profile, the firmware's release profile) it panics
 /// instead of returning an error; on a 32-bit target two large dimensions are enough.
 #[test]
-#[ignore = "core bug, reported: ModelFileV2::parse overflows on a huge input shape"]
 fn a_huge_input_shape_is_refused() {
     let (mut file, _) = seeds();
     file[7] = 4;
@@ -57,7 +56,6 @@ fn a_huge_input_shape_is_refused() {
 /// the process instead of returning (a firmware's stack is a few KiB; the desktop loader
 /// refuses more than `MAX_NESTING` levels, but only after this parse).
 #[test]
-#[ignore = "core bug, reported: ModelFileV2::parse recurses once per nesting level"]
 fn deeply_nested_records_do_not_overflow_the_stack() {
     use neurite::model_file::v2::{HeaderV2, WriterV2};
     let depth = 300_000;

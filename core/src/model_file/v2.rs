@@ -274,7 +274,11 @@ impl<'a> ModelFileV2<'a> {
             Self { bytes, records, record_bytes, column_bytes, stats, params, buffers, optimizer };
         let rank = bytes[7] as usize;
         let shape = file.input_shape();
-        let inputs: usize = shape[..rank.min(4)].iter().product();
+        // checked: four dimensions of up to 2^32 - 1 overflow a usize
+        let inputs = shape[..rank.min(4)].iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let Some(inputs) = inputs else {
+            return Err(Error::MalformedLayer { layer: 0 });
+        };
         if bytes[6] > 1
             || !(1..=4).contains(&rank)
             || shape[..rank].contains(&0)
@@ -285,7 +289,11 @@ impl<'a> ModelFileV2<'a> {
             return Err(Error::MalformedLayer { layer: 0 });
         }
         // Every record parses, exactly `records` of them fill `record_bytes`, bodies nest
-        // (each composite's children fit in what follows), counts add up.
+        // (each composite's children fit in what follows), counts add up. The records are a
+        // forest in pre-order, each giving its number of direct children: that holds exactly
+        // when the count of children still owed, less one per record (a record with none owed
+        // starts a new top-level layer) plus its own, ends at zero. One pass, no recursion,
+        // whatever the nesting depth.
         let region = &bytes[HEADER_LEN..HEADER_LEN + record_bytes];
         let (mut at, mut p, mut b) = (0, 0usize, 0usize);
         // Records still owed to open bodies, innermost last (depth is bounded by the count).
@@ -299,20 +307,6 @@ impl<'a> ModelFileV2<'a> {
         }
         if at != record_bytes || open != 0 || p != params || b != buffers {
             return Err(Error::MalformedLayer { layer: records - 1 });
-        }
-        let tree_ok = {
-            // A body's direct children are whole subtrees: check by walking the tree.
-            let mut iter = file.records();
-            let mut ok = true;
-            let mut top = 0;
-            while let Some(r) = iter.next() {
-                ok &= skip_body(&mut iter, r.body);
-                top += 1;
-            }
-            ok && top > 0
-        };
-        if !tree_ok {
-            return Err(Error::MalformedLayer { layer: 0 });
         }
         if file.columns_raw().is_none() {
             return Err(Error::MalformedLayer { layer: 0 });
@@ -425,21 +419,6 @@ impl<'a> ModelFileV2<'a> {
             state: F32s(&self.bytes[state_at..at + len]),
         })
     }
-}
-
-/// Skips `n` whole subtrees; `false` if the records end first.
-fn skip_body(iter: &mut Records<'_>, n: usize) -> bool {
-    for _ in 0..n {
-        match iter.next() {
-            Some(r) => {
-                if !skip_body(iter, r.body) {
-                    return false;
-                }
-            }
-            None => return false,
-        }
-    }
-    true
 }
 
 /// Iterator over a file's records.
