@@ -377,35 +377,67 @@ fn randomised<L: Layer>(rng: &mut Rng, scale: f32) -> L {
     l
 }
 
+/// Scale of the recurrent layers' random weights (`scale * N(0, 1)`): a state that does
+/// not grow over the steps keeps the objective, and so its `f32` rounding, small.
+const WEIGHT_SCALE: f32 = 0.35;
+/// Step of the recurrent checks: at `0.1` the truncation error of a weight multiplying
+/// inputs of size 2-3 reached 1e-3 relative (and 1.4 on a T=16 LSTM gradient of 15), at
+/// `0.01` the rounding error reached 2e-4; `0.03` is the best of the steps tried.
+const RECURRENT_STEP: f32 = 0.03;
+
+/// A ReLU RNN with random weights whose pre-activations at `x` all lie at
+/// least `0.2` from the kink at 0, with at least half the units active at every step
+/// (not a network of zeros), redrawn until they do: a step of `RECURRENT_STEP` in one
+/// weight or input moves a pre-activation by far less, so no difference straddles the kink.
+/// (Drawn without the margin, seed 14's second network straddled it: 1.6e-1 off.)
+fn relu_rnn_off_kink<const I: usize, const H: usize, const T: usize>(
+    rng: &mut Rng,
+    x: &[[f32; I]; T],
+) -> neurite::layer::Rnn<I, H, T, neurite::activation::Relu> {
+    loop {
+        let rnn: neurite::layer::Rnn<I, H, T, neurite::activation::Relu> =
+            randomised(rng, WEIGHT_SCALE);
+        let mut trace = [[[0.0; H]; neurite::kernel::recurrent::RNN_TRACE]; T];
+        let mut y = [[0.0; H]; T];
+        rnn.forward_trace(&mut Ctx::train(), x, &mut trace, &mut y);
+        // trace[t][0] is step t's pre-activation
+        let off_kink = trace.iter().flat_map(|step| step[0]).all(|pre| pre.abs() >= 0.2);
+        let active =
+            trace.iter().all(|step| 2 * step[0].iter().filter(|&&pre| pre > 0.0).count() >= H);
+        if off_kink && active {
+            return rnn;
+        }
+    }
+}
+
 #[test]
 fn recurrent_layers_through_time() {
-    use neurite::activation as a;
     use neurite::layer::{Gru, LastStep, Lstm, Rnn};
-    // measured: GRU 1.4e-5 abs where |numeric| ~0.6 (4e-4 relative where it is small), LSTM
-    // and RNN below that
-    let smooth = Spec::new(SMOOTH, 2e-5, 1e-3);
-    let relu = Spec::new(KINK, 2e-5, 1e-3);
+    // measured over seeds 1-40 (three draws each, every check below): at most 3.2e-4 abs
+    // (an LSTM T=16 gradient of 7.8) and 2.2e-3 relative where |numeric| >= 1e-2 (3.8e-3
+    // for the ReLU RNN, inside abs + rel); none beyond this tolerance
+    let spec = Spec::new(RECURRENT_STEP, 4e-5, 2.5e-3);
     let mut rng = Rng::new(14);
     for _ in 0..3 {
-        let gru: Gru<3, 4, 5> = randomised(&mut rng, 0.5);
+        let gru: Gru<3, 4, 5> = randomised(&mut rng, WEIGHT_SCALE);
         let x: [[f32; 3]; 5] = core::array::from_fn(|_| random_vec(&mut rng, 1.0));
-        check_layer("gru T=5", &gru, &x, &mut rng, smooth);
-        let lstm: Lstm<3, 4, 5> = randomised(&mut rng, 0.5);
-        check_layer("lstm T=5", &lstm, &x, &mut rng, smooth);
-        let rnn: Rnn<3, 4, 5> = randomised(&mut rng, 0.5);
-        check_layer("rnn tanh T=5", &rnn, &x, &mut rng, smooth);
-        let rnn_relu: Rnn<3, 4, 5, a::Relu> = randomised(&mut rng, 0.5);
-        check_layer("rnn relu T=5", &rnn_relu, &x, &mut rng, relu);
+        check_layer("gru T=5", &gru, &x, &mut rng, spec);
+        let lstm: Lstm<3, 4, 5> = randomised(&mut rng, WEIGHT_SCALE);
+        check_layer("lstm T=5", &lstm, &x, &mut rng, spec);
+        let rnn: Rnn<3, 4, 5> = randomised(&mut rng, WEIGHT_SCALE);
+        check_layer("rnn tanh T=5", &rnn, &x, &mut rng, spec);
+        let rnn_relu = relu_rnn_off_kink::<3, 4, 5>(&mut rng, &x);
+        check_layer("rnn relu T=5", &rnn_relu, &x, &mut rng, spec);
         // long sequences: T = 16, and the last step alone behind a GRU
         let x: [[f32; 2]; 16] = core::array::from_fn(|_| random_vec(&mut rng, 1.0));
-        let long: Gru<2, 3, 16> = randomised(&mut rng, 0.5);
-        check_layer("gru T=16", &long, &x, &mut rng, smooth);
-        let long: Lstm<2, 3, 16> = randomised(&mut rng, 0.5);
-        check_layer("lstm T=16", &long, &x, &mut rng, smooth);
+        let long: Gru<2, 3, 16> = randomised(&mut rng, WEIGHT_SCALE);
+        check_layer("gru T=16", &long, &x, &mut rng, spec);
+        let long: Lstm<2, 3, 16> = randomised(&mut rng, WEIGHT_SCALE);
+        check_layer("lstm T=16", &long, &x, &mut rng, spec);
         type Last = neurite::Seq![Gru<2, 3, 16>, LastStep<3, 16>];
         let mut last = Last::DEFAULT;
-        last.0 = randomised(&mut rng, 0.5);
-        check_layer("gru + last step T=16", &last, &x, &mut rng, smooth);
+        last.0 = randomised(&mut rng, WEIGHT_SCALE);
+        check_layer("gru + last step T=16", &last, &x, &mut rng, spec);
     }
 }
 
