@@ -96,17 +96,17 @@ total RAM                                      552                  1292        
 
 on a microcontroller (code and stack measured in QEMU for the 4-16-3 reference model, probe/footprint.csv; this model's weights and buffers swapped in):
 core   opt  workload                   flash       RAM  fits 64 KB flash, 16 KB RAM
-M0     s    inference                   7348       380  yes
-M0     s    train sgd                  10144      1732  yes
-M0     s    finetune sgd                9588       916  yes
+M0     s    inference                   7408       460  yes
+M0     s    train sgd                  10196      1796  yes
+M0     s    finetune sgd                9688       964  yes
 M0     3    inference                  10220       420  yes
-M0     3    train sgd                  20728      1868  yes
+M0     3    train sgd                  20540      1804  yes
 M0     3    finetune sgd               17092      1084  yes
-M4F    s    inference                   6204       280  yes
-M4F    s    train sgd                   8336      1612  yes
-M4F    s    finetune sgd                8012       820  yes
+M4F    s    inference                   6240       324  yes
+M4F    s    train sgd                   8428      1652  yes
+M4F    s    finetune sgd                8084       836  yes
 M4F    3    inference                   8556       264  yes
-M4F    3    train sgd                  20784      1532  yes
+M4F    3    train sgd                  20552      1500  yes
 M4F    3    finetune sgd               16364       836  yes
 ";
 
