@@ -9,6 +9,13 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 
+pub mod accel;
+pub mod activity;
+/// The activity GRU exported by the host (`neurite export --rust` of `tests/tests/activity.rs`'s
+/// training); generated, not formatted.
+#[rustfmt::skip]
+#[allow(missing_docs, clippy::all)]
+pub mod activity_model;
 pub mod budget;
 pub mod cnn;
 /// The digits CNN exported by the host (`neurite export --rust`); generated, not formatted.
@@ -26,6 +33,7 @@ pub mod host_flash;
 #[rustfmt::skip]
 #[allow(missing_docs, clippy::all)]
 pub mod model;
+pub mod motion;
 pub mod ondevice;
 pub mod parity;
 pub mod saved;

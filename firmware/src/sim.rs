@@ -239,3 +239,126 @@ impl<const SIZE: usize> NorFlash for SimFlash<SIZE> {
         Ok(())
     }
 }
+
+/// A device's accelerometer against the nominal part: per-axis sensitivity (nominal 1) and
+/// zero-g offset in g (nominal 0), as an uncalibrated unit has them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AccelCalibration {
+    /// Sensitivity per axis.
+    pub gain: [f32; 3],
+    /// Zero-g offset per axis, in g.
+    pub offset: [f32; 3],
+}
+
+impl AccelCalibration {
+    /// The nominal part, as the desktop model was trained with.
+    pub const NOMINAL: Self = Self { gain: [1.0; 3], offset: [0.0; 3] };
+}
+
+/// A simulated LIS3DH-style accelerometer worn through a session: window `w` of
+/// [`crate::motion::WINDOW`] samples is `activities[w]`, its motion drawn from a generator
+/// seeded with `seed`; after the last window no sample is ever ready. It answers
+/// `WHO_AM_I`, takes `CTRL_REG1` and `CTRL_REG4` (data only once `CTRL_REG1` enables the
+/// axes), reports data-ready in `STATUS_REG` and returns each sample once, through
+/// `calibration`, quantised as the part does ([`crate::accel::from_g`]).
+pub struct SimulatedAccelerometer<'a> {
+    activities: &'a [u8],
+    rng: neurite::prelude::Rng,
+    motion: Option<crate::motion::Motion>,
+    window: usize,
+    step: usize,
+    calibration: AccelCalibration,
+    enabled: bool,
+    register: u8,
+    sample: [u8; 6],
+}
+
+impl<'a> SimulatedAccelerometer<'a> {
+    /// A session of `activities` (one per window), drawn from `seed`, through `calibration`.
+    pub fn new(activities: &'a [u8], seed: u64, calibration: AccelCalibration) -> Self {
+        Self {
+            activities,
+            rng: neurite::prelude::Rng::new(seed),
+            motion: None,
+            window: 0,
+            step: 0,
+            calibration,
+            enabled: false,
+            register: 0,
+            sample: [0; 6],
+        }
+    }
+
+    /// Draws the next sample into the output registers; `false` once the session is over.
+    fn advance(&mut self) -> bool {
+        use crate::motion::{Motion, WINDOW};
+        if self.step == 0 {
+            let Some(&a) = self.activities.get(self.window) else { return false };
+            self.motion = Some(Motion::new(a, &mut self.rng));
+        }
+        let Some(m) = self.motion.as_mut() else { return false };
+        let g = m.sample(self.step);
+        for (k, v) in g.iter().enumerate() {
+            let c = self.calibration;
+            let raw = crate::accel::from_g(v * c.gain[k] + c.offset[k]);
+            self.sample[2 * k..2 * k + 2].copy_from_slice(&raw.to_le_bytes());
+        }
+        self.step += 1;
+        if self.step == WINDOW {
+            self.step = 0;
+            self.window += 1;
+        }
+        true
+    }
+
+    fn read_register(&mut self, buf: &mut [u8]) {
+        use crate::accel::{reg, WHO_AM_I_VALUE, ZYXDA};
+        let r = self.register & !reg::AUTO_INCREMENT;
+        match r {
+            reg::WHO_AM_I => buf.fill(WHO_AM_I_VALUE),
+            reg::STATUS_REG => {
+                let ready = self.enabled && self.advance();
+                buf.fill(if ready { ZYXDA } else { 0 });
+            }
+            r if (reg::OUT_X_L..reg::OUT_X_L + 6).contains(&r) => {
+                let auto = self.register & reg::AUTO_INCREMENT != 0;
+                for (k, b) in buf.iter_mut().enumerate() {
+                    let i = usize::from(r - reg::OUT_X_L) + if auto { k } else { 0 };
+                    *b = self.sample.get(i).copied().unwrap_or(0);
+                }
+            }
+            _ => buf.fill(0),
+        }
+    }
+}
+
+impl ErrorType for SimulatedAccelerometer<'_> {
+    type Error = SimBusError;
+}
+
+impl I2c for SimulatedAccelerometer<'_> {
+    fn transaction(
+        &mut self,
+        address: u8,
+        operations: &mut [Operation<'_>],
+    ) -> Result<(), Self::Error> {
+        use crate::accel::{reg, ADDRESS};
+        if address != ADDRESS {
+            return Err(SimBusError);
+        }
+        for op in operations {
+            match op {
+                Operation::Write(bytes) => {
+                    if let Some(&r) = bytes.first() {
+                        self.register = r;
+                    }
+                    if let [reg::CTRL_REG1, value, ..] = **bytes {
+                        self.enabled = value & 0x07 != 0 && value >> 4 != 0;
+                    }
+                }
+                Operation::Read(buf) => self.read_register(buf),
+            }
+        }
+        Ok(())
+    }
+}
