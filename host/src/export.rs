@@ -177,16 +177,28 @@ pub fn walk<'m>(model: &'m DynModel, prefix: &str, f: &mut dyn FnMut(String, &'m
 }
 
 /// The model's tensors and buffers under `nn.Sequential` state-dict names (`0.weight`,
-/// `0.bias`, `2.running_mean`, `4.0.weight` inside a residual body at index 4), as
-/// `(name, shape, values)`.
+/// `0.bias`, `2.running_mean`, `4.0.weight` inside a residual body at index 4,
+/// `1.out_proj.weight` of a self-attention layer at index 1), as `(name, shape, values)`.
 pub fn state_dict(model: &DynModel) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     let mut out = Vec::new();
     walk(model, "", &mut |path, op| {
         for t in op.params().into_iter().chain(op.buffers()) {
-            out.push((format!("{path}.{}", t.name), t.shape.to_vec(), t.values.to_vec()));
+            out.push((state_dict_key(&path, t.name), t.shape.to_vec(), t.values.to_vec()));
         }
     });
     out
+}
+
+/// The state-dict key of tensor `name` of the layer at `path`: `path.name`, except where
+/// PyTorch's module holds the tensor in a submodule: `nn.MultiheadAttention`'s output
+/// projection is an `nn.Linear` named `out_proj` (`out_proj.weight`, `out_proj.bias`; the
+/// golden format and the model file call them `out_proj_weight`, `out_proj_bias`).
+pub fn state_dict_key(path: &str, name: &str) -> String {
+    match name {
+        "out_proj_weight" => format!("{path}.out_proj.weight"),
+        "out_proj_bias" => format!("{path}.out_proj.bias"),
+        _ => format!("{path}.{name}"),
+    }
 }
 
 /// The model's spec string (what `--layers` takes), recorded in safetensors metadata.
@@ -303,7 +315,7 @@ pub fn from_safetensors(
     let mut wanted: Vec<(String, Vec<usize>)> = Vec::new();
     walk(&model, "", &mut |path, op| {
         for t in op.params().into_iter().chain(op.buffers()) {
-            wanted.push((format!("{path}.{}", t.name), t.shape.to_vec()));
+            wanted.push((state_dict_key(&path, t.name), t.shape.to_vec()));
         }
     });
     let mut loaded = Vec::with_capacity(wanted.len());

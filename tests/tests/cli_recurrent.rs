@@ -46,16 +46,17 @@ fn a_gru_and_an_lstm_learn_the_digits_row_by_row() {
     }
 }
 
-/// A GRU and an LSTM trained in PyTorch (`tests/pytorch/make_recurrent_safetensors.py`),
-/// imported from their safetensors state dicts by PyTorch's parameter names, give PyTorch's
-/// outputs.
+/// A GRU, an LSTM and a self-attention model trained in PyTorch
+/// (`tests/pytorch/make_recurrent_safetensors.py`), imported from their safetensors state
+/// dicts by PyTorch's parameter names (`nn.MultiheadAttention`'s `in_proj_weight`,
+/// `out_proj.weight`, ...), give PyTorch's outputs.
 #[test]
 fn pytorch_trained_gru_and_lstm_import_with_pytorch_outputs() {
     let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pytorch");
     let text = std::fs::read_to_string(here.join("digits_recurrent_expected.json")).unwrap();
     let expected: Value = serde_json::from_str(&text).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for name in ["gru", "lstm"] {
+    for name in ["gru", "lstm", "attention"] {
         let case = &expected["models"][name];
         let out = dir.path().join(format!("{name}.nrtm"));
         let run = Command::new(neurite_bin())
