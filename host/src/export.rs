@@ -444,4 +444,18 @@ mod tests {
             "{text}"
         );
     }
+
+    /// Self-attention's tensors go under `nn.MultiheadAttention`'s own state-dict keys (its
+    /// output projection is a submodule), and a model exported with them imports back.
+    #[test]
+    fn attention_tensors_use_pytorchs_state_dict_keys() {
+        let spec = "dense(16),self_attention(2),flatten,dense(10)";
+        let m = DynModel::build(&parse_spec(spec).unwrap(), &[8, 8]).unwrap();
+        let keys: Vec<String> = state_dict(&m).into_iter().map(|(k, _, _)| k).collect();
+        let want = ["0.weight", "0.bias", "1.in_proj_weight", "1.in_proj_bias"];
+        let want = want.into_iter().chain(["1.out_proj.weight", "1.out_proj.bias"]);
+        assert_eq!(keys, want.chain(["3.weight", "3.bias"]).collect::<Vec<_>>());
+        let back = from_safetensors(&to_safetensors(&m).unwrap(), None, None).unwrap();
+        assert_eq!(state_dict(&back), state_dict(&m));
+    }
 }
