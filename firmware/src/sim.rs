@@ -30,6 +30,25 @@ impl embedded_hal::i2c::Error for SimBusError {
     }
 }
 
+/// A simulated I2C device's side of a transaction: a NACK unless `address` is the device's
+/// `own`, else each operation in order to `handle` (a write selects a register and may set
+/// it, a read reads from the selected register on).
+fn register_transfers<D>(
+    own: u8,
+    address: u8,
+    operations: &mut [Operation<'_>],
+    mut handle: impl FnMut(&mut D, &mut Operation<'_>),
+    device: &mut D,
+) -> Result<(), SimBusError> {
+    if address != own {
+        return Err(SimBusError);
+    }
+    for op in operations {
+        handle(device, op);
+    }
+    Ok(())
+}
+
 impl<'a> SimulatedSensor<'a> {
     /// Streams the rows listed in `order` of `pixels` (with `labels` when given, for
     /// calibration), at I2C `address`, with the device's `gain` and `offset` in counts.
@@ -98,20 +117,21 @@ impl I2c for SimulatedSensor<'_> {
         address: u8,
         operations: &mut [Operation<'_>],
     ) -> Result<(), Self::Error> {
-        if address != self.address {
-            return Err(SimBusError);
-        }
-        for op in operations {
-            match op {
+        let own = self.address;
+        register_transfers(
+            own,
+            address,
+            operations,
+            |sim: &mut Self, op| match op {
                 Operation::Write(bytes) => {
                     if let Some(&r) = bytes.first() {
-                        self.register = r;
+                        sim.register = r;
                     }
                 }
-                Operation::Read(buf) => self.read_register(buf),
-            }
-        }
-        Ok(())
+                Operation::Read(buf) => sim.read_register(buf),
+            },
+            self,
+        )
     }
 }
 
@@ -343,22 +363,22 @@ impl I2c for SimulatedAccelerometer<'_> {
         operations: &mut [Operation<'_>],
     ) -> Result<(), Self::Error> {
         use crate::accel::{reg, ADDRESS};
-        if address != ADDRESS {
-            return Err(SimBusError);
-        }
-        for op in operations {
-            match op {
+        register_transfers(
+            ADDRESS,
+            address,
+            operations,
+            |sim: &mut Self, op| match op {
                 Operation::Write(bytes) => {
                     if let Some(&r) = bytes.first() {
-                        self.register = r;
+                        sim.register = r;
                     }
                     if let [reg::CTRL_REG1, value, ..] = **bytes {
-                        self.enabled = value & 0x07 != 0 && value >> 4 != 0;
+                        sim.enabled = value & 0x07 != 0 && value >> 4 != 0;
                     }
                 }
-                Operation::Read(buf) => self.read_register(buf),
-            }
-        }
-        Ok(())
+                Operation::Read(buf) => sim.read_register(buf),
+            },
+            self,
+        )
     }
 }

@@ -6,6 +6,12 @@ use defmt_semihosting as _; // the global defmt logger
 
 pub use cortex_m_rt as rt;
 
+/// `count / units` as whole and hundredths (truncated), for printing a ratio with defmt's
+/// integers: `(7765, 912)` gives `(8, 51)`, "8.51 per MAC".
+pub fn per(count: u32, units: u32) -> (u32, u32) {
+    (count / units, (count % units) * 100 / units)
+}
+
 /// Ends the program: QEMU exits with status 0 or 1.
 pub fn exit(success: bool) -> ! {
     let code = if success {

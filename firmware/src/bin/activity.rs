@@ -96,8 +96,7 @@ fn main() -> ! {
     let step = counter.measure(|| one_step(&mut s, g));
     let stack = target::stack_used_by(|| one_step(&mut s, g));
     let macs = (3 * HIDDEN * (AXES + HIDDEN)) as u32;
-    let per = |i: u32, m: u32| (i / m, (i % m) * 100 / m);
-    let (a, b) = per(step, macs);
+    let (a, b) = target::per(step, macs);
     defmt::println!(
         "instructions: one time step {=u32} ({=u32} MACs, {=u32}.{=u32:02} per MAC); reading the sample over I2C {=u32}; a window {=usize} steps",
         step,

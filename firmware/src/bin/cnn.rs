@@ -46,7 +46,6 @@ fn packed_figures(
     a: &mut [f32; SCRATCH],
     b: &mut [f32; SCRATCH],
 ) {
-    let per = |i: u32, m: u32| (i / m, (i % m) * 100 / m);
     let (packed_hash, _) = neurite_firmware::parity::cnn_inference_with(infer_packed);
     defmt::println!("parity cnn packed {=u64:#018x}", packed_hash);
     let mut y = [0.0f32; 10];
@@ -60,8 +59,11 @@ fn packed_figures(
     let (c, cp) = (c.as_flattened().as_flattened(), cp.as_flattened().as_flattened());
     let same = c.iter().zip(cp).all(|(p, q)| p.to_bits() == q.to_bits());
     let conv2_macs = cnn::Conv2::GEOM.macs() as u32;
-    let ((w, f), (w2, f2), (w3, f3)) =
-        (per(packed, MACS as u32), per(conv2, conv2_macs), per(conv2_packed, conv2_macs));
+    let ((w, f), (w2, f2), (w3, f3)) = (
+        target::per(packed, MACS as u32),
+        target::per(conv2, conv2_macs),
+        target::per(conv2_packed, conv2_macs),
+    );
     defmt::println!(
         "instructions: packed convolutions: inference {=u32} ({=u32}.{=u32:02} per MAC), stack {=usize} bytes; second convolution ({=u32} MACs) {=u32} ({=u32}.{=u32:02} per MAC), packed {=u32} ({=u32}.{=u32:02} per MAC), same bits {=bool}",
         packed, w, f, stack_packed, conv2_macs, conv2, w2, f2, conv2_packed, w3, f3, same
@@ -95,8 +97,7 @@ fn main() -> ! {
     let instructions = counter.measure(|| y = infer_reusing(&x, a, b));
     let stack_reusing = target::stack_used_by(|| y = infer_reusing(&x, a, b));
     let stack_chain = target::stack_used_by(|| y = infer_chain(&x));
-    let per = |i: u32, m: u32| (i / m, (i % m) * 100 / m);
-    let (w, f) = per(instructions, MACS as u32);
+    let (w, f) = target::per(instructions, MACS as u32);
     defmt::println!(
         "instructions: inference {=u32} ({=usize} MACs, {=u32}.{=u32:02} per MAC)",
         instructions,

@@ -190,8 +190,7 @@ fn main() -> ! {
     // forward, weight gradients, and the head's input gradient
     let full_macs = 2 * (64 * 64 + 64 * 10) + 64 * 10;
     let train_macs = 64 * 64 + 64 * 10 + 64 * 10; // frozen + head forward, head weight gradient
-    let per = |i: u32, m: u32| (i / m, (i % m) * 100 / m);
-    let (a, b) = per(infer, macs);
+    let (a, b) = target::per(infer, macs);
     defmt::println!(
         "instructions: inference {=u32} ({=u32} MACs, {=u32}.{=u32:02} per MAC)",
         infer,
@@ -206,7 +205,7 @@ fn main() -> ! {
     let row_major = counter.measure(|| MODEL.0.forward(&x, &mut h));
     let packed = counter.measure(|| PACKED.forward(&x, &mut hp));
     let same = h.iter().zip(&hp).all(|(a, b)| a.to_bits() == b.to_bits());
-    let ((a, b), (c, d)) = (per(row_major, 4096), per(packed, 4096));
+    let ((a, b), (c, d)) = (target::per(row_major, 4096), target::per(packed, 4096));
     defmt::println!(
         "instructions: 64x64 dense layer: row-major {=u32} ({=u32}.{=u32:02} per MAC), packed {=u32} ({=u32}.{=u32:02} per MAC), same bits {=bool}",
         row_major,
@@ -220,11 +219,11 @@ fn main() -> ! {
     if !same {
         target::exit(false);
     }
-    let (a, b) = per(train, train_macs);
+    let (a, b) = target::per(train, train_macs);
     defmt::println!("instructions: fine-tuning step on 1 sample (frozen forward, head forward and backward, SGD momentum) {=u32} ({=u32}.{=u32:02} per MAC)", train, a, b);
-    let (a, b) = per(full_sgd, full_macs);
+    let (a, b) = target::per(full_sgd, full_macs);
     defmt::println!("instructions: full training step on 1 sample, all 4810 parameters: SGD {=u32} ({=u32}.{=u32:02} per MAC), Adam {=u32}", full_sgd, a, b, full_adam);
-    let ((a, b), (c, d)) = (per(sgd_update, 4810), per(adam_update, 4810));
+    let ((a, b), (c, d)) = (target::per(sgd_update, 4810), target::per(adam_update, 4810));
     defmt::println!("instructions: the update alone, 4810 parameters: SGD {=u32} ({=u32}.{=u32:02} per parameter), Adam {=u32} ({=u32}.{=u32:02} per parameter)", sgd_update, a, b, adam_update, c, d);
     // an Adam step alone on a small model, where the per-step bias corrections (soft double
     // precision) weigh most: 4 tensors, 67 parameters

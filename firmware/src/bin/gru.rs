@@ -49,8 +49,7 @@ fn main() -> ! {
     let head = counter.measure(|| y = s.scores());
     // MACs per step: the gates' two products (3 x 32 x 8 and 3 x 32 x 32)
     let macs = (3 * HIDDEN * (FEATURES + HIDDEN)) as u32;
-    let per = |i: u32, m: u32| (i / m, (i % m) * 100 / m);
-    let (a, b) = per(step, macs);
+    let (a, b) = target::per(step, macs);
     defmt::println!(
         "instructions: one time step {=u32} ({=u32} MACs, {=u32}.{=u32:02} per MAC); the head on the last state {=u32}; a whole digit {=u32} steps",
         step,
