@@ -85,6 +85,7 @@ pub mod model_file;
 pub mod optim;
 pub mod params;
 pub mod perceptron;
+pub mod quant;
 pub mod rng;
 pub mod train;
 

@@ -291,3 +291,28 @@ fn conv_kernels_never_panic() {
         );
     });
 }
+
+#[test]
+fn int8_kernels_never_panic() {
+    use neurite::kernel::int8::{fully_connected, Requantize};
+    let q = |n: Option<usize>| -> Vec<i8> {
+        (0..n.unwrap_or(0)).map(|i| (i as i8).wrapping_mul(37)).collect()
+    };
+    let i = |n: Option<usize>| -> Vec<i32> {
+        (0..n.unwrap_or(0) as i32).map(|k| 1_000_000_000 + k).collect()
+    };
+    // w is 3 rows of 2, bias 3, x 2, multipliers and shifts 3, y 3
+    let calls = every_mix(&[s(6), s(3), s(2), s(3), s(3), s(3)], |l| {
+        let (m, shift) = (i(l[3]), i(l[4]).iter().map(|k| k % 7 - 3).collect::<Vec<_>>());
+        let rq = Requantize {
+            multiplier: &m,
+            shift: &shift,
+            output_zero_point: -3,
+            min: -128,
+            max: 127,
+        };
+        let mut y = q(l[5]);
+        fully_connected(&q(l[0]), &i(l[1]), &q(l[2]), 5, &rq, &mut y);
+    });
+    assert!(calls > 1000);
+}

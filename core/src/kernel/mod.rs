@@ -14,6 +14,7 @@ pub mod conv;
 pub mod dense;
 pub mod elementwise;
 pub mod embedding;
+pub mod int8;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;
