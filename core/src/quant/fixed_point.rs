@@ -70,6 +70,29 @@ pub fn quantize_multiplier(real: f64) -> Option<(i32, i32)> {
     Some((fixed as i32, shift))
 }
 
+/// The multiplier of an output channel whose weights have their own scale, as TFLite's
+/// `PopulateConvolutionQuantizationParams` computes it for per-channel convolution and fully
+/// connected layers: `input_scale * weight_scale / output_scale` in `f64`, then
+/// [`quantize_multiplier`].
+pub fn per_channel_multiplier(
+    input_scale: f32,
+    weight_scale: f32,
+    output_scale: f32,
+) -> Option<(i32, i32)> {
+    quantize_multiplier(f64::from(input_scale) * f64::from(weight_scale) / f64::from(output_scale))
+}
+
+/// The multiplier of a layer with one weight scale, as TFLite's
+/// `GetQuantizedConvolutionMultipler` computes it: the product `input_scale * weight_scale`
+/// in `f32` (rounded once there), then divided by `output_scale` in `f64`.
+pub fn per_tensor_multiplier(
+    input_scale: f32,
+    weight_scale: f32,
+    output_scale: f32,
+) -> Option<(i32, i32)> {
+    quantize_multiplier(f64::from(input_scale * weight_scale) / f64::from(output_scale))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +179,19 @@ mod tests {
         // the two roundings are not one: x = 2, M = 0.75 * 2^-2 = 0.1875 gives the high
         // product 1.5 -> 2, then 2 / 4 = 0.5 -> 1, where rounding 0.375 once gives 0
         assert_eq!(multiply_by_quantized_multiplier(2, 1_610_612_736, -2), 1);
+    }
+
+    #[test]
+    fn layer_multipliers_round_where_tflite_rounds() {
+        // the f32 product rounds: 0.1 * 0.3 is 0.030000001 in f32, 0.03000000044703484 exact
+        let (a, b, out) = (0.1f32, 0.3f32, 0.7f32);
+        let exact = f64::from(a) * f64::from(b) / f64::from(out);
+        let rounded = f64::from(a * b) / f64::from(out);
+        assert_ne!(exact, rounded);
+        assert_eq!(per_channel_multiplier(a, b, out), quantize_multiplier(exact));
+        assert_eq!(per_tensor_multiplier(a, b, out), quantize_multiplier(rounded));
+        assert_eq!(per_channel_multiplier(1.0, 0.5, 1.0), Some((1 << 30, 0)));
+        assert_eq!(per_tensor_multiplier(1.0, 0.0, 1.0), Some((0, 0)));
     }
 
     #[test]
