@@ -295,6 +295,7 @@ fn conv_kernels_never_panic() {
 #[test]
 fn int8_kernels_never_panic() {
     use neurite::kernel::int8::{fully_connected, Requantize};
+    use neurite::quant::fixed_point::Rounding;
     let q = |n: Option<usize>| -> Vec<i8> {
         (0..n.unwrap_or(0)).map(|i| (i as i8).wrapping_mul(37)).collect()
     };
@@ -310,9 +311,84 @@ fn int8_kernels_never_panic() {
             output_zero_point: -3,
             min: -128,
             max: 127,
+            rounding: Rounding::Single,
         };
         let mut y = q(l[5]);
-        fully_connected(&q(l[0]), &i(l[1]), &q(l[2]), 5, &rq, &mut y);
+        fully_connected(&q(l[0]), &i(l[1]), &q(l[2]), i32::MIN, &rq, &mut y);
     });
     assert!(calls > 1000);
+}
+
+#[test]
+fn int8_window_kernels_never_panic() {
+    use neurite::kernel::int8::{
+        avg_pool2d, conv2d, depthwise_conv2d, max_pool2d, Geom2d, Requantize,
+    };
+    use neurite::quant::fixed_point::Rounding;
+    let q = |n: Option<usize>| -> Vec<i8> {
+        (0..n.unwrap_or(0)).map(|i| (i as i8).wrapping_mul(29)).collect()
+    };
+    let i = |n: Option<usize>| -> Vec<i32> {
+        (0..n.unwrap_or(0) as i32).map(|k| 1_500_000_000 - k).collect()
+    };
+    let conv = Geom2d {
+        in_h: 3,
+        in_w: 3,
+        in_c: 2,
+        out_h: 3,
+        out_w: 3,
+        out_c: 4,
+        kernel_h: 3,
+        kernel_w: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_top: 1,
+        pad_left: 1,
+        dilation_h: 1,
+        dilation_w: 1,
+    };
+    // strided, dilated, padded past the input; and every size 0
+    let odd = Geom2d { stride_h: 2, dilation_w: 2, pad_top: 4, out_h: 2, ..conv };
+    let zero = Geom2d {
+        in_h: 0,
+        in_w: 0,
+        in_c: 0,
+        out_h: 0,
+        out_w: 0,
+        out_c: 0,
+        kernel_h: 0,
+        kernel_w: 0,
+        stride_h: 0,
+        stride_w: 0,
+        pad_top: 0,
+        pad_left: 0,
+        dilation_h: 0,
+        dilation_w: 0,
+    };
+    for g in [conv, odd, zero] {
+        let (x, y, w) = (g.input_len(), g.output_len(), g.out_c * 9 * g.in_c);
+        every_mix(&[s(w), s(g.out_c), s(x), s(g.out_c), s(y)], |l| {
+            let m = i(l[3]);
+            let shift: Vec<i32> = m.iter().map(|k| k % 5 - 2).collect();
+            for rounding in [Rounding::Single, Rounding::Double] {
+                let rq = Requantize {
+                    multiplier: &m,
+                    shift: &shift,
+                    output_zero_point: 7,
+                    min: 5,
+                    max: -5,
+                    rounding,
+                };
+                let mut out = q(l[4]);
+                conv2d(&g, &q(l[0]), &i(l[1]), &q(l[2]), i32::MIN, &rq, &mut out);
+                depthwise_conv2d(&g, &q(l[0]), &i(l[1]), &q(l[2]), i32::MIN, &rq, &mut out);
+            }
+        });
+        let pool = Geom2d { out_c: g.in_c, ..g };
+        every_mix(&[s(pool.input_len()), s(pool.output_len())], |l| {
+            let mut out = q(l[1]);
+            max_pool2d(&pool, &q(l[0]), 5, -5, &mut out);
+            avg_pool2d(&pool, &q(l[0]), -128, 127, &mut out);
+        });
+    }
 }

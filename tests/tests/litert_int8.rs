@@ -3,11 +3,18 @@
 //! reference interpreter computed with it (`digits_mlp_int8.json`, from
 //! `tests/litert/make_int8_reference.py`). Each FULLY_CONNECTED op, its multipliers derived
 //! from the file's scales as TFLite derives them, reproduces the op's int8 outputs on every
-//! recorded row, and the two ops chained reproduce the model's outputs.
+//! recorded row, and the two ops chained reproduce the model's outputs. Likewise a CNN's
+//! convolution, depthwise convolution, pooling and fully connected ops.
+//!
+//! LiteRT rounds differently per op (measured here, `quant::fixed_point::Rounding`): per-channel
+//! FULLY_CONNECTED once (the CNN's head differs from double rounding on 5 of 600 outputs),
+//! CONV_2D and DEPTHWISE_CONV_2D twice (single rounding differs on 7 of 10,240 and 9 of
+//! 5,120 outputs of 20 rows).
 
 use neurite::kernel::int8::{fully_connected, Requantize};
 use neurite::quant::affine::Affine;
 use neurite::quant::fixed_point::per_channel_multiplier;
+use neurite::quant::fixed_point::Rounding;
 use serde_json::Value;
 
 /// One FULLY_CONNECTED op as the JSON records it, ready for the kernel.
@@ -81,6 +88,7 @@ impl Op {
             output_zero_point: self.output_zero_point,
             min: self.min,
             max: 127,
+            rounding: Rounding::Single,
         };
         let mut y = vec![0i8; self.bias.len()];
         fully_connected(&self.weights, &self.bias, x, self.input_zero_point, &rq, &mut y);
@@ -141,5 +149,160 @@ fn float_pixels_quantise_to_the_recorded_inputs() {
         let pixels = data.row(30 * k);
         let q: Vec<i8> = pixels.iter().map(|&p| input.quantize(p / 16.0)).collect();
         assert_eq!(&q, x, "row {}", 30 * k);
+    }
+}
+
+/// The CNN's reference (`tests/litert/make_int8_cnn_reference.py`): CONV_2D (ReLU),
+/// MAX_POOL_2D, DEPTHWISE_CONV_2D (depth multiplier 2, ReLU), AVERAGE_POOL_2D, RESHAPE and
+/// FULLY_CONNECTED, each op's int8 input and output on 60 rows.
+mod cnn {
+    use super::*;
+    use neurite::kernel::int8::{avg_pool2d, conv2d, depthwise_conv2d, max_pool2d, Geom2d};
+
+    fn reference() -> Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/litert/digits_cnn_int8.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn affine(t: &Value) -> Affine {
+        Affine::new(
+            t["scales"][0].as_f64().unwrap() as f32,
+            t["zero_points"][0].as_i64().unwrap() as i32,
+        )
+        .unwrap()
+    }
+
+    fn shape(t: &Value) -> Vec<usize> {
+        t["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect()
+    }
+
+    /// The geometry of an op on NHWC tensors: `SAME` padding as TFLite computes it.
+    fn geom(op: &Value, kernel: (usize, usize)) -> Geom2d {
+        let (i, o) = (shape(&op["input"]), shape(&op["output"]));
+        let stride = op["stride"].as_u64().unwrap() as usize;
+        let pad = |in_size: usize, out_size: usize, k: usize| match op["padding"].as_str() {
+            Some("same") => ((out_size - 1) * stride + k).saturating_sub(in_size) / 2,
+            _ => 0,
+        };
+        Geom2d {
+            in_h: i[1],
+            in_w: i[2],
+            in_c: i[3],
+            out_h: o[1],
+            out_w: o[2],
+            out_c: o[3],
+            kernel_h: kernel.0,
+            kernel_w: kernel.1,
+            stride_h: stride,
+            stride_w: stride,
+            pad_top: pad(i[1], o[1], kernel.0),
+            pad_left: pad(i[2], o[2], kernel.1),
+            dilation_h: 1,
+            dilation_w: 1,
+        }
+    }
+
+    /// How LiteRT requantises `op` (measured: the module documentation).
+    fn litert_rounding(op: &str) -> Rounding {
+        if op == "FULLY_CONNECTED" {
+            Rounding::Single
+        } else {
+            Rounding::Double
+        }
+    }
+
+    /// Runs one recorded op on `x` with the core's kernels.
+    fn run(op: &Value, x: &[i8]) -> Vec<i8> {
+        let (input, output) = (affine(&op["input"]), affine(&op["output"]));
+        let out_len: usize = shape(&op["output"]).iter().product();
+        let mut y = vec![0i8; out_len];
+        let relu = op["activation"].as_str() == Some("relu");
+        let min = if relu { output.relu_range(false).0 } else { -128 };
+        let name = op["op"].as_str().unwrap();
+        if matches!(name, "MAX_POOL_2D" | "AVERAGE_POOL_2D") {
+            let window = op["window"].as_u64().unwrap() as usize;
+            assert_eq!((input, min), (output, -128), "{name}: pooling keeps the quantisation");
+            let g = geom(op, (window, window));
+            let pool = if name == "MAX_POOL_2D" { max_pool2d } else { avg_pool2d };
+            pool(&g, x, -128, 127, &mut y);
+            return y;
+        }
+        if name == "RESHAPE" {
+            assert_eq!(input, output);
+            return x.to_vec();
+        }
+        let w = &op["weights"];
+        let values: Vec<i8> = ints(&w["values"]);
+        let scales: Vec<f32> =
+            w["scales"].as_array().unwrap().iter().map(|s| s.as_f64().unwrap() as f32).collect();
+        assert!(ints::<i32>(&w["zero_points"]).iter().all(|&z| z == 0), "symmetric weights");
+        let (multiplier, shift): (Vec<i32>, Vec<i32>) = scales
+            .iter()
+            .map(|&ws| per_channel_multiplier(input.scale, ws, output.scale).unwrap())
+            .unzip();
+        let bias: Vec<i32> = ints(&op["bias"]);
+        let rq = Requantize {
+            multiplier: &multiplier,
+            shift: &shift,
+            output_zero_point: output.zero_point,
+            min,
+            max: 127,
+            rounding: litert_rounding(name),
+        };
+        let ws = shape(w);
+        match name {
+            "CONV_2D" => {
+                conv2d(&geom(op, (ws[1], ws[2])), &values, &bias, x, input.zero_point, &rq, &mut y)
+            }
+            "DEPTHWISE_CONV_2D" => depthwise_conv2d(
+                &geom(op, (ws[1], ws[2])),
+                &values,
+                &bias,
+                x,
+                input.zero_point,
+                &rq,
+                &mut y,
+            ),
+            "FULLY_CONNECTED" => fully_connected(&values, &bias, x, input.zero_point, &rq, &mut y),
+            other => panic!("op {other} is not in the int8 kernels"),
+        }
+        y
+    }
+
+    #[test]
+    fn every_cnn_op_gives_litert_reference_outputs() {
+        let r = reference();
+        let ops = r["ops"].as_array().unwrap();
+        let names: Vec<&str> = ops.iter().map(|o| o["op"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "CONV_2D",
+                "MAX_POOL_2D",
+                "DEPTHWISE_CONV_2D",
+                "AVERAGE_POOL_2D",
+                "RESHAPE",
+                "FULLY_CONNECTED"
+            ]
+        );
+        for op in ops {
+            let (xs, want): (Vec<Vec<i8>>, Vec<Vec<i8>>) =
+                (rows(&op["inputs"]), rows(&op["outputs"]));
+            assert_eq!(xs.len(), 60);
+            for (row, (x, want)) in xs.iter().zip(&want).enumerate() {
+                assert_eq!(&run(op, x), want, "{}, row {row}", op["op"]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_chained_cnn_gives_litert_model_outputs() {
+        let r = reference();
+        let ops = r["ops"].as_array().unwrap();
+        let (xs, want): (Vec<Vec<i8>>, Vec<Vec<i8>>) = (rows(&r["x"]), rows(&r["output"]));
+        for (x, want) in xs.iter().zip(&want) {
+            let y = ops.iter().fold(x.clone(), |v, op| run(op, &v));
+            assert_eq!(&y, want);
+        }
     }
 }

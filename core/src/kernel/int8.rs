@@ -7,7 +7,7 @@
 //! unlike the float kernels their order does not change the result: a vectorised kernel may
 //! sum in any order and keep the bits.
 
-use crate::quant::fixed_point::multiply_by_quantized_multiplier;
+use crate::quant::fixed_point::{requantize, Rounding};
 
 /// The requantisation of a layer's outputs: per output channel multipliers and shifts,
 /// the output's zero point and the clamp range of the fused activation.
@@ -24,6 +24,8 @@ pub struct Requantize<'a> {
     pub min: i8,
     /// Largest output.
     pub max: i8,
+    /// TFLite's single rounding (LiteRT) or double rounding (TFLM, CMSIS-NN).
+    pub rounding: Rounding,
 }
 
 impl Requantize<'_> {
@@ -35,8 +37,8 @@ impl Requantize<'_> {
             (Some(&m), Some(&s)) => (m, s),
             _ => (0, 0),
         };
-        let v = multiply_by_quantized_multiplier(acc, m, s).saturating_add(self.output_zero_point);
-        v.clamp(i32::from(self.min), i32::from(self.max)) as i8
+        let v = requantize(acc, m, s, self.rounding).saturating_add(self.output_zero_point);
+        v.clamp(i32::from(self.min), i32::from(self.max.max(self.min))) as i8
     }
 }
 
@@ -64,9 +66,198 @@ pub fn fully_connected(
     for (o, (row, y)) in w.chunks_exact(cols).zip(y.iter_mut()).enumerate() {
         let mut acc = bias.get(o).copied().unwrap_or(0);
         for (&wi, &xi) in row.iter().zip(x) {
-            acc = acc.wrapping_add(i32::from(wi) * (i32::from(xi) - input_zero_point));
+            acc = acc.wrapping_add(
+                i32::from(wi).wrapping_mul(i32::from(xi).wrapping_sub(input_zero_point)),
+            );
         }
         *y = rq.output(o, acc);
+    }
+}
+
+/// The shape of a 2-D int8 operation on one sample in TFLite's layout: input `[in_h][in_w][in_c]`
+/// (NHWC without the batch), output `[out_h][out_w][out_c]`, a `kernel_h x kernel_w` window
+/// moved by the strides, starting `pad_top` / `pad_left` before the input (TFLite's `SAME`
+/// padding puts the odd padding value at the bottom and right: `pad = total / 2`), dilation
+/// between kernel taps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geom2d {
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Input channels.
+    pub in_c: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// Output channels.
+    pub out_c: usize,
+    /// Kernel (window) height.
+    pub kernel_h: usize,
+    /// Kernel (window) width.
+    pub kernel_w: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Padding rows before the input.
+    pub pad_top: usize,
+    /// Padding columns before the input.
+    pub pad_left: usize,
+    /// Vertical dilation (1: adjacent taps).
+    pub dilation_h: usize,
+    /// Horizontal dilation.
+    pub dilation_w: usize,
+}
+
+impl Geom2d {
+    /// Input values of one sample.
+    pub const fn input_len(&self) -> usize {
+        self.in_h * self.in_w * self.in_c
+    }
+
+    /// Output values of one sample.
+    pub const fn output_len(&self) -> usize {
+        self.out_h * self.out_w * self.out_c
+    }
+
+    /// For each kernel tap `(ky, kx)` of output position `(oy, ox)`, the input position it
+    /// reads, or `None` where the tap falls in the padding.
+    #[inline]
+    fn tap(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
+        let y = (oy * self.stride_h + ky * self.dilation_h).checked_sub(self.pad_top)?;
+        let x = (ox * self.stride_w + kx * self.dilation_w).checked_sub(self.pad_left)?;
+        (y < self.in_h && x < self.in_w).then_some((y, x))
+    }
+
+    /// Whether the slices fit: `x` holds [`Self::input_len`] values, `y`
+    /// [`Self::output_len`].
+    fn fits(&self, x: &[i8], y: &[i8]) -> bool {
+        x.len() >= self.input_len() && y.len() >= self.output_len()
+    }
+}
+
+/// Convolution, TFLite's int8 `CONV_2D` with per-channel weights (`ConvPerChannel`):
+/// `acc[o] = bias[o] + sum_{ky,kx,c} w[o][ky][kx][c] * (x[y][x][c] - input_zero_point)` over
+/// the taps inside the input, then requantised per output channel.
+///
+/// Shapes: `x` `[in_h][in_w][in_c]`, `w` `[out_c][kernel_h][kernel_w][in_c]` (OHWI), `bias`
+/// `[out_c]`, `y` `[out_h][out_w][out_c]`. Nothing is written if `x`, `w` or `y` is short.
+pub fn conv2d(
+    g: &Geom2d,
+    w: &[i8],
+    bias: &[i32],
+    x: &[i8],
+    input_zero_point: i32,
+    rq: &Requantize<'_>,
+    y: &mut [i8],
+) {
+    let per_filter = g.kernel_h * g.kernel_w * g.in_c;
+    if !g.fits(x, y) || w.len() < g.out_c * per_filter {
+        return;
+    }
+    for oy in 0..g.out_h {
+        for ox in 0..g.out_w {
+            for o in 0..g.out_c {
+                let mut acc = bias.get(o).copied().unwrap_or(0);
+                for ky in 0..g.kernel_h {
+                    for kx in 0..g.kernel_w {
+                        let Some((iy, ix)) = g.tap(oy, ox, ky, kx) else { continue };
+                        let xs = &x[(iy * g.in_w + ix) * g.in_c..][..g.in_c];
+                        let ws = &w[o * per_filter + (ky * g.kernel_w + kx) * g.in_c..][..g.in_c];
+                        for (&wi, &xi) in ws.iter().zip(xs) {
+                            acc = acc.wrapping_add(
+                                i32::from(wi)
+                                    .wrapping_mul(i32::from(xi).wrapping_sub(input_zero_point)),
+                            );
+                        }
+                    }
+                }
+                y[(oy * g.out_w + ox) * g.out_c + o] = rq.output(o, acc);
+            }
+        }
+    }
+}
+
+/// Depthwise convolution, TFLite's int8 `DEPTHWISE_CONV_2D` with per-channel weights: output
+/// channel `o = c * multiplier + m` (`multiplier = out_c / in_c`) sees input channel `c`
+/// only: `acc[o] = bias[o] + sum_{ky,kx} w[ky][kx][o] * (x[y][x][c] - input_zero_point)`.
+///
+/// Shapes: `w` `[kernel_h][kernel_w][out_c]` (TFLite's `[1][H][W][out_c]`), the rest as
+/// [`conv2d`]. Nothing is written if `out_c` is not a multiple of `in_c` or a slice is short.
+pub fn depthwise_conv2d(
+    g: &Geom2d,
+    w: &[i8],
+    bias: &[i32],
+    x: &[i8],
+    input_zero_point: i32,
+    rq: &Requantize<'_>,
+    y: &mut [i8],
+) {
+    if g.in_c == 0 || !g.out_c.is_multiple_of(g.in_c) || !g.fits(x, y) {
+        return;
+    }
+    if w.len() < g.kernel_h * g.kernel_w * g.out_c {
+        return;
+    }
+    let multiplier = g.out_c / g.in_c;
+    for oy in 0..g.out_h {
+        for ox in 0..g.out_w {
+            for o in 0..g.out_c {
+                let c = o / multiplier;
+                let mut acc = bias.get(o).copied().unwrap_or(0);
+                for ky in 0..g.kernel_h {
+                    for kx in 0..g.kernel_w {
+                        let Some((iy, ix)) = g.tap(oy, ox, ky, kx) else { continue };
+                        let xi = i32::from(x[(iy * g.in_w + ix) * g.in_c + c]);
+                        let wi = i32::from(w[(ky * g.kernel_w + kx) * g.out_c + o]);
+                        acc = acc.wrapping_add(wi.wrapping_mul(xi.wrapping_sub(input_zero_point)));
+                    }
+                }
+                y[(oy * g.out_w + ox) * g.out_c + o] = rq.output(o, acc);
+            }
+        }
+    }
+}
+
+/// Max pooling, TFLite's int8 `MAX_POOL_2D`: the largest input in each window's taps inside
+/// the input, clamped to `[min, max]` (a fused activation). `out_c` must equal `in_c`. A
+/// window entirely in the padding gives `min`.
+pub fn max_pool2d(g: &Geom2d, x: &[i8], min: i8, max: i8, y: &mut [i8]) {
+    pool(g, x, y, |taps| taps.fold(i8::MIN, i8::max).clamp(min, max.max(min)))
+}
+
+/// Average pooling, TFLite's int8 `AVERAGE_POOL_2D`: the sum of each window's taps inside the
+/// input divided by their count, rounded half away from zero, clamped to `[min, max]`. A
+/// window entirely in the padding gives `min`.
+pub fn avg_pool2d(g: &Geom2d, x: &[i8], min: i8, max: i8, y: &mut [i8]) {
+    pool(g, x, y, |taps| {
+        let (sum, n) = taps.fold((0i32, 0i32), |(s, n), v| (s + i32::from(v), n + 1));
+        let avg = match n {
+            0 => i32::from(min),
+            _ if sum > 0 => (sum + n / 2) / n,
+            _ => (sum - n / 2) / n,
+        };
+        avg.clamp(i32::from(min), i32::from(max.max(min))) as i8
+    })
+}
+
+/// A pooling walk: `reduce` of each output's window taps (inside the input), per channel.
+fn pool(g: &Geom2d, x: &[i8], y: &mut [i8], reduce: impl Fn(&mut dyn Iterator<Item = i8>) -> i8) {
+    if g.in_c != g.out_c || !g.fits(x, y) {
+        return;
+    }
+    for oy in 0..g.out_h {
+        for ox in 0..g.out_w {
+            for c in 0..g.out_c {
+                let mut taps = (0..g.kernel_h)
+                    .flat_map(|ky| (0..g.kernel_w).map(move |kx| (ky, kx)))
+                    .filter_map(|(ky, kx)| g.tap(oy, ox, ky, kx))
+                    .map(|(iy, ix)| x[(iy * g.in_w + ix) * g.in_c + c]);
+                y[(oy * g.out_w + ox) * g.out_c + c] = reduce(&mut taps);
+            }
+        }
     }
 }
 
@@ -74,6 +265,7 @@ pub fn fully_connected(
 mod tests {
     use super::*;
     use crate::quant::fixed_point::quantize_multiplier;
+    use crate::quant::fixed_point::Rounding;
 
     #[test]
     fn fully_connected_computes_the_integer_formula() {
@@ -89,6 +281,7 @@ mod tests {
             output_zero_point: 3,
             min: -128,
             max: 127,
+            rounding: Rounding::Single,
         };
         let mut y = [0i8; 2];
         fully_connected(&w, &bias, &x, -5, &rq, &mut y);
@@ -113,6 +306,7 @@ mod tests {
             output_zero_point: -1,
             min: -128,
             max: 127,
+            rounding: Rounding::Single,
         };
         let mut y = [0i8];
         fully_connected(&[], &[40], &[], 0, &rq, &mut y);

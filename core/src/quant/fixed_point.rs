@@ -1,12 +1,62 @@
-//! TFLite's fixed-point requantisation (gemmlowp's arithmetic, as the int8 reference kernels
-//! of TensorFlow Lite use it in their default double-rounding build): an `i32` accumulator
-//! times a real multiplier `M = m * 2^(shift - 31)`, `m` a Q0.31 value in `[2^30, 2^31)`,
-//! computed in integers only.
+//! TFLite's fixed-point requantisation: an `i32` accumulator times a real multiplier
+//! `M = m * 2^(shift - 31)`, `m` a Q0.31 value in `[2^30, 2^31)`, computed in integers only,
+//! in either of TFLite's two builds ([`Rounding`]):
 //!
-//! `multiply_by_quantized_multiplier(x, m, shift)` is
-//! `rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x * 2^max(shift, 0), m), max(-shift, 0))`:
-//! the high half of the doubled 64-bit product rounded to nearest with ties upward (toward
-//! +infinity: gemmlowp's nudge), then a right shift rounded half away from zero.
+//! - [`Rounding::Single`]: `floor((x * m + 2^(30 - shift)) / 2^(31 - shift))`, the exact
+//!   product rounded once, ties upward (TFLite's `TFLITE_SINGLE_ROUNDING` build, and ruy's
+//!   requantisation);
+//! - [`Rounding::Double`] (gemmlowp's arithmetic: TFLite's default build, TFLM's and
+//!   CMSIS-NN's default): [`multiply_by_quantized_multiplier`] is
+//!   `rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x * 2^max(shift, 0), m), max(-shift, 0))`:
+//!   the high half of the doubled 64-bit product rounded to nearest with ties upward
+//!   (gemmlowp's nudge), then a right shift rounded half away from zero.
+
+/// Which of TFLite's requantisations (module documentation). LiteRT's interpreter (measured
+/// with `ai-edge-litert` 2.21 against its reference kernels, `tests/tests/litert_int8.rs`)
+/// computes `CONV_2D` and `DEPTHWISE_CONV_2D` with [`Rounding::Double`] and per-channel
+/// `FULLY_CONNECTED` with [`Rounding::Single`] (its int8 per-channel product goes through
+/// ruy): each op carries its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Rounding {
+    /// One rounding of the exact product (LiteRT).
+    Single,
+    /// gemmlowp's two roundings (TFLM, CMSIS-NN).
+    Double,
+}
+
+/// `x * m * 2^(shift - 31)` rounded as `rounding` says.
+#[inline]
+pub const fn requantize(x: i32, m: i32, shift: i32, rounding: Rounding) -> i32 {
+    match rounding {
+        Rounding::Single => multiply_by_quantized_multiplier_single(x, m, shift),
+        Rounding::Double => multiply_by_quantized_multiplier(x, m, shift),
+    }
+}
+
+/// `x * m * 2^(shift - 31)` rounded once to nearest, ties upward, as TFLite's
+/// `MultiplyByQuantizedMultiplier` in its `TFLITE_SINGLE_ROUNDING` build:
+/// `(x * m + 2^(total - 1)) >> total` with `total = 31 - shift`, in 64 bits. `shift` is
+/// clamped to `-31..=30` (TFLite's checked range); the result saturates to `i32` (TFLite
+/// checks it fits).
+pub const fn multiply_by_quantized_multiplier_single(x: i32, m: i32, shift: i32) -> i32 {
+    let shift = if shift < -31 {
+        -31
+    } else if shift > 30 {
+        30
+    } else {
+        shift
+    };
+    let total = (31 - shift) as u32;
+    let r = (x as i64 * m as i64 + (1i64 << (total - 1))) >> total;
+    if r > i32::MAX as i64 {
+        i32::MAX
+    } else if r < i32::MIN as i64 {
+        i32::MIN
+    } else {
+        r as i32
+    }
+}
 
 /// `floor(a * b / 2^31 + 1/2)` (nearest, ties upward: `-1.5` gives `-1`), as gemmlowp's
 /// `SaturatingRoundingDoublingHighMul` computes it (a nudge of `+-2^30`, then a division
@@ -179,6 +229,33 @@ mod tests {
         // the two roundings are not one: x = 2, M = 0.75 * 2^-2 = 0.1875 gives the high
         // product 1.5 -> 2, then 2 / 4 = 0.5 -> 1, where rounding 0.375 once gives 0
         assert_eq!(multiply_by_quantized_multiplier(2, 1_610_612_736, -2), 1);
+    }
+
+    #[test]
+    fn single_rounding_rounds_the_exact_product_once() {
+        for x in samples() {
+            for (m, shift) in
+                [(1 << 30, 0), (1_518_500_250, -7), (i32::MAX, -1), (1_200_000_000, 3)]
+            {
+                let exact = i128::from(x) * i128::from(m);
+                let want = round_up_div(exact, 1i128 << (31 - shift));
+                let want = want.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32;
+                let got = multiply_by_quantized_multiplier_single(x, m, shift);
+                assert_eq!(got, want, "{x} {m} {shift}");
+                assert_eq!(requantize(x, m, shift, Rounding::Single), got);
+                let double = multiply_by_quantized_multiplier(x, m, shift);
+                assert_eq!(requantize(x, m, shift, Rounding::Double), double);
+            }
+        }
+        // where the two differ: 2 * 0.1875 = 0.375 -> 0 once, 1 twice (see above); ties go
+        // up: 0.5 -> 1, -0.5 -> 0
+        assert_eq!(multiply_by_quantized_multiplier_single(2, 1_610_612_736, -2), 0);
+        assert_eq!(multiply_by_quantized_multiplier_single(1, 1 << 30, 0), 1);
+        assert_eq!(multiply_by_quantized_multiplier_single(-1, 1 << 30, 0), 0);
+        // the shift's range and the result's are clamped, not a panic
+        assert_eq!(multiply_by_quantized_multiplier_single(i32::MAX, i32::MAX, 31), i32::MAX);
+        assert_eq!(multiply_by_quantized_multiplier_single(i32::MIN, i32::MAX, 30), i32::MIN);
+        assert_eq!(multiply_by_quantized_multiplier_single(1 << 20, 1 << 30, -40), 0);
     }
 
     #[test]
