@@ -250,20 +250,13 @@ mod cnn {
             rounding: litert_rounding(name),
         };
         let ws = shape(w);
+        let zp = input.zero_point;
         match name {
-            "CONV_2D" => {
-                conv2d(&geom(op, (ws[1], ws[2])), &values, &bias, x, input.zero_point, &rq, &mut y)
+            "CONV_2D" => conv2d(&geom(op, (ws[1], ws[2])), &values, &bias, x, zp, &rq, &mut y),
+            "DEPTHWISE_CONV_2D" => {
+                depthwise_conv2d(&geom(op, (ws[1], ws[2])), &values, &bias, x, zp, &rq, &mut y);
             }
-            "DEPTHWISE_CONV_2D" => depthwise_conv2d(
-                &geom(op, (ws[1], ws[2])),
-                &values,
-                &bias,
-                x,
-                input.zero_point,
-                &rq,
-                &mut y,
-            ),
-            "FULLY_CONNECTED" => fully_connected(&values, &bias, x, input.zero_point, &rq, &mut y),
+            "FULLY_CONNECTED" => fully_connected(&values, &bias, x, zp, &rq, &mut y),
             other => panic!("op {other} is not in the int8 kernels"),
         }
         y

@@ -225,7 +225,7 @@ pub fn depthwise_conv2d(
 /// the input, clamped to `[min, max]` (a fused activation). `out_c` must equal `in_c`. A
 /// window entirely in the padding gives `min`.
 pub fn max_pool2d(g: &Geom2d, x: &[i8], min: i8, max: i8, y: &mut [i8]) {
-    pool(g, x, y, |taps| taps.fold(i8::MIN, i8::max).clamp(min, max.max(min)))
+    pool(g, x, y, |taps| taps.fold(i8::MIN, i8::max).clamp(min, max.max(min)));
 }
 
 /// Average pooling, TFLite's int8 `AVERAGE_POOL_2D`: the sum of each window's taps inside the
@@ -233,14 +233,15 @@ pub fn max_pool2d(g: &Geom2d, x: &[i8], min: i8, max: i8, y: &mut [i8]) {
 /// window entirely in the padding gives `min`.
 pub fn avg_pool2d(g: &Geom2d, x: &[i8], min: i8, max: i8, y: &mut [i8]) {
     pool(g, x, y, |taps| {
-        let (sum, n) = taps.fold((0i32, 0i32), |(s, n), v| (s + i32::from(v), n + 1));
+        let (sum, n) =
+            taps.fold((0i32, 0i32), |(s, n), v| (s.wrapping_add(i32::from(v)), n.wrapping_add(1)));
         let avg = match n {
             0 => i32::from(min),
-            _ if sum > 0 => (sum + n / 2) / n,
-            _ => (sum - n / 2) / n,
+            _ if sum > 0 => sum.wrapping_add(n / 2).wrapping_div(n),
+            _ => sum.wrapping_sub(n / 2).wrapping_div(n),
         };
         avg.clamp(i32::from(min), i32::from(max.max(min))) as i8
-    })
+    });
 }
 
 /// A pooling walk: `reduce` of each output's window taps (inside the input), per channel.
