@@ -18,5 +18,6 @@ pub mod footprint;
 pub mod metrics;
 pub mod model_io;
 pub mod plot;
+pub mod tflite;
 
 pub use dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer};

@@ -299,3 +299,51 @@ mod cnn {
         }
     }
 }
+
+/// The committed `.tflite` files read by `neurite_host::tflite` (a checked FlatBuffers
+/// reader) and run by the core's kernels op by op: LiteRT's outputs on every recorded row,
+/// with every parameter (weights, biases, scales, zero points, strides, padding, fused
+/// activations) taken from the file itself.
+#[test]
+fn the_tflite_files_run_to_litert_outputs() {
+    use neurite_host::tflite::{self, op, run::run_int8};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/litert/");
+    for (name, codes) in [
+        ("digits_mlp_int8", vec![op::FULLY_CONNECTED, op::FULLY_CONNECTED]),
+        (
+            "digits_cnn_int8",
+            vec![
+                op::CONV_2D,
+                op::MAX_POOL_2D,
+                op::DEPTHWISE_CONV_2D,
+                op::AVERAGE_POOL_2D,
+                op::RESHAPE,
+                op::FULLY_CONNECTED,
+            ],
+        ),
+    ] {
+        let bytes = std::fs::read(format!("{dir}{name}.tflite")).unwrap();
+        let model = tflite::read(&bytes).unwrap();
+        let ran: Vec<i32> =
+            model.operators.iter().map(|o| o.code).filter(|c| codes.contains(c)).collect();
+        assert_eq!(ran, codes, "{name}");
+        let r: Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}{name}.json")).unwrap())
+                .unwrap();
+        let (xs, want): (Vec<Vec<i8>>, Vec<Vec<i8>>) = (rows(&r["x"]), rows(&r["output"]));
+        for (k, (x, want)) in xs.iter().zip(&want).enumerate() {
+            assert_eq!(&run_int8(&model, x).unwrap(), want, "{name}, row {k}");
+        }
+        // every byte cut short or flipped: an error or a model, never a panic
+        for n in (0..bytes.len()).step_by(7) {
+            let _ = tflite::read(&bytes[..n]);
+        }
+        for i in (0..bytes.len()).step_by(3) {
+            let mut c = bytes.clone();
+            c[i] ^= 0xA5;
+            if let Ok(m) = tflite::read(&c) {
+                let _ = run_int8(&m, &xs[0]);
+            }
+        }
+    }
+}

@@ -313,4 +313,159 @@ mod tests {
         fully_connected(&[], &[40], &[], 0, &rq, &mut y);
         assert_eq!(y, [39]);
     }
+
+    /// Values in `-128..=127` from a seed, for the window tests.
+    fn pseudo(n: usize, seed: u32) -> Vec<i8> {
+        let mut state = seed.wrapping_mul(2_654_435_761) | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8 as i8
+            })
+            .collect()
+    }
+
+    /// A strided, dilated, padded geometry with several input channels.
+    const G: Geom2d = Geom2d {
+        in_h: 5,
+        in_w: 6,
+        in_c: 3,
+        out_h: 3,
+        out_w: 3,
+        out_c: 6,
+        kernel_h: 3,
+        kernel_w: 2,
+        stride_h: 2,
+        stride_w: 2,
+        pad_top: 1,
+        pad_left: 2,
+        dilation_h: 2,
+        dilation_w: 3,
+    };
+
+    fn rq<'a>(m: &'a [i32], s: &'a [i32]) -> Requantize<'a> {
+        Requantize {
+            multiplier: m,
+            shift: s,
+            output_zero_point: -7,
+            min: -128,
+            max: 127,
+            rounding: Rounding::Double,
+        }
+    }
+
+    /// The input position of tap `(ky, kx)` of output `(oy, ox)`, in signed arithmetic.
+    fn tap(oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
+        let y = (oy * G.stride_h) as i64 + (ky * G.dilation_h) as i64 - G.pad_top as i64;
+        let x = (ox * G.stride_w) as i64 + (kx * G.dilation_w) as i64 - G.pad_left as i64;
+        ((0..G.in_h as i64).contains(&y) && (0..G.in_w as i64).contains(&x))
+            .then_some((y as usize, x as usize))
+    }
+
+    #[test]
+    fn conv2d_sums_each_tap_and_channel_of_the_window() {
+        let x = pseudo(G.input_len(), 1);
+        let w = pseudo(G.out_c * G.kernel_h * G.kernel_w * G.in_c, 2);
+        let bias: Vec<i32> = (0..G.out_c as i32).map(|o| 1000 * o - 2500).collect();
+        let (m, s) = quantize_multiplier(0.004).unwrap();
+        let (m, s) = ([m; 6], [s; 6]);
+        let mut y = vec![0i8; G.output_len()];
+        conv2d(&G, &w, &bias, &x, 5, &rq(&m, &s), &mut y);
+        for oy in 0..G.out_h {
+            for ox in 0..G.out_w {
+                for o in 0..G.out_c {
+                    let mut acc = i64::from(bias[o]);
+                    for ky in 0..G.kernel_h {
+                        for kx in 0..G.kernel_w {
+                            let Some((iy, ix)) = tap(oy, ox, ky, kx) else { continue };
+                            for c in 0..G.in_c {
+                                let xv = i64::from(x[(iy * G.in_w + ix) * G.in_c + c]);
+                                let wv = i64::from(
+                                    w[((o * G.kernel_h + ky) * G.kernel_w + kx) * G.in_c + c],
+                                );
+                                acc += wv * (xv - 5);
+                            }
+                        }
+                    }
+                    let want = rq(&m, &s).output(o, acc as i32);
+                    assert_eq!(y[(oy * G.out_w + ox) * G.out_c + o], want, "({oy}, {ox}, {o})");
+                }
+            }
+        }
+        // a short weight slice writes nothing
+        let mut untouched = vec![9i8; G.output_len()];
+        conv2d(&G, &w[1..], &bias, &x, 5, &rq(&m, &s), &mut untouched);
+        assert!(untouched.iter().all(|&v| v == 9));
+    }
+
+    #[test]
+    fn depthwise_conv2d_keeps_each_channel_to_its_multiplier_outputs() {
+        let x = pseudo(G.input_len(), 3);
+        let w = pseudo(G.kernel_h * G.kernel_w * G.out_c, 4);
+        let bias: Vec<i32> = (0..G.out_c as i32).map(|o| 300 * o - 700).collect();
+        let m: Vec<i32> =
+            (0..6).map(|o| quantize_multiplier(0.01 + 0.003 * f64::from(o)).unwrap().0).collect();
+        let s: Vec<i32> =
+            (0..6).map(|o| quantize_multiplier(0.01 + 0.003 * f64::from(o)).unwrap().1).collect();
+        let mut y = vec![0i8; G.output_len()];
+        depthwise_conv2d(&G, &w, &bias, &x, -3, &rq(&m, &s), &mut y);
+        for oy in 0..G.out_h {
+            for ox in 0..G.out_w {
+                for o in 0..G.out_c {
+                    let c = o / 2; // multiplier 6 / 3
+                    let mut acc = i64::from(bias[o]);
+                    for ky in 0..G.kernel_h {
+                        for kx in 0..G.kernel_w {
+                            let Some((iy, ix)) = tap(oy, ox, ky, kx) else { continue };
+                            let xv = i64::from(x[(iy * G.in_w + ix) * G.in_c + c]);
+                            acc += i64::from(w[(ky * G.kernel_w + kx) * G.out_c + o]) * (xv + 3);
+                        }
+                    }
+                    let want = rq(&m, &s).output(o, acc as i32);
+                    assert_eq!(y[(oy * G.out_w + ox) * G.out_c + o], want, "({oy}, {ox}, {o})");
+                }
+            }
+        }
+        let mut untouched = vec![9i8; G.output_len()];
+        depthwise_conv2d(&G, &w[1..], &bias, &x, -3, &rq(&m, &s), &mut untouched);
+        assert!(untouched.iter().all(|&v| v == 9));
+        let odd = Geom2d { out_c: 5, ..G };
+        depthwise_conv2d(&odd, &w, &bias, &x, -3, &rq(&m, &s), &mut untouched);
+        assert!(untouched.iter().all(|&v| v == 9));
+    }
+
+    #[test]
+    fn pools_take_the_max_and_the_rounded_mean_of_the_taps_inside() {
+        let g = Geom2d { out_c: 3, kernel_w: 3, ..G };
+        let x = pseudo(g.input_len(), 5);
+        let (mut mx, mut avg) = (vec![0i8; g.output_len()], vec![0i8; g.output_len()]);
+        max_pool2d(&g, &x, -20, 100, &mut mx);
+        avg_pool2d(&g, &x, -128, 127, &mut avg);
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                for c in 0..g.out_c {
+                    let taps: Vec<i32> = (0..g.kernel_h)
+                        .flat_map(|ky| (0..g.kernel_w).map(move |kx| (ky, kx)))
+                        .filter_map(|(ky, kx)| tap(oy, ox, ky, kx))
+                        .map(|(iy, ix)| i32::from(x[(iy * g.in_w + ix) * g.in_c + c]))
+                        .collect();
+                    let k = (oy * g.out_w + ox) * g.out_c + c;
+                    let max = taps.iter().copied().max().unwrap_or(-20).clamp(-20, 100);
+                    assert_eq!(i32::from(mx[k]), max);
+                    let n = taps.len() as f64;
+                    let mean = taps.iter().sum::<i32>() as f64 / n;
+                    if !taps.is_empty() {
+                        // half away from zero
+                        assert_eq!(
+                            f64::from(avg[k]),
+                            (mean.abs() + 0.5).floor() * mean.signum(),
+                            "{taps:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
