@@ -392,3 +392,73 @@ fn int8_window_kernels_never_panic() {
         });
     }
 }
+
+#[test]
+fn recurrent_kernels_never_panic() {
+    use neurite::kernel::recurrent as r;
+    // H = 3: GRU gates [3][H], LSTM [4][H], traces [5][H], [7][H], [2][H]
+    every_mix(&[s(9), s(9), s(3), s(3), s(15)], |l| {
+        let (mut h_out, mut trace) = (v(l[3]), v(l[4]));
+        r::gru_forward(&v(l[0]), &v(l[1]), &v(l[2]), &mut h_out, &mut trace);
+    });
+    every_mix(&[s(15), s(3), s(9), s(9), s(3)], |l| {
+        let (mut gx, mut gh, mut dh_prev) = (v(l[2]), v(l[3]), v(l[4]));
+        r::gru_backward(&v(l[0]), &v(l[1]), &mut gx, &mut gh, &mut dh_prev);
+    });
+    every_mix(&[s(12), s(12), s(3), s(3), s(3), s(3), s(21)], |l| {
+        let (mut h_out, mut c_out, mut trace) = (v(l[4]), v(l[5]), v(l[6]));
+        r::lstm_forward(&v(l[0]), &v(l[1]), &v(l[2]), &v(l[3]), &mut h_out, &mut c_out, &mut trace);
+    });
+    every_mix(&[s(21), s(3), s(3), s(12)], |l| {
+        let (mut dc, mut ga) = (v(l[2]), v(l[3]));
+        r::lstm_backward(&v(l[0]), &v(l[1]), &mut dc, &mut ga);
+    });
+    every_mix(&[s(3), s(3), s(3), s(3), s(6)], |l| {
+        let (mut h_out, mut trace) = (v(l[3]), v(l[4]));
+        r::rnn_forward(&Tanh, &v(l[0]), &v(l[1]), &v(l[2]), &mut h_out, &mut trace);
+    });
+    every_mix(&[s(6), s(3), s(3)], |l| r::rnn_backward(&Relu, &v(l[0]), &v(l[1]), &mut v(l[2])));
+}
+
+#[test]
+fn embedding_and_attention_kernels_never_panic() {
+    use neurite::kernel::attention::{Attention, Scratch};
+    use neurite::kernel::embedding;
+    // 4 tokens of dimension 2 from a vocabulary of 5 (token values, some out of range)
+    let tokens = |n: Option<usize>| -> Vec<f32> {
+        (0..n.unwrap_or(0)).map(|i| i as f32 * 2.0 - 1.0).collect()
+    };
+    every_mix(&[s(10), s(4), s(8)], |l| {
+        embedding::forward(&v(l[0]), 2, &tokens(l[1]), &mut v(l[2]));
+        embedding::backward(&tokens(l[1]), 2, &v(l[2]), &mut v(l[0]));
+        embedding::forward(&v(l[0]), 0, &tokens(l[1]), &mut v(l[2]));
+    });
+    // attention, t = 3 tokens of e = 4, 2 heads: each argument's lengths in turn, the others right
+    let a = Attention { t: 3, e: 4, heads: 2 };
+    let right = [48, 12, 16, 4, 12, 12, 36, 18, 12, 3, 12, 36, 3, 3, 4];
+    for arg in 0..right.len() {
+        for len in variants(s(right[arg])) {
+            let mut b: Vec<Vec<f32>> = right.iter().map(|&n| v(Some(n))).collect();
+            b[arg] = v(len);
+            let [w_in, b_in, w_out, b_out, x, y, qkv, attn, o, scores, d_o, d_qkv, da, ds, part] =
+                &mut b[..]
+            else {
+                unreachable!()
+            };
+            a.forward(w_in, b_in, w_out, b_out, x, y, (qkv, attn, o), scores);
+            let mut g = [v(Some(48)), v(Some(12)), v(Some(16)), v(Some(4))];
+            let [g0, g1, g2, g3] = &mut g;
+            let mut dx = v(Some(12));
+            let scratch = Scratch { d_o, d_qkv, da, ds, part };
+            a.backward(w_in, w_out, x, (qkv, attn, o), y, Some(&mut dx), [g0, g1, g2, g3], scratch);
+        }
+    }
+    for heads in [0, 3, 5] {
+        let bad = Attention { heads, ..a };
+        let mut b: Vec<Vec<f32>> = right.iter().map(|&n| v(Some(n))).collect();
+        let [w_in, b_in, w_out, b_out, x, y, qkv, attn, o, scores, ..] = &mut b[..] else {
+            unreachable!()
+        };
+        bad.forward(w_in, b_in, w_out, b_out, x, y, (qkv, attn, o), scores);
+    }
+}
