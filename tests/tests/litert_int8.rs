@@ -311,6 +311,10 @@ fn the_tflite_files_run_to_litert_outputs() {
     for (name, codes) in [
         ("digits_mlp_int8", vec![op::FULLY_CONNECTED, op::FULLY_CONNECTED]),
         (
+            "digits_add_int8",
+            vec![op::FULLY_CONNECTED, op::FULLY_CONNECTED, op::ADD, op::FULLY_CONNECTED],
+        ),
+        (
             "digits_cnn_int8",
             vec![
                 op::CONV_2D,

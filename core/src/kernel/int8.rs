@@ -262,6 +262,74 @@ fn pool(g: &Geom2d, x: &[i8], y: &mut [i8], reduce: impl Fn(&mut dyn Iterator<It
     }
 }
 
+/// The parameters of an int8 `ADD` (TFLite's `AddElementwise`): both inputs are moved onto
+/// a common scale with `left_shift` bits of headroom (20 for int8), summed, and the sum is
+/// requantised to the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddParams {
+    /// Zero points of the two inputs.
+    pub input_zero_points: [i32; 2],
+    /// Headroom bits before scaling the inputs (TFLite: 20 for int8).
+    pub left_shift: u32,
+    /// Multipliers and shifts (`<= 0`) of the two inputs onto the common scale.
+    pub input_multipliers: [(i32, i32); 2],
+    /// Multiplier and shift of the sum onto the output.
+    pub output_multiplier: (i32, i32),
+    /// The output's zero point.
+    pub output_zero_point: i32,
+    /// Smallest output (a fused activation's floor).
+    pub min: i8,
+    /// Largest output.
+    pub max: i8,
+    /// TFLite's single or double rounding.
+    pub rounding: Rounding,
+}
+
+impl AddParams {
+    /// The parameters TFLite's `ADD` derives from the tensors' quantisation (its `Prepare`,
+    /// in `f64`, once; the kernel is integer only): with `twice = 2 max(s1, s2)`, inputs
+    /// scaled by `s_i / twice`, the sum by `twice / (2^20 s_out)`. `None` for a scale whose
+    /// multiplier cannot be encoded.
+    pub fn from_scales(
+        inputs: [crate::quant::affine::Affine; 2],
+        output: crate::quant::affine::Affine,
+        (min, max): (i8, i8),
+        rounding: Rounding,
+    ) -> Option<Self> {
+        use crate::quant::fixed_point::quantize_multiplier;
+        const LEFT_SHIFT: u32 = 20;
+        let twice = 2.0 * f64::from(inputs[0].scale.max(inputs[1].scale));
+        let m = |a: &crate::quant::affine::Affine| quantize_multiplier(f64::from(a.scale) / twice);
+        let out = twice / (f64::from(1u32 << LEFT_SHIFT) * f64::from(output.scale));
+        Some(Self {
+            input_zero_points: [inputs[0].zero_point, inputs[1].zero_point],
+            left_shift: LEFT_SHIFT,
+            input_multipliers: [m(&inputs[0])?, m(&inputs[1])?],
+            output_multiplier: quantize_multiplier(out)?,
+            output_zero_point: output.zero_point,
+            min,
+            max,
+            rounding,
+        })
+    }
+}
+
+/// Element-wise addition of two int8 tensors of the same quantisation-independent shape,
+/// TFLite's int8 `ADD` without broadcasting: `y[i] = clamp(requantize(scale_1(a[i] - z_1) +
+/// scale_2(b[i] - z_2)) + z_out, min, max)`, over the common length.
+pub fn add(p: &AddParams, a: &[i8], b: &[i8], y: &mut [i8]) {
+    let [(m1, s1), (m2, s2)] = p.input_multipliers;
+    let (mo, so) = p.output_multiplier;
+    let head = 1i32.wrapping_shl(p.left_shift.min(31));
+    for ((&a, &b), y) in a.iter().zip(b).zip(y.iter_mut()) {
+        let a = i32::from(a).wrapping_sub(p.input_zero_points[0]).wrapping_mul(head);
+        let b = i32::from(b).wrapping_sub(p.input_zero_points[1]).wrapping_mul(head);
+        let sum = requantize(a, m1, s1, p.rounding).wrapping_add(requantize(b, m2, s2, p.rounding));
+        let v = requantize(sum, mo, so, p.rounding).saturating_add(p.output_zero_point);
+        *y = v.clamp(i32::from(p.min), i32::from(p.max.max(p.min))) as i8;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,5 +535,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn add_is_the_sum_of_the_real_values_requantised() {
+        use crate::quant::affine::Affine;
+        let (a, b) = (Affine::new(0.05, -10).unwrap(), Affine::new(0.02, 7).unwrap());
+        let out = Affine::new(0.06, 3).unwrap();
+        for rounding in [Rounding::Single, Rounding::Double] {
+            let p = AddParams::from_scales([a, b], out, (-128, 127), rounding).unwrap();
+            assert_eq!(p.left_shift, 20);
+            let xs: Vec<i8> = (-128..=127).step_by(3).map(|v| v as i8).collect();
+            for &x in &xs {
+                let ys = vec![0i8; xs.len()];
+                let mut got = ys.clone();
+                let xa = vec![x; xs.len()];
+                add(&p, &xa, &xs, &mut got);
+                for (&yb, &g) in xs.iter().zip(&got) {
+                    let real =
+                        0.05 * f64::from(i32::from(x) + 10) + 0.02 * f64::from(i32::from(yb) - 7);
+                    let q = real / 0.06 + 3.0;
+                    let nearest = q.round().clamp(-128.0, 127.0);
+                    if (q - q.floor() - 0.5).abs() > 0.01 {
+                        assert_eq!(f64::from(g), nearest, "{x} + {yb}: {q}");
+                    } else {
+                        assert!((f64::from(g) - nearest).abs() <= 1.0, "{x} + {yb}: {q}");
+                    }
+                }
+            }
+            // a fused ReLU's floor and the clamp
+            let relu = AddParams { min: 3, ..p };
+            let mut y = [0i8; 2];
+            add(&relu, &[-128, 127], &[-128, 127], &mut y);
+            assert_eq!(y, [3, 127]);
+        }
+        // a multiplier that cannot be encoded: an output scale so small the sum overflows
+        let tiny = Affine::new(1e-30, 0).unwrap();
+        assert!(AddParams::from_scales([a, b], tiny, (-128, 127), Rounding::Double).is_none());
     }
 }

@@ -15,7 +15,7 @@
 /// with `ai-edge-litert` 2.21 against its reference kernels, `tests/tests/litert_int8.rs`)
 /// computes `CONV_2D` and `DEPTHWISE_CONV_2D` with [`Rounding::Double`] and per-channel
 /// `FULLY_CONNECTED` with [`Rounding::Single`] (its int8 per-channel product goes through
-/// ruy): each op carries its own.
+/// ruy): each op carries its own. (`ADD`: both give LiteRT's outputs on the committed model.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Rounding {
