@@ -545,6 +545,11 @@ mod tests {
         for rounding in [Rounding::Single, Rounding::Double] {
             let p = AddParams::from_scales([a, b], out, (-128, 127), rounding).unwrap();
             assert_eq!(p.left_shift, 20);
+            // TFLite's derivation, computed independently (numpy, the f32 scales in f64):
+            // twice = 2 * 0.05 = 0.1; 0.05 / 0.1 = 0.5; 0.02 / 0.1; 0.1 / (2^20 * 0.06)
+            assert_eq!(p.input_multipliers, [(1_073_741_824, 0), (1_717_986_854, -2)]);
+            assert_eq!(p.output_multiplier, (1_789_569_773, -19));
+            assert_eq!((p.input_zero_points, p.output_zero_point), ([-10, 7], 3));
             let xs: Vec<i8> = (-128..=127).step_by(3).map(|v| v as i8).collect();
             for &x in &xs {
                 let ys = vec![0i8; xs.len()];

@@ -106,25 +106,25 @@ pub fn run_int8(m: &Model, input: &[i8]) -> Result<Vec<i8>, TfliteError> {
         let x = o.inputs.first().and_then(|i| values.get(i)).ok_or_else(|| {
             unsupported(format!("operator {} reads a tensor not computed before it", o.code))
         })?;
+        let out =
+            *o.outputs.first().ok_or_else(|| unsupported("an operator without output".into()))?;
         let y = if o.code == op::ADD {
             let b = o.inputs.get(1).and_then(|i| values.get(i)).ok_or_else(|| {
                 unsupported("an ADD whose second input is not computed before it".into())
             })?;
-            run_add(m, o, x, b)?
+            run_add(m, o, out, x, b)?
         } else {
-            run_op(m, o, x)?
+            run_op(m, o, out, x)?
         };
-        let out =
-            *o.outputs.first().ok_or_else(|| unsupported("an operator without output".into()))?;
         values.insert(out, y);
     }
     let last = *m.outputs.first().ok_or_else(|| unsupported("the model has no output".into()))?;
     values.remove(&last).ok_or_else(|| unsupported("the output is never computed".into()))
 }
 
-fn run_op(m: &Model, o: &Operator, x: &[i8]) -> Result<Vec<i8>, TfliteError> {
+fn run_op(m: &Model, o: &Operator, out: i32, x: &[i8]) -> Result<Vec<i8>, TfliteError> {
     let input_t = tensor(m, o.inputs[0])?;
-    let output_t = tensor(m, *o.outputs.first().unwrap_or(&-1))?;
+    let output_t = tensor(m, out)?;
     let (input, output) = (affine(input_t)?, affine(output_t)?);
     let out_len = elements(output_t)?;
     let mut y = vec![0i8; out_len];
@@ -250,11 +250,10 @@ fn run_op(m: &Model, o: &Operator, x: &[i8]) -> Result<Vec<i8>, TfliteError> {
 }
 
 /// `ADD` of two int8 tensors of the same shape (no broadcasting), as LiteRT adds them.
-fn run_add(m: &Model, o: &Operator, a: &[i8], b: &[i8]) -> Result<Vec<i8>, TfliteError> {
-    let (t1, t2) = (tensor(m, o.inputs[0])?, tensor(m, o.inputs[1])?);
-    let out_t = tensor(m, *o.outputs.first().unwrap_or(&-1))?;
+fn run_add(m: &Model, o: &Operator, out: i32, a: &[i8], b: &[i8]) -> Result<Vec<i8>, TfliteError> {
+    let (t1, t2, out_t) = (tensor(m, o.inputs[0])?, tensor(m, o.inputs[1])?, tensor(m, out)?);
     let n = elements(out_t)?;
-    if t1.shape != t2.shape || t1.shape != out_t.shape || a.len() != n || b.len() != n {
+    if t1.shape != out_t.shape || t2.shape != out_t.shape {
         return Err(unsupported("an ADD that broadcasts".into()));
     }
     let output = affine(out_t)?;
@@ -324,4 +323,75 @@ fn window(
         dilation_h: dh,
         dilation_w: dw,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(name: &str, shape: &[i32], scale: f32, zero_point: i64) -> Tensor {
+        Tensor {
+            name: name.into(),
+            shape: shape.to_vec(),
+            dtype: INT8,
+            data: Vec::new(),
+            scales: vec![scale],
+            zero_points: vec![zero_point],
+            quantized_dimension: 0,
+        }
+    }
+
+    /// `y = x + reshape(x)`: tensors 0 (input), 1 (the reshape), 2 (the sum).
+    fn model(reshaped: &[i32], fused: Fused) -> Model {
+        Model {
+            tensors: vec![
+                t("x", &[1, 4], 0.05, -10),
+                t("r", reshaped, 0.05, -10),
+                t("y", &[1, 4], 0.06, 3),
+            ],
+            operators: vec![
+                Operator {
+                    code: op::RESHAPE,
+                    inputs: vec![0],
+                    outputs: vec![1],
+                    options: Options::None,
+                },
+                Operator {
+                    code: op::ADD,
+                    inputs: vec![0, 1],
+                    outputs: vec![2],
+                    options: Options::Fused(fused),
+                },
+            ],
+            inputs: vec![0],
+            outputs: vec![2],
+        }
+    }
+
+    #[test]
+    fn add_runs_with_its_fused_activation_and_refuses_broadcasting() {
+        let x = [-128i8, -20, 0, 127];
+        let plain = run_int8(&model(&[1, 4], Fused::None), &x).unwrap();
+        let a = Affine::new(0.05, -10).unwrap();
+        let p = int8::AddParams::from_scales(
+            [a, a],
+            Affine::new(0.06, 3).unwrap(),
+            (-128, 127),
+            ADD_ROUNDING,
+        )
+        .unwrap();
+        let mut want = [0i8; 4];
+        int8::add(&p, &x, &x, &mut want);
+        assert_eq!(plain, want);
+        assert!(plain[0] < 3, "{plain:?}");
+        let relu = run_int8(&model(&[1, 4], Fused::Relu), &x).unwrap();
+        assert_eq!(relu, plain.iter().map(|v| *v.max(&3)).collect::<Vec<_>>());
+        // the second input of another shape (the same count): refused, not broadcast
+        let err = run_int8(&model(&[4], Fused::None), &x).unwrap_err();
+        assert_eq!(err, TfliteError::Unsupported("an ADD that broadcasts".into()));
+        // an operator without output
+        let mut none = model(&[1, 4], Fused::None);
+        none.operators[1].outputs.clear();
+        assert!(run_int8(&none, &x).is_err());
+    }
 }
