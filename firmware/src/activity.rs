@@ -8,13 +8,12 @@
 use crate::accel::Accelerometer;
 use crate::activity_model::{INPUT_MEAN, INPUT_STD, MODEL};
 use crate::motion::{schedule, AXES, CLASSES, WINDOW};
-use crate::ondevice::Failure;
+use crate::ondevice::{class_steps, Failure};
 use crate::parity::Fnv;
 use crate::sim::{AccelCalibration, SimulatedAccelerometer};
 use embedded_hal::i2c::I2c;
 use heapless::Deque;
 use neurite::layer::{Dense, Gru, Infer, Layer};
-use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::optim::{valid, Optimizer, SgdConfig, SgdMomentum};
 use neurite::prelude::Trainer;
 
@@ -180,22 +179,13 @@ pub fn fine_tune(
     let mut drv = Accelerometer::new(sim).map_err(|_| Failure::Sensor)?;
     let mut ring: Deque<([f32; HIDDEN], u8), RING> = Deque::new();
     let mut trainer = Trainer::<Head>::new();
-    let ce = CrossEntropy::default();
     let mut last_loss = f32::NAN;
     for (w, &label) in activities.iter().enumerate() {
         let features = window_features(&mut drv)?;
         ring.push_back((features, label)).map_err(|_| Failure::Sample)?;
         if ring.is_full() || w + 1 == activities.len() {
-            for _ in 0..EPOCHS_PER_BUFFER {
-                trainer.begin();
-                for (x, label) in ring.iter() {
-                    trainer
-                        .accumulate(&head, &ce, x, Target::Class(usize::from(*label)))
-                        .map_err(|_| Failure::Sample)?;
-                }
-                last_loss = trainer.finish(&ce, Reduction::Mean).map_err(|_| Failure::Sample)?.0;
-                opt.step(&mut head, &trainer.grads);
-            }
+            let windows = || ring.iter().map(|&(x, label)| (x, usize::from(label)));
+            last_loss = class_steps(&mut head, &mut opt, &mut trainer, EPOCHS_PER_BUFFER, windows)?;
             ring.clear();
             on_buffer(w + 1, last_loss);
         }

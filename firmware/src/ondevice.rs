@@ -124,7 +124,7 @@ pub fn fine_tune(
 pub fn fine_tune_head<H, O>(
     mut head: H,
     opt: &mut O,
-    mut features: impl FnMut(&RawSample) -> H::Input,
+    features: impl Fn(&RawSample) -> H::Input,
     device: Device,
     rows: &[u16],
     mut on_buffer: impl FnMut(usize, f32),
@@ -138,7 +138,6 @@ where
     let mut drv = ArraySensor::new(sensor, ADDRESS);
     let mut ring: Deque<RawSample, RING> = Deque::new();
     let mut trainer = Trainer::<H>::new();
-    let ce = CrossEntropy::default();
     let (mut samples, mut last_loss) = (0, f32::NAN);
     loop {
         let n = drv.collect(&mut ring, RING).map_err(|_| Failure::Sensor)?;
@@ -146,20 +145,40 @@ where
             break;
         }
         samples += n;
-        for _ in 0..EPOCHS_PER_BUFFER {
-            trainer.begin();
-            for s in ring.iter() {
-                let Some(label) = s.label else { continue };
-                let x = features(s);
-                trainer
-                    .accumulate(&head, &ce, &x, Target::Class(usize::from(label)))
-                    .map_err(|_| Failure::Sample)?;
-            }
-            last_loss = trainer.finish(&ce, Reduction::Mean).map_err(|_| Failure::Sample)?.0;
-            opt.step(&mut head, &trainer.grads);
-        }
+        // the labelled samples only
+        let labelled =
+            || ring.iter().filter_map(|s| s.label.map(|l| (features(s), usize::from(l))));
+        last_loss = class_steps(&mut head, opt, &mut trainer, EPOCHS_PER_BUFFER, labelled)?;
         ring.clear();
         on_buffer(samples, last_loss);
     }
     Ok((head, Report { samples, steps: opt.steps(), last_loss }))
+}
+
+/// `passes` optimiser steps of `head` on one buffer, each on the mean cross-entropy of the
+/// `(features, class)` pairs `samples()` yields (called once per pass, in the same order);
+/// returns the last step's loss. The ring-buffer training of both fine-tuning procedures.
+pub fn class_steps<H, O, I>(
+    head: &mut H,
+    opt: &mut O,
+    trainer: &mut Trainer<H>,
+    passes: usize,
+    samples: impl Fn() -> I,
+) -> Result<f32, Failure>
+where
+    H: Layer,
+    O: Optimizer<H::Grads>,
+    I: Iterator<Item = (H::Input, usize)>,
+{
+    let ce = CrossEntropy::default();
+    let mut loss = f32::NAN;
+    for _ in 0..passes {
+        trainer.begin();
+        for (x, class) in samples() {
+            trainer.accumulate(head, &ce, &x, Target::Class(class)).map_err(|_| Failure::Sample)?;
+        }
+        loss = trainer.finish(&ce, Reduction::Mean).map_err(|_| Failure::Sample)?.0;
+        opt.step(head, &trainer.grads);
+    }
+    Ok(loss)
 }
