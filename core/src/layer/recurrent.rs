@@ -158,6 +158,37 @@ pub struct Gru<const I: usize, const H: usize, const T: usize> {
 
 recurrent_params!(Gru, 3);
 
+/// The `Layer` methods every recurrent layer shares: both backward passes through its
+/// `bptt` (with and without the input gradient) and initialisation through `init_params`.
+macro_rules! bptt_layer_methods {
+    () => {
+        fn backward(
+            &self,
+            x: &Self::Input,
+            trace: &Self::Trace,
+            dy: &Self::Output,
+            dx: &mut Self::Input,
+            grads: &mut Self,
+        ) {
+            self.bptt(x, trace, dy, Some(dx), grads);
+        }
+
+        fn backward_params(
+            &self,
+            x: &Self::Input,
+            trace: &Self::Trace,
+            dy: &Self::Output,
+            grads: &mut Self,
+        ) {
+            self.bptt(x, trace, dy, None, grads);
+        }
+
+        fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
+            self.init_params(init, rng);
+        }
+    };
+}
+
 impl<const I: usize, const H: usize, const T: usize> Gru<I, H, T> {
     /// One time step for streaming: `h` is the hidden state before `x`, and after.
     pub fn step(&self, x: &[f32; I], h: &mut [f32; H]) {
@@ -266,30 +297,7 @@ impl<const I: usize, const H: usize, const T: usize> Layer for Gru<I, H, T> {
         self.run(x, trace, y);
     }
 
-    fn backward(
-        &self,
-        x: &Self::Input,
-        trace: &Self::Trace,
-        dy: &Self::Output,
-        dx: &mut Self::Input,
-        grads: &mut Self,
-    ) {
-        self.bptt(x, trace, dy, Some(dx), grads);
-    }
-
-    fn backward_params(
-        &self,
-        x: &Self::Input,
-        trace: &Self::Trace,
-        dy: &Self::Output,
-        grads: &mut Self,
-    ) {
-        self.bptt(x, trace, dy, None, grads);
-    }
-
-    fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
-        self.init_params(init, rng);
-    }
+    bptt_layer_methods!();
 }
 
 /// An LSTM layer, `nn.LSTM(I, H, batch_first=True)`: per step, with `a = W_i* x + b_i* +
@@ -399,30 +407,7 @@ impl<const I: usize, const H: usize, const T: usize> Layer for Lstm<I, H, T> {
         }
     }
 
-    fn backward(
-        &self,
-        x: &Self::Input,
-        trace: &Self::Trace,
-        dy: &Self::Output,
-        dx: &mut Self::Input,
-        grads: &mut Self,
-    ) {
-        self.bptt(x, trace, dy, Some(dx), grads);
-    }
-
-    fn backward_params(
-        &self,
-        x: &Self::Input,
-        trace: &Self::Trace,
-        dy: &Self::Output,
-        grads: &mut Self,
-    ) {
-        self.bptt(x, trace, dy, None, grads);
-    }
-
-    fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
-        self.init_params(init, rng);
-    }
+    bptt_layer_methods!();
 }
 
 /// An Elman RNN layer, `nn.RNN(I, H, nonlinearity=..., batch_first=True)`: per step
@@ -531,30 +516,7 @@ impl<const I: usize, const H: usize, const T: usize, A: Activation + ConstDefaul
         }
     }
 
-    fn backward(
-        &self,
-        x: &Self::Input,
-        trace: &Self::Trace,
-        dy: &Self::Output,
-        dx: &mut Self::Input,
-        grads: &mut Self,
-    ) {
-        self.bptt(x, trace, dy, Some(dx), grads);
-    }
-
-    fn backward_params(
-        &self,
-        x: &Self::Input,
-        trace: &Self::Trace,
-        dy: &Self::Output,
-        grads: &mut Self,
-    ) {
-        self.bptt(x, trace, dy, None, grads);
-    }
-
-    fn init(&mut self, init: &LayerInit, rng: &mut Rng) {
-        self.init_params(init, rng);
-    }
+    bptt_layer_methods!();
 }
 
 /// The last step of a sequence: `[[f32; H]; T]` in, `[f32; H]` out (the final hidden state
