@@ -98,7 +98,7 @@ impl fmt::Display for Error {
                     f,
                     "model file format version {found} is not supported (this build reads {} to {})",
                     crate::model_file::VERSION,
-                    crate::model_file::v2::VERSION_WITH_OPTIMIZER
+                    crate::model_file::v2::VERSION_INT8
                 )
             }
             Self::Truncated { expected, found } => {

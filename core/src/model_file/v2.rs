@@ -46,6 +46,16 @@
 //! | 4 | optimiser steps taken (`u32`) |
 //! | `OB` | the optimiser's record, encoded as a layer's: its name (`adam`), body 0, parameters 0, state scalars `O` as its buffer count, its hyper-parameters as one-number options |
 //! | 4 `O` | the state: buffer by buffer (PyTorch's order: `exp_avg`, `exp_avg_sq`, ...), each in the parameters' order |
+//!
+//! Version 4 holds an int8 model: the header, column names and standardisation as above
+//! (record, parameter and buffer counts zero), then the int8 graph as a TFLite FlatBuffer
+//! (`schema.fbs`, identifier `TFL3`; tensors, quantisation, weights and ops), which the host
+//! reads, runs with the core's int8 kernels ([`crate::kernel::int8`]) and exports as it is:
+//!
+//! | size | field |
+//! |---|---|
+//! | 4 | graph bytes `G` |
+//! | `G` | the `.tflite` FlatBuffer |
 
 use super::{crc32, f32_at, u16_at, u32_at, Task, MAGIC};
 use crate::error::Error;
@@ -57,6 +67,8 @@ use crate::optim::OptimizerState;
 pub const VERSION: u16 = 2;
 /// The version of a file that also holds the optimiser's state.
 pub const VERSION_WITH_OPTIMIZER: u16 = 3;
+/// The version of a file that holds an int8 model (a TFLite graph) instead of layers.
+pub const VERSION_INT8: u16 = 4;
 /// Header bytes.
 pub const HEADER_LEN: usize = 56;
 
@@ -206,6 +218,8 @@ pub struct ModelFileV2<'a> {
     buffers: usize,
     /// Version 3: where the optimiser section starts (its `OB` word), and its length.
     optimizer: Option<(usize, usize)>,
+    /// Version 4: where the int8 graph's bytes start, and their length.
+    int8: Option<(usize, usize)>,
 }
 
 /// The optimiser state a version-3 file holds ([`ModelFileV2::optimizer`]).
@@ -243,7 +257,7 @@ impl<'a> ModelFileV2<'a> {
             return Err(Error::Truncated { expected: HEADER_LEN + 4, found: bytes.len() });
         }
         let version = u16_at(bytes, 4);
-        if version != VERSION && version != VERSION_WITH_OPTIMIZER {
+        if ![VERSION, VERSION_WITH_OPTIMIZER, VERSION_INT8].contains(&version) {
             return Err(Error::UnsupportedVersion { found: version });
         }
         let word = |at: usize| u32_at(bytes, at) as usize;
@@ -263,15 +277,32 @@ impl<'a> ModelFileV2<'a> {
         } else {
             None
         };
-        let expected = values_end + optimizer.map_or(0, |(_, len)| len) + 4;
+        let int8 = if version == VERSION_INT8 {
+            let len = bytes.get(values_end..values_end + 4).map(|w| u32_at(w, 0) as usize);
+            let len = len.ok_or(Error::Truncated { expected: values_end + 8, found: limit })?;
+            Some((values_end + 4, len))
+        } else {
+            None
+        };
+        let extra = optimizer.map_or(0, |(_, len)| len) + int8.map_or(0, |(_, len)| 4 + len);
+        let expected = values_end.saturating_add(extra).saturating_add(4);
         if bytes.len() != expected {
             return Err(Error::Truncated { expected, found: bytes.len() });
         }
         if crc32(&bytes[..expected - 4]) != u32_at(bytes, expected - 4) {
             return Err(Error::ChecksumMismatch);
         }
-        let file =
-            Self { bytes, records, record_bytes, column_bytes, stats, params, buffers, optimizer };
+        let file = Self {
+            bytes,
+            records,
+            record_bytes,
+            column_bytes,
+            stats,
+            params,
+            buffers,
+            optimizer,
+            int8,
+        };
         let rank = bytes[7] as usize;
         let shape = file.input_shape();
         // checked: four dimensions of up to 2^32 - 1 overflow a usize
@@ -284,7 +315,7 @@ impl<'a> ModelFileV2<'a> {
             || shape[..rank].contains(&0)
             || shape[rank..].iter().any(|&d| d != 0)
             || (stats != 0 && stats != inputs)
-            || records == 0
+            || (records == 0) != int8.is_some()
         {
             return Err(Error::MalformedLayer { layer: 0 });
         }
@@ -306,7 +337,7 @@ impl<'a> ModelFileV2<'a> {
             open = open.saturating_sub(1) + r.body;
         }
         if at != record_bytes || open != 0 || p != params || b != buffers {
-            return Err(Error::MalformedLayer { layer: records - 1 });
+            return Err(Error::MalformedLayer { layer: records.saturating_sub(1) });
         }
         if file.columns_raw().is_none() {
             return Err(Error::MalformedLayer { layer: 0 });
@@ -406,6 +437,12 @@ impl<'a> ModelFileV2<'a> {
     /// The buffers, layer by layer.
     pub fn buffers(&self) -> impl Iterator<Item = f32> + 'a {
         self.f32s(self.values_at() + 8 * self.stats + 4 * self.params, self.buffers)
+    }
+
+    /// The int8 graph (a `.tflite` FlatBuffer) of a version-4 file, or `None`.
+    pub fn int8_graph(&self) -> Option<&'a [u8]> {
+        let (at, len) = self.int8?;
+        Some(&self.bytes[at..at + len])
     }
 
     /// The optimiser's state (version 3), or `None` (version 2).
@@ -564,7 +601,18 @@ impl<'o> WriterV2<'o> {
         params: impl IntoIterator<Item = &'p [f32]>,
         buffers: impl IntoIterator<Item = &'p [f32]>,
     ) -> Result<usize, Error> {
-        self.finish_with(header, &mut params.into_iter(), &mut buffers.into_iter(), None)
+        self.finish_with(header, &mut params.into_iter(), &mut buffers.into_iter(), Extra::None)
+    }
+
+    /// Writes a version-4 file: the header, column names and statistics, then `graph`, an
+    /// int8 model as a `.tflite` FlatBuffer (no records may have been written).
+    pub fn finish_int8(self, header: &HeaderV2<'_>, graph: &[u8]) -> Result<usize, Error> {
+        self.finish_with(
+            header,
+            &mut core::iter::empty(),
+            &mut core::iter::empty(),
+            Extra::Int8(graph),
+        )
     }
 
     /// [`WriterV2::finish`], then the optimiser's state: a version-3 file. `state` yields
@@ -582,7 +630,7 @@ impl<'o> WriterV2<'o> {
             header,
             &mut params.into_iter(),
             &mut buffers.into_iter(),
-            Some((optimizer, state)),
+            Extra::Optimizer(optimizer, state),
         )
     }
 
@@ -591,12 +639,16 @@ impl<'o> WriterV2<'o> {
         header: &HeaderV2<'_>,
         params: &mut dyn Iterator<Item = &'p [f32]>,
         buffers: &mut dyn Iterator<Item = &'p [f32]>,
-        optimizer: Option<(&OptimizerIn<'_>, &mut dyn Iterator<Item = &'p [f32]>)>,
+        extra: Extra<'_, 'p>,
     ) -> Result<usize, Error> {
         let rank = header.input_shape.len();
         let inputs: usize = header.input_shape.iter().product();
         let stats = header.means.len();
-        if !(1..=4).contains(&rank) || header.input_shape.contains(&0) || self.records == 0 {
+        let int8 = matches!(extra, Extra::Int8(_));
+        if !(1..=4).contains(&rank)
+            || header.input_shape.contains(&0)
+            || (self.records == 0) != int8
+        {
             return Err(Error::MalformedLayer { layer: 0 });
         }
         if header.stds.len() != stats || (stats != 0 && stats != inputs) {
@@ -641,8 +693,17 @@ impl<'o> WriterV2<'o> {
                 found: p + b,
             });
         }
-        let optimizer_written = optimizer.is_some();
-        if let Some((o, state)) = optimizer {
+        let version = match extra {
+            Extra::None => VERSION,
+            Extra::Optimizer(..) => VERSION_WITH_OPTIMIZER,
+            Extra::Int8(_) => VERSION_INT8,
+        };
+        if let Extra::Int8(graph) = extra {
+            let len = u32::try_from(graph.len()).map_err(|_| too_small(usize::MAX, 0))?;
+            self.put(&len.to_le_bytes())?;
+            self.put(graph)?;
+        }
+        if let Extra::Optimizer(o, state) = extra {
             let section = self.at;
             self.put(&[0; 4])?;
             self.put(&o.steps.to_le_bytes())?;
@@ -669,7 +730,6 @@ impl<'o> WriterV2<'o> {
         }
         let out = &mut *self.out;
         out[..4].copy_from_slice(&MAGIC);
-        let version = if optimizer_written { VERSION_WITH_OPTIMIZER } else { VERSION };
         out[4..6].copy_from_slice(&version.to_le_bytes());
         out[6] = u8::from(header.task == Task::Regression);
         out[7] = rank as u8;
@@ -687,6 +747,13 @@ impl<'o> WriterV2<'o> {
         out[len - 4..len].copy_from_slice(&crc.to_le_bytes());
         Ok(len)
     }
+}
+
+/// What follows the values: nothing (version 2), an optimiser's state (3), an int8 graph (4).
+enum Extra<'a, 'p> {
+    None,
+    Optimizer(&'a OptimizerIn<'a>, &'a mut dyn Iterator<Item = &'p [f32]>),
+    Int8(&'a [u8]),
 }
 
 /// An optimiser's state to write ([`WriterV2::finish_with_optimizer`]).
@@ -787,5 +854,45 @@ mod tests {
             target_std: 1.0,
         };
         assert!(w.finish(&header, [&[1.0f32, 2.0][..]], []).is_err());
+    }
+
+    #[test]
+    fn an_int8_graph_round_trips_and_needs_zero_records() {
+        let header = HeaderV2 {
+            task: Task::Classification,
+            input_shape: &[1, 2, 2],
+            columns: &["a", "b", "c", "d", "label"],
+            means: &[0.0; 4],
+            stds: &[16.0; 4],
+            target_mean: 0.0,
+            target_std: 1.0,
+        };
+        let graph = [7u8, 0, 0, 0, b'T', b'F', b'L', b'3', 1, 2, 3];
+        let mut buf = [0u8; 256];
+        let len = WriterV2::new(&mut buf).finish_int8(&header, &graph).unwrap();
+        let f = ModelFileV2::parse(&buf[..len]).unwrap();
+        assert_eq!(version_of(&buf[..len]), Some(VERSION_INT8));
+        assert_eq!(f.int8_graph(), Some(&graph[..]));
+        assert_eq!((f.record_count(), f.param_count(), f.input_rank()), (0, 0, 3));
+        assert!(f.standardisation().1.all(|s| s == 16.0));
+        assert_eq!(f.columns().last(), Some("label"));
+        for i in 0..len {
+            let mut bad = buf;
+            bad[i] ^= 0x10;
+            assert!(ModelFileV2::parse(&bad[..len]).is_err(), "byte {i}");
+        }
+        for n in 0..len {
+            assert!(ModelFileV2::parse(&buf[..n]).is_err(), "length {n}");
+        }
+        // layers and an int8 graph do not mix, and a layer file has no graph
+        let mut w = WriterV2::new(&mut buf);
+        w.record("dense", 0, 0, 0, &[]).unwrap();
+        assert!(w.finish_int8(&header, &graph).is_err());
+        let mut other = [0u8; 1024];
+        let len = sample(&mut other);
+        assert_eq!(ModelFileV2::parse(&other[..len]).unwrap().int8_graph(), None);
+        // a version-2 file with no records, relabelled version 4 (no graph length): refused
+        let empty = WriterV2::new(&mut buf).finish(&header, [], []);
+        assert!(empty.is_err());
     }
 }
