@@ -729,8 +729,8 @@ fn bad_model_files() {
     let corrupted = dir.path().join("corrupted.neurite");
     std::fs::write(&corrupted, &flipped).unwrap();
     let mut future = bytes.clone();
-    future[4] = 4;
-    let version = dir.path().join("v4.neurite");
+    future[4] = 5;
+    let version = dir.path().join("v5.neurite");
     std::fs::write(&version, &future).unwrap();
     let not_model = dir.path().join("notes.neurite");
     std::fs::write(&not_model, "hello").unwrap();
@@ -738,7 +738,7 @@ fn bad_model_files() {
     for (path, needle) in [
         (&truncated, "truncated"),
         (&corrupted, "checksum mismatch"),
-        (&version, "format version 4 is not supported (this build reads 1 to 3)"),
+        (&version, "format version 5 is not supported (this build reads 1 to 4)"),
         (&not_model, "not a neurite model file"),
         (&dir.path().join("absent.neurite"), "absent.neurite"),
     ] {
