@@ -15,9 +15,11 @@ pub mod export;
 pub mod fit;
 pub mod fold;
 pub mod footprint;
+pub mod int8_model;
 pub mod metrics;
 pub mod model_io;
 pub mod plot;
+pub mod predictor;
 pub mod tflite;
 
 pub use dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer};

@@ -211,13 +211,7 @@ impl SavedModel {
 
     /// The model's prediction for raw features: class scores, or de-standardised values.
     pub fn predict(&self, raw: &[f32]) -> Vec<f32> {
-        let mut out = self.model.forward(&self.prepare(raw));
-        if self.task == Task::Regression {
-            for v in &mut out {
-                *v = *v * self.target_std + self.target_mean;
-            }
-        }
-        out
+        crate::predictor::Predictor::predict(self, raw)
     }
 }
 

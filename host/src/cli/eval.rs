@@ -1,6 +1,6 @@
 //! `neurite eval`.
 
-use super::options::{load_data, load_model, parse_loss};
+use super::options::{load_any_model, load_data, parse_loss};
 use super::report::{evaluate, json_line};
 use super::{CliError, CliResult};
 use neurite::loss::{Batch, Reduction, Target};
@@ -34,39 +34,41 @@ pub struct EvalArgs {
 /// Runs `neurite eval`.
 pub fn run(a: &EvalArgs) -> CliResult {
     let start = std::time::Instant::now();
-    let saved = load_model(&a.model)?;
+    let loaded = load_any_model(&a.model)?;
+    let saved = loaded.predictor();
     let data = load_data(&a.data, a.target.as_deref())?;
-    if data.n_features != saved.model.inputs() {
+    if data.n_features != saved.inputs() {
         return Err(CliError::bad(format!(
             "{}: {} feature columns, the model takes {}",
             a.data.display(),
             data.n_features,
-            saved.model.inputs()
+            saved.inputs()
         )));
     }
-    super::options::check_columns(&saved, &data)?;
+    super::options::check_columns(saved, &data)?;
     let data = match a.rows.as_str() {
         "test" => data.canonical_split().1,
         "all" => data,
         other => return Err(CliError::bad(format!("--rows '{other}': use test or all"))),
     };
-    let eval = evaluate(&saved, &data)?;
-    let default = match saved.task {
+    let eval = evaluate(saved, &data)?;
+    let default = match saved.task() {
         Task::Classification => "cross_entropy",
         Task::Regression => "mse",
     };
     let loss = parse_loss(a.loss.as_deref().unwrap_or(default), &[])?;
     // targets as the loss takes them: class indices, or the standardised regression target
-    let classes = match saved.task {
+    let classes = match saved.task() {
         Task::Classification => crate::fit::class_targets(&data).map_err(CliError::bad)?,
         Task::Regression => Vec::new(),
     };
+    let (target_mean, target_std) = saved.target_scale();
     let scaled: Vec<[f32; 1]> =
-        data.targets.iter().map(|t| [(t - saved.target_mean) / saved.target_std]).collect();
+        data.targets.iter().map(|t| [(t - target_mean) / target_std]).collect();
     let test_loss = loss.with(|l| {
         let mut batch = Batch::new();
         for (i, scaled) in scaled.iter().enumerate() {
-            let out = saved.model.forward(&saved.prepare(data.row(i)));
+            let out = saved.scores(data.row(i));
             let target = match classes.get(i) {
                 Some(&c) => Target::Class(c),
                 None => Target::Values(scaled),
@@ -76,7 +78,7 @@ pub fn run(a: &EvalArgs) -> CliResult {
             let mut g = vec![0.0; out.len()];
             batch.add(l.eval(&out, target, &mut g, None), l.mean_weight(target));
         }
-        Ok::<f32, CliError>(batch.reduce(Reduction::Mean, l.per_element(), saved.model.outputs()).0)
+        Ok::<f32, CliError>(batch.reduce(Reduction::Mean, l.per_element(), saved.outputs()).0)
     })?;
     if a.json {
         json_line(eval.fields, None, 0, start.elapsed().as_secs_f32(), Some(test_loss));

@@ -5,8 +5,11 @@ use super::CliError;
 use crate::data::Dataset;
 use crate::dynamic::{DynLoss, DynOptimizer};
 use crate::fit::Schedule;
+use crate::int8_model::Int8Model;
 use crate::model_io::SavedModel;
+use crate::predictor::{AnyModel, Predictor};
 use neurite::init::{FanMode, Init, LayerInit, Nonlinearity};
+use neurite::model_file::v2::{version_of, VERSION_INT8};
 use neurite::model_file::Task;
 use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
 use std::path::Path;
@@ -205,8 +208,20 @@ pub fn load_data(path: &Path, target: Option<&str>) -> Result<Dataset, CliError>
     Dataset::load_csv(path, target).map_err(CliError::bad)
 }
 
-/// Reads and checks a model file.
+/// Reads and checks a model file with float layers (format versions 1 to 3).
 pub fn load_model(path: &Path) -> Result<SavedModel, CliError> {
+    match load_any_model(path)? {
+        AnyModel::Float(m) => Ok(m),
+        AnyModel::Int8(_) => Err(CliError::bad(format!(
+            "{}: an int8 model (format version 4): eval, predict and export --tflite take it; \
+             this command needs the float model",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads and checks a model file of any kind: float layers or an int8 graph.
+pub fn load_any_model(path: &Path) -> Result<AnyModel, CliError> {
     use std::io::Read;
     let fail = |e: String| CliError::bad(format!("{}: {e}", path.display()));
     let mut f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
@@ -222,7 +237,10 @@ pub fn load_model(path: &Path) -> Result<SavedModel, CliError> {
     if bytes.len() as u64 > MAX_MODEL_BYTES {
         return Err(fail(format!("larger than the largest model file ({MAX_MODEL_BYTES} bytes)")));
     }
-    SavedModel::from_bytes(&bytes).map_err(|e| fail(e.to_string()))
+    if version_of(&bytes) == Some(VERSION_INT8) {
+        return Int8Model::from_bytes(&bytes).map(AnyModel::Int8).map_err(fail);
+    }
+    SavedModel::from_bytes(&bytes).map(AnyModel::Float).map_err(|e| fail(e.to_string()))
 }
 
 /// The largest model file read: 2 GiB (a model's tensors are at most 2^28 values each).
@@ -230,8 +248,8 @@ const MAX_MODEL_BYTES: u64 = 1 << 31;
 
 /// Refuses data whose feature columns are not the ones the model was trained on (same
 /// names, same order), when the model file records them.
-pub fn check_columns(saved: &SavedModel, data: &Dataset) -> Result<(), CliError> {
-    let Some((_, features)) = saved.columns.split_last() else { return Ok(()) };
+pub fn check_columns(saved: &dyn Predictor, data: &Dataset) -> Result<(), CliError> {
+    let Some((_, features)) = saved.columns().split_last() else { return Ok(()) };
     if features != data.feature_names.as_slice() {
         let first = features.iter().zip(&data.feature_names).position(|(a, b)| a != b);
         let detail = match first {

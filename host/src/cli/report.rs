@@ -3,7 +3,7 @@
 
 use crate::data::Dataset;
 use crate::metrics;
-use crate::model_io::SavedModel;
+use crate::predictor::Predictor;
 use neurite::footprint::Footprint;
 use neurite::model_file::Task;
 use serde_json::{json, Map, Value};
@@ -17,14 +17,14 @@ pub struct Evaluation {
 }
 
 /// Evaluates `saved` on `data` (targets are classes or values by the model's task).
-pub fn evaluate(saved: &SavedModel, data: &Dataset) -> Result<Evaluation, super::CliError> {
+pub fn evaluate(saved: &dyn Predictor, data: &Dataset) -> Result<Evaluation, super::CliError> {
     let n = data.len();
     let mut fields = Map::new();
     let mut text = String::new();
-    match saved.task {
+    match saved.task() {
         Task::Classification => {
             let actual = crate::fit::class_targets(data).map_err(super::CliError::bad)?;
-            let k = saved.model.outputs();
+            let k = saved.outputs();
             if let Some(&bad) = actual.iter().find(|&&c| c >= k) {
                 return Err(super::CliError::bad(format!(
                     "{}: class {bad} in the data, but the model has {k} classes",

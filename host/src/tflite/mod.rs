@@ -7,6 +7,7 @@
 
 pub mod flatbuf;
 pub mod run;
+pub mod write;
 
 use flatbuf::{FlatError, Table};
 
