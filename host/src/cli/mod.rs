@@ -23,6 +23,7 @@ mod export;
 mod footprint;
 mod options;
 mod predict;
+mod quantize;
 mod report;
 mod train;
 
@@ -108,8 +109,11 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Export a model file: a Rust module for firmware, or safetensors for PyTorch.
     Export(export::ExportArgs),
-    /// Import a PyTorch model (safetensors state dict of an nn.Sequential) as a model file.
+    /// Import a PyTorch model (safetensors state dict of an nn.Sequential) or an int8
+    /// .tflite model as a model file.
     Import(export::ImportArgs),
+    /// Quantise a float model to int8 (post-training, calibrated on a CSV's training rows).
+    Quantize(quantize::QuantizeArgs),
     /// Print the memory a model needs: inference, training, fine-tuning the last layer.
     Footprint(footprint::FootprintArgs),
     /// Time inference and one training step of a model, in microseconds.
@@ -153,6 +157,7 @@ pub fn main() -> ExitCode {
         Some(Command::Predict(a)) => predict::run(&a),
         Some(Command::Export(a)) => export::run_export(&a),
         Some(Command::Import(a)) => export::run_import(&a),
+        Some(Command::Quantize(a)) => quantize::run(&a),
         Some(Command::Footprint(a)) => footprint::run(&a),
         Some(Command::Bench(a)) => bench::run(&a),
     };

@@ -70,7 +70,7 @@ fn nhwc(t: &Tensor) -> Result<(usize, usize, usize), TfliteError> {
 }
 
 /// TFLite's padding before the input for one axis (`ComputePaddingHeightWidth`).
-fn pad(
+pub(crate) fn pad(
     padding: Padding,
     stride: usize,
     dilation: usize,
