@@ -25,21 +25,70 @@ use neurite::quant::affine::Affine;
 /// Rows run through the float model at once while calibrating.
 const CALIBRATION_BATCH: usize = 64;
 
-/// The smallest and largest value of each layer input and of the model output
-/// (`ranges[k]`: layer `k`'s input; the last entry the output) over `rows` (standardised).
-pub fn calibrate(model: &DynModel, rows: &[Vec<f32>]) -> Vec<(f32, f32)> {
-    let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); model.layers.len() + 1];
+/// How activation ranges are chosen from the calibration rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Calibration {
+    /// The smallest and largest value reached.
+    MinMax,
+    /// The range, shrunk from min/max in steps of 5% (to 20%), whose quantisation has the
+    /// least squared error over every calibrated value: outliers are clipped so that the
+    /// bulk of the values get finer steps.
+    Mse,
+}
+
+/// The range of each layer input and of the model output (`ranges[k]`: layer `k`'s input;
+/// the last entry the output) over `rows` (standardised), chosen by `method`.
+pub fn calibrate(model: &DynModel, rows: &[Vec<f32>], method: Calibration) -> Vec<(f32, f32)> {
+    let mut values: Vec<Vec<f32>> = vec![Vec::new(); model.layers.len() + 1];
     let mut ws = Workspace::default();
     for chunk in rows.chunks(CALIBRATION_BATCH) {
         let x: Vec<f32> = chunk.concat();
         model.forward_batch(&DEFAULT, &x, chunk.len(), &mut ws);
-        for (range, act) in ranges.iter_mut().zip(&ws.acts) {
-            for &v in act {
-                *range = (range.0.min(v), range.1.max(v));
-            }
+        for (all, act) in values.iter_mut().zip(&ws.acts) {
+            all.extend_from_slice(act);
         }
     }
-    ranges
+    values.iter().map(|v| range_of(v, method)).collect()
+}
+
+/// Bins of the histogram the squared error is measured on.
+const BINS: usize = 2048;
+
+/// The range `method` chooses for `values`. [`Calibration::Mse`] measures each candidate's
+/// error on a histogram of the values ([`BINS`] bins over their range, each bin's values
+/// counted at its centre), which takes the same time however many values there are.
+fn range_of(values: &[f32], method: Calibration) -> (f32, f32) {
+    let (min, max) = values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    if method == Calibration::MinMax || !(max > min) {
+        return (min, max);
+    }
+    let width = (max - min) / BINS as f32;
+    let mut counts = vec![0u64; BINS];
+    for &v in values {
+        counts[(((v - min) / width) as usize).min(BINS - 1)] += 1;
+    }
+    let error = |(lo, hi): (f32, f32)| -> f64 {
+        let Some(q) = Affine::from_range(lo, hi) else { return f64::INFINITY };
+        counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(b, &n)| {
+                let centre = min + (b as f32 + 0.5) * width;
+                n as f64 * f64::from(centre - q.dequantize(q.quantize(centre))).powi(2)
+            })
+            .sum()
+    };
+    (4..=20)
+        .rev()
+        .map(|step| {
+            let t = step as f32 * 0.05;
+            (min * t, max * t)
+        })
+        .min_by(|a, b| error(*a).total_cmp(&error(*b)))
+        .unwrap_or((min, max))
 }
 
 /// A `C x H x W` activation's image dimensions (a `[C, L]` one is `C x 1 x L`).
@@ -197,13 +246,17 @@ fn window_pair(l: &dyn Op, key: &str, default: usize, one_d: bool) -> Result<[us
 }
 
 /// Quantises `saved` with `calibration` raw rows (before standardisation; at least one).
-pub fn quantize(saved: &SavedModel, calibration: &[&[f32]]) -> Result<Int8Model, String> {
+pub fn quantize(
+    saved: &SavedModel,
+    calibration: &[&[f32]],
+    method: Calibration,
+) -> Result<Int8Model, String> {
     let model = &saved.model;
     if calibration.is_empty() {
         return Err("no calibration rows".into());
     }
     let rows: Vec<Vec<f32>> = calibration.iter().map(|r| saved.prepare(r)).collect();
-    let ranges = calibrate(model, &rows);
+    let ranges = calibrate(model, &rows, method);
     let affine = |k: usize| {
         let (min, max) = ranges[k];
         Affine::from_range(min, max)

@@ -34,6 +34,23 @@ pub fn neurite_bin() -> PathBuf {
     .clone()
 }
 
+/// Runs the `neurite` binary with `args`, expects exit status `code` with one stderr line
+/// containing every `needle`, no panic, and no file at `out`.
+#[track_caller]
+pub fn cli_fails(code: i32, args: &[&str], needles: &[&str], out: Option<&std::path::Path>) {
+    let o = std::process::Command::new(neurite_bin()).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: status {:?}, stderr {err}", o.status.code());
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: '{n}' not in: {err}");
+    }
+    if let Some(out) = out {
+        assert!(!out.exists(), "{args:?}: partial output {}", out.display());
+    }
+}
+
 /// `|got - want| <= abs + rel * |want|` for every element; `Err` names the first miss.
 pub fn close(what: &str, got: &[f32], want: &[f32], rel: f32, abs: f32) -> Result<usize, String> {
     if got.len() != want.len() {

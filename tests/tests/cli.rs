@@ -54,17 +54,7 @@ fn bad(args: &[&str], needles: &[&str], out: Option<&Path>) {
 /// no panic, and no file at `out`.
 #[track_caller]
 fn fails(code: i32, args: &[&str], needles: &[&str], out: Option<&Path>) {
-    let o = neurite().args(args).output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(code), "{args:?}: status {:?}, stderr {err}", o.status.code());
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: '{n}' not in: {err}");
-    }
-    if let Some(out) = out {
-        assert!(!out.exists(), "{args:?}: partial output {}", out.display());
-    }
+    neurite_tests::cli_fails(code, args, needles, out);
 }
 
 /// `neurite train --data iris.csv --layers "dense(16),relu,dense(3)" --epochs 60 --batch 16

@@ -33,7 +33,8 @@ fn quantised(name: &str, data: &Dataset) -> neurite_host::int8_model::Int8Model 
     let saved = SavedModel::from_bytes(&std::fs::read(path).unwrap()).unwrap();
     let (train, _) = data.canonical_split();
     let rows: Vec<&[f32]> = (0..train.len()).map(|i| train.row(i)).collect();
-    neurite_host::quantize::quantize(&saved, &rows).unwrap()
+    neurite_host::quantize::quantize(&saved, &rows, neurite_host::quantize::Calibration::Mse)
+        .unwrap()
 }
 
 /// The inputs fed: digits rows 0, 30, 60, ... (60 of them) quantised, then random vectors.

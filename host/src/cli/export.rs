@@ -165,6 +165,9 @@ fn import_tflite(a: &ImportArgs, path: &std::path::Path) -> CliResult {
 pub fn run_import(a: &ImportArgs) -> CliResult {
     let safetensors = match (&a.tflite, &a.safetensors) {
         (Some(path), _) => return import_tflite(a, path),
+        (None, _) if a.input_divisor.is_some() || a.input_offset.is_some() => {
+            return Err(CliError::bad("--input-divisor and --input-offset go with --tflite"))
+        }
         (None, Some(path)) => path,
         (None, None) => {
             return Err(CliError::bad("import: give --safetensors FILE or --tflite FILE"))

@@ -3,6 +3,7 @@
 use super::options::{check_columns, json_num, load_data, load_model, write_file};
 use super::report::evaluate;
 use super::{CliError, CliResult};
+use crate::quantize::Calibration;
 use std::path::PathBuf;
 
 /// Options of `neurite quantize`.
@@ -25,6 +26,10 @@ pub struct QuantizeArgs {
     /// LiteRT).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// How activation ranges are chosen: mse (the range with the least quantisation error
+    /// over the calibration values, clipping outliers) or minmax (every value's range).
+    #[arg(long, default_value = "mse", value_name = "METHOD")]
+    pub calibration: String,
     /// End with one JSON line of the results.
     #[arg(long)]
     pub json: bool,
@@ -55,7 +60,12 @@ pub fn run(a: &QuantizeArgs) -> CliResult {
         other => return Err(CliError::bad(format!("--rows '{other}': use train or all"))),
     };
     let rows: Vec<&[f32]> = (0..calibration.len()).map(|i| calibration.row(i)).collect();
-    let int8 = crate::quantize::quantize(&saved, &rows)
+    let method = match a.calibration.as_str() {
+        "mse" => Calibration::Mse,
+        "minmax" => Calibration::MinMax,
+        other => return Err(CliError::bad(format!("--calibration '{other}': use mse or minmax"))),
+    };
+    let int8 = crate::quantize::quantize(&saved, &rows, method)
         .map_err(|e| CliError::bad(format!("{}: {e}", a.model.display())))?;
     let bytes = int8.to_bytes().map_err(|e| CliError::fail(e.to_string()))?;
     write_file(&a.out, &bytes)?;
