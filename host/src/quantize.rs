@@ -61,7 +61,8 @@ fn range_of(values: &[f32], method: Calibration) -> (f32, f32) {
     let (min, max) = values
         .iter()
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    if method == Calibration::MinMax || !(max > min) {
+    if method == Calibration::MinMax || max.partial_cmp(&min) != Some(core::cmp::Ordering::Greater)
+    {
         return (min, max);
     }
     let width = (max - min) / BINS as f32;
