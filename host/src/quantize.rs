@@ -16,6 +16,7 @@
 //! `H x W x C`. A `[C, L]` sequence is a `[1, 1, L, C]` image.
 
 use crate::dynamic::backend::DEFAULT;
+use crate::dynamic::layers::fake_quant::{channel_scales, quantize_weight, FAKE_QUANT};
 use crate::dynamic::{DynModel, Op, Workspace};
 use crate::int8_model::Int8Model;
 use crate::model_io::SavedModel;
@@ -127,29 +128,27 @@ impl Graph {
         })
     }
 
-    /// Symmetric per-channel int8 weights (`channels` along `axis` of `shape`), their bias
-    /// as int32 against `input_scale`; returns the two tensor indices.
+    /// Symmetric per-channel int8 weights (`values` in the graph's layout, its `channels`
+    /// along `axis` of `shape`, quantised with `scales`), their bias as int32 against
+    /// `input_scale`; returns the two tensor indices.
+    #[allow(clippy::too_many_arguments)]
     fn weights(
         &mut self,
         name: &str,
         shape: Vec<i32>,
         axis: usize,
         values: &[f32],
+        scales: &[f32],
         bias: &[f32],
         input_scale: f32,
     ) -> (i32, i32) {
         let channels = shape[axis] as usize;
         let inner: usize = shape[axis + 1..].iter().map(|&d| d as usize).product();
         let channel_of = |i: usize| (i / inner) % channels;
-        let mut max = vec![0f32; channels];
-        for (i, v) in values.iter().enumerate() {
-            max[channel_of(i)] = max[channel_of(i)].max(v.abs());
-        }
-        let scales: Vec<f32> = max.iter().map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 }).collect();
         let data: Vec<u8> = values
             .iter()
             .enumerate()
-            .map(|(i, &v)| (v / scales[channel_of(i)]).round().clamp(-127.0, 127.0) as i8 as u8)
+            .map(|(i, &v)| quantize_weight(v, scales[channel_of(i)]) as u8)
             .collect();
         let bias_q: Vec<u8> = (0..channels)
             .flat_map(|c| {
@@ -164,7 +163,7 @@ impl Graph {
             shape,
             dtype: INT8,
             data,
-            scales: scales.clone(),
+            scales: scales.to_vec(),
             zero_points: vec![0; channels],
             quantized_dimension: axis as i32,
         });
@@ -209,6 +208,37 @@ fn fusion(layers: &[Box<dyn Op>], k: usize) -> (Fused, usize) {
         Some("relu") => (Fused::Relu, j + 1),
         _ => (Fused::None, k + 1),
     }
+}
+
+/// The batch norm right after the convolution at `k`, folded into it, if there is one.
+fn folded_norm(layers: &[Box<dyn Op>], k: usize) -> Option<usize> {
+    let conv = layers[k].kind().name.starts_with("conv");
+    let j = next_layer(layers, k + 1);
+    layers.get(j).filter(|n| conv && n.kind().name.starts_with("batchnorm")).map(|_| j)
+}
+
+/// The fused activation of the dense layer or convolution at `k` and the index of the
+/// tensor its int8 op outputs (after a folded batch norm and a fused ReLU).
+fn fused_output(layers: &[Box<dyn Op>], k: usize) -> (Fused, usize) {
+    fusion(layers, folded_norm(layers, k).unwrap_or(k))
+}
+
+/// Whether the layer at `k` becomes an int8 op with weights (dense, convolution).
+fn weighted(layers: &[Box<dyn Op>], k: usize) -> bool {
+    matches!(layers[k].kind().name, "dense" | "conv1d" | "conv2d")
+}
+
+/// The tensors the int8 graph quantises anew (`k`: layer `k`'s input; `layers.len()`: the
+/// output): the input and each weighted op's output. Pools keep their input's
+/// quantisation; flatten, dropout and identity do not compute. Quantisation-aware training
+/// puts its fake quantisation on exactly these.
+pub fn quantised_tensors(model: &DynModel) -> Vec<usize> {
+    let layers = &model.layers;
+    let mut points = vec![0];
+    points.extend(
+        (0..layers.len()).filter(|&k| weighted(layers, k)).map(|k| fused_output(layers, k).1),
+    );
+    points
 }
 
 /// TFLite's padding for a PyTorch convolution's symmetric `padding` on one axis, if one of
@@ -258,12 +288,17 @@ pub fn quantize(
     }
     let rows: Vec<Vec<f32>> = calibration.iter().map(|r| saved.prepare(r)).collect();
     let ranges = calibrate(model, &rows, method);
+    let layers = &model.layers;
     let affine = |k: usize| {
-        let (min, max) = ranges[k];
+        // a QAT model's fake quantisation fixes the tensor's range
+        let fixed = layers.get(k).filter(|l| l.kind().name == FAKE_QUANT.name);
+        let (min, max) = match fixed.and_then(|l| l.buffers().first().map(|b| b.values.to_vec())) {
+            Some(r) if r.len() == 2 => (r[0], r[1]),
+            _ => ranges[k],
+        };
         Affine::from_range(min, max)
             .ok_or_else(|| format!("layer {k}'s input reaches {min}..{max}"))
     };
-    let layers = &model.layers;
     let mut g = Graph::default();
     let input_shape = model.input_shape();
     let mut layout = match image_of(input_shape) {
@@ -305,13 +340,14 @@ pub fn quantize(
                         .collect(),
                     _ => w.to_vec(),
                 };
-                let (fused, out_k) = fusion(layers, k);
+                let (fused, out_k) = fused_output(layers, k);
                 let out_q = affine(out_k)?;
                 let (wi, bi) = g.weights(
                     &format!("dense{k}"),
                     vec![int(rows_out), int(cols)],
                     0,
                     &weights,
+                    &channel_scales(w, rows_out),
                     b,
                     q.scale,
                 );
@@ -348,11 +384,7 @@ pub fn quantize(
                 let mut w = params[0].values.to_vec();
                 let mut b = params.get(1).map_or_else(|| vec![0.0; oc], |t| t.values.to_vec());
                 // a batch norm after the convolution: folded into its weights and bias
-                let mut last = k;
-                let bn = next_layer(layers, k + 1);
-                if let Some(norm) =
-                    layers.get(bn).filter(|n| n.kind().name.starts_with("batchnorm"))
-                {
+                if let Some(norm) = folded_norm(layers, k).map(|j| &layers[j]) {
                     let (p, s) = (norm.params(), norm.buffers());
                     let eps = norm.attrs().f32("eps", 1e-5)?;
                     let per = w.len() / oc;
@@ -363,9 +395,8 @@ pub fn quantize(
                         }
                         b[ch] = (b[ch] - s[0].values[ch]) * scale + p[1].values[ch];
                     }
-                    last = bn;
                 }
-                let (fused, out_k) = fusion(layers, last);
+                let (fused, out_k) = fused_output(layers, k);
                 let out_q = affine(out_k)?;
                 let (kh, kw) = (kernel[0], kernel[1]);
                 let depthwise = groups == c && groups > 1;
@@ -392,7 +423,9 @@ pub fn quantize(
                         .collect();
                     (vec![int(oc), int(kh), int(kw), int(in_per)], 0, v)
                 };
-                let (wi, bi) = g.weights(&format!("conv{k}"), shape, axis, &values, &b, q.scale);
+                let scales = channel_scales(&w, oc);
+                let (wi, bi) =
+                    g.weights(&format!("conv{k}"), shape, axis, &values, &scales, &b, q.scale);
                 let out = g.activation(format!("conv{k}/out"), nhwc(out_image), out_q);
                 g.operators.push(Operator {
                     code: if depthwise { op::DEPTHWISE_CONV_2D } else { op::CONV_2D },

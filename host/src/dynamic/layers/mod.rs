@@ -8,6 +8,7 @@ pub mod conv_transpose;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
+pub mod fake_quant;
 pub mod flatten;
 pub mod layernorm;
 pub mod pool;
