@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model_io;
 pub mod plot;
 pub mod predictor;
+pub mod qat;
 pub mod quantize;
 pub mod tflite;
 

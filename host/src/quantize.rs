@@ -224,7 +224,7 @@ fn fused_output(layers: &[Box<dyn Op>], k: usize) -> (Fused, usize) {
 }
 
 /// Whether the layer at `k` becomes an int8 op with weights (dense, convolution).
-fn weighted(layers: &[Box<dyn Op>], k: usize) -> bool {
+pub(crate) fn weighted(layers: &[Box<dyn Op>], k: usize) -> bool {
     matches!(layers[k].kind().name, "dense" | "conv1d" | "conv2d")
 }
 

@@ -111,6 +111,24 @@ fn quantize_keeps_digits_accuracy_and_writes_what_litert_runs() {
 }
 
 #[test]
+fn train_qat_reports_float_ptq_and_qat_and_writes_the_int8_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = digits();
+    let out = dir.path().join("qat8.neurite");
+    let o = out.to_str().unwrap();
+    let args = ["train", "--data", &data, "--layers", "dense(32),relu,dense(10)", "--epochs", "30"];
+    let report = json_tail(&run(&[&args[..], &["--qat", "--out", o, "--json"]].concat()));
+    let right = |key: &str| (report[key].as_f64().unwrap() * 360.0).round() as i32;
+    let got = (right("float_test_accuracy"), right("ptq_test_accuracy"), right("test_accuracy"));
+    // seed 1 (the README's table has seeds 1 to 5)
+    assert_eq!(got, (352, 352, 351), "{report}");
+    assert_eq!(report["epochs"], 40, "30 float epochs, 10 quantisation-aware");
+    let eval = json_tail(&run(&["eval", "--model", o, "--data", &data, "--json"]));
+    assert_eq!(eval["test_accuracy"], report["test_accuracy"]);
+    cli_fails(2, &["train", "--data", &data, "--qat-epochs", "3"], &["--qat"], None);
+}
+
+#[test]
 fn int8_misuse_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let data = digits();

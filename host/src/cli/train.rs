@@ -94,6 +94,17 @@ pub struct TrainArgs {
     /// same trained bits as one thread).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub threads: usize,
+    /// Quantisation-aware training: after the float epochs, fine-tune with the int8 model's
+    /// quantisation simulated (fake quantisation, straight-through gradients), then quantise;
+    /// --out writes the int8 model. Reports float, post-training int8 and QAT int8 accuracy.
+    #[arg(long)]
+    pub qat: bool,
+    /// With --qat: fine-tuning epochs.
+    #[arg(long, default_value_t = 10, value_name = "N", requires = "qat")]
+    pub qat_epochs: usize,
+    /// With --qat: the fine-tuning learning rate (default: a tenth of --lr).
+    #[arg(long, value_parser = positive, value_name = "F", requires = "qat")]
+    pub qat_lr: Option<f32>,
     /// Write the trained model file here.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -301,6 +312,73 @@ pub fn train_with_progress(
     Ok(trained)
 }
 
+/// `train --qat` after the float training: fine-tunes quantisation-aware, quantises, reports
+/// float, post-training and QAT int8 results side by side, writes the int8 model.
+fn train_qat(
+    a: &TrainArgs,
+    cfg: &TrainConfig,
+    trained: &Trained,
+    train: &Dataset,
+    test: &Dataset,
+) -> CliResult {
+    use crate::quantize::{quantize, Calibration};
+    let rows: Vec<&[f32]> = (0..train.len()).map(|i| train.row(i)).collect();
+    let bad = |e: String| CliError::bad(format!("--qat: {e}"));
+    let ptq = quantize(&trained.saved, &rows, Calibration::Mse).map_err(bad)?;
+    let model = crate::qat::prepare(&trained.saved, &rows).map_err(bad)?;
+    let lr = a.qat_lr.unwrap_or(cfg.optimizer.lr() * 0.1);
+    let qcfg = TrainConfig {
+        epochs: a.qat_epochs,
+        optimizer: cfg.optimizer.with_lr(lr),
+        patience: None,
+        ..cfg.clone()
+    };
+    let quiet = a.quiet || a.json;
+    let tuned = fit::train_from(&qcfg, model, train, test, |s| {
+        if !quiet {
+            outln!("qat {}", epoch_line(s, qcfg.epochs, qcfg.task));
+        }
+    })
+    .map_err(CliError::bad)?;
+    let int8 = quantize(&tuned.saved, &rows, Calibration::Mse).map_err(bad)?;
+    let (float_eval, ptq_eval, eval) =
+        (evaluate(&trained.saved, test)?, evaluate(&ptq, test)?, evaluate(&int8, test)?);
+    let first = |e: &super::report::Evaluation| e.text.lines().next().unwrap_or("").to_string();
+    if !a.json {
+        outln!("float:              {}", first(&float_eval));
+        outln!("int8, post-training: {}", first(&ptq_eval));
+        outln!("int8, QAT:          {}", first(&eval));
+        out!("{}", eval.text);
+    }
+    if let Some(out) = &a.out {
+        let bytes = int8.to_bytes().map_err(|e| CliError::fail(e.to_string()))?;
+        options::write_file(out, &bytes)?;
+        if !a.json {
+            outln!("int8 model written to {}", out.display());
+        }
+    }
+    if let Some(plot) = &a.plot {
+        write_plot(plot, &format!("neurite: {}", a.data.display()), trained, cfg.task)?;
+    }
+    if a.json {
+        let mut fields = eval.fields;
+        for (prefix, e) in [("float_", float_eval), ("ptq_", ptq_eval)] {
+            for (k, v) in e.fields {
+                fields.insert(format!("{prefix}{k}"), v);
+            }
+        }
+        let last = tuned.history.last();
+        json_line(
+            fields,
+            last.map(|s| s.train_loss),
+            trained.history.len() + tuned.history.len(),
+            trained.seconds + tuned.seconds,
+            None,
+        );
+    }
+    Ok(())
+}
+
 /// Writes the loss/metric PNG atomically.
 pub fn write_plot(path: &Path, title: &str, trained: &Trained, task: Task) -> Result<(), CliError> {
     let h = &trained.history;
@@ -376,6 +454,9 @@ pub fn run(a: &TrainArgs) -> CliResult {
         check_test_classes(test_file.as_ref().unwrap_or(&data), k)?;
     }
     let trained = train_with_progress(&cfg, &train, &test, a.quiet || a.json)?;
+    if a.qat {
+        return train_qat(a, &cfg, &trained, &train, &test);
+    }
     let eval = evaluate(&trained.saved, &test)?;
     if !a.json {
         out!("{}", eval.text);

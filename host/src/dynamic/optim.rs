@@ -37,6 +37,18 @@ impl DynOptimizer {
         }
     }
 
+    /// The same optimiser with learning rate `lr`.
+    pub fn with_lr(&self, lr: f32) -> Self {
+        let mut o = self.clone();
+        match &mut o {
+            Self::Sgd(c) => c.lr = lr,
+            Self::Adagrad(c) => c.lr = lr,
+            Self::RmsProp(c) => c.lr = lr,
+            Self::Adam(c, _) => c.lr = lr,
+        }
+        o
+    }
+
     /// Checks hyper-parameters and allocates state shaped like `tensor_lens`.
     pub fn build(self, tensor_lens: &[usize]) -> Result<DynOptimizerState, Error> {
         match &self {
