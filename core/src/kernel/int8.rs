@@ -125,7 +125,7 @@ impl Geom2d {
     /// For each kernel tap `(ky, kx)` of output position `(oy, ox)`, the input position it
     /// reads, or `None` where the tap falls in the padding.
     #[inline]
-    fn tap(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
+    pub(crate) fn tap(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
         let y = (oy * self.stride_h + ky * self.dilation_h).checked_sub(self.pad_top)?;
         let x = (ox * self.stride_w + kx * self.dilation_w).checked_sub(self.pad_left)?;
         (y < self.in_h && x < self.in_w).then_some((y, x))

@@ -15,6 +15,7 @@ pub mod dense;
 pub mod elementwise;
 pub mod embedding;
 pub mod int8;
+pub mod int8_packed;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;
