@@ -140,6 +140,7 @@ pub fn fully_connected(
 /// [`super::int8::conv2d`] with packed weights: `packed` from [`pack`] of the OHWI weights
 /// as `out_c x (kernel_h * kernel_w * in_c)`; `scratch` holds [`padded_cols`] of that many
 /// values (one window, widened). Nothing is written if a length is wrong.
+#[allow(clippy::too_many_arguments)]
 pub fn conv2d(
     g: &Geom2d,
     packed: &[i8],
