@@ -317,3 +317,235 @@ pub(crate) fn block_accumulate(acc: &mut [f32; PACK], wb: &[f32], x: &[f32]) {
         }
     }
 }
+
+/// One chunk of four inputs (two words of widened pairs in `x0`, `x1`) against four rows'
+/// words (two `ldrd` from the packed weights): `sxtb16` splits each weight word into its
+/// even and odd bytes, `smlad` multiplies them with the matching input pairs and adds both
+/// products. 18 instructions for 16 multiply-accumulates.
+macro_rules! chunk_s8 {
+    () => {
+        concat!(
+            "ldrd {x0}, {x1}, [{x}], #8\n",
+            "ldrd {wa}, {wb}, [{w}], #8\n",
+            "sxtb16 {t}, {wa}\n",
+            "sxtb16 {wa}, {wa}, ror #8\n",
+            "smlad {a0}, {t}, {x0}, {a0}\n",
+            "smlad {a0}, {wa}, {x1}, {a0}\n",
+            "sxtb16 {t}, {wb}\n",
+            "sxtb16 {wb}, {wb}, ror #8\n",
+            "smlad {a1}, {t}, {x0}, {a1}\n",
+            "smlad {a1}, {wb}, {x1}, {a1}\n",
+            "ldrd {wa}, {wb}, [{w}], #8\n",
+            "sxtb16 {t}, {wa}\n",
+            "sxtb16 {wa}, {wa}, ror #8\n",
+            "smlad {a2}, {t}, {x0}, {a2}\n",
+            "smlad {a2}, {wa}, {x1}, {a2}\n",
+            "sxtb16 {t}, {wb}\n",
+            "sxtb16 {wb}, {wb}, ror #8\n",
+            "smlad {a3}, {t}, {x0}, {a3}\n",
+            "smlad {a3}, {wb}, {x1}, {a3}\n",
+        )
+    };
+}
+
+/// Double rounding of accumulator `$a` with the row's words at `{w}` (bias, multiplier,
+/// right shift, its mask, unused): the doubling high product `floor((x m + 2^30) / 2^31)`
+/// (`smull`, a 64-bit add, a funnel shift), then the right shift rounded half away from
+/// zero. 15 instructions.
+macro_rules! double_s8 {
+    ($a:literal) => {
+        concat!(
+            "ldrd {x0}, {x1}, [{w}], #8\n",
+            "add {",
+            $a,
+            "}, {",
+            $a,
+            "}, {x0}\n",
+            "smull {wa}, {wb}, {",
+            $a,
+            "}, {x1}\n",
+            "ldrd {x0}, {x1}, [{w}], #12\n",
+            "adds {wa}, {wa}, #0x40000000\n",
+            "adc {wb}, {wb}, #0\n",
+            "lsr {wa}, {wa}, #31\n",
+            "orr {",
+            $a,
+            "}, {wa}, {wb}, lsl #1\n",
+            "and {t}, {",
+            $a,
+            "}, {x1}\n",
+            "lsr {x1}, {x1}, #1\n",
+            "add {x1}, {x1}, {",
+            $a,
+            "}, lsr #31\n",
+            "asr {",
+            $a,
+            "}, {",
+            $a,
+            "}, {x0}\n",
+            "cmp {t}, {x1}\n",
+            "it hi\n",
+            "addhi {",
+            $a,
+            "}, {",
+            $a,
+            "}, #1\n",
+        )
+    };
+}
+
+/// Single rounding of accumulator `$a` with the row's words at `{w}` (bias, multiplier,
+/// the rounding constant's low and high words, the shift past 32): `(x m + round) >> t`,
+/// keeping the high word. 8 instructions.
+macro_rules! single_s8 {
+    ($a:literal) => {
+        concat!(
+            "ldrd {x0}, {x1}, [{w}], #8\n",
+            "add {",
+            $a,
+            "}, {",
+            $a,
+            "}, {x0}\n",
+            "smull {wa}, {wb}, {",
+            $a,
+            "}, {x1}\n",
+            "ldrd {x0}, {x1}, [{w}], #8\n",
+            "ldr {t}, [{w}], #4\n",
+            "adds {wa}, {wa}, {x0}\n",
+            "adc {wb}, {wb}, {x1}\n",
+            "asr {",
+            $a,
+            "}, {wb}, {t}\n",
+        )
+    };
+}
+
+/// The dot products of a group, `{n}` pairs of chunks: four chunks ([`chunk_s8!`]) and the
+/// loop's two instructions per pass (74 instructions for 64 multiply-accumulates, 1.16 per
+/// MAC), then a last pair when `{n}` is odd. `{n}` counts down by two: it ends at -2 (even)
+/// or -1 (odd, the pair left).
+macro_rules! dot_s8 {
+    () => {
+        concat!(
+            "subs {n}, {n}, #2\n",
+            "blt 3f\n",
+            "2:\n",
+            chunk_s8!(),
+            chunk_s8!(),
+            chunk_s8!(),
+            chunk_s8!(),
+            "subs {n}, {n}, #2\n",
+            "bge 2b\n",
+            "3:\n",
+            "tst {n}, #1\n",
+            "beq 4f\n",
+            chunk_s8!(),
+            chunk_s8!(),
+            "4:\n",
+        )
+    };
+}
+
+/// One group of [`crate::kernel::int8_packed`]'s layout with the DSP extension: the dot
+/// products ([`dot_s8!`]), then the four rows requantised
+/// ([`double_s8!`] or [`single_s8!`]), all in registers. `None` (for the portable code) when
+/// the group or the inputs are not word-aligned (`ldrd`) or not of the layout's lengths.
+#[inline]
+pub(crate) fn group_s8(group: &[i8], x: &[i16], single: bool) -> Option<[i32; 4]> {
+    let n = x.len();
+    let aligned = group.as_ptr() as usize % 4 == 0 && x.as_ptr() as usize % 4 == 0;
+    let words = crate::kernel::int8_packed::ROW_WORDS * 4 * 4;
+    if n == 0 || n % 8 != 0 || group.len() != 4 * n + words || !aligned {
+        return None;
+    }
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: `n` is a positive multiple of 8 and `group` holds `4 * n` weight bytes and
+    // then the four rows' 80 bytes of words, both slices word-aligned: the loop runs
+    // `n / 8 >= 1` times, each pass reading 8 inputs (16 bytes) of `x` and 32 weight bytes;
+    // the requantisation then reads the 80 bytes of words that follow (20 per row). Every
+    // access is inside `x` or `group` and aligned for `ldrd`. Only registers are written, all
+    // declared.
+    unsafe {
+        if single {
+            asm!(
+                dot_s8!(),
+                single_s8!("a0"),
+                single_s8!("a1"),
+                single_s8!("a2"),
+                single_s8!("a3"),
+                x = inout(reg) x.as_ptr() => _,
+                w = inout(reg) group.as_ptr() => _,
+                n = inout(reg) n / 8 => _,
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                wa = out(reg) _,
+                wb = out(reg) _,
+                t = out(reg) _,
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                options(nostack, readonly),
+            );
+        } else {
+            asm!(
+                dot_s8!(),
+                double_s8!("a0"),
+                double_s8!("a1"),
+                double_s8!("a2"),
+                double_s8!("a3"),
+                x = inout(reg) x.as_ptr() => _,
+                w = inout(reg) group.as_ptr() => _,
+                n = inout(reg) n / 8 => _,
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                wa = out(reg) _,
+                wb = out(reg) _,
+                t = out(reg) _,
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                options(nostack, readonly),
+            );
+        }
+    }
+    Some([a0, a1, a2, a3])
+}
+
+/// [`crate::kernel::int8_packed`]'s input widening, four bytes per pass: one `ldr` (any
+/// alignment: the Cortex-M4 loads unaligned words), two `sxtab16` that sign-extend the even
+/// and the odd bytes and add `-zero_point` to each half, one `strd`: `x0, x2` and `x1, x3`.
+/// Widens the first `4 * (x.len() / 4)` values; returns how many (0 when `out` is shorter
+/// or not word-aligned, for the portable loop to do them all).
+#[inline]
+pub(crate) fn widen_s8(x: &[i8], zero_point: i32, out: &mut [i16]) -> usize {
+    let groups = x.len() / 4;
+    if groups == 0 || out.len() < 4 * groups || out.as_ptr() as usize % 4 != 0 {
+        return 0;
+    }
+    let offset = (zero_point.wrapping_neg() as u32 & 0xffff) * 0x0001_0001;
+    // SAFETY: the loop runs `groups >= 1` times, reading 4 bytes of `x` and writing 8 bytes
+    // (4 `i16`) of `out` per pass, `4 * groups` values of each, both within their lengths;
+    // `out` is word-aligned for `strd`. It writes only `out` and the declared registers.
+    unsafe {
+        asm!(
+            "2:",
+            "ldr {t}, [{x}], #4",
+            "sxtab16 {a}, {offset}, {t}",
+            "sxtab16 {b}, {offset}, {t}, ror #8",
+            "strd {a}, {b}, [{o}], #8",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            x = inout(reg) x.as_ptr() => _,
+            o = inout(reg) out.as_mut_ptr() => _,
+            n = inout(reg) groups => _,
+            offset = in(reg) offset,
+            t = out(reg) _,
+            a = out(reg) _,
+            b = out(reg) _,
+            options(nostack),
+        );
+    }
+    4 * groups
+}

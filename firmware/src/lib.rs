@@ -24,6 +24,7 @@ pub mod cnn;
 pub mod cnn_model;
 pub mod digits;
 pub mod gru;
+pub mod int8_anchors;
 #[rustfmt::skip]
 #[allow(missing_docs, clippy::all)]
 pub mod gru_model;

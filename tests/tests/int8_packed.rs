@@ -5,7 +5,7 @@
 //! comparison runs with the assembly (`firmware/src/bin/anchors.rs`).
 
 use neurite::kernel::int8::{self, Geom2d, Requantize};
-use neurite::kernel::int8_packed::{self, pack, packed_len, padded_cols};
+use neurite::kernel::int8_packed::{self, pack, packed_len, padded_cols, Output, PackError};
 use neurite::quant::fixed_point::Rounding;
 use neurite::rng::Rng;
 
@@ -13,9 +13,12 @@ fn bytes(rng: &mut Rng, n: usize) -> Vec<i8> {
     (0..n).map(|_| rng.next_u32() as u8 as i8).collect()
 }
 
-fn requant(rng: &mut Rng, n: usize) -> (Vec<i32>, Vec<i32>) {
+/// Multipliers in `[2^30, 2^31)` and shifts in `-12..=0` (`-12..=-1` for single rounding),
+/// as `quantize_multiplier` makes them for multipliers below 1 (below 1/2).
+fn requant(rng: &mut Rng, n: usize, rounding: Rounding) -> (Vec<i32>, Vec<i32>) {
     let m = (0..n).map(|_| (1 << 30) + (rng.next_u32() >> 2) as i32).collect();
-    let s = (0..n).map(|_| -((rng.next_u32() % 12) as i32)).collect();
+    let least = i32::from(rounding == Rounding::Single);
+    let s = (0..n).map(|_| -((rng.next_u32() % 12) as i32).max(least)).collect();
     (m, s)
 }
 
@@ -27,9 +30,9 @@ fn packed_fully_connected_is_the_reference() {
         let w = bytes(&mut rng, rows * cols);
         let x = bytes(&mut rng, cols);
         let bias: Vec<i32> = (0..rows).map(|_| rng.next_u32() as i32 >> 12).collect();
-        let (m, s) = requant(&mut rng, rows);
-        let zp = rng.below(256) as i32 - 128;
         let rounding = if case % 2 == 0 { Rounding::Double } else { Rounding::Single };
+        let (m, s) = requant(&mut rng, rows, rounding);
+        let zp = rng.below(256) as i32 - 128;
         let rq = Requantize {
             multiplier: &m,
             shift: &s,
@@ -41,10 +44,10 @@ fn packed_fully_connected_is_the_reference() {
         let mut want = vec![0i8; rows];
         int8::fully_connected(&w, &bias, &x, zp, &rq, &mut want);
         let mut packed = vec![0i8; packed_len(rows, cols)];
-        assert!(pack(&w, rows, cols, &mut packed));
+        pack(&w, rows, cols, &bias, &rq, &mut packed).unwrap();
         let mut scratch = vec![i16::MAX; padded_cols(cols)]; // stale values must not count
         let mut got = vec![0i8; rows];
-        int8_packed::fully_connected(&packed, &bias, &x, zp, &rq, &mut scratch, &mut got);
+        int8_packed::fully_connected(&packed, &x, zp, &Output::from(&rq), &mut scratch, &mut got);
         assert_eq!(got, want, "case {case}: {rows} x {cols}");
     }
 }
@@ -81,44 +84,65 @@ fn packed_conv2d_is_the_reference() {
         let w = bytes(&mut rng, oc * cols);
         let x = bytes(&mut rng, g.input_len());
         let bias: Vec<i32> = (0..oc).map(|_| rng.next_u32() as i32 >> 14).collect();
-        let (m, s) = requant(&mut rng, oc);
+        let rounding = if case % 3 == 0 { Rounding::Single } else { Rounding::Double };
+        let (m, s) = requant(&mut rng, oc, rounding);
         let zp = rng.below(256) as i32 - 128;
         let rq = Requantize {
             multiplier: &m,
             shift: &s,
             output_zero_point: rng.below(256) as i32 - 128,
-            min: -128,
+            min: -128 + (case % 4) as i8 * 30,
             max: 127,
-            rounding: Rounding::Double,
+            rounding,
         };
         let mut want = vec![0i8; g.output_len()];
         int8::conv2d(&g, &w, &bias, &x, zp, &rq, &mut want);
         let mut packed = vec![0i8; packed_len(oc, cols)];
-        assert!(pack(&w, oc, cols, &mut packed));
+        pack(&w, oc, cols, &bias, &rq, &mut packed).unwrap();
         let mut scratch = vec![i16::MAX; padded_cols(cols)]; // stale values must not count
         let mut got = vec![1i8; g.output_len()];
-        int8_packed::conv2d(&g, &packed, &bias, &x, zp, &rq, &mut scratch, &mut got);
+        int8_packed::conv2d(&g, &packed, &x, zp, &Output::from(&rq), &mut scratch, &mut got);
         assert_eq!(got, want, "case {case}: {g:?}");
     }
 }
 
 #[test]
-fn wrong_lengths_write_nothing() {
-    let rq = Requantize {
+fn what_cannot_be_packed_is_refused_and_wrong_lengths_write_nothing() {
+    let rq = |shift: &'static [i32], rounding| Requantize {
         multiplier: &[1 << 30],
-        shift: &[0],
+        shift,
         output_zero_point: 0,
         min: -128,
         max: 127,
-        rounding: Rounding::Double,
+        rounding,
     };
+    let w = [1i8; 4];
+    let mut out = vec![0i8; packed_len(1, 4)];
+    let refused = PackError::Requantisation { row: 0 };
+    // a left shift; single rounding's shift 0 (a multiplier of 1/2 or more); beyond -31
+    assert_eq!(pack(&w, 1, 4, &[0], &rq(&[1], Rounding::Double), &mut out), Err(refused));
+    assert_eq!(pack(&w, 1, 4, &[0], &rq(&[0], Rounding::Single), &mut out), Err(refused));
+    assert_eq!(pack(&w, 1, 4, &[0], &rq(&[-32], Rounding::Double), &mut out), Err(refused));
+    assert_eq!(out, vec![0; packed_len(1, 4)], "nothing written");
+    assert_eq!(
+        pack(&w, 1, 4, &[0], &rq(&[0], Rounding::Double), &mut out[1..]),
+        Err(PackError::Length)
+    );
+    assert_eq!(
+        pack(&w[..3], 1, 4, &[0], &rq(&[0], Rounding::Double), &mut out),
+        Err(PackError::Length)
+    );
+    assert_eq!(pack(&w, 1, 4, &[], &rq(&[0], Rounding::Double), &mut out), Err(PackError::Length));
+    pack(&w, 1, 4, &[0], &rq(&[0], Rounding::Double), &mut out).unwrap();
+    let output = Output { zero_point: 0, min: -128, max: 127 };
     let mut y = [7i8; 1];
-    let mut scratch = [0i16; 8];
-    // packed for 1 x 4 (32 bytes) but given 9 inputs (1 x 9 packs to 64); a short scratch
-    int8_packed::fully_connected(&[1; 32], &[0], &[1; 9], 0, &rq, &mut [0; 16], &mut y);
+    // packed for 1 x 4 but given 9 inputs (1 x 9 packs to more); a short scratch; no header
+    int8_packed::fully_connected(&out, &[1; 9], 0, &output, &mut [0; 16], &mut y);
     assert_eq!(y, [7]);
-    int8_packed::fully_connected(&[1; 32], &[0], &[1; 4], 0, &rq, &mut scratch[..4], &mut y);
+    int8_packed::fully_connected(&out, &[1; 4], 0, &output, &mut [0; 4], &mut y);
     assert_eq!(y, [7]);
-    assert!(!pack(&[1; 5], 1, 4, &mut [0; 32]));
-    assert!(!pack(&[1; 4], 1, 4, &mut [0; 31]));
+    int8_packed::fully_connected(&out[4..], &[1; 4], 0, &output, &mut [0; 8], &mut y);
+    assert_eq!(y, [7]);
+    int8_packed::fully_connected(&out, &[1; 4], 0, &output, &mut [0; 8], &mut y);
+    assert_eq!(y, [2], "4 * 1 * 1 * 2^30 / 2^31");
 }

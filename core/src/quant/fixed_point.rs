@@ -66,16 +66,17 @@ pub const fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
         return i32::MAX;
     }
     let ab = a as i64 * b as i64;
-    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // C++'s division truncates toward zero, as Rust's does
-    ((ab + nudge) / (1i64 << 31)) as i32
+    // gemmlowp's nudge (2^30, or 1 - 2^30 below zero) and truncating division come to
+    // flooring `ab + 2^30` for every product (`ceil(y / 2^31) = floor((y + 2^31 - 1) / 2^31)`
+    // for the negative sums): one add and one shift, no branch
+    ((ab + (1 << 30)) >> 31) as i32
 }
 
 /// `x / 2^exponent` rounded half away from zero, as gemmlowp's `RoundingDivideByPOT`;
 /// `exponent` in `0..=31` (clamped).
 pub const fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
     let exponent = if exponent > 31 { 31 } else { exponent };
-    let mask = ((1i64 << exponent) - 1) as i32;
+    let mask = (1u32 << exponent).wrapping_sub(1) as i32;
     let remainder = x & mask;
     let threshold = (mask >> 1) + if x < 0 { 1 } else { 0 };
     (x >> exponent) + if remainder > threshold { 1 } else { 0 }

@@ -13,6 +13,12 @@
 //! update alone, and the RAM training takes. Besides: the 64x64 dense layer of the digits
 //! model, row-major and packed (the anchors' matrix-vector product).
 //!
+//! int8 (the CMSIS-NN anchors of `benches/mcu/nn_bench.c`, same data and parameters:
+//! `neurite_firmware::int8_anchors`): fully connected 64 -> 64 and 256 -> 64 and the 3x3
+//! convolution 16x16x8 -> 16, with the core's reference int8 kernels and with the packed
+//! DSP kernels (`int8_packed`), each output's FNV-1a hash printed (`hash <impl> <problem>
+//! <hex>`) for `run.sh` to compare with CMSIS-NN's, and the two kernels checked equal.
+//!
 //! Built with the default feature `asm` (the core's `cortex-m-asm`) and without it
 //! (`--no-default-features`); every figure is one line
 //! `figure <implementation> <model> <what> <instructions> <count> <unit>` that
@@ -26,6 +32,7 @@ use neurite::loss::{CrossEntropy, Reduction, Target};
 use neurite::optim::{valid, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use neurite::params::Params;
 use neurite::prelude::{LayerInit, Rng, Trainer};
+use neurite_firmware::int8_anchors as int8;
 use neurite_firmware::model::MODEL as DIGITS;
 use neurite_firmware::target::{self, InstructionCounter};
 
@@ -263,6 +270,84 @@ static mut RUNS: Runs = (
     (DIGITS, Trainer::new(), valid!(Adam::new(ADAM))),
 );
 
+/// The int8 problems and the packed kernels' buffers (word-aligned).
+struct Int8Runs {
+    problems: int8::Problems,
+    fc_packed: int8::Aligned<[i8; int8::FC_PACKED]>,
+    conv_packed: int8::Aligned<[i8; int8::CONV_PACKED]>,
+    scratch: int8::Aligned<[i16; int8::SCRATCH]>,
+    fc_out: [[i8; int8::FC_OUT]; 2],
+    conv_out: [[i8; int8::HW * int8::HW * int8::CO]; 2],
+}
+
+static mut INT8: Int8Runs = Int8Runs {
+    problems: int8::EMPTY,
+    fc_packed: int8::Aligned([0; int8::FC_PACKED]),
+    conv_packed: int8::Aligned([0; int8::CONV_PACKED]),
+    scratch: int8::Aligned([0; int8::SCRATCH]),
+    fc_out: [[0; int8::FC_OUT]; 2],
+    conv_out: [[0; int8::HW * int8::HW * int8::CO]; 2],
+};
+
+/// The int8 anchors: reference and packed kernels measured, hashed, compared.
+fn measure_int8(counter: &mut InstructionCounter) -> bool {
+    // SAFETY: the only reference to INT8, taken once here.
+    let r = unsafe { &mut *core::ptr::addr_of_mut!(INT8) };
+    r.problems.generate();
+    let p = &r.problems;
+    let mut same = true;
+    for n_in in [64, int8::FC_IN] {
+        let problem = if n_in == 64 { "fc-64x64" } else { "fc-256x64" };
+        let macs = n_in * int8::FC_OUT;
+        let [reference, packed] = &mut r.fc_out;
+        int8::fc_reference(p, n_in, reference);
+        let plain = counter.measure(|| int8::fc_reference(p, n_in, reference));
+        same &= int8::pack_fc(p, n_in, int8::Rounding::Double, &mut r.fc_packed.0);
+        let scratch = &mut r.scratch.0;
+        int8::fc_packed(p, n_in, &r.fc_packed.0, scratch, packed);
+        let fast = counter.measure(|| int8::fc_packed(p, n_in, &r.fc_packed.0, scratch, packed));
+        same &= reference == packed;
+        figure("int8", problem, fast, macs, "MAC");
+        figure("int8", &problem_reference(problem), plain, macs, "MAC");
+        defmt::println!("hash {=str} {=str} {=u32:08x}", IMPL, problem, int8::fnv1a(packed));
+    }
+    // LiteRT's single rounding (its per-channel fully connected), packed: the same bits
+    let [reference, packed] = &mut r.fc_out;
+    int8::fc_reference_with(p, int8::FC_IN, int8::Rounding::Single, reference);
+    same &= int8::pack_fc(p, int8::FC_IN, int8::Rounding::Single, &mut r.fc_packed.0);
+    int8::fc_packed(p, int8::FC_IN, &r.fc_packed.0, &mut r.scratch.0, packed);
+    let single_same = reference == packed;
+    defmt::println!(
+        "check {=str} int8 single rounding packed same bits {=bool}",
+        IMPL,
+        single_same
+    );
+    same &= single_same;
+
+    let macs = int8::HW * int8::HW * int8::CO * int8::TAPS;
+    let [reference, packed] = &mut r.conv_out;
+    int8::conv_reference(p, reference);
+    let plain = counter.measure(|| int8::conv_reference(p, reference));
+    same &= int8::pack_conv(p, &mut r.conv_packed.0);
+    let scratch = &mut r.scratch.0;
+    int8::conv_packed(p, &r.conv_packed.0, scratch, packed);
+    let fast = counter.measure(|| int8::conv_packed(p, &r.conv_packed.0, scratch, packed));
+    same &= reference == packed;
+    figure("int8", "conv-16x16x8", fast, macs, "MAC");
+    figure("int8", "conv-16x16x8-reference", plain, macs, "MAC");
+    defmt::println!("hash {=str} conv-16x16x8 {=u32:08x}", IMPL, int8::fnv1a(packed));
+    defmt::println!("check {=str} int8 packed same bits as reference {=bool}", IMPL, same);
+    same
+}
+
+/// The figure name of a problem's reference-kernel run.
+fn problem_reference(problem: &str) -> heapless::String<32> {
+    let mut s = heapless::String::new();
+    let _ = s.push_str(problem);
+    let _ = s.push_str("-reference");
+    s
+}
+
 #[cortex_m_rt::entry]
 fn main() -> ! {
     let cp = cortex_m::Peripherals::take().unwrap_or_else(|| target::exit(false));
@@ -310,7 +395,9 @@ fn main() -> ! {
     figure("64x64", "matvec-packed", packed, 64 * 64, "MAC");
     defmt::println!("check {=str} 64x64 packed same bits {=bool}", IMPL, same);
 
-    let ok = same_init && ok_anchor && ok_digits && same;
+    let int8_same = measure_int8(&mut counter);
+
+    let ok = same_init && ok_anchor && ok_digits && same && int8_same;
     defmt::println!("anchors {=str}", if ok { "passed" } else { "FAILED" });
     target::exit(ok)
 }
