@@ -54,6 +54,10 @@ $CC $CF $DSPF "$H/startup.c" "$H/matvec.c" $DSPSRC $LF -o "$B/matvec.elf"
 for hid in 32 64; do
     $CC $CF -DHID=$hid "$H/startup.c" "$H/mlp_c.c" $LF -o "$B/mlp_c_$hid.elf"
 done
+# CMSIS-NN's int8 kernels (vendored subset): -mcpu=cortex-m4 defines __ARM_FEATURE_DSP
+NN=$H/vendor/cmsis-nn
+$CC $CF -I"$NN/Include" -I"$H/vendor/cmsis-core/Include" "$H/startup.c" "$H/nn_bench.c" \
+    $(find "$NN/Source" -name '*.c' | sort) $LF -o "$B/nn_bench.elf"
 if [ -n "$AIFES" ]; then
     ASRC=$(find "$AIFES/basic/base" "$AIFES/basic/default" -name '*.c')
     # AIfES includes "CMSIS/DSP/Include/arm_math.h": our arm_math.h (the vendored subset)
@@ -71,7 +75,7 @@ fi
 Q="qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic -semihosting-config enable=on,target=native -icount shift=7 -kernel"
 echo "### run: $(qemu-system-arm --version | head -n 1)"
 failed=0
-for e in calib matvec mlp_c_32 mlp_c_64 aifes_32 aifes_cmsis_32 aifes_64 aifes_cmsis_64; do
+for e in calib matvec mlp_c_32 mlp_c_64 nn_bench aifes_32 aifes_cmsis_32 aifes_64 aifes_cmsis_64; do
     [ -f "$B/$e.elf" ] || continue
     echo "## $e"
     if ! timeout 120 $Q "$B/$e.elf" >"$OUT/$e.txt" 2>&1; then
@@ -150,6 +154,17 @@ fi
                                    print "check " impl " " model "-" opt "-loss-" l0 "-to-" $7 " " (($7 + 0 < l0 + 0) ? "ok" : "FAILED") }' "$f"
         done
     done
+    if [ -f "$OUT/nn_bench.txt" ]; then awk '
+        /^arm_fully_connected_s8 64x64/ { print "figure CMSIS-NN int8 fc-64x64 " $3 " 4096 MAC" }
+        /^arm_fully_connected_s8 256x64/ { print "figure CMSIS-NN int8 fc-256x64 " $3 " 16384 MAC" }
+        /^arm_convolve_s8/ { for (i = 1; i <= NF; i++) if ($i == "instr") n = $(i - 1)
+                             print "figure CMSIS-NN int8 conv-16x16x8 " n " 294912 MAC" }' "$OUT/nn_bench.txt"; fi
+    # neurite's int8 outputs are CMSIS-NN's, byte for byte (FNV-1a of each output)
+    cat "$OUT"/nn_bench.txt "$OUT"/neurite_*.txt 2>/dev/null | awk '
+        /^hash CMSIS-NN / { want[$3] = $4 }
+        /^hash neurite/ { got[$2 SUBSEP $3] = $4; impls[$2] = 1; problems[$3] = 1 }
+        END { for (i in impls) for (p in problems) if ((i SUBSEP p) in got)
+                  print "check " i " int8-" p "-same-bytes-as-CMSIS-NN " ((p in want && want[p] == got[i, p]) ? "ok" : "FAILED") }'
     for variant in asm noasm; do
         f=$OUT/neurite_$variant.txt
         [ -f "$f" ] || continue
@@ -178,10 +193,10 @@ awk '
     }
     $1 == "figure" { k = $2 SUBSEP $3 SUBSEP $4; instr[k] = $5; count[k] = $6; unit[k] = $7; has[$2] = 1 }
     END {
-        n = split("CMSIS-DSP AIfES AIfES+CMSIS plain-C neurite neurite-noasm", all, " ")
+        n = split("CMSIS-DSP CMSIS-NN AIfES AIfES+CMSIS plain-C neurite neurite-noasm", all, " ")
         cols = 0
         for (i = 1; i <= n; i++) if (all[i] in has) col[++cols] = all[i]
-        name["CMSIS-DSP"] = "CMSIS-DSP"; name["AIfES"] = "AIfES"; name["AIfES+CMSIS"] = "AIfES + CMSIS dense"
+        name["CMSIS-DSP"] = "CMSIS-DSP"; name["CMSIS-NN"] = "CMSIS-NN"; name["AIfES"] = "AIfES"; name["AIfES+CMSIS"] = "AIfES + CMSIS dense"
         name["plain-C"] = "plain C"; name["neurite"] = "neurite"; name["neurite-noasm"] = "neurite, no `cortex-m-asm`"
         head = "| model | figure: instructions (per MAC; train step: per forward MAC; update: per parameter) |"
         sep = "|---|---|"
@@ -199,14 +214,23 @@ awk '
         label["adam-update"] = "Adam update alone"
         label["ram-sgd"] = "RAM besides the parameters, SGD (bytes)"
         label["ram-adam"] = "RAM besides the parameters, Adam (bytes)"
-        split("64x64 64-32-10 64-64-10", models, " ")
+        split("64x64 64-32-10 64-64-10 int8", models, " ")
+        rows["int8", 1] = "fc-64x64";  label["fc-64x64"] = "int8 fully connected 64 -> 64 (4,096 MACs; neurite: packed)"
+        rows["int8", 2] = "fc-256x64"; label["fc-256x64"] = "int8 fully connected 256 -> 64 (16,384 MACs; neurite: packed)"
+        rows["int8", 3] = "conv-16x16x8"; label["conv-16x16x8"] = "int8 conv 3x3, 16x16x8 -> 16, pad 1 (294,912 MACs; neurite: packed)"
+        rows["int8", 4] = "fc-64x64-reference"; label["fc-64x64-reference"] = "int8 fully connected 64 -> 64, neurite reference kernel"
+        rows["int8", 5] = "fc-256x64-reference"; label["fc-256x64-reference"] = "int8 fully connected 256 -> 64, neurite reference kernel"
+        rows["int8", 6] = "conv-16x16x8-reference"; label["conv-16x16x8-reference"] = "int8 conv 3x3, neurite reference kernel"
+        desc["int8"] = "int8 (the CMSIS-NN anchor problems)"
         desc["64x64"] = "64x64: 4,096 MACs"
         desc["64-32-10"] = "64-32-10: 2,368 MACs, 2,410 parameters"
         desc["64-64-10"] = "64-64-10 (digits): 4,736 MACs, 4,810 parameters"
-        for (m = 1; m <= 3; m++) {
+        nrows["64x64"] = 2; nrows["int8"] = 6
+        for (m = 1; m <= 4; m++) {
             model = models[m]
-            for (r = 1; r <= (model == "64x64" ? 2 : nr); r++) {
-                what = (model == "64x64") ? rows[model, r] : mrows[r]
+            fixed = (model == "64x64" || model == "int8")
+            for (r = 1; r <= (fixed ? nrows[model] : nr); r++) {
+                what = fixed ? rows[model, r] : mrows[r]
                 line = "| " desc[model] " | " label[what] " |"
                 any = 0
                 for (c = 1; c <= cols; c++) { k = col[c] SUBSEP model SUBSEP what; if (k in instr) any = 1; line = line " " cell(k) " |" }

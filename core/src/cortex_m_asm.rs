@@ -446,25 +446,46 @@ macro_rules! dot_s8 {
     };
 }
 
-/// One group of [`crate::kernel::int8_packed`]'s layout with the DSP extension: the dot
-/// products ([`dot_s8!`]), then the four rows requantised
-/// ([`double_s8!`] or [`single_s8!`]), all in registers. `None` (for the portable code) when
-/// the group or the inputs are not word-aligned (`ldrd`) or not of the layout's lengths.
+/// Every group of [`crate::kernel::int8_packed`]'s layout with the DSP extension, checked
+/// once: `each(values)` sees each group's four requantised rows in order. `false` (nothing
+/// run, for the portable code) when the groups or the inputs are not word-aligned (`ldrd`)
+/// or not of the layout's lengths.
 #[inline]
-pub(crate) fn group_s8(group: &[i8], x: &[i16], single: bool) -> Option<[i32; 4]> {
+pub(crate) fn groups_s8(
+    groups: &[i8],
+    x: &[i16],
+    single: bool,
+    mut each: impl FnMut([i32; 4]),
+) -> bool {
     let n = x.len();
-    let aligned = group.as_ptr() as usize % 4 == 0 && x.as_ptr() as usize % 4 == 0;
-    let words = crate::kernel::int8_packed::ROW_WORDS * 4 * 4;
-    if n == 0 || n % 8 != 0 || group.len() != 4 * n + words || !aligned {
-        return None;
+    let bytes = 4 * n + crate::kernel::int8_packed::ROW_WORDS * 4 * 4;
+    let aligned = groups.as_ptr() as usize % 4 == 0 && x.as_ptr() as usize % 4 == 0;
+    if n == 0 || n % 8 != 0 || groups.len() % bytes != 0 || !aligned {
+        return false;
     }
+    for group in groups.chunks_exact(bytes) {
+        // SAFETY: `group` holds one group of `bytes` (checked: the groups' length is a
+        // multiple), word-aligned (the groups start aligned and `bytes` is a multiple of 4);
+        // `x` holds `n`, a positive multiple of 8, word-aligned.
+        each(unsafe { group_s8(group.as_ptr(), x.as_ptr(), n, single) });
+    }
+    true
+}
+
+/// One group ([`groups_s8`]): the dot products ([`dot_s8!`]), then the four rows
+/// requantised ([`double_s8!`] or [`single_s8!`]), all in registers.
+///
+/// # Safety
+///
+/// `group` points at `4 * n` weight bytes followed by the four rows' 80 bytes of words, `x`
+/// at `n` inputs, `n` a positive multiple of 8, both word-aligned.
+#[inline(always)]
+unsafe fn group_s8(group: *const i8, x: *const i16, n: usize, single: bool) -> [i32; 4] {
     let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-    // SAFETY: `n` is a positive multiple of 8 and `group` holds `4 * n` weight bytes and
-    // then the four rows' 80 bytes of words, both slices word-aligned: the loop runs
-    // `n / 8 >= 1` times, each pass reading 8 inputs (16 bytes) of `x` and 32 weight bytes;
-    // the requantisation then reads the 80 bytes of words that follow (20 per row). Every
-    // access is inside `x` or `group` and aligned for `ldrd`. Only registers are written, all
-    // declared.
+    // SAFETY (the caller's contract): the loop runs over `n / 8 >= 1` pairs of chunks,
+    // reading 8 inputs (16 bytes) of `x` and 32 weight bytes per pair; the requantisation
+    // then reads the 80 bytes of words that follow (20 per row). Every access is inside the
+    // group or the inputs and aligned for `ldrd`. Only registers are written, all declared.
     unsafe {
         if single {
             asm!(
@@ -473,8 +494,8 @@ pub(crate) fn group_s8(group: &[i8], x: &[i16], single: bool) -> Option<[i32; 4]
                 single_s8!("a1"),
                 single_s8!("a2"),
                 single_s8!("a3"),
-                x = inout(reg) x.as_ptr() => _,
-                w = inout(reg) group.as_ptr() => _,
+                x = inout(reg) x => _,
+                w = inout(reg) group => _,
                 n = inout(reg) n / 8 => _,
                 x0 = out(reg) _,
                 x1 = out(reg) _,
@@ -494,8 +515,8 @@ pub(crate) fn group_s8(group: &[i8], x: &[i16], single: bool) -> Option<[i32; 4]
                 double_s8!("a1"),
                 double_s8!("a2"),
                 double_s8!("a3"),
-                x = inout(reg) x.as_ptr() => _,
-                w = inout(reg) group.as_ptr() => _,
+                x = inout(reg) x => _,
+                w = inout(reg) group => _,
                 n = inout(reg) n / 8 => _,
                 x0 = out(reg) _,
                 x1 = out(reg) _,
@@ -510,7 +531,7 @@ pub(crate) fn group_s8(group: &[i8], x: &[i16], single: bool) -> Option<[i32; 4]
             );
         }
     }
-    Some([a0, a1, a2, a3])
+    [a0, a1, a2, a3]
 }
 
 /// [`crate::kernel::int8_packed`]'s input widening, four bytes per pass: one `ldr` (any
@@ -548,4 +569,69 @@ pub(crate) fn widen_s8(x: &[i8], zero_point: i32, out: &mut [i16]) -> usize {
         );
     }
     4 * groups
+}
+
+/// [`widen_s8`] over `runs` runs of `run_len` bytes of `x`, the first at `first`, each
+/// `stride` bytes after the one before (a convolution window's rows), into consecutive
+/// places of `out`: one call per window instead of one per row. `false` (nothing written)
+/// unless `run_len` is a positive multiple of 4, `runs` positive, every run inside `x`,
+/// `out` long enough and word-aligned.
+#[inline]
+pub(crate) fn widen_rows_s8(
+    x: &[i8],
+    first: usize,
+    stride: usize,
+    runs: usize,
+    run_len: usize,
+    zero_point: i32,
+    out: &mut [i16],
+) -> bool {
+    let last_end = (runs.wrapping_sub(1))
+        .checked_mul(stride)
+        .and_then(|s| s.checked_add(first))
+        .and_then(|s| s.checked_add(run_len));
+    let fits = runs > 0
+        && run_len > 0
+        && run_len % 4 == 0
+        && stride >= run_len
+        && last_end.is_some_and(|e| e <= x.len())
+        && runs.checked_mul(run_len).is_some_and(|n| n <= out.len())
+        && out.as_ptr() as usize % 4 == 0;
+    if !fits {
+        return false;
+    }
+    let offset = (zero_point.wrapping_neg() as u32 & 0xffff) * 0x0001_0001;
+    // SAFETY: `runs >= 1` runs of `run_len / 4 >= 1` words; run `r` reads bytes
+    // `first + r * stride ..` `+ run_len` of `x` (the last ends at `last_end <= x.len()`,
+    // and the runs do not run backwards: `stride >= run_len`), and writes `run_len` values
+    // of `out` after the previous run's (`runs * run_len <= out.len()`), word-aligned for
+    // `strd`. Only `out` and the declared registers are written.
+    unsafe {
+        asm!(
+            "2:",
+            "mov {k}, {groups}",
+            "3:",
+            "ldr {t}, [{x}], #4",
+            "sxtab16 {a}, {offset}, {t}",
+            "sxtab16 {b}, {offset}, {t}, ror #8",
+            "strd {a}, {b}, [{o}], #8",
+            "subs {k}, {k}, #1",
+            "bne 3b",
+            "add {x}, {x}, {skip}",
+            "subs {runs}, {runs}, #1",
+            "bne 2b",
+            x = inout(reg) x.as_ptr().add(first) => _,
+            o = inout(reg) out.as_mut_ptr() => _,
+            runs = inout(reg) runs => _,
+            groups = in(reg) run_len / 4,
+            skip = in(reg) stride - run_len,
+            offset = in(reg) offset,
+            k = out(reg) _,
+            t = out(reg) _,
+            a = out(reg) _,
+            b = out(reg) _,
+            options(nostack),
+        );
+    }
+    true
 }

@@ -176,6 +176,28 @@ fn widen_run(x: &[i8], zero_point: i32, out: &mut [i16]) {
     }
 }
 
+/// `runs` runs of `run_len` values of `x` (a window's rows: the first at `first`, each
+/// `stride` after the one before) widened one after the other into `out` ([`widen_run`]
+/// each; with `cortex-m-asm`, one assembly loop over all of them).
+fn widen_rows(
+    x: &[i8],
+    first: usize,
+    stride: usize,
+    runs: usize,
+    run_len: usize,
+    zero_point: i32,
+    out: &mut [i16],
+) {
+    #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
+    if crate::cortex_m_asm::widen_rows_s8(x, first, stride, runs, run_len, zero_point, out) {
+        return;
+    }
+    for r in 0..runs {
+        let from = first + r * stride;
+        widen_run(&x[from..from + run_len], zero_point, &mut out[r * run_len..]);
+    }
+}
+
 /// The little-endian word at byte `at`.
 #[inline]
 fn word(b: &[i8], at: usize) -> i32 {
@@ -183,13 +205,10 @@ fn word(b: &[i8], at: usize) -> i32 {
 }
 
 /// A group's four rows requantised (before the output zero point): `group` is one group of
-/// [`pack`]'s layout for `x.len()` (padded) columns, `x` the widened inputs.
+/// [`pack`]'s layout for `x.len()` (padded) columns, `x` the widened inputs (the portable
+/// code; `cortex_m_asm::groups_s8` computes the same values).
 #[inline]
 fn group_values(group: &[i8], x: &[i16], single: bool) -> [i32; ROWS] {
-    #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
-    if let Some(v) = crate::cortex_m_asm::group_s8(group, x, single) {
-        return v;
-    }
     let weights = ROWS * x.len();
     let mut acc = [0i32; ROWS];
     for (w, x) in group[..weights].chunks_exact(16).zip(x.chunks_exact(4)) {
@@ -224,6 +243,20 @@ fn group_values(group: &[i8], x: &[i16], single: bool) -> [i32; ROWS] {
 fn rows_out(groups: &[i8], x16: &[i16], single: bool, out: &Output, y: &mut [i8]) {
     let bytes = ROWS * x16.len() + ROWS * ROW_WORDS * 4;
     let (zp, low, high) = (out.zero_point, i32::from(out.min), i32::from(out.max.max(out.min)));
+    #[cfg(all(feature = "cortex-m-asm", target_arch = "arm", target_abi = "eabihf"))]
+    {
+        let mut ys = y.chunks_mut(ROWS);
+        let ran = crate::cortex_m_asm::groups_s8(groups, x16, single, |v| {
+            if let Some(y) = ys.next() {
+                for (y, &v) in y.iter_mut().zip(&v) {
+                    *y = v.saturating_add(zp).clamp(low, high) as i8;
+                }
+            }
+        });
+        if ran {
+            return;
+        }
+    }
     for (group, y) in groups.chunks_exact(bytes).zip(y.chunks_mut(ROWS)) {
         let v = group_values(group, x16, single);
         for (y, &v) in y.iter_mut().zip(&v) {
@@ -262,6 +295,28 @@ pub fn fully_connected(
     rows_out(&packed[HEADER..], x16, single, out, y);
 }
 
+/// A window tap by tap (zeros where a tap falls in the padding): what a window that is not
+/// a set of whole input rows takes.
+fn window_by_taps(g: &Geom2d, x: &[i8], zero_point: i32, oy: usize, ox: usize, window: &mut [i16]) {
+    window.fill(0);
+    for ky in 0..g.kernel_h {
+        for kx in 0..g.kernel_w {
+            let Some((iy, ix)) = g.tap(oy, ox, ky, kx) else { continue };
+            let from = (iy * g.in_w + ix) * g.in_c;
+            let at = (ky * g.kernel_w + kx) * g.in_c;
+            let taps = &x[from..from + g.in_c];
+            if at.is_multiple_of(4) {
+                // the tap starts a group of four: its own widening order
+                widen_run(taps, zero_point, &mut window[at..]);
+            } else {
+                for (c, &v) in taps.iter().enumerate() {
+                    window[unordered(at + c)] = (i32::from(v) - zero_point) as i16;
+                }
+            }
+        }
+    }
+}
+
 /// [`super::int8::conv2d`] with a packed layer: `packed` from [`pack`] of the OHWI weights as
 /// `out_c x (kernel_h * kernel_w * in_c)`; `scratch` holds [`padded_cols`] of that many
 /// values (one window, widened). Nothing is written if a length is wrong.
@@ -292,36 +347,28 @@ pub fn conv2d(
     let row = g.kernel_w * g.in_c;
     for oy in 0..g.out_h {
         for ox in 0..g.out_w {
-            // the window's columns all inside the input (rows above or below are zeros)
+            // the window's columns all inside the input: its rows inside are runs of input
+            // (rows above or below it are zeros)
             let left = (ox * g.stride_w).checked_sub(g.pad_left);
-            let whole_rows = runs && left.is_some_and(|l| l + g.kernel_w <= g.in_w);
-            if !whole_rows {
-                window.fill(0);
-            }
-            for ky in 0..g.kernel_h {
-                if whole_rows {
-                    if let Some((iy, ix)) = g.tap(oy, ox, ky, 0) {
-                        let from = (iy * g.in_w + ix) * g.in_c;
-                        widen_run(&x[from..from + row], input_zero_point, &mut window[ky * row..]);
-                    } else {
-                        window[ky * row..(ky + 1) * row].fill(0);
-                    }
-                    continue;
-                }
-                for kx in 0..g.kernel_w {
-                    let Some((iy, ix)) = g.tap(oy, ox, ky, kx) else { continue };
-                    let from = (iy * g.in_w + ix) * g.in_c;
-                    let at = (ky * g.kernel_w + kx) * g.in_c;
-                    let taps = &x[from..from + g.in_c];
-                    if at.is_multiple_of(4) {
-                        // the tap starts a group of four: its own widening order
-                        widen_run(taps, input_zero_point, &mut window[at..]);
-                    } else {
-                        for (c, &v) in taps.iter().enumerate() {
-                            window[unordered(at + c)] = (i32::from(v) - input_zero_point) as i16;
-                        }
+            match left.filter(|&l| runs && l + g.kernel_w <= g.in_w) {
+                Some(left) => {
+                    let top = oy * g.stride_h;
+                    let inside = |ky: usize| {
+                        (top + ky * g.dilation_h).checked_sub(g.pad_top).filter(|&y| y < g.in_h)
+                    };
+                    let ky0 = (0..g.kernel_h).find(|&k| inside(k).is_some()).unwrap_or(g.kernel_h);
+                    let ky1 =
+                        (ky0..g.kernel_h).find(|&k| inside(k).is_none()).unwrap_or(g.kernel_h);
+                    window[..ky0 * row].fill(0);
+                    window[ky1 * row..].fill(0);
+                    if let Some(iy) = inside(ky0) {
+                        let first = (iy * g.in_w + left) * g.in_c;
+                        let stride = g.dilation_h * g.in_w * g.in_c;
+                        let rest = &mut window[ky0 * row..];
+                        widen_rows(x, first, stride, ky1 - ky0, row, input_zero_point, rest);
                     }
                 }
+                None => window_by_taps(g, x, input_zero_point, oy, ox, window),
             }
             let at = (oy * g.out_w + ox) * g.out_c;
             rows_out(&packed[HEADER..], window, single, out, &mut y[at..at + g.out_c]);
