@@ -132,6 +132,108 @@ mod tests {
         check::<1, 8, 8, 8, 4, 4, 2, 2, 2, 0, 1>(5);
     }
 
+    /// The packed int8 kernels (their assembly on this target: the DSP extension's `smlad`,
+    /// `sxtb16`, `sxtab16`) give the reference kernels' bytes on random shapes: rows and
+    /// columns around the packing's 4 and 8, both roundings, fused clamps, and convolutions
+    /// padded, strided and dilated, with channel counts that do and do not make whole rows of
+    /// words (the window's two widening paths).
+    #[test]
+    fn packed_int8_equals_the_reference_on_target() {
+        use neurite::kernel::int8::{self, Geom2d, Requantize};
+        use neurite::kernel::int8_packed::{self, pack, packed_len, padded_cols, Output};
+        use neurite::quant::fixed_point::Rounding;
+        use neurite_firmware::int8_anchors::Aligned;
+        let mut rng = neurite::rng::Rng::new(21);
+        let mut byte = move || rng.next_u32();
+        let mut packed = Aligned([0i8; 4096]);
+        let mut scratch = Aligned([0i16; 128]);
+        let (mut w, mut x) = ([0i8; 1024], [0i8; 512]);
+        let (mut bias, mut m, mut s) = ([0i32; 16], [0i32; 16], [0i32; 16]);
+        let (mut want, mut got) = ([0i8; 640], [0i8; 640]);
+        for case in 0..120u32 {
+            let rounding = if case % 2 == 0 { Rounding::Double } else { Rounding::Single };
+            for i in 0..16 {
+                bias[i] = byte() as i32 >> 14;
+                m[i] = (1 << 30) + (byte() >> 2) as i32;
+                s[i] = -((byte() % 12) as i32).max(i32::from(rounding == Rounding::Single));
+            }
+            for v in w.iter_mut().chain(x.iter_mut()) {
+                *v = byte() as u8 as i8;
+            }
+            let rq = Requantize {
+                multiplier: &m,
+                shift: &s,
+                output_zero_point: (byte() % 256) as i32 - 128,
+                min: -128 + (case % 3) as i8 * 40,
+                max: 127,
+                rounding,
+            };
+            let zp = (byte() % 256) as i32 - 128;
+            if case < 60 {
+                let (rows, cols) = (1 + (byte() % 16) as usize, 1 + (byte() % 60) as usize);
+                let n = packed_len(rows, cols);
+                defmt::assert!(
+                    pack(&w[..rows * cols], rows, cols, &bias, &rq, &mut packed.0[..n]).is_ok()
+                );
+                int8::fully_connected(
+                    &w[..rows * cols],
+                    &bias,
+                    &x[..cols],
+                    zp,
+                    &rq,
+                    &mut want[..rows],
+                );
+                let (p, sc) = (&packed.0[..n], &mut scratch.0[..padded_cols(cols)]);
+                int8_packed::fully_connected(
+                    p,
+                    &x[..cols],
+                    zp,
+                    &Output::from(&rq),
+                    sc,
+                    &mut got[..rows],
+                );
+                defmt::assert_eq!(want[..rows], got[..rows], "fully connected, case {}", case);
+            } else {
+                let (k, c) = (1 + (byte() % 3) as usize, [1, 2, 4, 8][(byte() % 4) as usize]);
+                let (stride, dilation, pad) =
+                    (1 + (byte() % 2) as usize, 1 + (byte() % 2) as usize, (byte() % 2) as usize);
+                let (ih, iw, oc) = (
+                    4 + (byte() % 4) as usize,
+                    4 + (byte() % 4) as usize,
+                    1 + (byte() % 10) as usize,
+                );
+                let span = (k - 1) * dilation + 1;
+                let out = |i: usize| (i + 2 * pad).saturating_sub(span) / stride + 1;
+                let g = Geom2d {
+                    in_h: ih,
+                    in_w: iw,
+                    in_c: c,
+                    out_h: out(ih),
+                    out_w: out(iw),
+                    out_c: oc,
+                    kernel_h: k,
+                    kernel_w: k,
+                    stride_h: stride,
+                    stride_w: stride,
+                    pad_top: pad,
+                    pad_left: pad,
+                    dilation_h: dilation,
+                    dilation_w: dilation,
+                };
+                let cols = k * k * c;
+                let n = packed_len(oc, cols);
+                defmt::assert!(
+                    pack(&w[..oc * cols], oc, cols, &bias, &rq, &mut packed.0[..n]).is_ok()
+                );
+                let (xs, len) = (&x[..g.input_len()], g.output_len());
+                int8::conv2d(&g, &w[..oc * cols], &bias, xs, zp, &rq, &mut want[..len]);
+                let (p, sc) = (&packed.0[..n], &mut scratch.0[..padded_cols(cols)]);
+                int8_packed::conv2d(&g, p, xs, zp, &Output::from(&rq), sc, &mut got[..len]);
+                defmt::assert_eq!(want[..len], got[..len], "conv2d, case {}", case);
+            }
+        }
+    }
+
     /// `add_scaled` and `sub_scaled` (blocks of 8 in `vmla.f32` / `vmls.f32` with
     /// `cortex-m-asm`, then the rest) give the compiler's per-element `y += a * x` and
     /// `y -= a * x` bit for bit, on lengths around the block size and on signed zeros,
