@@ -1,8 +1,9 @@
-//! neurite against the MCU anchors (`benches/mcu/`): runs `benches/mcu/run.sh` (plain C and
-//! CMSIS-DSP built with arm-none-eabi-gcc, neurite's `firmware/src/bin/anchors.rs` with and
+//! neurite against the MCU anchors (`benches/mcu/`): runs `benches/mcu/run.sh` (plain C,
+//! CMSIS-DSP and CMSIS-NN built with arm-none-eabi-gcc, neurite's `firmware/src/bin/anchors.rs` with and
 //! without `cortex-m-asm`, all in QEMU) and checks that every program ran and computed the
 //! right thing (the matrix-vector products match a double-precision reference, every train
-//! step lowers the loss, the packed layers give the row-major layers' bits), that the C
+//! step lowers the loss, the packed layers give the row-major layers' bits, neurite's int8
+//! outputs are CMSIS-NN's bytes and meet the issue's instructions-per-MAC targets), that the C
 //! anchors count what `benches/mcu/README.md` records (exactly with Debian's gcc 12.2.1,
 //! within 25% with another compiler), and that neurite's figures stay within 25% above the
 //! recorded ones (and are not below a quarter of them: a figure that fell that far is a
@@ -40,7 +41,18 @@ const NEURITE: &[(&str, &str, &str, f64)] = &[
     ("neurite-noasm", "64-32-10", "sgd-step", 34_745.0),
     ("neurite-noasm", "64-32-10", "adam-step", 171_884.0),
     ("neurite-noasm", "64-64-10", "adam-update", 290_989.0),
+    ("neurite", "int8", "fc-64x64", 6_964.0),
+    ("neurite", "int8", "fc-256x64", 22_228.0),
+    ("neurite", "int8", "conv-16x16x8", 512_307.0),
+    ("neurite", "int8", "fc-256x64-reference", 90_215.0),
+    ("neurite-noasm", "int8", "fc-256x64", 66_514.0),
+    ("neurite-noasm", "int8", "conv-16x16x8", 2_172_071.0),
 ];
+
+/// The int8 targets (issue 15) in instructions per MAC, with the DSP assembly:
+/// `(model, what, MACs, at most)`.
+const INT8_TARGETS: &[(&str, &str, f64, f64)] =
+    &[("int8", "fc-256x64", 16_384.0, 1.4), ("int8", "conv-16x16x8", 294_912.0, 1.8)];
 
 /// The C anchors as `docs/anchors/mcu/README.md` records them for 64-32-10 (gcc 12.2.1,
 /// -O2), and as `benches/mcu/README.md` records them for 64-64-10.
@@ -58,6 +70,10 @@ const ANCHORS: &[(&str, &str, &str, f64)] = &[
     ("plain-C", "64-64-10", "inference", 25_217.0),
     ("plain-C", "64-64-10", "sgd-step", 82_993.0),
     ("plain-C", "64-64-10", "adam-step", 170_086.0),
+    // benches/mcu/nn_bench.c (docs/anchors/mcu's, printing the outputs' hashes besides)
+    ("CMSIS-NN", "int8", "fc-64x64", 10_992.0),
+    ("CMSIS-NN", "int8", "fc-256x64", 34_030.0),
+    ("CMSIS-NN", "int8", "conv-16x16x8", 848_179.0),
 ];
 
 /// RAM besides the parameters, bytes (exact: sizes of arrays and types).
@@ -139,7 +155,15 @@ fn neurite_against_the_mcu_anchors() {
     // every program's checks: calibration (4), the five 64x64 products, plain C's two
     // losses per model, neurite's per build: the init, the packed layers and two losses per
     // model, the 64x64 bits, the verdict
-    assert!(checks >= 4 + 5 + 4 + 2 * 9, "{checks} checks only:\n{figures_txt}");
+    // and the int8 checks: each build's two packed-equals-reference lines and its three
+    // outputs equal to CMSIS-NN's bytes
+    assert!(checks >= 4 + 5 + 4 + 2 * 9 + 2 * (2 + 3), "{checks} checks only:\n{figures_txt}");
+    for problem in ["fc-64x64", "fc-256x64", "conv-16x16x8"] {
+        for implementation in ["neurite", "neurite-noasm"] {
+            let needle = format!("check {implementation} int8-{problem}-same-bytes-as-CMSIS-NN ok");
+            assert!(figures_txt.contains(&needle), "no '{needle}':\n{figures_txt}");
+        }
+    }
     for needle in ["calibration", "CMSIS-DSP matvec-maxdiff", "plain-C 64-32-10-sgd-loss"] {
         assert!(figures_txt.contains(needle), "no check '{needle}':\n{figures_txt}");
     }
@@ -175,14 +199,19 @@ fn neurite_against_the_mcu_anchors() {
              benches/mcu/README.md and here)"
         );
     }
+    for &(model, what, macs, most) in INT8_TARGETS {
+        let per_mac = get("neurite", model, what) / macs;
+        assert!(per_mac <= most, "neurite {model} {what}: {per_mac} instructions per MAC > {most}");
+        assert!(get("CMSIS-NN", model, what) / macs > per_mac, "CMSIS-NN {what} is not slower");
+    }
     for &(implementation, model, what, recorded) in RAM {
         assert_eq!(get(implementation, model, what), recorded, "{implementation} {model} {what}");
     }
     // the table holds a row per figure and the columns of what ran
     let table = std::fs::read_to_string(out.path().join("table.md")).expect("table.md");
     assert!(table.starts_with("| model | figure"), "{table}");
-    for column in ["CMSIS-DSP", "plain C", "neurite", "neurite, no `cortex-m-asm`"] {
+    for column in ["CMSIS-DSP", "CMSIS-NN", "plain C", "neurite", "neurite, no `cortex-m-asm`"] {
         assert!(table.lines().next().is_some_and(|h| h.contains(column)), "{table}");
     }
-    assert_eq!(table.lines().count(), 2 + 2 + 2 * 9, "{table}");
+    assert_eq!(table.lines().count(), 2 + 2 + 2 * 9 + 6, "{table}");
 }
