@@ -32,6 +32,14 @@ pub fn prepare(saved: &SavedModel, calibration: &[&[f32]]) -> Result<DynModel, S
     if calibration.is_empty() {
         return Err("no calibration rows".into());
     }
+    if let Some(k) = model.layers.iter().position(|l| l.body().is_some()) {
+        return Err(format!(
+            "layer {} ({}): quantisation-aware training of a residual or concat block is not \
+             supported yet (post-training quantisation takes residual blocks: neurite quantize)",
+            k + 1,
+            model.layers[k].kind().name
+        ));
+    }
     let rows: Vec<Vec<f32>> = calibration.iter().map(|r| saved.prepare(r)).collect();
     let ranges = calibrate(model, &rows, Calibration::Mse);
     let points = quantised_tensors(model);

@@ -37,9 +37,9 @@ pub enum Calibration {
     Mse,
 }
 
-/// The range of each layer input and of the model output (`ranges[k]`: layer `k`'s input;
-/// the last entry the output) over `rows` (standardised), chosen by `method`.
-pub fn calibrate(model: &DynModel, rows: &[Vec<f32>], method: Calibration) -> Vec<(f32, f32)> {
+/// Every layer input's values and the model output's (`values[k]`: layer `k`'s input over
+/// all `rows`, row after row; the last entry the output) for `rows` (standardised).
+fn activations(model: &DynModel, rows: &[Vec<f32>]) -> Vec<Vec<f32>> {
     let mut values: Vec<Vec<f32>> = vec![Vec::new(); model.layers.len() + 1];
     let mut ws = Workspace::default();
     for chunk in rows.chunks(CALIBRATION_BATCH) {
@@ -49,7 +49,13 @@ pub fn calibrate(model: &DynModel, rows: &[Vec<f32>], method: Calibration) -> Ve
             all.extend_from_slice(act);
         }
     }
-    values.iter().map(|v| range_of(v, method)).collect()
+    values
+}
+
+/// The range of each layer input and of the model output (`ranges[k]`: layer `k`'s input;
+/// the last entry the output) over `rows` (standardised), chosen by `method`.
+pub fn calibrate(model: &DynModel, rows: &[Vec<f32>], method: Calibration) -> Vec<(f32, f32)> {
+    activations(model, rows).iter().map(|v| range_of(v, method)).collect()
 }
 
 /// Bins of the histogram the squared error is measured on.
@@ -276,44 +282,38 @@ fn window_pair(l: &dyn Op, key: &str, default: usize, one_d: bool) -> Result<[us
     Ok(if one_d { [usize::from(key != "padding"), v[1]] } else { v })
 }
 
-/// Quantises `saved` with `calibration` raw rows (before standardisation; at least one).
-pub fn quantize(
-    saved: &SavedModel,
-    calibration: &[&[f32]],
+/// The quantisation of a tensor: its range fixed by a QAT model's fake quantisation at
+/// layer `k`, or calibrated.
+fn fixed_or_calibrated(
+    layers: &[Box<dyn Op>],
+    ranges: &[(f32, f32)],
+    k: usize,
+) -> Result<Affine, String> {
+    let fixed = layers.get(k).filter(|l| l.kind().name == FAKE_QUANT.name);
+    let (min, max) = match fixed.and_then(|l| l.buffers().first().map(|b| b.values.to_vec())) {
+        Some(r) if r.len() == 2 => (r[0], r[1]),
+        _ => ranges[k],
+    };
+    Affine::from_range(min, max).ok_or_else(|| format!("layer {k}'s input reaches {min}..{max}"))
+}
+
+/// The graph ops of `model`'s layers on the tensor `input` (its index, quantisation and
+/// layout), appended to `g`: `values` are the layers' calibration values
+/// ([`activations`]), `prefix` names the tensors of a residual's body. Returns the last
+/// tensor.
+fn chain(
+    g: &mut Graph,
+    model: &DynModel,
+    values: &[Vec<f32>],
     method: Calibration,
-) -> Result<Int8Model, String> {
-    let model = &saved.model;
-    if calibration.is_empty() {
-        return Err("no calibration rows".into());
-    }
-    let rows: Vec<Vec<f32>> = calibration.iter().map(|r| saved.prepare(r)).collect();
-    let ranges = calibrate(model, &rows, method);
+    prefix: &str,
+    input: (i32, Affine, Layout),
+) -> Result<(i32, Affine, Layout), String> {
     let layers = &model.layers;
-    let affine = |k: usize| {
-        // a QAT model's fake quantisation fixes the tensor's range
-        let fixed = layers.get(k).filter(|l| l.kind().name == FAKE_QUANT.name);
-        let (min, max) = match fixed.and_then(|l| l.buffers().first().map(|b| b.values.to_vec())) {
-            Some(r) if r.len() == 2 => (r[0], r[1]),
-            _ => ranges[k],
-        };
-        Affine::from_range(min, max)
-            .ok_or_else(|| format!("layer {k}'s input reaches {min}..{max}"))
-    };
-    let mut g = Graph::default();
-    let input_shape = model.input_shape();
-    let mut layout = match image_of(input_shape) {
-        Some(image) if input_shape.len() > 1 => Layout::Image(image),
-        _ if input_shape.len() == 1 => Layout::Vector,
-        _ => return Err(format!("input shape {input_shape:?}: [N], [C, L] or [C, H, W]")),
-    };
+    let ranges: Vec<(f32, f32)> = values.iter().map(|v| range_of(v, method)).collect();
+    let affine = |k: usize| fixed_or_calibrated(layers, &ranges, k);
     let nhwc = |[c, h, w]: [usize; 3]| vec![1, int(h), int(w), int(c)];
-    let mut q = affine(0)?;
-    let input_dims = match layout {
-        Layout::Image(image) => nhwc(image),
-        _ => vec![1, int(model.inputs())],
-    };
-    let input = g.activation("input".into(), input_dims, q);
-    let mut current = input;
+    let (mut current, mut q, mut layout) = input;
     let mut k = next_layer(layers, 0);
     while k < layers.len() {
         let l = layers[k].as_ref();
@@ -343,7 +343,7 @@ pub fn quantize(
                 let (fused, out_k) = fused_output(layers, k);
                 let out_q = affine(out_k)?;
                 let (wi, bi) = g.weights(
-                    &format!("dense{k}"),
+                    &format!("{prefix}dense{k}"),
                     vec![int(rows_out), int(cols)],
                     0,
                     &weights,
@@ -351,7 +351,8 @@ pub fn quantize(
                     b,
                     q.scale,
                 );
-                let out = g.activation(format!("dense{k}/out"), vec![1, int(rows_out)], out_q);
+                let out =
+                    g.activation(format!("{prefix}dense{k}/out"), vec![1, int(rows_out)], out_q);
                 g.operators.push(Operator {
                     code: op::FULLY_CONNECTED,
                     inputs: vec![current, wi, bi],
@@ -424,9 +425,16 @@ pub fn quantize(
                     (vec![int(oc), int(kh), int(kw), int(in_per)], 0, v)
                 };
                 let scales = channel_scales(&w, oc);
-                let (wi, bi) =
-                    g.weights(&format!("conv{k}"), shape, axis, &values, &scales, &b, q.scale);
-                let out = g.activation(format!("conv{k}/out"), nhwc(out_image), out_q);
+                let (wi, bi) = g.weights(
+                    &format!("{prefix}conv{k}"),
+                    shape,
+                    axis,
+                    &values,
+                    &scales,
+                    &b,
+                    q.scale,
+                );
+                let out = g.activation(format!("{prefix}conv{k}/out"), nhwc(out_image), out_q);
                 g.operators.push(Operator {
                     code: if depthwise { op::DEPTHWISE_CONV_2D } else { op::CONV_2D },
                     inputs: vec![current, wi, bi],
@@ -460,7 +468,7 @@ pub fn quantize(
                 let out_image =
                     image_of(l.output_shape()).ok_or("a pool's output is not an image")?;
                 // TFLite's pools keep their input's quantisation
-                let out = g.activation(format!("pool{k}/out"), nhwc(out_image), q);
+                let out = g.activation(format!("{prefix}pool{k}/out"), nhwc(out_image), q);
                 g.operators.push(Operator {
                     code: if name.starts_with("max") {
                         op::MAX_POOL_2D
@@ -490,12 +498,68 @@ pub fn quantize(
                 k = next_layer(layers, k + 1);
             }
             "identity" => k = next_layer(layers, k + 1),
+            "residual" => {
+                // `x + body(x)`: the body on the same tensor, then TFLite's ADD (a ReLU after
+                // the block fused into it)
+                let Some(body) = l.body() else { return unsupported("a residual without body") };
+                let per_row = l.input_shape().iter().product::<usize>().max(1);
+                let rows: Vec<Vec<f32>> = values[k].chunks(per_row).map(<[f32]>::to_vec).collect();
+                let body_values = activations(body, &rows);
+                let name = format!("{prefix}residual{k}/");
+                let (out, _, body_layout) =
+                    chain(g, body, &body_values, method, &name, (current, q, layout))?;
+                if body_layout != layout {
+                    return unsupported("a body that changes the layout (flatten inside)");
+                }
+                let (fused, out_k) = fusion(layers, k);
+                let out_q = affine(out_k)?;
+                let dims = g.tensors[current as usize].shape.clone();
+                let sum = g.activation(format!("{prefix}residual{k}/out"), dims, out_q);
+                g.operators.push(Operator {
+                    code: op::ADD,
+                    inputs: vec![current, out],
+                    outputs: vec![sum],
+                    options: Options::Fused(fused),
+                });
+                (current, q, k) = (sum, out_q, next_layer(layers, out_k));
+            }
             "relu" => {
                 return unsupported("a ReLU that does not follow a dense layer or convolution")
             }
             _ => return unsupported("no int8 kernel for this layer yet"),
         }
     }
+    Ok((current, q, layout))
+}
+
+/// Quantises `saved` with `calibration` raw rows (before standardisation; at least one).
+pub fn quantize(
+    saved: &SavedModel,
+    calibration: &[&[f32]],
+    method: Calibration,
+) -> Result<Int8Model, String> {
+    let model = &saved.model;
+    if calibration.is_empty() {
+        return Err("no calibration rows".into());
+    }
+    let rows: Vec<Vec<f32>> = calibration.iter().map(|r| saved.prepare(r)).collect();
+    let values = activations(model, &rows);
+    let input_range = range_of(&values[0], method);
+    let mut g = Graph::default();
+    let input_shape = model.input_shape();
+    let layout = match image_of(input_shape) {
+        Some(image) if input_shape.len() > 1 => Layout::Image(image),
+        _ if input_shape.len() == 1 => Layout::Vector,
+        _ => return Err(format!("input shape {input_shape:?}: [N], [C, L] or [C, H, W]")),
+    };
+    let nhwc = |[c, h, w]: [usize; 3]| vec![1, int(h), int(w), int(c)];
+    let q = fixed_or_calibrated(&model.layers, &[input_range], 0)?;
+    let input_dims = match layout {
+        Layout::Image(image) => nhwc(image),
+        _ => vec![1, int(model.inputs())],
+    };
+    let input = g.activation("input".into(), input_dims, q);
+    let (current, _, layout) = chain(&mut g, model, &values, method, "", (input, q, layout))?;
     if layout != Layout::Vector {
         return Err("the model must end with a dense layer (its output is a vector)".into());
     }

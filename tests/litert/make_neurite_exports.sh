@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# neurite's own int8 models, run by LiteRT: trains four float digits models with the CLI,
+# neurite's own int8 models, run by LiteRT: trains five float digits models with the CLI,
 # then `tests/tests/litert_exports.rs` (NEURITE_BLESS=1) quantises them (post-training,
 # calibrated on the training rows), writes each as .tflite and the int8 inputs it feeds
 # (60 digits rows, 20 random vectors), and `run_litert_on_exports.py` records what LiteRT's
@@ -20,5 +20,8 @@ neurite train --data $data --input-shape 1x8x8 --epochs 20 --seed 1 \
 neurite train --data $data --input-shape 8x8 --epochs 20 --seed 1 \
   --layers 'conv1d(8,3,padding=1,dilation=1),relu,maxpool1d(2),flatten,dense(16),relu,dense(10)' \
   --out tests/litert/neurite_conv1d.neurite >/dev/null
+neurite train --data $data --epochs 20 --seed 1 \
+  --layers 'dense(32),relu,residual(dense(32),relu,dense(32)),relu,dense(10)' \
+  --out tests/litert/neurite_residual.neurite >/dev/null
 NEURITE_BLESS=1 cargo test -q -p neurite-tests --test litert_exports
 python3 tests/litert/run_litert_on_exports.py

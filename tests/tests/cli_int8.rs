@@ -85,8 +85,13 @@ fn quantize_keeps_digits_accuracy_and_writes_what_litert_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = digits();
     // (model, float and int8 test rows right of 360), the committed seed-1 models
-    let cases =
-        [("mlp", 352, 352), ("cnn", 352, 353), ("depthwise", 352, 352), ("conv1d", 342, 343)];
+    let cases = [
+        ("mlp", 352, 352),
+        ("cnn", 352, 353),
+        ("depthwise", 352, 352),
+        ("conv1d", 342, 343),
+        ("residual", 350, 349),
+    ];
     for (name, float, int8) in cases {
         let model = litert(&format!("neurite_{name}.neurite"));
         let out = dir.path().join(format!("{name}8.neurite"));
@@ -184,6 +189,14 @@ fn int8_misuse_is_a_one_line_error() {
         2,
         &["quantize", "--model", gru.to_str().unwrap(), "--data", &data, "--out", o],
         &["layer 1 (gru): no int8 kernel"],
+        Some(&out),
+    );
+    // quantisation-aware training of a residual block (post-training quantisation takes it)
+    let residual = ["--layers", "dense(16),relu,residual(dense(16)),dense(10)", "--epochs", "1"];
+    cli_fails(
+        2,
+        &[&["train", "--data", &data, "--qat", "--out", o][..], &residual].concat(),
+        &["--qat: layer 3 (residual): quantisation-aware training of a residual"],
         Some(&out),
     );
     // not a .tflite file; a converter model's int32 shape ops cannot be exported again

@@ -1,5 +1,6 @@
-//! neurite's own int8 models run by LiteRT: four float digits models (an MLP; a CNN with
-//! batch norm folded and average pooling; a depthwise CNN with dropout; a 1-D CNN), trained
+//! neurite's own int8 models run by LiteRT: five float digits models (an MLP; a CNN with
+//! batch norm folded and average pooling; a depthwise CNN with dropout; a 1-D CNN; an MLP with
+//! a residual block, its sum TFLite's `ADD` with the ReLU after it fused), trained
 //! by the CLI and committed (`tests/litert/neurite_*.neurite`), are quantised here by
 //! `neurite_host::quantize` and written as `.tflite`. The files must be the committed ones
 //! byte for byte (quantisation is deterministic), and on every committed input (60 digits rows
@@ -15,7 +16,7 @@ use neurite_host::tflite;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-const MODELS: [&str; 4] = ["mlp", "cnn", "depthwise", "conv1d"];
+const MODELS: [&str; 5] = ["mlp", "cnn", "depthwise", "conv1d", "residual"];
 const RANDOM_INPUTS: usize = 20;
 
 fn litert_dir() -> PathBuf {
