@@ -124,7 +124,9 @@ fn train_qat_reports_float_ptq_and_qat_and_writes_the_int8_model() {
     // the README's int8 table, seed 1: the default MLP, and the CNN of "A CNN from the
     // command line"; (float, post-training, QAT) test rows right of 360
     let cnn = "conv2d(16,3,padding=1),relu,maxpool2d(2),conv2d(32,3,padding=1),relu,maxpool2d(2),flatten,dense(10)";
-    let cases: [(&[&str], (i32, i32, i32), u64); 2] = [
+    // (extra arguments, rows right, epochs in all)
+    type Case<'a> = (&'a [&'a str], (i32, i32, i32), u64);
+    let cases: [Case<'_>; 2] = [
         (&[], (352, 352, 352), 60),
         (
             &["--input-shape", "1x8x8", "--epochs", "30", "--lr", "0.003", "--layers", cnn],
