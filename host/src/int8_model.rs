@@ -200,3 +200,127 @@ impl Int8Model {
         Ok(m)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tflite::{op, Fused, Operator, Options, Padding, Tensor};
+
+    fn committed(name: &str) -> Vec<u8> {
+        let path = format!("{}/../tests/litert/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(path).unwrap()
+    }
+
+    fn classify(tflite: Vec<u8>, means: Vec<f32>, stds: Vec<f32>) -> Result<Int8Model, String> {
+        Int8Model::from_tflite(tflite, Task::Classification, means, stds, Vec::new())
+    }
+
+    /// `[1, 2, 2, 2]` in, a 1x1 max pool (the identity), `[1, 2, 2, 2]` out.
+    fn two_channel_image() -> Vec<u8> {
+        let t = |name: &str| Tensor {
+            name: name.into(),
+            shape: vec![1, 2, 2, 2],
+            dtype: INT8,
+            data: Vec::new(),
+            scales: vec![0.5],
+            zero_points: vec![-3],
+            quantized_dimension: 0,
+        };
+        let pool = Operator {
+            code: op::MAX_POOL_2D,
+            inputs: vec![0],
+            outputs: vec![1],
+            options: Options::Window {
+                padding: Padding::Valid,
+                stride_w: 1,
+                stride_h: 1,
+                dilation_w: 1,
+                dilation_h: 1,
+                filter_w: 1,
+                filter_h: 1,
+                depth_multiplier: 0,
+                fused: Fused::None,
+            },
+        };
+        let m = Model {
+            tensors: vec![t("x"), t("y")],
+            operators: vec![pool],
+            inputs: vec![0],
+            outputs: vec![1],
+        };
+        crate::tflite::write::write(&m).unwrap()
+    }
+
+    #[test]
+    fn an_image_row_goes_in_channels_last_standardised_and_quantised() {
+        let m = classify(two_channel_image(), vec![1.0; 8], vec![2.0; 8]).unwrap();
+        assert_eq!((m.input_shape.as_slice(), m.inputs(), m.outputs()), (&[2, 2, 2][..], 8, 8));
+        // the row is C x H x W: channel 0 then channel 1
+        let raw: Vec<f32> = (0..8).map(|v| v as f32).collect();
+        // (v - 1) / 2 / 0.5 - 3, in H x W x C order: 0, 4, 1, 5, 2, 6, 3, 7
+        let want: Vec<i8> = [0, 4, 1, 5, 2, 6, 3, 7].iter().map(|&v| v - 1 - 3).collect();
+        assert_eq!(m.quantize_row(&raw), want);
+        assert_eq!(m.run(&raw), want, "the 1x1 pool copies");
+        assert_eq!(m.input().zero_point, -3);
+        assert_eq!(m.output().scale, 0.5);
+    }
+
+    #[test]
+    fn a_vector_model_reads_its_sizes_and_refuses_bad_standardisation() {
+        let mlp = committed("digits_mlp_int8.tflite");
+        let m = classify(mlp.clone(), Vec::new(), Vec::new()).unwrap();
+        assert_eq!((m.input_shape.as_slice(), m.inputs(), m.outputs()), (&[64][..], 64, 10));
+        let refused = |means: usize, stds: usize| {
+            classify(mlp.clone(), vec![0.0; means], vec![1.0; stds]).unwrap_err()
+        };
+        assert_eq!(refused(63, 63), "63 standardisation values for 64 inputs");
+        assert_eq!(refused(64, 63), "64 standardisation values for 64 inputs");
+        assert_eq!(refused(0, 64), "0 standardisation values for 64 inputs");
+        assert!(classify(mlp.clone(), vec![0.0; 64], vec![1.0; 64]).is_ok());
+        // two inputs, or no output: refused
+        let mut graph = crate::tflite::read(&mlp).unwrap();
+        graph.inputs.push(0);
+        let two = crate::tflite::write::write(&graph).unwrap();
+        assert!(classify(two, Vec::new(), Vec::new())
+            .unwrap_err()
+            .contains("2 inputs and 1 outputs"));
+        graph.inputs.pop();
+        graph.outputs.clear();
+        let none = crate::tflite::write::write(&graph).unwrap();
+        assert!(classify(none, Vec::new(), Vec::new())
+            .unwrap_err()
+            .contains("1 inputs and 0 outputs"));
+    }
+
+    #[test]
+    fn the_model_file_round_trips_and_is_checked() {
+        let mut m = classify(two_channel_image(), vec![1.0; 8], vec![2.0; 8]).unwrap();
+        m.columns = (0..9).map(|i| format!("c{i}")).collect();
+        (m.task, m.target_mean, m.target_std) = (Task::Regression, 3.0, 4.0);
+        let bytes = m.to_bytes().unwrap();
+        assert_eq!(Int8Model::from_bytes(&bytes).unwrap(), m);
+        // a float model file is not an int8 one
+        let float = crate::model_io::SavedModel {
+            model: crate::dynamic::DynModel::build(
+                &crate::dynamic::parse_spec("dense(2)").unwrap(),
+                &[3],
+            )
+            .unwrap(),
+            task: Task::Classification,
+            means: Vec::new(),
+            stds: Vec::new(),
+            target_mean: 0.0,
+            target_std: 1.0,
+            columns: Vec::new(),
+        };
+        let err = Int8Model::from_bytes(&float.to_bytes().unwrap()).unwrap_err();
+        assert!(err.contains("not an int8 model file"), "{err}");
+        // a header whose input shape is not the graph's
+        let mut other = m.clone();
+        other.input_shape = vec![8];
+        other.means.clear();
+        other.stds.clear();
+        let err = Int8Model::from_bytes(&other.to_bytes().unwrap()).unwrap_err();
+        assert!(err.contains("input shape [8] is not its graph's [2, 2, 2]"), "{err}");
+    }
+}
