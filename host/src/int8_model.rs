@@ -248,7 +248,7 @@ mod tests {
             inputs: vec![0],
             outputs: vec![1],
         };
-        crate::tflite::write::write(&m).unwrap()
+        tflite::write::write(&m).unwrap()
     }
 
     #[test]
@@ -278,15 +278,15 @@ mod tests {
         assert_eq!(refused(0, 64), "0 standardisation values for 64 inputs");
         assert!(classify(mlp.clone(), vec![0.0; 64], vec![1.0; 64]).is_ok());
         // two inputs, or no output: refused
-        let mut graph = crate::tflite::read(&mlp).unwrap();
+        let mut graph = tflite::read(&mlp).unwrap();
         graph.inputs.push(0);
-        let two = crate::tflite::write::write(&graph).unwrap();
+        let two = tflite::write::write(&graph).unwrap();
         assert!(classify(two, Vec::new(), Vec::new())
             .unwrap_err()
             .contains("2 inputs and 1 outputs"));
         graph.inputs.pop();
         graph.outputs.clear();
-        let none = crate::tflite::write::write(&graph).unwrap();
+        let none = tflite::write::write(&graph).unwrap();
         assert!(classify(none, Vec::new(), Vec::new())
             .unwrap_err()
             .contains("1 inputs and 0 outputs"));
