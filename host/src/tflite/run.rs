@@ -157,6 +157,92 @@ fn run_op(m: &Model, o: &Operator, out: i32, x: &[i8]) -> Result<Vec<i8>, Tflite
         return Ok(y);
     }
     // weighted ops: weights, bias, per-channel or per-tensor multipliers
+    let p = weighted(m, o)?;
+    let rq = p.requantize();
+    let (w, channels) = (tensor(m, *o.inputs.get(1).unwrap_or(&-1))?, p.channels);
+    let (bias, input) = (&p.bias, p.input);
+    let weights = &p.weights;
+    match (o.code, o.options) {
+        (op::FULLY_CONNECTED, _) => {
+            if weights.len() != channels * x.len() || out_len != channels {
+                return Err(unsupported("a FULLY_CONNECTED with another batch or shape".into()));
+            }
+            int8::fully_connected(weights, bias, x, input.zero_point, &rq, &mut y);
+        }
+        (
+            op::CONV_2D | op::DEPTHWISE_CONV_2D,
+            Options::Window { padding, stride_w, stride_h, dilation_w, dilation_h, .. },
+        ) => {
+            let (kh, kw) = match w.shape.as_slice() {
+                [_, kh, kw, _] => (*kh, *kw),
+                s => return Err(unsupported(format!("weights of shape {s:?}"))),
+            };
+            let g = window(
+                input_t,
+                output_t,
+                padding,
+                (kh, kw),
+                (stride_h, stride_w),
+                (dilation_h, dilation_w),
+            )?;
+            if o.code == op::CONV_2D {
+                int8::conv2d(&g, weights, bias, x, input.zero_point, &rq, &mut y);
+            } else {
+                int8::depthwise_conv2d(&g, weights, bias, x, input.zero_point, &rq, &mut y);
+            }
+        }
+        (code, _) => return Err(unsupported(format!("operator {code}"))),
+    }
+    Ok(y)
+}
+
+/// What a weighted op (`FULLY_CONNECTED`, `CONV_2D`, `DEPTHWISE_CONV_2D`) computes with,
+/// read from its tensors as LiteRT reads them: the int8 weights, the int32 bias, the
+/// multipliers per output channel (one per-tensor scale repeated), the input and output
+/// quantisation, the fused activation's clamp and the op's rounding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weighted {
+    /// The weights (TFLite's layout).
+    pub weights: Vec<i8>,
+    /// The bias (empty when the op has none).
+    pub bias: Vec<i32>,
+    /// Q0.31 multipliers, one per output channel.
+    pub multiplier: Vec<i32>,
+    /// Their shifts.
+    pub shift: Vec<i32>,
+    /// Output channels.
+    pub channels: usize,
+    /// The input's quantisation.
+    pub input: Affine,
+    /// The output's quantisation.
+    pub output: Affine,
+    /// The fused activation's clamp.
+    pub min: i8,
+    /// See `min`.
+    pub max: i8,
+    /// LiteRT's requantisation for this op (measured, `tests/tests/litert_int8.rs`).
+    pub rounding: Rounding,
+}
+
+impl Weighted {
+    /// The requantisation the kernels take.
+    pub fn requantize(&self) -> Requantize<'_> {
+        Requantize {
+            multiplier: &self.multiplier,
+            shift: &self.shift,
+            output_zero_point: self.output.zero_point,
+            min: self.min,
+            max: self.max,
+            rounding: self.rounding,
+        }
+    }
+}
+
+/// The [`Weighted`] parameters of operator `o` of `m`.
+pub fn weighted(m: &Model, o: &Operator) -> Result<Weighted, TfliteError> {
+    let input_t = tensor(m, *o.inputs.first().unwrap_or(&-1))?;
+    let output_t = tensor(m, *o.outputs.first().unwrap_or(&-1))?;
+    let (input, output) = (affine(input_t)?, affine(output_t)?);
     let w = tensor(m, *o.inputs.get(1).unwrap_or(&-1))?;
     let bias = match o.inputs.get(2) {
         Some(&i) if i >= 0 => {
@@ -206,47 +292,18 @@ fn run_op(m: &Model, o: &Operator, out: i32, x: &[i8]) -> Result<Vec<i8>, Tflite
     let (min, max) = clamp(fused, &output)?;
     // LiteRT's requantisation per op (measured, tests/tests/litert_int8.rs)
     let rounding = if o.code == op::FULLY_CONNECTED { Rounding::Single } else { Rounding::Double };
-    let rq = Requantize {
-        multiplier: &multiplier,
-        shift: &shift,
-        output_zero_point: output.zero_point,
+    Ok(Weighted {
+        weights: w.i8s(),
+        bias,
+        multiplier,
+        shift,
+        channels,
+        input,
+        output,
         min,
         max,
         rounding,
-    };
-    let weights = w.i8s();
-    match (o.code, o.options) {
-        (op::FULLY_CONNECTED, _) => {
-            if weights.len() != channels * x.len() || out_len != channels {
-                return Err(unsupported("a FULLY_CONNECTED with another batch or shape".into()));
-            }
-            int8::fully_connected(&weights, &bias, x, input.zero_point, &rq, &mut y);
-        }
-        (
-            op::CONV_2D | op::DEPTHWISE_CONV_2D,
-            Options::Window { padding, stride_w, stride_h, dilation_w, dilation_h, .. },
-        ) => {
-            let (kh, kw) = match w.shape.as_slice() {
-                [_, kh, kw, _] => (*kh, *kw),
-                s => return Err(unsupported(format!("weights of shape {s:?}"))),
-            };
-            let g = window(
-                input_t,
-                output_t,
-                padding,
-                (kh, kw),
-                (stride_h, stride_w),
-                (dilation_h, dilation_w),
-            )?;
-            if o.code == op::CONV_2D {
-                int8::conv2d(&g, &weights, &bias, x, input.zero_point, &rq, &mut y);
-            } else {
-                int8::depthwise_conv2d(&g, &weights, &bias, x, input.zero_point, &rq, &mut y);
-            }
-        }
-        (code, _) => return Err(unsupported(format!("operator {code}"))),
-    }
-    Ok(y)
+    })
 }
 
 /// `ADD` of two int8 tensors of the same shape (no broadcasting), as LiteRT adds them.
