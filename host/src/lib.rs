@@ -15,6 +15,7 @@ pub mod export;
 pub mod fit;
 pub mod fold;
 pub mod footprint;
+pub mod int8_export;
 pub mod int8_model;
 pub mod metrics;
 pub mod model_io;

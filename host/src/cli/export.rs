@@ -109,22 +109,26 @@ pub fn run_export(a: &ExportArgs) -> CliResult {
     Ok(())
 }
 
-/// `neurite export` of an int8 model: its graph as a `.tflite` file.
+/// `neurite export` of an int8 model: its graph as a `.tflite` file, and/or a Rust module
+/// for firmware (fully connected chains: `crate::int8_export`).
 fn export_int8(a: &ExportArgs, m: &Int8Model) -> CliResult {
-    let Some(path) = &a.tflite else {
+    if a.safetensors.is_some() || a.packed {
         return Err(CliError::bad(format!(
-            "{}: an int8 model exports as --tflite FILE (--rust and --safetensors take float models)",
-            a.model.display()
-        )));
-    };
-    if a.rust.is_some() || a.safetensors.is_some() {
-        return Err(CliError::bad(format!(
-            "{}: an int8 model exports only as --tflite FILE",
+            "{}: an int8 model exports as --tflite FILE or --rust FILE (--safetensors and \
+             --packed take float models)",
             a.model.display()
         )));
     }
-    write_file(path, &m.tflite)?;
-    outln!(".tflite written to {} ({} bytes)", path.display(), m.tflite.len());
+    if let Some(path) = &a.rust {
+        let module = crate::int8_export::rust_module(m, &a.model.display().to_string())
+            .map_err(|e| CliError::bad(format!("{}: {e}", a.model.display())))?;
+        write_file(path, module.as_bytes())?;
+        outln!("Rust module (int8, packed for the Cortex-M4) written to {}", path.display());
+    }
+    if let Some(path) = &a.tflite {
+        write_file(path, &m.tflite)?;
+        outln!(".tflite written to {} ({} bytes)", path.display(), m.tflite.len());
+    }
     Ok(())
 }
 
