@@ -138,7 +138,7 @@ impl Int8Model {
         };
         let at = |i: usize| x.get(i).copied().unwrap_or(0.0);
         let ordered: Vec<f32> = match self.image {
-            Some([h, w, c]) if c > 1 => (0..h * w * c)
+            Some([h, w, c]) => (0..h * w * c)
                 .map(|i| {
                     let (pixel, channel) = (i / c, i % c);
                     at(channel * h * w + pixel)
