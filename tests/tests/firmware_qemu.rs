@@ -171,6 +171,8 @@ fn firmware_in_qemu() {
         assert!(out.contains(&line), "device and host differ ({line}):\n{out}");
     }
     assert!(per_mac(&out, "int8 mlp inference: ") <= 2.1, "{out}");
+    assert_eq!(number(&out, "; flash "), 3320.0, "the README's flash figure");
+    assert!(out.contains("int8 mlp test accuracy: 352 of 360 rows"), "the README's figure");
     assert!(number(&out, "int8 mlp inference stack: ") <= 500.0, "{out}");
 
     // 2c. the digits GRU streamed one row at a time: the host's outputs bit for bit, the same
