@@ -482,53 +482,40 @@ pub(crate) fn groups_s8(
 #[inline(always)]
 unsafe fn group_s8(group: *const i8, x: *const i16, n: usize, single: bool) -> [i32; 4] {
     let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // one block per rounding: the dot products, then the rows' requantisation
+    macro_rules! group_asm {
+        ($requant:ident) => {
+            asm!(
+                dot_s8!(),
+                $requant!("a0"),
+                $requant!("a1"),
+                $requant!("a2"),
+                $requant!("a3"),
+                x = inout(reg) x => _,
+                w = inout(reg) group => _,
+                n = inout(reg) n / 8 => _,
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                wa = out(reg) _,
+                wb = out(reg) _,
+                t = out(reg) _,
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                options(nostack, readonly),
+            )
+        };
+    }
     // SAFETY (the caller's contract): the loop runs over `n / 8 >= 1` pairs of chunks,
     // reading 8 inputs (16 bytes) of `x` and 32 weight bytes per pair; the requantisation
     // then reads the 80 bytes of words that follow (20 per row). Every access is inside the
     // group or the inputs and aligned for `ldrd`. Only registers are written, all declared.
     unsafe {
         if single {
-            asm!(
-                dot_s8!(),
-                single_s8!("a0"),
-                single_s8!("a1"),
-                single_s8!("a2"),
-                single_s8!("a3"),
-                x = inout(reg) x => _,
-                w = inout(reg) group => _,
-                n = inout(reg) n / 8 => _,
-                x0 = out(reg) _,
-                x1 = out(reg) _,
-                wa = out(reg) _,
-                wb = out(reg) _,
-                t = out(reg) _,
-                a0 = inout(reg) a0,
-                a1 = inout(reg) a1,
-                a2 = inout(reg) a2,
-                a3 = inout(reg) a3,
-                options(nostack, readonly),
-            );
+            group_asm!(single_s8);
         } else {
-            asm!(
-                dot_s8!(),
-                double_s8!("a0"),
-                double_s8!("a1"),
-                double_s8!("a2"),
-                double_s8!("a3"),
-                x = inout(reg) x => _,
-                w = inout(reg) group => _,
-                n = inout(reg) n / 8 => _,
-                x0 = out(reg) _,
-                x1 = out(reg) _,
-                wa = out(reg) _,
-                wb = out(reg) _,
-                t = out(reg) _,
-                a0 = inout(reg) a0,
-                a1 = inout(reg) a1,
-                a2 = inout(reg) a2,
-                a3 = inout(reg) a3,
-                options(nostack, readonly),
-            );
+            group_asm!(double_s8);
         }
     }
     [a0, a1, a2, a3]
