@@ -146,34 +146,48 @@ fn firmware_in_qemu() {
     assert!(out.contains("cnn passed"), "{out}");
     check_cnn_figures(&out);
 
-    // 2b'. the digits MLP in int8 (packed DSP kernels, from flash): LiteRT's outputs byte
-    //      for byte on the 80 inputs LiteRT ran, and on the 360 test rows the host's run of
-    //      the same exported code; measured 1.94 instructions per MAC, stack 336 bytes
+    // 2b'. the digits MLP and CNN in int8 (packed DSP kernels, from flash): LiteRT's outputs
+    //      byte for byte on the 80 inputs LiteRT ran, and on the 360 test rows the host's run
+    //      of the same exported code; measured 1.98 and 6.54 instructions per MAC, stack 316
+    //      and 1,628 bytes
     let out = run_ok(&["run", "--release", "--bin", "int8"]);
-    assert!(out.contains("int8 mlp: 80 of 80 outputs equal LiteRT's"), "{out}");
-    {
-        use neurite_firmware::digits::{LABELS, PIXELS, TEST_ROWS};
-        use neurite_firmware::int8_mlp_model as m;
-        let mut scratch = m::Scratch([0; m::SCRATCH]);
-        let right = TEST_ROWS
-            .iter()
-            .filter(|&&row| {
-                let raw: [f32; 64] =
-                    core::array::from_fn(|k| f32::from(PIXELS[usize::from(row)][k]));
-                let (mut x, mut y) = ([0i8; 64], [0i8; 10]);
-                m::quantize(&raw, &mut x);
-                m::run(&x, &mut scratch, &mut y);
-                neurite::kernel::reduce::argmax(&y.map(f32::from))
-                    == usize::from(LABELS[usize::from(row)])
-            })
-            .count();
-        let line = format!("int8 mlp test accuracy: {right} of 360 rows");
-        assert!(out.contains(&line), "device and host differ ({line}):\n{out}");
+    macro_rules! host_accuracy {
+        ($model:ident) => {{
+            use neurite_firmware::digits::{LABELS, PIXELS, TEST_ROWS};
+            use neurite_firmware::$model as m;
+            let mut scratch = m::Scratch([0; m::SCRATCH]);
+            TEST_ROWS
+                .iter()
+                .filter(|&&row| {
+                    let pixels = &PIXELS[usize::from(row)];
+                    let raw: [f32; 64] = core::array::from_fn(|k| f32::from(pixels[k]));
+                    let (mut x, mut y) = ([0i8; 64], [0i8; 10]);
+                    m::quantize(&raw, &mut x);
+                    m::run(&x, &mut scratch, &mut y);
+                    let label = usize::from(LABELS[usize::from(row)]);
+                    neurite::kernel::reduce::argmax(&y.map(f32::from)) == label
+                })
+                .count()
+        }};
     }
+    for (label, right, flash) in [
+        ("mlp", host_accuracy!(int8_mlp_model), 3320.0),
+        ("cnn", host_accuracy!(int8_cnn_model), 2780.0),
+    ] {
+        assert!(out.contains(&format!("int8 {label}: 80 of 80 outputs equal LiteRT's")), "{out}");
+        let line = format!("int8 {label} test accuracy: {right} of 360 rows");
+        assert!(out.contains(&line), "device and host differ ({line}):\n{out}");
+        let key = format!("int8 {label} inference: ");
+        let rest = out.split(key.as_str()).nth(1).unwrap_or("");
+        assert_eq!(number(rest, "; flash "), flash, "the README's flash figure");
+    }
+    // the README's figures
+    assert!(out.contains("int8 mlp test accuracy: 352 of 360 rows"), "{out}");
+    assert!(out.contains("int8 cnn test accuracy: 353 of 360 rows"), "{out}");
     assert!(per_mac(&out, "int8 mlp inference: ") <= 2.1, "{out}");
-    assert_eq!(number(&out, "; flash "), 3320.0, "the README's flash figure");
-    assert!(out.contains("int8 mlp test accuracy: 352 of 360 rows"), "the README's figure");
+    assert!(per_mac(&out, "int8 cnn inference: ") <= 7.0, "{out}");
     assert!(number(&out, "int8 mlp inference stack: ") <= 500.0, "{out}");
+    assert!(number(&out, "int8 cnn inference stack: ") <= 2000.0, "{out}");
 
     // 2c. the digits GRU streamed one row at a time: the host's outputs bit for bit, the same
     //     bits as the whole-sequence forward on the device; measured 5.21 instructions per

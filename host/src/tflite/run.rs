@@ -141,16 +141,13 @@ fn run_op(m: &Model, o: &Operator, out: i32, x: &[i8]) -> Result<Vec<i8>, Tflite
         )));
     };
     if matches!(o.code, op::MAX_POOL_2D | op::AVERAGE_POOL_2D) {
-        let Options::Window { padding, stride_w, stride_h, filter_w, filter_h, fused, .. } =
-            o.options
-        else {
+        let Options::Window { fused, .. } = o.options else {
             return Err(TfliteError::Malformed("pool options".into()));
         };
         if input != output {
             return Err(unsupported("a pool that requantises".into()));
         }
-        let g =
-            window(input_t, output_t, padding, (filter_h, filter_w), (stride_h, stride_w), (1, 1))?;
+        let g = geometry(m, o)?;
         let (min, max) = clamp(fused, &output)?;
         let pool = if o.code == op::MAX_POOL_2D { int8::max_pool2d } else { int8::avg_pool2d };
         pool(&g, x, min, max, &mut y);
@@ -159,7 +156,7 @@ fn run_op(m: &Model, o: &Operator, out: i32, x: &[i8]) -> Result<Vec<i8>, Tflite
     // weighted ops: weights, bias, per-channel or per-tensor multipliers
     let p = weighted(m, o)?;
     let rq = p.requantize();
-    let (w, channels) = (tensor(m, *o.inputs.get(1).unwrap_or(&-1))?, p.channels);
+    let channels = p.channels;
     let (bias, input) = (&p.bias, p.input);
     let weights = &p.weights;
     match (o.code, o.options) {
@@ -169,22 +166,8 @@ fn run_op(m: &Model, o: &Operator, out: i32, x: &[i8]) -> Result<Vec<i8>, Tflite
             }
             int8::fully_connected(weights, bias, x, input.zero_point, &rq, &mut y);
         }
-        (
-            op::CONV_2D | op::DEPTHWISE_CONV_2D,
-            Options::Window { padding, stride_w, stride_h, dilation_w, dilation_h, .. },
-        ) => {
-            let (kh, kw) = match w.shape.as_slice() {
-                [_, kh, kw, _] => (*kh, *kw),
-                s => return Err(unsupported(format!("weights of shape {s:?}"))),
-            };
-            let g = window(
-                input_t,
-                output_t,
-                padding,
-                (kh, kw),
-                (stride_h, stride_w),
-                (dilation_h, dilation_w),
-            )?;
+        (op::CONV_2D | op::DEPTHWISE_CONV_2D, Options::Window { .. }) => {
+            let g = geometry(m, o)?;
             if o.code == op::CONV_2D {
                 int8::conv2d(&g, weights, bias, x, input.zero_point, &rq, &mut y);
             } else {
@@ -304,6 +287,38 @@ pub fn weighted(m: &Model, o: &Operator) -> Result<Weighted, TfliteError> {
         max,
         rounding,
     })
+}
+
+/// The geometry of a windowed op (`CONV_2D`, `DEPTHWISE_CONV_2D`: the kernel from its
+/// weights' shape; `MAX_POOL_2D`, `AVERAGE_POOL_2D`: from its options).
+pub fn geometry(m: &Model, o: &Operator) -> Result<Geom2d, TfliteError> {
+    let Options::Window {
+        padding,
+        stride_w,
+        stride_h,
+        dilation_w,
+        dilation_h,
+        filter_w,
+        filter_h,
+        ..
+    } = o.options
+    else {
+        return Err(unsupported(format!("operator {} has no window", o.code)));
+    };
+    let input_t = tensor(m, *o.inputs.first().unwrap_or(&-1))?;
+    let output_t = tensor(m, *o.outputs.first().unwrap_or(&-1))?;
+    let kernel = match o.code {
+        op::MAX_POOL_2D | op::AVERAGE_POOL_2D => (filter_h, filter_w),
+        _ => match tensor(m, *o.inputs.get(1).unwrap_or(&-1))?.shape.as_slice() {
+            [_, kh, kw, _] => (*kh, *kw),
+            s => return Err(unsupported(format!("weights of shape {s:?}"))),
+        },
+    };
+    let dilation = match o.code {
+        op::MAX_POOL_2D | op::AVERAGE_POOL_2D => (1, 1),
+        _ => (dilation_h, dilation_w),
+    };
+    window(input_t, output_t, padding, kernel, (stride_h, stride_w), dilation)
 }
 
 /// `ADD` of two int8 tensors of the same shape (no broadcasting), as LiteRT adds them.
