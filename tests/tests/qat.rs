@@ -23,6 +23,11 @@ fn digits() -> (Dataset, Dataset) {
 fn fake_quant_rounds_forward_and_passes_gradients_inside_its_range() {
     let f = FakeQuant::new(&[6], (-1.0, 2.0)).unwrap();
     let q = f.affine();
+    // a training-only op of the sample's shape whose buffer is its range (what quantize reads)
+    assert_eq!((f.input_shape(), f.output_shape()), (&[6][..], &[6][..]));
+    assert!(f.training_only() && f.attrs().0.is_empty() && f.params().is_empty());
+    assert_eq!((f.kind().name, f.buffers()[0].values), ("fake_quant", &[-1.0, 2.0][..]));
+    assert!(FakeQuant::new(&[6], (2.0, -1.0)).is_none());
     let x = [-3.0f32, -1.0, 0.013, 0.5, 1.999, 9.0];
     let mut y = [0.0; 6];
     f.forward(&neurite_host::dynamic::backend::DEFAULT, &x, &mut y, 1);
