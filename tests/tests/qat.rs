@@ -67,6 +67,10 @@ fn quantized_weights_compute_with_quantised_weights_and_train_the_float_ones() {
     // per channel: row 0's largest |w| is 0.5, so 0.07 -> round(0.07 * 254) / 254
     assert_eq!(quantised[2], (0.07f32 / (0.5 / 127.0)).round() * (0.5 / 127.0));
     assert_eq!(&quantised[8..], &[0.0; 4], "an all-zero channel stays zero");
+    // its scale is 1, not 0 (a TFLite scale must be positive)
+    let scales = neurite_host::dynamic::layers::fake_quant::channel_scales(&w, 3);
+    assert_eq!(scales, [0.5 / 127.0, 1.0 / 127.0, 1.0]);
+    assert_eq!(wrapped.attrs(), dense.attrs(), "the wrapped layer's options");
     let mut reference = dense.clone();
     reference.params_mut()[0].copy_from_slice(&quantised);
     let x = [0.5f32, -1.0, 2.0, 0.25];

@@ -127,10 +127,11 @@ pub fn quantize_weight(w: f32, scale: f32) -> i8 {
 /// `weights` (output channels first, `channels` of them) quantised per channel and back.
 pub fn fake_quantize_weights(weights: &[f32], channels: usize, out: &mut [f32]) {
     let scales = channel_scales(weights, channels);
-    let per = weights.len() / channels.max(1);
-    for (i, (o, &w)) in out.iter_mut().zip(weights).enumerate() {
-        let s = scales[(i / per.max(1)).min(scales.len() - 1)];
-        *o = f32::from(quantize_weight(w, s)) * s;
+    let per = (weights.len() / channels.max(1)).max(1);
+    for ((o, w), &s) in out.chunks_mut(per).zip(weights.chunks(per)).zip(&scales) {
+        for (o, &w) in o.iter_mut().zip(w) {
+            *o = f32::from(quantize_weight(w, s)) * s;
+        }
     }
 }
 
