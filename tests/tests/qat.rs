@@ -81,8 +81,10 @@ fn quantized_weights_compute_with_quantised_weights_and_train_the_float_ones() {
     assert_eq!(got, want);
     let mut ctx = Ctx { train: true, rng: None, backend: be };
     let mut saved = Saved::default();
+    got = [0.0; 3];
     wrapped.forward_train(&mut ctx, &x, &mut got, 1, &mut saved);
     assert_eq!(got, want);
+    assert_eq!(wrapped.macs(), dense.macs());
     // the weight gradient is the quantised layer's, applied to the float weights
     let mut grads = vec![vec![0.0; 12], vec![0.0; 3]];
     wrapped.backward(&ctx, &x, &got, &mut saved, &[1.0, 0.0, -1.0], None, &mut grads, 1);

@@ -188,9 +188,6 @@ impl Op for QuantizedWeights {
         }
         p
     }
-    fn params_and_buffers_mut(&mut self) -> Vec<&mut [f32]> {
-        self.params_mut()
-    }
     fn macs(&self) -> usize {
         self.inner.macs()
     }
