@@ -459,8 +459,9 @@ pub(crate) fn groups_s8(
 ) -> bool {
     let n = x.len();
     let bytes = 4 * n + crate::kernel::int8_packed::ROW_WORDS * 4 * 4;
-    let aligned = groups.as_ptr() as usize % 4 == 0 && x.as_ptr() as usize % 4 == 0;
-    if n == 0 || n % 8 != 0 || groups.len() % bytes != 0 || !aligned {
+    let aligned =
+        (groups.as_ptr() as usize).is_multiple_of(4) && (x.as_ptr() as usize).is_multiple_of(4);
+    if n == 0 || !n.is_multiple_of(8) || !groups.len().is_multiple_of(bytes) || !aligned {
         return false;
     }
     for group in groups.chunks_exact(bytes) {
@@ -529,7 +530,7 @@ unsafe fn group_s8(group: *const i8, x: *const i16, n: usize, single: bool) -> [
 #[inline]
 pub(crate) fn widen_s8(x: &[i8], zero_point: i32, out: &mut [i16]) -> usize {
     let groups = x.len() / 4;
-    if groups == 0 || out.len() < 4 * groups || out.as_ptr() as usize % 4 != 0 {
+    if groups == 0 || out.len() < 4 * groups || !(out.as_mut_ptr() as usize).is_multiple_of(4) {
         return 0;
     }
     let offset = (zero_point.wrapping_neg() as u32 & 0xffff) * 0x0001_0001;
@@ -579,11 +580,11 @@ pub(crate) fn widen_rows_s8(
         .and_then(|s| s.checked_add(run_len));
     let fits = runs > 0
         && run_len > 0
-        && run_len % 4 == 0
+        && run_len.is_multiple_of(4)
         && stride >= run_len
         && last_end.is_some_and(|e| e <= x.len())
         && runs.checked_mul(run_len).is_some_and(|n| n <= out.len())
-        && out.as_ptr() as usize % 4 == 0;
+        && (out.as_ptr() as usize).is_multiple_of(4);
     if !fits {
         return false;
     }
