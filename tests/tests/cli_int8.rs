@@ -160,8 +160,22 @@ fn int8_misuse_is_a_one_line_error() {
     let o = out.to_str().unwrap();
     cli_fails(
         2,
-        &["export", "--model", m8, "--rust", o],
-        &["int8 model exports as --tflite"],
+        &["export", "--model", m8, "--safetensors", o],
+        &["an int8 model exports as --tflite FILE or --rust FILE"],
+        Some(&out),
+    );
+    // --rust of an int8 MLP: the firmware module (tests/tests/litert_exports.rs checks its
+    // contents); of a depthwise CNN: not yet, said so
+    run(&["export", "--model", m8, "--rust", o]);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("pub fn run("));
+    std::fs::remove_file(&out).unwrap();
+    let dw8 = dir.path().join("dw8.neurite");
+    let dw = litert("neurite_depthwise.neurite");
+    run(&["quantize", "--model", &dw, "--data", &data, "--out", dw8.to_str().unwrap()]);
+    cli_fails(
+        2,
+        &["export", "--model", dw8.to_str().unwrap(), "--rust", o],
+        &["operator 2 (code 4): the Rust export takes chains of fully connected layers"],
         Some(&out),
     );
     cli_fails(2, &["export", "--model", &float, "--tflite", o], &["neurite quantize"], Some(&out));
