@@ -15,6 +15,8 @@ pub mod export;
 pub mod fit;
 pub mod fold;
 pub mod footprint;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod int8_export;
 pub mod int8_model;
 pub mod metrics;

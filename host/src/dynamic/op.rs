@@ -142,15 +142,21 @@ pub trait Op: Debug + Send + Sync + OpClone {
     );
 }
 
-/// `Clone` for boxed layers.
+/// `Clone` for boxed layers, and the concrete layer behind a `dyn Op` (a backend that
+/// lowers layers to its own kernels reads their geometry: `host/src/gpu/layers.rs`).
 pub trait OpClone {
     /// A boxed copy.
     fn clone_box(&self) -> Box<dyn Op>;
+    /// The layer as `Any`, to downcast to its concrete type.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 impl<T: Op + Clone + 'static> OpClone for T {
     fn clone_box(&self) -> Box<dyn Op> {
         Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

@@ -83,6 +83,17 @@ impl DynOptimizerState {
         }
     }
 
+    /// The state of each tensor: three slots of its length (which hold what depends on the
+    /// optimiser: `host/src/gpu/shaders/optim.wgsl` lists them).
+    pub fn slots(&self) -> &[[Vec<f32>; 3]] {
+        &self.slots
+    }
+
+    /// The state, mutable (copied back from a GPU).
+    pub fn slots_mut(&mut self) -> &mut [[Vec<f32>; 3]] {
+        &mut self.slots
+    }
+
     /// One update of every tensor, with the same kernels as the typed optimisers.
     pub fn step(&mut self, params: &mut [&mut [f32]], grads: &[Vec<f32>]) {
         let first = self.steps == 0;

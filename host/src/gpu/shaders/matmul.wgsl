@@ -1,0 +1,114 @@
+// C = op(A) op(B), or C += op(A) op(B): a tiled matrix multiply, batched over workgroup z.
+//
+// op(A) is m x k, op(B) is k x n, C is m x n. A workgroup of 16 x 16 invocations computes a
+// 64 x 64 tile of C, each invocation a 4 x 4 block; the k dimension goes through workgroup
+// memory 16 at a time. Every element of C sums its k products in index order from 0.0 (the
+// core's order; the GPU compiler may fuse a multiply into the add, hence the tolerance).
+// Matrices are row-major with leading dimensions lda, ldb, ldc; batch z starts at
+// off + z * stride.
+
+struct Matmul {
+    m: u32, n: u32, k: u32,
+    // bit 0: A transposed (stored k x m), bit 1: B transposed (stored n x k), bit 2: C +=
+    flags: u32,
+    lda: u32, ldb: u32, ldc: u32, pad0: u32,
+    off_a: u32, off_b: u32, off_c: u32, pad1: u32,
+    stride_a: u32, stride_b: u32, stride_c: u32, pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Matmul;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+
+const TILE: u32 = 64u;
+const TK: u32 = 16u;
+
+// [TK][TILE]: tile_a[kk * TILE + i], tile_b[kk * TILE + j]
+var<workgroup> tile_a: array<f32, 1024>;
+var<workgroup> tile_b: array<f32, 1024>;
+
+fn load_a(i: u32, kk: u32, base: u32) -> f32 {
+    if (i >= p.m || kk >= p.k) {
+        return 0.0;
+    }
+    if ((p.flags & 1u) != 0u) {
+        return a[base + kk * p.lda + i];
+    }
+    return a[base + i * p.lda + kk];
+}
+
+fn load_b(kk: u32, j: u32, base: u32) -> f32 {
+    if (kk >= p.k || j >= p.n) {
+        return 0.0;
+    }
+    if ((p.flags & 2u) != 0u) {
+        return b[base + j * p.ldb + kk];
+    }
+    return b[base + kk * p.ldb + j];
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let base_a = p.off_a + wg.z * p.stride_a;
+    let base_b = p.off_b + wg.z * p.stride_b;
+    let base_c = p.off_c + wg.z * p.stride_c;
+    let row0 = wg.y * TILE;
+    let col0 = wg.x * TILE;
+    let t = lid.y * 16u + lid.x;
+    let trans_a = (p.flags & 1u) != 0u;
+    let trans_b = (p.flags & 2u) != 0u;
+    var acc: array<f32, 16>;
+    for (var e = 0u; e < 16u; e++) {
+        acc[e] = 0.0;
+    }
+    for (var k0 = 0u; k0 < p.k; k0 += TK) {
+        // 1024 values of each tile, 4 per invocation, read along the stored rows
+        for (var r = 0u; r < 4u; r++) {
+            let e = t + r * 256u;
+            var i = e / TK;
+            var kk = e % TK;
+            if (trans_a) {
+                i = e % TILE;
+                kk = e / TILE;
+            }
+            tile_a[kk * TILE + i] = load_a(row0 + i, k0 + kk, base_a);
+            var j = e % TILE;
+            var kb = e / TILE;
+            if (trans_b) {
+                j = e / TK;
+                kb = e % TK;
+            }
+            tile_b[kb * TILE + j] = load_b(k0 + kb, col0 + j, base_b);
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TK; kk++) {
+            var fa: array<f32, 4>;
+            var fb: array<f32, 4>;
+            for (var r = 0u; r < 4u; r++) {
+                fa[r] = tile_a[kk * TILE + lid.y * 4u + r];
+                fb[r] = tile_b[kk * TILE + lid.x * 4u + r];
+            }
+            for (var r = 0u; r < 4u; r++) {
+                for (var q = 0u; q < 4u; q++) {
+                    acc[r * 4u + q] = acc[r * 4u + q] + fa[r] * fb[q];
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var r = 0u; r < 4u; r++) {
+        let i = row0 + lid.y * 4u + r;
+        for (var q = 0u; q < 4u; q++) {
+            let j = col0 + lid.x * 4u + q;
+            if (i < p.m && j < p.n) {
+                let at = base_c + i * p.ldc + j;
+                if ((p.flags & 4u) != 0u) {
+                    c[at] = c[at] + acc[r * 4u + q];
+                } else {
+                    c[at] = acc[r * 4u + q];
+                }
+            }
+        }
+    }
+}
