@@ -10,6 +10,8 @@ pub(crate) struct Kernels {
     matmul: wgpu::ComputePipeline,
     act_forward: wgpu::ComputePipeline,
     act_backward: wgpu::ComputePipeline,
+    softmax_forward: wgpu::ComputePipeline,
+    softmax_backward: wgpu::ComputePipeline,
     bias: wgpu::ComputePipeline,
     sum: wgpu::ComputePipeline,
     im2col: wgpu::ComputePipeline,
@@ -47,6 +49,7 @@ impl Kernels {
         };
         let matmul = module("matmul", include_str!("shaders/matmul.wgsl").into());
         let act = module("activation", include_str!("shaders/activation.wgsl").into());
+        let softmax = module("softmax", include_str!("shaders/softmax.wgsl").into());
         let bias = module("bias", include_str!("shaders/bias.wgsl").into());
         let sum = module("sum", include_str!("shaders/sum.wgsl").into());
         let conv = module("conv", include_str!("shaders/conv.wgsl").into());
@@ -57,6 +60,8 @@ impl Kernels {
             matmul: pipeline(&matmul, "main"),
             act_forward: pipeline(&act, "forward"),
             act_backward: pipeline(&act, "backward"),
+            softmax_forward: pipeline(&softmax, "forward"),
+            softmax_backward: pipeline(&softmax, "backward"),
             bias: pipeline(&bias, "main"),
             sum: pipeline(&sum, "main"),
             im2col: pipeline(&conv, "im2col"),
@@ -221,6 +226,29 @@ impl Gpu {
             &[(1, x), (2, dx), (3, dy)],
             per_value(n, 256),
         )
+    }
+
+    /// Softmax (`log`: log-softmax) of `rows` rows of `n` values: forward from `x` into `y`,
+    /// or, given `dy`, backward from the output `x = y` into `y = dx`.
+    pub(crate) fn softmax(
+        &self,
+        rows: usize,
+        n: usize,
+        log: bool,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        dy: Option<&wgpu::Buffer>,
+    ) -> Dispatch {
+        let words = [rows as u32, n as u32, u32::from(log), 0];
+        let mut buffers = vec![(1, x), (2, y)];
+        let pipeline = match dy {
+            Some(dy) => {
+                buffers.push((3, dy));
+                &self.kernels.softmax_backward
+            }
+            None => &self.kernels.softmax_forward,
+        };
+        self.dispatch(pipeline, &words, &buffers, per_value(rows, 64))
     }
 
     /// `y[i] += bias[(i / inner) % channels]` over `n` values.

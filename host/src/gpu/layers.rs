@@ -26,6 +26,8 @@ pub(crate) enum Lowered {
     Conv { geom: Conv2dGeom, bias: bool },
     /// Max (`true`) or average pooling.
     Pool { geom: Pool2dGeom, max: bool },
+    /// Softmax (`log`: log-softmax) over the last axis of `n` values.
+    Softmax { n: usize, log: bool },
     /// Same values, another shape: no kernel.
     Reshape,
 }
@@ -42,7 +44,7 @@ pub(crate) struct GpuLayer {
 
 /// The layers the GPU runs, in words (the refusal's message).
 pub const GPU_LAYERS: &str =
-    "dense, conv1d/conv2d (groups 1), max and average pooling, flatten and every activation";
+    "dense, conv1d/conv2d (groups 1), max and average pooling, flatten, softmax, log_softmax and every activation";
 
 /// Lowers every layer of `model`, or says which one the GPU cannot run.
 pub(crate) fn lower(model: &DynModel) -> Result<Vec<GpuLayer>, String> {
@@ -71,6 +73,9 @@ pub(crate) fn lower(model: &DynModel) -> Result<Vec<GpuLayer>, String> {
             let shape = tensors.first().map_or(&[][..], |t| t.shape);
             let [outs, ins] = shape else { return Err(refuse("")) };
             Lowered::Dense { ins: *ins, outs: *outs, bias: tensors.len() == 2 }
+        } else if name == "softmax" || name == "log_softmax" {
+            let n = op.input_shape().last().copied().unwrap_or(1);
+            Lowered::Softmax { n, log: name == "log_softmax" }
         } else if name == "flatten" {
             Lowered::Reshape
         } else {
@@ -219,6 +224,9 @@ pub(crate) fn forward(
                 vec![gpu.pool(PoolKernel::AvgForward, words, b.x, b.y, None)]
             }
         }
+        Lowered::Softmax { n, log } => {
+            vec![gpu.softmax(batch * layer.in_len / n, n, log, b.x, b.y, None)]
+        }
         Lowered::Reshape => Vec::new(),
     }
 }
@@ -321,6 +329,11 @@ pub(crate) fn backward(
                 } else {
                     gpu.pool(PoolKernel::AvgBackward, words, b.dy, dx, None)
                 });
+            }
+        }
+        Lowered::Softmax { n, log } => {
+            if let Some(dx) = b.dx {
+                d.push(gpu.softmax(batch * layer.in_len / n, n, log, b.y, dx, Some(b.dy)));
             }
         }
         Lowered::Reshape => {}
