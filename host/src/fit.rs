@@ -6,8 +6,9 @@
 //! the test split and, with early stopping, on a validation split carved from the train rows.
 
 use crate::data::{Dataset, Standardizer};
-use crate::dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer, LayerNode};
+use crate::dynamic::{DynLoss, DynModel, DynOptimizer, LayerNode};
 use crate::model_io::SavedModel;
+use crate::placement::{Device, GpuSlot, Placement};
 use neurite::init::LayerInit;
 use neurite::loss::{Batch, Reduction, Target};
 use neurite::model_file::Task;
@@ -79,6 +80,8 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     /// Fraction of the train rows held out for validation when early stopping.
     pub val_fraction: f32,
+    /// Where to train (`crate::placement`).
+    pub device: Device,
 }
 
 impl TrainConfig {
@@ -101,6 +104,7 @@ impl TrainConfig {
             seed: 1,
             patience: None,
             val_fraction: 0.2,
+            device: Device::Cpu,
         }
     }
 }
@@ -165,6 +169,8 @@ pub struct Trained {
     pub kept_epoch: usize,
     /// Wall-clock seconds of training.
     pub seconds: f32,
+    /// Where it trained, and why.
+    pub placement: Placement,
 }
 
 /// Why training could not run (all bad input: the CLI exits with status 2).
@@ -421,8 +427,9 @@ fn fit(
     let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
     let base_lr = cfg.optimizer.lr();
     let mut opt = cfg.optimizer.clone().build(&lens)?;
-    let mut trainer = DynTrainer::new(&model);
-    trainer.dropout_rng = Some(Rng::new(cfg.seed ^ 0x5eed_d00d));
+    let slot = GpuSlot::open(cfg.device);
+    let (mut engine, placement) =
+        crate::placement::engine(&slot, cfg, &model, &opt).map_err(FitError::Input)?;
 
     // validation rows: every k-th train row when early stopping
     let all_x = rows(&tr);
@@ -467,29 +474,8 @@ fn fit(
         opt.set_lr(lr);
         let xs: Vec<&[f32]> = fit_x.iter().map(Vec::as_slice).collect();
         let ts: Vec<Target<'_>> = (0..fit_t.len()).map(|i| fit_t.get(i)).collect();
-        let (l1, clip) = (cfg.l1, cfg.clip);
-        let train_loss = cfg.loss.with(|l| {
-            trainer.epoch(
-                &mut saved.model,
-                &mut opt,
-                l,
-                Reduction::Mean,
-                &xs,
-                &ts,
-                cfg.batch,
-                Some(&mut rng),
-                |grads, params| {
-                    if l1 > 0.0 {
-                        for (g, p) in grads.iter_mut().zip(params) {
-                            neurite::optim::add_l1(g, p, l1);
-                        }
-                    }
-                    if let Some(max) = clip {
-                        crate::dynamic::clip_grad_norm(grads, max);
-                    }
-                },
-            )
-        });
+        let train_loss =
+            engine.epoch(&mut saved.model, &mut opt, &cfg.loss, &xs, &ts, cfg, &mut rng);
         let train_loss = match train_loss {
             Err(neurite::Error::NonFiniteLoss) => f32::NAN, // reported below with the epoch
             other => other?,
@@ -514,7 +500,7 @@ fn fit(
             }
         }
         if !train_loss.is_finite() {
-            let (batch, batches) = trainer.epoch_batch;
+            let (batch, batches) = engine.epoch_batch();
             return Err(FitError::Input(format!(
                 "training diverged at epoch {epoch}, batch {batch} of {batches} (a NaN or infinite loss or gradient; no step was taken with it); lower the learning rate"
             )));
@@ -527,5 +513,5 @@ fn fit(
         }
         None => history.len(),
     };
-    Ok(Trained { saved, history, kept_epoch, seconds: start.elapsed().as_secs_f32() })
+    Ok(Trained { saved, history, kept_epoch, seconds: start.elapsed().as_secs_f32(), placement })
 }

@@ -21,6 +21,7 @@ pub mod int8_export;
 pub mod int8_model;
 pub mod metrics;
 pub mod model_io;
+pub mod placement;
 pub mod plot;
 pub mod predictor;
 pub mod qat;

@@ -143,6 +143,7 @@ fn config(c: &Value) -> TrainConfig {
         seed: 1,
         patience: c["early_stopping"].as_u64().map(|p| p as usize),
         val_fraction: num(&c["val_split"]),
+        device: neurite_host::placement::Device::Cpu,
     }
 }
 

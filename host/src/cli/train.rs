@@ -8,6 +8,7 @@ use super::{CliError, CliResult};
 use crate::data::Dataset;
 use crate::dynamic::{lookup, parse_spec, Attrs, LayerNode};
 use crate::fit::{self, EpochStats, TrainConfig, Trained};
+use crate::placement::Device;
 use crate::plot::{training_curves, Series};
 use indicatif::{ProgressBar, ProgressStyle};
 use neurite::model_file::Task;
@@ -94,6 +95,11 @@ pub struct TrainArgs {
     /// same trained bits as one thread).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub threads: usize,
+    /// Where to train: cpu, gpu or auto. gpu needs a build with `--features gpu` and a
+    /// Vulkan adapter (without one: a message and the CPU); auto takes a hardware GPU when
+    /// the model runs there and a batch is large enough to gain, and says why it chose.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: String,
     /// Quantisation-aware training: after the float epochs, fine-tune with the int8 model's
     /// quantisation simulated (fake quantisation, straight-through gradients), then quantise;
     /// --out writes the int8 model. Reports float, post-training int8 and QAT int8 accuracy.
@@ -271,6 +277,7 @@ pub fn config(a: &TrainArgs, train: &Dataset) -> Result<TrainConfig, CliError> {
         seed: a.seed,
         patience: a.early_stopping,
         val_fraction: a.val_split,
+        device: a.device.parse().map_err(CliError::bad)?,
     })
 }
 
@@ -467,6 +474,9 @@ pub fn run(a: &TrainArgs) -> CliResult {
             trained.seconds,
             trained.saved.model.param_count()
         );
+        if cfg.device != Device::Cpu {
+            outln!("trained on {}", trained.placement.reason);
+        }
     }
     // outputs only after everything succeeded, each written whole or not at all
     if let Some(out) = &a.out {
@@ -481,8 +491,12 @@ pub fn run(a: &TrainArgs) -> CliResult {
     }
     if a.json {
         let kept = trained.history.get(trained.kept_epoch.saturating_sub(1));
+        let mut fields = eval.fields;
+        if cfg.device != Device::Cpu {
+            fields.insert("device".into(), trained.placement.reason.clone().into());
+        }
         json_line(
-            eval.fields,
+            fields,
             kept.map(|s| s.train_loss),
             trained.history.len(),
             trained.seconds,
