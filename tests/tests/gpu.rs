@@ -15,7 +15,9 @@ use neurite::loss::Target;
 use neurite::optim::{AdagradConfig, AdamConfig, RmsPropConfig, SgdConfig};
 use neurite::rng::Rng;
 use neurite_host::dynamic::{parse_spec, DynLoss, DynModel, DynOptimizer, DynTrainer};
+use neurite_host::fit::{self, TrainConfig};
 use neurite_host::gpu::{Gpu, GpuTrainer};
+use neurite_host::placement::Device;
 
 /// See the file's header.
 const TOLERANCE: f32 = 1e-6;
@@ -129,6 +131,8 @@ fn dense_layers_match_the_cpu() {
     check(&gpu, "dense(19),relu,dense(5)", &[37], &ce, 13, TOLERANCE);
     check(&gpu, "dense(70),tanh,dense(130),dense(3)", &[130], &ce, 67, TOLERANCE);
     check(&gpu, "dense(1)", &[1], &DynLoss::Mse, 1, TOLERANCE);
+    // a long k and a small weight gradient: the multiply split into parts of k, then summed
+    check(&gpu, "dense(5),relu,dense(3)", &[7], &ce, 600, TOLERANCE);
 }
 
 /// Every activation of the core, forward and backward, between two dense layers.
@@ -342,4 +346,36 @@ fn a_non_finite_batch_stops_without_updating() {
     assert_eq!(g.epoch_batch, (1, 3));
     g.download(&mut m, None);
     assert_eq!(m.tensors(), before.tensors(), "no update after the failing batch");
+}
+
+/// The digits MLP (the demo's) and CNN (the README's) trained end to end on the GPU through
+/// `fit::train`: each reaches the CPU's test accuracy within one point, and the model file
+/// written after GPU training loads and predicts as the trained model.
+#[test]
+fn digits_trains_on_the_gpu_to_the_cpu_accuracy() {
+    let Some(_gpu) = gpu() else { return };
+    let data = neurite_host::data::Dataset::load_csv(
+        &std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../host/data/digits.csv")),
+        None,
+    )
+    .expect("digits");
+    let (train, test) = data.canonical_split();
+    for cfg in [TrainConfig::digits_demo(30), TrainConfig::digits_cnn(30)] {
+        let accuracy = |device| {
+            let cfg = TrainConfig { device, ..cfg.clone() };
+            let t = fit::train(&cfg, &train, &test, |_| {}).expect("trains");
+            assert_eq!(t.placement.gpu, device == Device::Gpu, "{}", t.placement.reason);
+            (t.history.last().expect("epochs").test_metric, t)
+        };
+        let (on_cpu, _) = accuracy(Device::Cpu);
+        let (on_gpu, trained) = accuracy(Device::Gpu);
+        eprintln!("{:?}: cpu {on_cpu:.4}, gpu {on_gpu:.4}", cfg.layers.len());
+        assert!((on_gpu - on_cpu).abs() <= 0.01, "gpu {on_gpu} vs cpu {on_cpu}");
+        let bytes = trained.saved.to_bytes().expect("model file");
+        let loaded = neurite_host::model_io::SavedModel::from_bytes(&bytes).expect("loads");
+        for i in 0..test.len() {
+            let row = test.row(i);
+            assert_eq!(loaded.predict(row), trained.saved.predict(row), "row {i}");
+        }
+    }
 }

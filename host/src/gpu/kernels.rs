@@ -14,9 +14,11 @@ pub(crate) struct Kernels {
     softmax_backward: wgpu::ComputePipeline,
     bias: wgpu::ComputePipeline,
     sum: wgpu::ComputePipeline,
+    sum_few: wgpu::ComputePipeline,
     im2col: wgpu::ComputePipeline,
     col2im: wgpu::ComputePipeline,
     permute: wgpu::ComputePipeline,
+    unpermute: wgpu::ComputePipeline,
     max_forward: wgpu::ComputePipeline,
     max_backward: wgpu::ComputePipeline,
     avg_forward: wgpu::ComputePipeline,
@@ -64,9 +66,11 @@ impl Kernels {
             softmax_backward: pipeline(&softmax, "backward"),
             bias: pipeline(&bias, "main"),
             sum: pipeline(&sum, "main"),
+            sum_few: pipeline(&sum, "few"),
             im2col: pipeline(&conv, "im2col"),
             col2im: pipeline(&conv, "col2im"),
             permute: pipeline(&conv, "permute"),
+            unpermute: pipeline(&conv, "unpermute"),
             max_forward: pipeline(&pool, "max_forward"),
             max_backward: pipeline(&pool, "max_backward"),
             avg_forward: pipeline(&pool, "avg_forward"),
@@ -126,6 +130,20 @@ pub(crate) struct Matmul {
     pub off: [usize; 3],
     pub stride: [usize; 3],
     pub batches: usize,
+    /// Split k into chunks of this many (0: no split); `batches` chunks, partials `stride[2]`
+    /// apart.
+    pub k_chunk: usize,
+}
+
+/// How many parts to split the k of an `m x n x k` multiply into: 1 when C has enough tiles
+/// to occupy a GPU (16) or k is short, else up to 32 parts of at least 256.
+pub(crate) fn k_splits(m: usize, n: usize, k: usize) -> usize {
+    let tiles = m.div_ceil(TILE) * n.div_ceil(TILE);
+    if tiles >= 16 || k < 512 {
+        1
+    } else {
+        (k / 256).min(32)
+    }
 }
 
 /// The tile of C one workgroup computes (matmul.wgsl's `TILE`).
@@ -180,7 +198,7 @@ impl Gpu {
             w(mm.lda),
             w(mm.ldb),
             w(mm.ldc),
-            0,
+            w(mm.k_chunk),
             w(mm.off[0]),
             w(mm.off[1]),
             w(mm.off[2]),
@@ -264,6 +282,45 @@ impl Gpu {
         self.dispatch(&self.kernels.bias, &words, &[(1, bias), (2, y)], per_value(n, 256))
     }
 
+    /// `C = op(A) op(B)` in `splits` parts of k (see [`k_splits`]) summed into `c`; `partial`
+    /// holds `splits` blocks of `m x n` (unused for one part).
+    pub(crate) fn matmul_split(
+        &self,
+        mm: &Matmul,
+        splits: usize,
+        [a, b, c, partial]: [&wgpu::Buffer; 4],
+    ) -> Vec<Dispatch> {
+        if splits <= 1 {
+            return vec![self.matmul(mm, a, b, c)];
+        }
+        let chunk = mm.k.div_ceil(splits).next_multiple_of(16);
+        let parts = mm.k.div_ceil(chunk);
+        let split = Matmul {
+            k_chunk: chunk,
+            batches: parts,
+            ldc: mm.n,
+            stride: [0, 0, mm.m * mm.n],
+            ..*mm
+        };
+        let mn = mm.m * mm.n;
+        vec![self.matmul(&split, a, b, partial), self.sum_few(mn, parts, 1, mn, partial, c)]
+    }
+
+    /// `out[i] = sum_j src[i * stride_out + j * stride_in]` for `i < outs`, one invocation per
+    /// output (a few `j`).
+    pub(crate) fn sum_few(
+        &self,
+        outs: usize,
+        count: usize,
+        stride_out: usize,
+        stride_in: usize,
+        src: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+    ) -> Dispatch {
+        let words = [outs as u32, count as u32, stride_out as u32, stride_in as u32];
+        self.dispatch(&self.kernels.sum_few, &words, &[(1, src), (2, out)], per_value(outs, 256))
+    }
+
     /// `out[i] = sum_j src[i * stride_out + j * stride_in]`, `i < outs`, `j < count`.
     pub(crate) fn sum(
         &self,
@@ -278,7 +335,7 @@ impl Gpu {
         self.dispatch(&self.kernels.sum, &words, &[(1, src), (2, out)], grid(outs))
     }
 
-    /// One of conv.wgsl's kernels (`which`: im2col, col2im, permute) over `n` values.
+    /// One of conv.wgsl's kernels over `words[15]` values.
     pub(crate) fn conv(
         &self,
         which: ConvKernel,
@@ -290,6 +347,7 @@ impl Gpu {
             ConvKernel::Im2col => &self.kernels.im2col,
             ConvKernel::Col2im => &self.kernels.col2im,
             ConvKernel::Permute => &self.kernels.permute,
+            ConvKernel::Unpermute => &self.kernels.unpermute,
         };
         let n = words[15] as usize;
         self.dispatch(pipeline, &words, &[(1, src), (2, dst)], per_value(n, 256))
@@ -378,6 +436,7 @@ pub(crate) enum ConvKernel {
     Im2col,
     Col2im,
     Permute,
+    Unpermute,
 }
 
 /// pool.wgsl's entry points.

@@ -3,11 +3,11 @@
 //!
 //! Dense: `Y = X W^T + b` (rows = samples x positions), `dW = dY^T X`, `db` = column sums
 //! of `dY`, `dX = dY W`. Convolution (im2col): `col = im2col(X)` (`[C*KH*KW][B*P]`),
-//! `Y_s = W col_s + b`, `dW = dY' col^T`, `db` = row sums of `dY'`, `dX = col2im(W^T dY')`
+//! `Y' = W col` (`[O][B*P]`, unpermuted to `[B][O][P]`) `+ b`, `dW = dY' col^T`, `db` = row sums of `dY'`, `dX = col2im(W^T dY')`
 //! with `dY'` = `dY` permuted to `[O][B*P]`. Pooling and activations element by element.
 
 use super::context::Gpu;
-use super::kernels::{ConvKernel, Dispatch, Matmul, PoolKernel};
+use super::kernels::{k_splits, ConvKernel, Dispatch, Matmul, PoolKernel};
 use crate::dynamic::layers::activation::Activation;
 use crate::dynamic::layers::conv::Conv;
 use crate::dynamic::layers::pool::Pool;
@@ -100,16 +100,27 @@ pub(crate) struct LayerBuffers<'a> {
     /// The layer's tensors and their gradients, in the model's order.
     pub params: &'a [wgpu::Buffer],
     pub grads: &'a [wgpu::Buffer],
-    /// im2col columns, their gradient, the permuted `dy` (convolution); argmax (max pool).
+    /// im2col columns, their gradient, the permuted `y` and `dy` (convolution); argmax (max
+    /// pool).
     pub scratch: &'a [wgpu::Buffer],
 }
 
-/// Scratch buffers a layer needs for `batch` rows, in floats (`LayerBuffers::scratch`).
+/// Scratch buffers a layer needs for `batch` rows, in floats (`LayerBuffers::scratch`):
+/// dense: the weight gradient's split-k partials; convolution: im2col columns, their
+/// gradient, the permuted output (forward) and gradient (backward), the weight gradient's
+/// partials; max pooling: the argmax of each output.
 pub(crate) fn scratch_lens(layer: &GpuLayer, batch: usize) -> Vec<usize> {
+    let partials = |m: usize, n: usize, k: usize| match k_splits(m, n, k) {
+        1 => 1,
+        s => s * m * n,
+    };
     match layer.lowered {
+        Lowered::Dense { ins, outs, .. } => vec![partials(outs, ins, batch * layer.in_len / ins)],
         Lowered::Conv { geom: g, .. } => {
             let (k, positions) = (g.weight_len() / g.out_channels, g.out_h() * g.out_w());
-            vec![k * batch * positions, k * batch * positions, g.out_channels * batch * positions]
+            let columns = batch * positions;
+            let o = g.out_channels;
+            vec![k * columns, k * columns, o * columns, partials(o, k, columns)]
         }
         Lowered::Pool { max: true, .. } => vec![batch * layer.out_len],
         _ => Vec::new(),
@@ -189,30 +200,24 @@ pub(crate) fn forward(
         Lowered::Conv { geom: g, bias } => {
             let (k, positions) = (g.weight_len() / g.out_channels, g.out_h() * g.out_w());
             let columns = batch * positions;
-            let col = &b.scratch[0];
+            let (col, yt) = (&b.scratch[0], &b.scratch[2]);
             let mm = Matmul {
                 m: g.out_channels,
-                n: positions,
+                n: columns,
                 k,
                 lda: k,
                 ldb: columns,
-                ldc: positions,
-                stride: [0, positions, g.out_channels * positions],
-                batches: batch,
+                ldc: columns,
                 ..Matmul::default()
             };
+            let out = batch * layer.out_len;
             let mut d = vec![
                 gpu.conv(ConvKernel::Im2col, conv_words(&g, batch, k * columns), b.x, col),
-                gpu.matmul(&mm, &b.params[t], col, b.y),
+                gpu.matmul(&mm, &b.params[t], col, yt),
+                gpu.conv(ConvKernel::Unpermute, conv_words(&g, batch, out), yt, b.y),
             ];
             if bias {
-                d.push(gpu.bias(
-                    batch * layer.out_len,
-                    g.out_channels,
-                    positions,
-                    &b.params[t + 1],
-                    b.y,
-                ));
+                d.push(gpu.bias(out, g.out_channels, positions, &b.params[t + 1], b.y));
             }
             d
         }
@@ -254,7 +259,8 @@ pub(crate) fn backward(
                 ldc: ins,
                 ..Matmul::default()
             };
-            d.push(gpu.matmul(&dw, b.dy, b.x, &b.grads[t]));
+            let splits = k_splits(outs, ins, rows);
+            d.extend(gpu.matmul_split(&dw, splits, [b.dy, b.x, &b.grads[t], &b.scratch[0]]));
             if bias {
                 d.push(gpu.sum(outs, rows, 1, outs, b.dy, &b.grads[t + 1]));
             }
@@ -297,7 +303,8 @@ pub(crate) fn backward(
                 ldc: k,
                 ..Matmul::default()
             };
-            d.push(gpu.matmul(&dw, dyt, col, &b.grads[t]));
+            let splits = k_splits(o, k, columns);
+            d.extend(gpu.matmul_split(&dw, splits, [dyt, col, &b.grads[t], &b.scratch[3]]));
             if bias {
                 d.push(gpu.sum(o, columns, columns, 1, dyt, &b.grads[t + 1]));
             }

@@ -1,7 +1,8 @@
 // Convolution as a matrix multiply (im2col): the batch's input windows become the columns
 // of `col` ([C*KH*KW][B*P], P = OH*OW output positions per sample), so the forward is
-// W [O][C*KH*KW] times col, the weight gradient dy' col^T and the input gradient's columns
-// W^T dy' (`dy'` = dy permuted to [O][B*P]); `col2im` gathers those columns back into dx.
+// y' = W [O][C*KH*KW] times col (one multiply for the whole batch, `unpermute`d to
+// [B][O][P]), the weight gradient dy' col^T and the input gradient's columns W^T dy'
+// (`dy'` = dy `permute`d to [O][B*P]); `col2im` gathers those columns back into dx.
 
 struct Conv {
     c: u32, h: u32, w: u32, o: u32,
@@ -87,4 +88,18 @@ fn permute(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let o = (i / positions) % p.o;
     let pos = i % positions;
     dst[(o * p.batch + s) * positions + pos] = src[i];
+}
+
+// src = y' [O][B*P], dst = y [B][O][P]; n = B*O*P
+@compute @workgroup_size(256)
+fn unpermute(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if (i >= p.n) {
+        return;
+    }
+    let positions = p.oh * p.ow;
+    let s = i / (p.o * positions);
+    let o = (i / positions) % p.o;
+    let pos = i % positions;
+    dst[i] = src[(o * p.batch + s) * positions + pos];
 }

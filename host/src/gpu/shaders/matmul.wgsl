@@ -5,13 +5,15 @@
 // memory 16 at a time. Every element of C sums its k products in index order from 0.0 (the
 // core's order; the GPU compiler may fuse a multiply into the add, hence the tolerance).
 // Matrices are row-major with leading dimensions lda, ldb, ldc; batch z starts at
-// off + z * stride.
+// off + z * stride. Split k (k_chunk > 0, for a small C and a long k): workgroup z sums
+// only k in [z * k_chunk, (z + 1) * k_chunk) of the same A and B into the partial C at
+// off_c + z * stride_c; a reduction adds the partials.
 
 struct Matmul {
     m: u32, n: u32, k: u32,
     // bit 0: A transposed (stored k x m), bit 1: B transposed (stored n x k), bit 2: C +=
     flags: u32,
-    lda: u32, ldb: u32, ldc: u32, pad0: u32,
+    lda: u32, ldb: u32, ldc: u32, k_chunk: u32,
     off_a: u32, off_b: u32, off_c: u32, pad1: u32,
     stride_a: u32, stride_b: u32, stride_c: u32, pad2: u32,
 }
@@ -28,8 +30,8 @@ const TK: u32 = 16u;
 var<workgroup> tile_a: array<f32, 1024>;
 var<workgroup> tile_b: array<f32, 1024>;
 
-fn load_a(i: u32, kk: u32, base: u32) -> f32 {
-    if (i >= p.m || kk >= p.k) {
+fn load_a(i: u32, kk: u32, base: u32, k_end: u32) -> f32 {
+    if (i >= p.m || kk >= k_end) {
         return 0.0;
     }
     if ((p.flags & 1u) != 0u) {
@@ -38,8 +40,8 @@ fn load_a(i: u32, kk: u32, base: u32) -> f32 {
     return a[base + i * p.lda + kk];
 }
 
-fn load_b(kk: u32, j: u32, base: u32) -> f32 {
-    if (kk >= p.k || j >= p.n) {
+fn load_b(kk: u32, j: u32, base: u32, k_end: u32) -> f32 {
+    if (kk >= k_end || j >= p.n) {
         return 0.0;
     }
     if ((p.flags & 2u) != 0u) {
@@ -50,8 +52,16 @@ fn load_b(kk: u32, j: u32, base: u32) -> f32 {
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let base_a = p.off_a + wg.z * p.stride_a;
-    let base_b = p.off_b + wg.z * p.stride_b;
+    var base_a = p.off_a + wg.z * p.stride_a;
+    var base_b = p.off_b + wg.z * p.stride_b;
+    var k_begin = 0u;
+    var k_end = p.k;
+    if (p.k_chunk != 0u) {
+        base_a = p.off_a;
+        base_b = p.off_b;
+        k_begin = wg.z * p.k_chunk;
+        k_end = min(p.k, k_begin + p.k_chunk);
+    }
     let base_c = p.off_c + wg.z * p.stride_c;
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
@@ -62,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var e = 0u; e < 16u; e++) {
         acc[e] = 0.0;
     }
-    for (var k0 = 0u; k0 < p.k; k0 += TK) {
+    for (var k0 = k_begin; k0 < k_end; k0 += TK) {
         // 1024 values of each tile, 4 per invocation, read along the stored rows
         for (var r = 0u; r < 4u; r++) {
             let e = t + r * 256u;
@@ -72,14 +82,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
                 i = e % TILE;
                 kk = e / TILE;
             }
-            tile_a[kk * TILE + i] = load_a(row0 + i, k0 + kk, base_a);
+            tile_a[kk * TILE + i] = load_a(row0 + i, k0 + kk, base_a, k_end);
             var j = e % TILE;
             var kb = e / TILE;
             if (trans_b) {
                 j = e / TK;
                 kb = e % TK;
             }
-            tile_b[kb * TILE + j] = load_b(k0 + kb, col0 + j, base_b);
+            tile_b[kb * TILE + j] = load_b(k0 + kb, col0 + j, base_b, k_end);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {

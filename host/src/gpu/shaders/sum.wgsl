@@ -1,6 +1,8 @@
 // out[i] = sum over j < count of src[i * stride_out + j * stride_in]: the bias gradients
-// (a dense layer's column sums of dy, a convolution's row sums of its permuted dy). One
-// workgroup per output: 256 strided partial sums, then a tree in workgroup memory.
+// (a dense layer's column sums of dy, a convolution's row sums of its permuted dy), with
+// one workgroup per output (`main`: 256 strided partial sums, then a tree in workgroup
+// memory); the partial products of a split-k matrix multiply, with one invocation per
+// output summing its few partials in order (`few`).
 
 struct Sum {
     outs: u32,
@@ -36,4 +38,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: v
     if (t == 0u && i < p.outs) {
         out[i] = partial[0];
     }
+}
+
+@compute @workgroup_size(256)
+fn few(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = gid.x + gid.y * groups.x * 256u;
+    if (i >= p.outs) {
+        return;
+    }
+    var acc = 0.0;
+    for (var j = 0u; j < p.count; j++) {
+        acc += src[i * p.stride_out + j * p.stride_in];
+    }
+    out[i] = acc;
 }
