@@ -86,12 +86,16 @@ pub struct Measurement {
     pub gflops: f64,
     /// The product only: one core's peak measured in the same run ([`peak_gflops`]).
     pub peak_gflops: Option<f64>,
+    /// Where it ran, when not on the CPU (`gpu: <adapter>`).
+    pub device: Option<String>,
+    /// A GPU case: the CPU's time for the same step (measured in the same run) over this one.
+    pub speedup: Option<f64>,
 }
 
 impl Measurement {
     /// The JSON object `neurite bench --json` prints.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "name": self.name,
             "shape": self.shape,
             "batch": self.batch,
@@ -101,7 +105,12 @@ impl Measurement {
             "gflops": self.gflops,
             "peak_gflops": self.peak_gflops,
             "threads": crate::dynamic::threads::threads(),
-        })
+        });
+        if let (Some(device), Some(map)) = (&self.device, json.as_object_mut()) {
+            map.insert("device".into(), device.clone().into());
+            map.insert("speedup".into(), self.speedup.into());
+        }
+        json
     }
 }
 
@@ -122,6 +131,32 @@ pub fn time_us(rounds: usize, mut f: impl FnMut()) -> f64 {
             for _ in 0..per_round {
                 f();
             }
+            t.elapsed().as_secs_f64() * 1e6 / per_round as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Microseconds per call of an asynchronous `step` (a GPU step that only submits its
+/// work): rounds of about 50 ms of calls each ended by `wait`, the median round, after a
+/// warm-up round; so the time is the device's throughput with the steps pipelined, as in
+/// training, not the latency of one step.
+pub fn time_pipelined_us(rounds: usize, mut step: impl FnMut(), wait: impl Fn()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..3 {
+        step();
+    }
+    wait();
+    let per_call = start.elapsed().as_secs_f64() / 3.0;
+    let per_round = ((0.05 / per_call) as u64).max(3);
+    let mut times: Vec<f64> = (0..rounds.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..per_round {
+                step();
+            }
+            wait();
             t.elapsed().as_secs_f64() * 1e6 / per_round as f64
         })
         .collect();
@@ -227,6 +262,8 @@ pub fn run_suite(rounds: usize, filter: &str, mut report: impl FnMut(&Measuremen
                     us_per_batch: us,
                     gflops: flops * batch as f64 / us / 1e3,
                     peak_gflops: None,
+                    device: None,
+                    speedup: None,
                 });
             }
             for opt in ["sgd", "adam"] {
@@ -247,6 +284,8 @@ pub fn run_suite(rounds: usize, filter: &str, mut report: impl FnMut(&Measuremen
                     us_per_batch: us,
                     gflops: 3.0 * flops * batch as f64 / us / 1e3,
                     peak_gflops: None,
+                    device: None,
+                    speedup: None,
                 });
             }
         }
@@ -306,6 +345,8 @@ pub fn matmul(rounds: usize) -> Measurement {
     let peak = peak_gflops(rounds);
     Measurement {
         peak_gflops: Some(peak),
+        device: None,
+        speedup: None,
         name: format!("matmul-{n}"),
         shape: serde_json::json!([n, n, n]),
         batch: n,

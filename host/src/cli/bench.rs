@@ -32,6 +32,10 @@ pub struct BenchArgs {
     /// same bits as one).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub threads: usize,
+    /// cpu: the standard suite on the CPU. gpu (a build with `--features gpu`): one training
+    /// step of the MLP 512-512-512-10 at batches 64, 256 and 1024 on the GPU beside the CPU's.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: String,
     /// Runs only the suite's cases whose name contains this (e.g. `cnn`, `b64-train`).
     #[arg(long, default_value = "", value_name = "TEXT")]
     pub case: String,
@@ -63,12 +67,53 @@ fn suite(a: &BenchArgs) -> CliResult {
     Ok(())
 }
 
+/// `--device gpu`: the GPU cases beside the CPU's (`crate::gpu::bench`).
+#[cfg(feature = "gpu")]
+fn gpu_suite(a: &BenchArgs) -> CliResult {
+    let gpu = crate::gpu::Gpu::new().map_err(|e| CliError::fail(format!("--device gpu: {e}")))?;
+    if !a.json {
+        outln!("GPU: {}", gpu.describe());
+        outln!("{:<40}{:>14}{:>10}{:>10}", "case", "us per batch", "GFLOP/s", "speedup");
+    }
+    crate::gpu::bench::run_suite(&gpu, a.rounds, &a.case, |m| {
+        if a.json {
+            outln!("{}", m.to_json());
+        } else {
+            let speedup = m.speedup.map_or(String::new(), |s| format!("{s:.2}x"));
+            outln!("{:<40}{:>14.3}{:>10.2}{:>10}", m.name, m.us_per_batch, m.gflops, speedup);
+        }
+    })
+    .map_err(CliError::fail)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_suite(_: &BenchArgs) -> CliResult {
+    Err(CliError::bad(
+        "--device gpu: this neurite was built without the `gpu` feature (cargo run --release --features gpu -- bench --device gpu)",
+    ))
+}
+
 /// Runs `neurite bench`: the standard suite without a model, else the one model given.
 pub fn run(a: &BenchArgs) -> CliResult {
     if a.threads == 0 || a.threads > 256 {
         return Err(CliError::bad("--threads must be 1 to 256"));
     }
     crate::dynamic::threads::set_threads(a.threads);
+    match a.device.as_str() {
+        "cpu" => {}
+        "gpu" if a.source.model.is_none() && a.source.layers.is_none() => {
+            if a.rounds == 0 {
+                return Err(CliError::bad("--rounds must be at least 1"));
+            }
+            return gpu_suite(a);
+        }
+        "gpu" => {
+            return Err(CliError::bad(
+                "--device gpu runs the standard GPU cases; it takes no --model or --layers",
+            ))
+        }
+        other => return Err(CliError::bad(format!("--device is cpu or gpu, not '{other}'"))),
+    }
     if a.source.model.is_none() && a.source.layers.is_none() {
         return suite(a);
     }

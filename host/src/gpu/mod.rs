@@ -13,6 +13,7 @@
 //! so results agree within a tolerance (stated in `tests/tests/gpu.rs`), not in bits
 //! (DESIGN.md's numerics contract). `docs/GPU.md` describes the design.
 
+pub mod bench;
 mod context;
 mod kernels;
 mod layers;

@@ -393,6 +393,22 @@ impl<'g> GpuTrainer<'g> {
         Ok(read[0].iter().sum::<f32>() / count as f32)
     }
 
+    /// One training step on a batch, submitted without waiting or reading anything back
+    /// (benchmarks; [`GpuTrainer::wait`] waits for the steps submitted).
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuTrainer::epoch`]'s checks of the rows and targets.
+    pub fn step(&mut self, xs: &[&[f32]], targets: &[Target<'_>]) -> Result<(), Error> {
+        let loss = self.loss.clone();
+        loss.with(|l| self.run_batch(l, xs, targets, 0, true))
+    }
+
+    /// Blocks until every submitted step has run.
+    pub fn wait(&self) {
+        self.gpu.wait();
+    }
+
     /// Forward, loss and backward of one batch without an update: `(batch loss, model
     /// output rows, gradients of every tensor)`, read back (for tests and checks).
     pub fn gradients(

@@ -26,9 +26,9 @@ struct Matmul {
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
 
-// [TK][TILE]: tile_a[kk * TILE + i], tile_b[kk * TILE + j]
-var<workgroup> tile_a: array<f32, 1024>;
-var<workgroup> tile_b: array<f32, 1024>;
+// [TK][TILE] as vec4s: element (kk, i) is tile_a[kk * 16 + i / 4][i % 4]
+var<workgroup> tile_a: array<vec4<f32>, 512>;
+var<workgroup> tile_b: array<vec4<f32>, 512>;
 
 fn load_a(i: u32, kk: u32, base: u32, k_end: u32) -> f32 {
     if (i >= p.m || kk >= k_end) {
@@ -50,6 +50,23 @@ fn load_b(kk: u32, j: u32, base: u32, k_end: u32) -> f32 {
     return b[base + kk * p.ldb + j];
 }
 
+fn store(i: u32, j0: u32, base: u32, v: vec4<f32>) {
+    if (i >= p.m) {
+        return;
+    }
+    for (var q = 0u; q < 4u; q++) {
+        let j = j0 + q;
+        if (j < p.n) {
+            let at = base + i * p.ldc + j;
+            if ((p.flags & 4u) != 0u) {
+                c[at] = c[at] + v[q];
+            } else {
+                c[at] = v[q];
+            }
+        }
+    }
+}
+
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     var base_a = p.off_a + wg.z * p.stride_a;
@@ -68,13 +85,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let t = lid.y * 16u + lid.x;
     let trans_a = (p.flags & 1u) != 0u;
     let trans_b = (p.flags & 2u) != 0u;
-    var acc: array<f32, 16>;
-    for (var e = 0u; e < 16u; e++) {
-        acc[e] = 0.0;
-    }
+    // rows lid.y * 4 + 0..3 of the tile, each 4 columns lid.x * 4 + 0..3
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var k0 = k_begin; k0 < k_end; k0 += TK) {
-        // 1024 values of each tile, 4 per invocation, read along the stored rows
-        for (var r = 0u; r < 4u; r++) {
+        // TK * TILE values of each tile, read along the stored rows
+        for (var r = 0u; r < TK * TILE / 256u; r++) {
             let e = t + r * 256u;
             var i = e / TK;
             var kk = e % TK;
@@ -82,43 +100,30 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
                 i = e % TILE;
                 kk = e / TILE;
             }
-            tile_a[kk * TILE + i] = load_a(row0 + i, k0 + kk, base_a, k_end);
+            tile_a[kk * 16u + i / 4u][i % 4u] = load_a(row0 + i, k0 + kk, base_a, k_end);
             var j = e % TILE;
             var kb = e / TILE;
             if (trans_b) {
                 j = e / TK;
                 kb = e % TK;
             }
-            tile_b[kb * TILE + j] = load_b(k0 + kb, col0 + j, base_b, k_end);
+            tile_b[kb * 16u + j / 4u][j % 4u] = load_b(k0 + kb, col0 + j, base_b, k_end);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
-            var fa: array<f32, 4>;
-            var fb: array<f32, 4>;
-            for (var r = 0u; r < 4u; r++) {
-                fa[r] = tile_a[kk * TILE + lid.y * 4u + r];
-                fb[r] = tile_b[kk * TILE + lid.x * 4u + r];
-            }
-            for (var r = 0u; r < 4u; r++) {
-                for (var q = 0u; q < 4u; q++) {
-                    acc[r * 4u + q] = acc[r * 4u + q] + fa[r] * fb[q];
-                }
-            }
+            let fa = tile_a[kk * 16u + lid.y];
+            let fb = tile_b[kk * 16u + lid.x];
+            acc0 = acc0 + fa.x * fb;
+            acc1 = acc1 + fa.y * fb;
+            acc2 = acc2 + fa.z * fb;
+            acc3 = acc3 + fa.w * fb;
         }
         workgroupBarrier();
     }
-    for (var r = 0u; r < 4u; r++) {
-        let i = row0 + lid.y * 4u + r;
-        for (var q = 0u; q < 4u; q++) {
-            let j = col0 + lid.x * 4u + q;
-            if (i < p.m && j < p.n) {
-                let at = base_c + i * p.ldc + j;
-                if ((p.flags & 4u) != 0u) {
-                    c[at] = c[at] + acc[r * 4u + q];
-                } else {
-                    c[at] = acc[r * 4u + q];
-                }
-            }
-        }
-    }
+    let i0 = row0 + lid.y * 4u;
+    let j0 = col0 + lid.x * 4u;
+    store(i0, j0, base_c, acc0);
+    store(i0 + 1u, j0, base_c, acc1);
+    store(i0 + 2u, j0, base_c, acc2);
+    store(i0 + 3u, j0, base_c, acc3);
 }
