@@ -13,25 +13,33 @@ use std::sync::OnceLock;
 /// crate's tests).
 pub fn neurite_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // target/<profile>/deps/<test binary>
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
-        // target/debug is the `dev` profile; any other directory is its profile's name
-        // (`release`, or `mutants` under cargo-mutants).
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev",
-            Some(name) => name,
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "neurite-host", "--bin", "neurite"]);
-        cmd.args(["--profile", profile]);
-        let status = cmd.status().expect("run cargo build for the neurite binary");
-        assert!(status.success(), "building the neurite binary failed");
-        profile_dir.join(format!("neurite{}", std::env::consts::EXE_SUFFIX))
-    })
-    .clone()
+    BIN.get_or_init(|| build_neurite(&[])).clone()
+}
+
+/// The `neurite` binary built with the `gpu` feature (`tests/tests/gpu.rs`; the same path as
+/// [`neurite_bin`]'s, so a test process uses one or the other).
+pub fn neurite_gpu_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build_neurite(&["--features", "gpu"])).clone()
+}
+
+fn build_neurite(extra: &[&str]) -> PathBuf {
+    // target/<profile>/deps/<test binary>
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+    // target/debug is the `dev` profile; any other directory is its profile's name
+    // (`release`, or `mutants` under cargo-mutants).
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(name) => name,
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "neurite-host", "--bin", "neurite"]);
+    cmd.args(["--profile", profile]).args(extra);
+    let status = cmd.status().expect("run cargo build for the neurite binary");
+    assert!(status.success(), "building the neurite binary failed");
+    profile_dir.join(format!("neurite{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Runs the `neurite` binary with `args`, expects exit status `code` with one stderr line

@@ -1234,3 +1234,33 @@ fn two_threads_train_the_same_model_file() {
         None,
     );
 }
+
+/// A build without the `gpu` feature (`neurite_bin`'s): `train --device gpu` says so and trains on
+/// the CPU; `--device auto` the same; a device name it does not know is bad input; `bench
+/// --device gpu` explains how to build it.
+#[test]
+fn device_gpu_without_the_feature_falls_back_to_the_cpu() {
+    let digits = data("digits.csv");
+    let d = digits.to_str().unwrap();
+    for device in ["gpu", "auto"] {
+        let out = neurite()
+            .args(["train", "--data", d, "--epochs", "1", "--json", "--device", device])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let j = json_tail(&out.stdout);
+        let reason = j["device"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("cpu: no GPU: this neurite was built without the `gpu` feature"),
+            "{reason}"
+        );
+    }
+    let out = neurite().args(["train", "--data", d, "--device", "tpu"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--device is cpu, gpu or auto, not 'tpu'")
+    );
+    let out = neurite().args(["bench", "--device", "gpu"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built without the `gpu` feature"));
+}

@@ -379,3 +379,103 @@ fn digits_trains_on_the_gpu_to_the_cpu_accuracy() {
         }
     }
 }
+
+fn neurite_gpu() -> assert_cmd::Command {
+    assert_cmd::Command::new(neurite_tests::neurite_gpu_bin())
+}
+
+fn digits() -> String {
+    neurite_host::data::shipped_data_dir().join("digits.csv").display().to_string()
+}
+
+fn json_tail(stdout: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default()).expect("a JSON line")
+}
+
+/// `neurite train --device gpu|auto` (the binary built with the feature): gpu trains there
+/// and says on which adapter; auto says why it chose the CPU (a software adapter); a model
+/// the GPU cannot run is refused with the layer named, exit status 2.
+#[test]
+fn cli_trains_on_the_device_it_names() {
+    let Some(_gpu) = gpu() else { return };
+    let args = ["train", "--data", &digits(), "--epochs", "2", "--seed", "1", "--json"];
+    let out = neurite_gpu().args(args).args(["--device", "gpu"]).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = json_tail(&out.stdout);
+    assert!(j["device"].as_str().is_some_and(|d| d.starts_with("gpu: ")), "{j}");
+    assert!(j["test_accuracy"].as_f64().is_some_and(|a| a > 0.9), "{j}");
+    let out = neurite_gpu().args(args).args(["--device", "auto"]).output().expect("runs");
+    let j = json_tail(&out.stdout);
+    let reason = j["device"].as_str().unwrap_or_default();
+    let gpu = Gpu::new().expect("adapter");
+    if gpu.is_software() {
+        assert!(
+            reason.starts_with("cpu (auto): the GPU adapter found") && reason.contains("software"),
+            "{reason}"
+        );
+    } else {
+        // the demo MLP's batch of 32 is far below the multiply-accumulates where a GPU gains
+        assert!(reason.contains("multiply-accumulates per batch"), "{reason}");
+    }
+    let out = neurite_gpu()
+        .args(args)
+        .args(["--device", "gpu", "--layers", "dense(16),layernorm,dense(10)"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--device gpu: layer 2 (layernorm) has no GPU kernel"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// No Vulkan driver (the loader pointed at none): `--device gpu` says so and trains on the
+/// CPU, never a panic; `bench --device gpu` fails with the same message.
+#[test]
+fn without_an_adapter_the_cli_says_so_and_uses_the_cpu() {
+    let none = [
+        ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+        ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+    ];
+    let args = ["train", "--data", &digits(), "--epochs", "1", "--json", "--device", "gpu"];
+    let out = neurite_gpu().args(args).envs(none).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = json_tail(&out.stdout);
+    let reason = j["device"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("cpu: no GPU: no Vulkan GPU adapter"), "{reason}");
+    assert!(reason.contains("mesa-vulkan-drivers"), "{reason}");
+    let out = neurite_gpu().args(["bench", "--device", "gpu"]).envs(none).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--device gpu: no Vulkan GPU adapter") && !err.contains("panicked"),
+        "{err}"
+    );
+}
+
+/// `neurite bench --device gpu --json`: for each batch the CPU's step and the GPU's, the
+/// GPU's with its device and its speedup over the CPU's (the ratio of the two times).
+#[test]
+fn bench_reports_gpu_and_cpu_side_by_side() {
+    let Some(_gpu) = gpu() else { return };
+    let out = neurite_gpu()
+        .args(["bench", "--device", "gpu", "--json", "--rounds", "1", "--case", "b64"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["name"], "mlp-512-512-512-10-b64-train-adam");
+    assert_eq!(lines[1]["name"], "mlp-512-512-512-10-b64-train-adam-gpu");
+    let (cpu, gpu) = (
+        lines[0]["us_per_batch"].as_f64().unwrap_or(0.0),
+        lines[1]["us_per_batch"].as_f64().unwrap_or(0.0),
+    );
+    assert!(cpu > 0.0 && gpu > 0.0);
+    let speedup = lines[1]["speedup"].as_f64().unwrap_or(0.0);
+    assert!((speedup - cpu / gpu).abs() <= 1e-9 * speedup, "{speedup} vs {cpu}/{gpu}");
+    assert!(lines[1]["device"].as_str().is_some_and(|d| d.starts_with("gpu: ")));
+}
