@@ -85,9 +85,9 @@ impl GpuSlot {
 /// Runs epochs on the CPU or the GPU.
 #[derive(Debug)]
 pub(crate) enum Engine<'g> {
-    Cpu(DynTrainer),
+    Cpu(Box<DynTrainer>),
     #[cfg(feature = "gpu")]
-    Gpu(crate::gpu::GpuTrainer<'g>),
+    Gpu(Box<crate::gpu::GpuTrainer<'g>>),
     #[cfg(not(feature = "gpu"))]
     #[allow(dead_code)]
     Never(std::marker::PhantomData<&'g ()>),
@@ -115,7 +115,7 @@ pub(crate) fn engine<'g>(
     let cpu = |reason: String| {
         let mut t = DynTrainer::new(model);
         t.dropout_rng = Some(Rng::new(cfg.seed ^ 0x5eed_d00d));
-        Ok((Engine::Cpu(t), Placement { gpu: false, reason }))
+        Ok((Engine::Cpu(Box::new(t)), Placement { gpu: false, reason }))
     };
     match cfg.device {
         Device::Cpu => return cpu("cpu (--device cpu)".into()),
@@ -142,7 +142,7 @@ pub(crate) fn engine<'g>(
                 "cpu (auto): {batch_macs} multiply-accumulates per batch, below the {AUTO_MIN_MACS} where the GPU gains"
             )),
             (_, Ok(t)) => Ok((
-                Engine::Gpu(t),
+                Engine::Gpu(Box::new(t)),
                 Placement { gpu: true, reason: format!("gpu: {}", gpu.describe()) },
             )),
         };

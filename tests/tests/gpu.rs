@@ -100,7 +100,8 @@ fn compare(
     let lens: Vec<usize> = m.tensors().iter().map(|t| t.len()).collect();
     let opt = DynOptimizer::Sgd(SgdConfig::new(0.1)).build(&lens).expect("optimiser");
     let mut g = GpuTrainer::new(gpu, &m, loss, &opt, rows).expect("lowered");
-    let (gl, gout, ggrads) = g.gradients(&x, &ts).expect("gpu batch");
+    let got = g.gradients(&x, &ts).expect("gpu batch");
+    let (gl, gout, ggrads) = (got.loss, got.output, got.grads);
     let mut cpu = DynTrainer::new(&m);
     let (cl, cout, cgrads) = loss.with(|l| {
         cpu.begin();

@@ -61,7 +61,7 @@ impl Gpu {
         }))
         .map_err(|e| GpuUnavailable(format!("{}: cannot open the device: {e}", info.name)))?;
         let kernels = Kernels::new(&device);
-        let max_binding = u64::from(limits.max_storage_buffer_binding_size);
+        let max_binding = limits.max_storage_buffer_binding_size;
         Ok(Self { device, queue, kernels, info, max_binding })
     }
 

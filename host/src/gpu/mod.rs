@@ -21,4 +21,4 @@ mod trainer;
 
 pub use context::{Gpu, GpuUnavailable};
 pub use layers::GPU_LAYERS;
-pub use trainer::GpuTrainer;
+pub use trainer::{BatchGradients, GpuTrainer};

@@ -16,6 +16,17 @@ use std::collections::HashMap;
 /// No batch of the epoch has failed (step.wgsl's `OK`).
 const OK: u32 = u32::MAX;
 
+/// One batch's results from [`GpuTrainer::gradients`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchGradients {
+    /// The batch loss (mean reduction).
+    pub loss: f32,
+    /// The model's output rows.
+    pub output: Vec<f32>,
+    /// The gradient of every tensor, in the model's order.
+    pub grads: Vec<Vec<f32>>,
+}
+
 /// A model being trained on the GPU.
 pub struct GpuTrainer<'g> {
     gpu: &'g Gpu,
@@ -126,7 +137,7 @@ impl<'g> GpuTrainer<'g> {
         if (largest * 4) as u64 > gpu.max_binding_bytes() {
             return Err(format!(
                 "a batch of {max_batch} needs a GPU buffer of {} MiB; this adapter binds at most {} MiB (use a smaller --batch)",
-                largest * 4 >> 20,
+                (largest * 4) >> 20,
                 gpu.max_binding_bytes() >> 20
             ));
         }
@@ -409,13 +420,13 @@ impl<'g> GpuTrainer<'g> {
         self.gpu.wait();
     }
 
-    /// Forward, loss and backward of one batch without an update: `(batch loss, model
-    /// output rows, gradients of every tensor)`, read back (for tests and checks).
+    /// Forward, loss and backward of one batch without an update, read back (for tests and
+    /// checks).
     pub fn gradients(
         &mut self,
         xs: &[&[f32]],
         targets: &[Target<'_>],
-    ) -> Result<(f32, Vec<f32>, Vec<Vec<f32>>), Error> {
+    ) -> Result<BatchGradients, Error> {
         self.gpu.queue.write_buffer(&self.status, 0, &OK.to_le_bytes());
         let loss = self.loss.clone();
         loss.with(|l| self.run_batch(l, xs, targets, 0, false))?;
@@ -423,9 +434,9 @@ impl<'g> GpuTrainer<'g> {
             vec![(&self.history, 1), (&self.acts[self.layers.len()], xs.len() * self.outputs)];
         wanted.extend(self.grads.iter().zip(&self.tensor_lens).map(|(g, &n)| (g, n)));
         let mut read = self.gpu.read(&wanted).into_iter();
-        let value = read.next().map_or(f32::NAN, |h| h[0]);
+        let loss = read.next().map_or(f32::NAN, |h| h[0]);
         let output = read.next().unwrap_or_default();
-        Ok((value, output, read.collect()))
+        Ok(BatchGradients { loss, output, grads: read.collect() })
     }
 
     /// Copies the trained tensors (and the optimiser's state and step count) back.
