@@ -14,6 +14,15 @@ traffic; `--peak-gflops` overrides it).
     python3 benches/compare_pytorch.py [--neurite target/release/neurite] [--rounds 7]
 
 Without --neurite it builds and runs `cargo run --release -p neurite-host -- bench --json`.
+
+--gpu compares the GPU path instead: `neurite bench --device gpu --json` (a binary built with
+`--features gpu`; one Adam training step of the MLP 512-512-512-10 at batches 64, 256 and
+1024, with the CPU's step beside it) against PyTorch on CUDA when `torch.cuda.is_available()`
+(the same step, timed with `torch.cuda.synchronize()` after each round), and prints the
+issue's targets: the GPU step at least 10x the CPU's at batch 1024, and within 2x of
+PyTorch CUDA's time on the same card.
+
+    python3 benches/compare_pytorch.py --gpu [--neurite target/release/neurite]
 """
 
 import argparse
@@ -60,6 +69,79 @@ def time_us(fn, rounds):
         times.append((time.perf_counter() - t) * 1e6 / per_round)
     times.sort()
     return times[len(times) // 2]
+
+
+def time_cuda_us(torch, fn, rounds):
+    """time_us for CUDA work: rounds of about 50 ms, each ended by a synchronize."""
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    per_round = max(3, int(0.05 / ((time.perf_counter() - start) / 3)))
+    times = []
+    for _ in range(max(1, rounds)):
+        t = time.perf_counter()
+        for _ in range(per_round):
+            fn()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t) * 1e6 / per_round)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def torch_cuda_step_us(torch, case, rounds):
+    """One Adam step of the case's MLP on CUDA, or None without CUDA."""
+    if not torch.cuda.is_available():
+        return None
+    dev = torch.device("cuda")
+    model, sample = torch_model(torch, case["shape"])
+    model = model.to(dev)
+    batch = case["batch"]
+    x = torch.randn(batch, *sample, device=dev)
+    y = torch.arange(batch, device=dev) % case["shape"][-1]
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    return time_cuda_us(torch, step, rounds)
+
+
+def gpu_main(args, torch, cmd):
+    out = subprocess.run(cmd + ["bench", "--device", "gpu", "--json", "--rounds", str(args.rounds)],
+                         check=True, capture_output=True, text=True).stdout
+    cases = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    gpu_cases = [c for c in cases if c.get("device")]
+    if gpu_cases:
+        print(f"neurite's {gpu_cases[0]['device']}; PyTorch {torch.__version__}"
+              f"{' on ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else ' (no CUDA)'}")
+    print(f"{'case':<42}{'CPU us':>12}{'GPU us':>12}{'GPU/CPU':>9}{'CUDA us':>12}{'CUDA/GPU':>10}  target")
+    missed = []
+    cpu_us = {c["name"]: c["us_per_batch"] for c in cases if not c.get("device")}
+    for case in gpu_cases:
+        cpu = cpu_us.get(case["name"][: -len("-gpu")])
+        ours = case["us_per_batch"]
+        theirs = torch_cuda_step_us(torch, case, args.rounds)
+        verdicts = []
+        if case["batch"] == 1024:
+            met = case["speedup"] >= 10.0
+            verdicts.append(f"GPU >= 10x CPU {'met' if met else 'MISSED'}")
+            if not met:
+                missed.append(case["name"] + " (10x the CPU)")
+        if theirs is not None:
+            met = theirs / ours >= 0.5
+            verdicts.append(f"within 2x of CUDA {'met' if met else 'MISSED'}")
+            if not met:
+                missed.append(case["name"] + " (2x of CUDA)")
+        cuda = f"{theirs:>12.1f}{theirs / ours:>10.2f}" if theirs is not None else f"{'-':>12}{'-':>10}"
+        print(f"{case['name']:<42}{cpu:>12.1f}{ours:>12.1f}{case['speedup']:>9.2f}{cuda}  {'; '.join(verdicts)}")
+    print("every target met" if not missed else f"targets missed: {', '.join(missed)}")
 
 
 def torch_model(torch, shape):
@@ -113,6 +195,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--neurite", help="the neurite binary (default: cargo run --release)")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--gpu", action="store_true",
+                        help="compare `neurite bench --device gpu` with PyTorch on CUDA")
     parser.add_argument("--peak-gflops", type=float, default=None,
                         help="one core's peak GFLOP/s for separate multiply and add (default: measured)")
     args = parser.parse_args()
@@ -125,7 +209,10 @@ def main():
     if args.neurite:
         cmd = [args.neurite]
     else:
-        cmd = ["cargo", "run", "--quiet", "--release", "-p", "neurite-host", "--"]
+        cmd = ["cargo", "run", "--quiet", "--release", "-p", "neurite-host"]
+        cmd += (["--features", "gpu"] if args.gpu else []) + ["--"]
+    if args.gpu:
+        return gpu_main(args, torch, cmd)
     out = subprocess.run(cmd + ["bench", "--json", "--rounds", str(args.rounds)], check=True,
                          capture_output=True, text=True).stdout
     cases = [json.loads(line) for line in out.splitlines() if line.startswith("{")]

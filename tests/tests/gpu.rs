@@ -480,3 +480,17 @@ fn bench_reports_gpu_and_cpu_side_by_side() {
     assert!((speedup - cpu / gpu).abs() <= 1e-9 * speedup, "{speedup} vs {cpu}/{gpu}");
     assert!(lines[1]["device"].as_str().is_some_and(|d| d.starts_with("gpu: ")));
 }
+
+/// The adapter in words (what `--device` reports): its name and backend, software or not.
+#[test]
+fn the_adapter_is_described() {
+    let Some(gpu) = gpu() else { return };
+    let text = gpu.describe();
+    assert!(text.contains("(Vulkan, "), "{text}");
+    assert!(format!("{gpu:?}").contains(&text));
+    // lavapipe's adapter is llvmpipe, a software one; a hardware GPU's name is its own
+    assert_eq!(gpu.is_software(), text.starts_with("llvmpipe"), "{text}");
+    assert_eq!(gpu.is_software(), text.contains("software, on the CPU"), "{text}");
+    let none = neurite_host::gpu::GpuUnavailable("no Vulkan GPU adapter".into());
+    assert_eq!(none.to_string(), "no Vulkan GPU adapter");
+}
