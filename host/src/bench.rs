@@ -226,6 +226,19 @@ impl TrainStep {
     }
 }
 
+/// An MLP's layer widths as JSON (`[512, 512, 512, 10]`): its input, then each dense
+/// layer's outputs (a measurement's `shape`).
+pub fn widths(model: &DynModel) -> serde_json::Value {
+    let mut widths = vec![model.inputs()];
+    widths.extend(
+        model
+            .inference_layers()
+            .filter(|l| l.kind().name == "dense")
+            .map(|l| l.output_shape().iter().product::<usize>()),
+    );
+    serde_json::json!(widths)
+}
+
 /// Runs every case of the suite whose name contains `filter` (`rounds` timing rounds each),
 /// calling `report` as each finishes.
 pub fn run_suite(rounds: usize, filter: &str, mut report: impl FnMut(&Measurement)) {
@@ -233,14 +246,7 @@ pub fn run_suite(rounds: usize, filter: &str, mut report: impl FnMut(&Measuremen
     for case in &MODELS {
         let model = build(case);
         let shape = if case.name.starts_with("mlp") {
-            let mut widths = vec![model.inputs()];
-            widths.extend(
-                model
-                    .inference_layers()
-                    .filter(|l| l.kind().name == "dense")
-                    .map(|l| l.output_shape().iter().product::<usize>()),
-            );
-            serde_json::json!(widths)
+            widths(&model)
         } else {
             serde_json::json!(case.name)
         };

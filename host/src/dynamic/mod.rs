@@ -22,7 +22,7 @@ pub mod registry;
 pub mod simd;
 mod spec;
 pub mod threads;
-mod train;
+pub mod train;
 
 pub use attrs::{Attr, Attrs};
 pub use loss::DynLoss;

@@ -154,17 +154,8 @@ impl DynTrainer {
         rng: Option<&mut Rng>,
         mut before_step: impl FnMut(&mut [Vec<f32>], &[&[f32]]),
     ) -> Result<f32, Error> {
+        let order = epoch_order(xs.len(), targets.len(), batch_size, rng)?;
         let n = xs.len();
-        if targets.len() != n {
-            return Err(Error::LengthMismatch { expected: n, found: targets.len() });
-        }
-        if n == 0 || batch_size == 0 {
-            return Err(Error::Empty);
-        }
-        let mut order: Vec<usize> = (0..n).collect();
-        if let Some(rng) = rng {
-            rng.shuffle(&mut order);
-        }
         let (mut total, mut batches) = (0.0, 0u32);
         let outputs = model.outputs();
         let mut bx: Vec<&[f32]> = Vec::with_capacity(batch_size.min(n));
@@ -190,4 +181,26 @@ impl DynTrainer {
         }
         Ok(total / batches as f32)
     }
+}
+
+/// The order of an epoch's rows: `0..rows`, shuffled by `rng` when given (the draws every
+/// engine's epoch makes: the CPU's [`DynTrainer::epoch`] and the GPU's). `Err` when the
+/// targets are not one per row, or there are no rows or a zero batch size.
+pub fn epoch_order(
+    rows: usize,
+    targets: usize,
+    batch_size: usize,
+    rng: Option<&mut Rng>,
+) -> Result<Vec<usize>, Error> {
+    if targets != rows {
+        return Err(Error::LengthMismatch { expected: rows, found: targets });
+    }
+    if rows == 0 || batch_size == 0 {
+        return Err(Error::Empty);
+    }
+    let mut order: Vec<usize> = (0..rows).collect();
+    if let Some(rng) = rng {
+        rng.shuffle(&mut order);
+    }
+    Ok(order)
 }

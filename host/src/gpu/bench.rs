@@ -6,9 +6,8 @@
 //! back, each round ended by one wait, as training runs them.
 
 use super::{Gpu, GpuTrainer};
-use crate::bench::{
-    batch_data, build, optimizer, time_pipelined_us, time_us, Measurement, TrainStep,
-};
+use crate::bench::{batch_data, build, optimizer, time_pipelined_us, time_us, widths};
+use crate::bench::{Measurement, TrainStep};
 use crate::bench::{ModelCase, MODELS};
 use crate::dynamic::DynLoss;
 use neurite::loss::Target;
@@ -37,14 +36,7 @@ pub fn run_suite(
     let case = case();
     let model = build(case);
     let flops = 3.0 * 2.0 * model.macs() as f64;
-    let mut widths = vec![model.inputs()];
-    widths.extend(
-        model
-            .inference_layers()
-            .filter(|l| l.kind().name == "dense")
-            .map(|l| l.output_shape().iter().product::<usize>()),
-    );
-    let shape = serde_json::json!(widths);
+    let shape = widths(&model);
     for batch in BATCHES {
         let name = format!("{}-b{batch}-train-adam", case.name);
         if !name.contains(filter) && !format!("{name}-gpu").contains(filter) {

@@ -6,6 +6,7 @@
 use super::context::Gpu;
 use super::kernels::{submit, Dispatch};
 use super::layers::{self, GpuLayer, LayerBuffers, Lowered};
+use crate::dynamic::train::epoch_order;
 use crate::dynamic::{DynLoss, DynModel, DynOptimizer, DynOptimizerState};
 use neurite::loss::{Batch, Loss, Reduction, Target};
 use neurite::optim::adam::AdamStep;
@@ -366,17 +367,8 @@ impl<'g> GpuTrainer<'g> {
         batch_size: usize,
         rng: Option<&mut Rng>,
     ) -> Result<f32, Error> {
+        let order = epoch_order(xs.len(), targets.len(), batch_size, rng)?;
         let n = xs.len();
-        if targets.len() != n {
-            return Err(Error::LengthMismatch { expected: n, found: targets.len() });
-        }
-        if n == 0 || batch_size == 0 {
-            return Err(Error::Empty);
-        }
-        let mut order: Vec<usize> = (0..n).collect();
-        if let Some(rng) = rng {
-            rng.shuffle(&mut order);
-        }
         let count = n.div_ceil(batch_size);
         if count > self.history_len {
             self.history = self.gpu.zeros(count, "loss history");
