@@ -172,7 +172,15 @@ fn every_gpu_loss_matches_the_cpu() {
         DynLoss::Mae,
         DynLoss::Huber(0.7),
         DynLoss::BceWithLogits(None),
+        DynLoss::BceWithLogits(Some(vec![2.0, 0.5, 1.0, 3.0])),
+        DynLoss::BceWithLogits(Some(vec![1.5])),
         DynLoss::Quantile(0.3),
+        DynLoss::Tukey(1.2),
+        DynLoss::Barron(1.0, 0.8),
+        DynLoss::Barron(0.0, 1.1),
+        DynLoss::Barron(2.0, 0.9),
+        DynLoss::Barron(-4.0, 0.7),
+        DynLoss::Barron(f32::NEG_INFINITY, 1.3),
     ] {
         let spec =
             if matches!(loss, DynLoss::Nll(_)) { "dense(4),log_softmax" } else { "dense(4)" };
@@ -223,6 +231,8 @@ fn unsupported_models_are_refused_with_a_reason() {
     assert!(e.contains("groups > 1"), "{e}");
     let m = model("dense(3)", &[5], 1);
     let e = GpuTrainer::new(&gpu, &m, &DynLoss::Dice(1.0), &opt(&m), 8).expect_err("dice");
+    assert!(e.contains("has no GPU kernel") && e.contains("cross_entropy"), "{e}");
+    let e = GpuTrainer::new(&gpu, &m, &DynLoss::Focal(2.0, 0.25), &opt(&m), 8).expect_err("focal");
     assert!(e.contains("has no GPU kernel") && e.contains("cross_entropy"), "{e}");
 }
 

@@ -33,7 +33,9 @@ pub struct GpuTrainer<'g> {
     gpu: &'g Gpu,
     layers: Vec<GpuLayer>,
     loss: DynLoss,
-    loss_kind: (u32, f32),
+    loss_kind: (u32, f32, f32),
+    /// Entries of the loss's weights (0: none).
+    loss_weights: usize,
     optimizer: DynOptimizer,
     /// Steps taken.
     steps: u32,
@@ -68,19 +70,22 @@ impl std::fmt::Debug for GpuTrainer<'_> {
     }
 }
 
-/// The loss's kind number in loss.wgsl and its option, or why the GPU cannot compute it.
-fn loss_kind(loss: &DynLoss) -> Result<(u32, f32), String> {
+/// The loss's kind number in loss.wgsl, its options and its weights (class weights or
+/// `pos_weight`), or why the GPU cannot compute it.
+fn loss_kind(loss: &DynLoss) -> Result<(u32, f32, f32, Option<&[f32]>), String> {
     Ok(match loss {
-        DynLoss::CrossEntropy(_, smoothing) => (0, *smoothing),
-        DynLoss::Nll(_) => (1, 0.0),
-        DynLoss::Mse => (2, 0.0),
-        DynLoss::Mae => (3, 0.0),
-        DynLoss::Huber(delta) => (4, *delta),
-        DynLoss::BceWithLogits(None) => (5, 0.0),
-        DynLoss::Quantile(tau) => (6, *tau),
+        DynLoss::CrossEntropy(w, smoothing) => (0, *smoothing, 0.0, w.as_deref()),
+        DynLoss::Nll(w) => (1, 0.0, 0.0, w.as_deref()),
+        DynLoss::Mse => (2, 0.0, 0.0, None),
+        DynLoss::Mae => (3, 0.0, 0.0, None),
+        DynLoss::Huber(delta) => (4, *delta, 0.0, None),
+        DynLoss::BceWithLogits(pos_weight) => (5, 0.0, 0.0, pos_weight.as_deref()),
+        DynLoss::Quantile(tau) => (6, *tau, 0.0, None),
+        DynLoss::Tukey(c) => (7, *c, 0.0, None),
+        DynLoss::Barron(alpha, c) => (8, *alpha, *c, None),
         other => {
             return Err(format!(
-                "the loss {other:?} has no GPU kernel: the GPU computes cross_entropy (class weights, label smoothing), nll, mse, mae, huber, bce_with_logits (without pos_weight) and quantile"
+                "the loss {other:?} has no GPU kernel: the GPU computes cross_entropy (class weights, label smoothing), nll, mse, mae, huber, bce_with_logits, quantile, tukey and barron"
             ))
         }
     })
@@ -127,7 +132,8 @@ impl<'g> GpuTrainer<'g> {
         max_batch: usize,
     ) -> Result<Self, String> {
         let layers = layers::lower(model)?;
-        let loss_kind = loss_kind(loss)?;
+        let (kind, a, b, weights) = loss_kind(loss)?;
+        let weights = weights.map(<[f32]>::to_vec).unwrap_or_default();
         let max_batch = max_batch.max(1);
         let tensors = model.tensors();
         let tensor_lens: Vec<usize> = tensors.iter().map(|t| t.len()).collect();
@@ -180,15 +186,12 @@ impl<'g> GpuTrainer<'g> {
             })
             .collect();
         let outputs = model.outputs();
-        let weights = match loss {
-            DynLoss::CrossEntropy(Some(w), _) | DynLoss::Nll(Some(w)) => w.clone(),
-            _ => Vec::new(),
-        };
         Ok(Self {
             gpu,
             layers,
             loss: loss.clone(),
-            loss_kind,
+            loss_kind: (kind, a, b),
+            loss_weights: weights.len(),
             optimizer: optimizer.kind.clone(),
             steps: optimizer.steps,
             max_batch,
@@ -236,12 +239,18 @@ impl<'g> GpuTrainer<'g> {
         for (i, l) in self.layers.iter().enumerate() {
             plan.extend(layers::forward(gpu, l, &buffers(i), rows));
         }
-        let weighted = u32::from(matches!(
-            &self.loss,
-            DynLoss::CrossEntropy(Some(_), _) | DynLoss::Nll(Some(_))
-        ));
-        let (kind, a) = self.loss_kind;
-        let words = [rows as u32, self.outputs as u32, kind, weighted, a.to_bits(), 0, 0, 0];
+        let weighted = u32::from(self.loss_weights > 0);
+        let (kind, a, b) = self.loss_kind;
+        let words = [
+            rows as u32,
+            self.outputs as u32,
+            kind,
+            weighted,
+            a.to_bits(),
+            b.to_bits(),
+            self.loss_weights as u32,
+            0,
+        ];
         plan.push(gpu.loss_per_sample(
             words,
             &self.acts[n_layers],

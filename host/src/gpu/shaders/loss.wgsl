@@ -3,7 +3,8 @@
 // adds the rows' losses into the epoch's history and flags a non-finite batch. The
 // formulas are the core's (`core/src/loss/`). `kind`: 0 cross-entropy (class weights,
 // label smoothing `a`), 1 NLL (class weights), 2 MSE, 3 MAE, 4 Huber (delta `a`),
-// 5 BCE with logits, 6 quantile (tau `a`).
+// 5 BCE with logits (`pos_weight` in `weight`: one per output, or one for all), 6 quantile
+// (tau `a`), 7 Tukey (c `a`), 8 Barron (alpha `a`, c `b`).
 
 struct LossP {
     rows: u32,
@@ -12,9 +13,10 @@ struct LossP {
     // 1: class weights in `weight`
     weighted: u32,
     a: f32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
+    b: f32,
+    // entries of `weight` (BCE's pos_weight: 1 or k)
+    weights: u32,
+    pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: LossP;
@@ -61,8 +63,18 @@ fn sigmoid(v: f32) -> f32 {
     return e / (1.0 + e);
 }
 
-// (loss, gradient) of one element: prediction x, target t
-fn element(x: f32, t: f32) -> vec2<f32> {
+fn pos_weight(c: u32) -> f32 {
+    if (p.weighted == 0u) {
+        return 1.0;
+    }
+    if (p.weights == 1u) {
+        return weight[0];
+    }
+    return weight[c];
+}
+
+// (loss, gradient) of element c: prediction x, target t
+fn element(c: u32, x: f32, t: f32) -> vec2<f32> {
     let d = x - t;
     switch p.kind {
         case 2u: { return vec2<f32>(d * d, 2.0 * d); }
@@ -74,8 +86,39 @@ fn element(x: f32, t: f32) -> vec2<f32> {
             return vec2<f32>(p.a * (abs(d) - 0.5 * p.a), p.a * sign_of(d));
         }
         case 5u: {
+            let pw = pos_weight(c);
             let softplus_neg = log1p_s(exp(-abs(x))) + max(-x, 0.0);
-            return vec2<f32>((1.0 - t) * x + softplus_neg, sigmoid(x) - t);
+            let lw = 1.0 + (pw - 1.0) * t;
+            return vec2<f32>((1.0 - t) * x + lw * softplus_neg, sigmoid(x) * lw - pw * t);
+        }
+        case 7u: {
+            let r = t - x;
+            let c2_6 = p.a * p.a / 6.0;
+            if (abs(r) <= p.a) {
+                let u = r / p.a;
+                let w = 1.0 - u * u;
+                return vec2<f32>(c2_6 * (1.0 - w * w * w), -r * w * w);
+            }
+            return vec2<f32>(c2_6, 0.0);
+        }
+        case 8u: {
+            let z = d / p.b;
+            let z2 = z * z;
+            var rho: vec2<f32>;
+            if (p.a == 2.0) {
+                rho = vec2<f32>(0.5 * z2, z);
+            } else if (p.a == 0.0) {
+                let q = 0.5 * z2 + 1.0;
+                rho = vec2<f32>(log(q), z / q);
+            } else if (p.a < -3.4e38) {
+                let e = exp(-0.5 * z2);
+                rho = vec2<f32>(1.0 - e, z * e);
+            } else {
+                let bb = abs(p.a - 2.0);
+                let q = z2 / bb + 1.0;
+                rho = vec2<f32>(bb / p.a * (pow(q, 0.5 * p.a) - 1.0), z * pow(q, 0.5 * p.a - 1.0));
+            }
+            return vec2<f32>(rho.x, rho.y / p.b);
         }
         default: {
             let r = t - x;
@@ -132,7 +175,7 @@ fn per_sample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         loss = -wy * out[base + y];
     } else {
         for (var c = 0u; c < p.k; c++) {
-            let lg = element(out[base + c], targets[base + c]);
+            let lg = element(c, out[base + c], targets[base + c]);
             loss += lg.x;
             dout[base + c] = lg.y * step.scale;
         }
