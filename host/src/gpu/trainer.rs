@@ -33,9 +33,7 @@ pub struct GpuTrainer<'g> {
     gpu: &'g Gpu,
     layers: Vec<GpuLayer>,
     loss: DynLoss,
-    loss_kind: (u32, f32, f32),
-    /// Entries of the loss's weights (0: none).
-    loss_weights: usize,
+    gpu_loss: GpuLoss,
     optimizer: DynOptimizer,
     /// Steps taken.
     steps: u32,
@@ -70,25 +68,36 @@ impl std::fmt::Debug for GpuTrainer<'_> {
     }
 }
 
-/// The loss's kind number in loss.wgsl, its options and its weights (class weights or
-/// `pos_weight`), or why the GPU cannot compute it.
-fn loss_kind(loss: &DynLoss) -> Result<(u32, f32, f32, Option<&[f32]>), String> {
-    Ok(match loss {
-        DynLoss::CrossEntropy(w, smoothing) => (0, *smoothing, 0.0, w.as_deref()),
-        DynLoss::Nll(w) => (1, 0.0, 0.0, w.as_deref()),
-        DynLoss::Mse => (2, 0.0, 0.0, None),
-        DynLoss::Mae => (3, 0.0, 0.0, None),
-        DynLoss::Huber(delta) => (4, *delta, 0.0, None),
-        DynLoss::BceWithLogits(pos_weight) => (5, 0.0, 0.0, pos_weight.as_deref()),
-        DynLoss::Quantile(tau) => (6, *tau, 0.0, None),
-        DynLoss::Tukey(c) => (7, *c, 0.0, None),
-        DynLoss::Barron(alpha, c) => (8, *alpha, *c, None),
+/// A loss as loss.wgsl computes it.
+#[derive(Clone, Debug, PartialEq)]
+struct GpuLoss {
+    /// loss.wgsl's kind number.
+    kind: u32,
+    /// Its options (`a`, `b` in the shader).
+    options: [f32; 2],
+    /// Class weights or `pos_weight` (empty: none).
+    weights: Vec<f32>,
+}
+
+/// The loss as loss.wgsl computes it, or why the GPU cannot.
+fn gpu_loss(loss: &DynLoss) -> Result<GpuLoss, String> {
+    let (kind, options, weights) = match loss {
+        DynLoss::CrossEntropy(w, smoothing) => (0, [*smoothing, 0.0], w.as_deref()),
+        DynLoss::Nll(w) => (1, [0.0; 2], w.as_deref()),
+        DynLoss::Mse => (2, [0.0; 2], None),
+        DynLoss::Mae => (3, [0.0; 2], None),
+        DynLoss::Huber(delta) => (4, [*delta, 0.0], None),
+        DynLoss::BceWithLogits(pos_weight) => (5, [0.0; 2], pos_weight.as_deref()),
+        DynLoss::Quantile(tau) => (6, [*tau, 0.0], None),
+        DynLoss::Tukey(c) => (7, [*c, 0.0], None),
+        DynLoss::Barron(alpha, c) => (8, [*alpha, *c], None),
         other => {
             return Err(format!(
                 "the loss {other:?} has no GPU kernel: the GPU computes cross_entropy (class weights, label smoothing), nll, mse, mae, huber, bce_with_logits, quantile, tukey and barron"
             ))
         }
-    })
+    };
+    Ok(GpuLoss { kind, options, weights: weights.map(<[f32]>::to_vec).unwrap_or_default() })
 }
 
 /// The optimiser's words of optim.wgsl's `Opt` (without `n`).
@@ -132,8 +141,7 @@ impl<'g> GpuTrainer<'g> {
         max_batch: usize,
     ) -> Result<Self, String> {
         let layers = layers::lower(model)?;
-        let (kind, a, b, weights) = loss_kind(loss)?;
-        let weights = weights.map(<[f32]>::to_vec).unwrap_or_default();
+        let gpu_loss = gpu_loss(loss)?;
         let max_batch = max_batch.max(1);
         let tensors = model.tensors();
         let tensor_lens: Vec<usize> = tensors.iter().map(|t| t.len()).collect();
@@ -190,8 +198,8 @@ impl<'g> GpuTrainer<'g> {
             gpu,
             layers,
             loss: loss.clone(),
-            loss_kind: (kind, a, b),
-            loss_weights: weights.len(),
+            class_weight: gpu.upload(&gpu_loss.weights, "class weights"),
+            gpu_loss,
             optimizer: optimizer.kind.clone(),
             steps: optimizer.steps,
             max_batch,
@@ -205,7 +213,6 @@ impl<'g> GpuTrainer<'g> {
             dacts,
             scratch,
             target: gpu.zeros(outputs * max_batch, "targets"),
-            class_weight: gpu.upload(&weights, "class weights"),
             sample_loss: gpu.zeros(max_batch, "sample losses"),
             step: gpu.uniform(&[0; 8]),
             status: gpu.upload(&[f32::from_bits(OK)], "status"),
@@ -239,16 +246,15 @@ impl<'g> GpuTrainer<'g> {
         for (i, l) in self.layers.iter().enumerate() {
             plan.extend(layers::forward(gpu, l, &buffers(i), rows));
         }
-        let weighted = u32::from(self.loss_weights > 0);
-        let (kind, a, b) = self.loss_kind;
+        let GpuLoss { kind, options: [a, b], ref weights } = self.gpu_loss;
         let words = [
             rows as u32,
             self.outputs as u32,
             kind,
-            weighted,
+            u32::from(!weights.is_empty()),
             a.to_bits(),
             b.to_bits(),
-            self.loss_weights as u32,
+            weights.len() as u32,
             0,
         ];
         plan.push(gpu.loss_per_sample(
