@@ -147,6 +147,8 @@ fn dense_layers_match_the_cpu() {
     check(&gpu, "dense(19),relu,dense(5)", &[37], &ce, 13, TOLERANCE);
     check(&gpu, "dense(70),tanh,dense(130),dense(3)", &[130], &ce, 67, TOLERANCE);
     check(&gpu, "dense(1)", &[1], &DynLoss::Mse, 1, TOLERANCE);
+    // dense on the last axis of [T, F] samples: batch x T rows
+    check(&gpu, "dense(6),relu,dense(2),flatten,dense(3)", &[4, 5], &ce, 11, TOLERANCE);
     // a long k and a small weight gradient: the multiply split into parts of k, then summed
     check(&gpu, "dense(5),relu,dense(3)", &[7], &ce, 600, TOLERANCE);
 }
