@@ -215,6 +215,10 @@ fn every_gpu_loss_matches_the_cpu() {
     for spec in ["dense(6),softmax,dense(4)", "dense(3),log_softmax,dense(4)"] {
         check(&gpu, spec, &[5], &DynLoss::CrossEntropy(None, 0.0), 17, TOLERANCE);
     }
+    // over the last axis of [T, F] samples: batch x T rows
+    for spec in ["dense(6),softmax,flatten,dense(4)", "dense(3),log_softmax,flatten,dense(4)"] {
+        check(&gpu, spec, &[3, 5], &DynLoss::CrossEntropy(None, 0.0), 9, TOLERANCE);
+    }
 }
 
 /// Convolutions (im2col, the batched matrix multiply, col2im, the permuted bias sums) with
@@ -270,6 +274,9 @@ fn unsupported_models_are_refused_with_a_reason() {
     let ce = DynLoss::CrossEntropy(None, 0.0);
     let m = model("dense(8),layernorm,dense(3)", &[5], 1);
     let e = GpuTrainer::new(&gpu, &m, &ce, &opt(&m), 8).expect_err("layernorm");
+    let ok = model("dense(8),relu,dense(3)", &[5], 1);
+    let t = GpuTrainer::new(&gpu, &ok, &ce, &opt(&ok), 8).expect("lowered");
+    assert!(format!("{t:?}").starts_with("GpuTrainer { layers: [GpuLayer { lowered: Dense"));
     assert!(e.contains("layer 2 (layernorm) has no GPU kernel"), "{e}");
     let m = model("conv2d(4,3,groups=2),flatten,dense(3)", &[2, 5, 5], 1);
     let e = GpuTrainer::new(&gpu, &m, &ce, &opt(&m), 8).expect_err("groups");
@@ -322,8 +329,9 @@ fn every_optimizer_matches_the_cpu() {
     }
 }
 
-/// `epochs` epochs of `opt` on 30 random rows (batches of `batch`, the last one short) on
-/// the GPU and on the CPU from the same weights and shuffles: the largest relative
+/// `epochs` epochs of `opt` on 30 random rows (batches of `batch`, the last one short; the
+/// rate halved after the first epoch) on the GPU and on the CPU from the same weights and
+/// shuffles: the largest relative
 /// differences of the tensors and of the optimiser state.
 fn train_both(
     gpu: &Gpu,
@@ -346,7 +354,13 @@ fn train_both(
     let mut g = GpuTrainer::new(gpu, &gpu_model, &loss, &gpu_opt, batch).expect("lowered");
     let mut cpu = DynTrainer::new(&cpu_model);
     let (mut r1, mut r2) = (Rng::new(5), Rng::new(5));
-    for _ in 0..epochs {
+    for epoch in 0..epochs {
+        // a schedule: the rate halves after the first epoch
+        if epoch == 1 {
+            let lr = cpu_opt.lr() * 0.5;
+            cpu_opt.set_lr(lr);
+            g.set_lr(lr);
+        }
         let cl = loss.with(|l| {
             cpu.epoch(
                 &mut cpu_model,
