@@ -277,6 +277,17 @@ fn unsupported_models_are_refused_with_a_reason() {
     let ok = model("dense(8),relu,dense(3)", &[5], 1);
     let t = GpuTrainer::new(&gpu, &ok, &ce, &opt(&ok), 8).expect("lowered");
     assert!(format!("{t:?}").starts_with("GpuTrainer { layers: [GpuLayer { lowered: Dense"));
+    // batches larger than the buffers, targets not one per row: errors, nothing run
+    let mut t = t;
+    let row = [0.5f32; 5];
+    let rows: Vec<&[f32]> = vec![&row; 9];
+    let ts: Vec<Target<'_>> = vec![Target::Class(1); 9];
+    let too_many = neurite::Error::LengthMismatch { expected: 8, found: 9 };
+    assert_eq!(t.gradients(&rows, &ts).err(), Some(too_many));
+    assert_eq!(t.epoch(&rows, &ts, 9, None).err(), Some(too_many));
+    let short = neurite::Error::LengthMismatch { expected: 8, found: 7 };
+    assert_eq!(t.gradients(&rows[..8], &ts[..7]).err(), Some(short));
+    assert_eq!(t.gradients(&[], &[]).err(), Some(neurite::Error::Empty));
     assert!(e.contains("layer 2 (layernorm) has no GPU kernel"), "{e}");
     let m = model("conv2d(4,3,groups=2),flatten,dense(3)", &[2, 5, 5], 1);
     let e = GpuTrainer::new(&gpu, &m, &ce, &opt(&m), 8).expect_err("groups");

@@ -307,11 +307,12 @@ impl<'g> GpuTrainer<'g> {
         if rows == 0 {
             return Err(Error::Empty);
         }
-        if rows > self.max_batch || targets.len() != rows {
-            return Err(Error::LengthMismatch {
-                expected: rows.min(self.max_batch),
-                found: targets.len(),
-            });
+        if rows > self.max_batch {
+            // the buffers hold `max_batch` rows
+            return Err(Error::LengthMismatch { expected: self.max_batch, found: rows });
+        }
+        if targets.len() != rows {
+            return Err(Error::LengthMismatch { expected: rows, found: targets.len() });
         }
         let mut x = Vec::with_capacity(rows * self.inputs);
         let mut t = Vec::with_capacity(rows * self.outputs);
