@@ -288,6 +288,16 @@ fn unsupported_models_are_refused_with_a_reason() {
     let short = neurite::Error::LengthMismatch { expected: 8, found: 7 };
     assert_eq!(t.gradients(&rows[..8], &ts[..7]).err(), Some(short));
     assert_eq!(t.gradients(&[], &[]).err(), Some(neurite::Error::Empty));
+    assert_eq!(t.epoch(&[], &[], 4, None).err(), Some(neurite::Error::Empty));
+    assert_eq!(t.epoch(&rows[..8], &ts[..8], 0, None).err(), Some(neurite::Error::Empty));
+    // a bad target in the second batch: the epoch stops there and names it
+    let mut bad = ts[..8].to_vec();
+    bad[5] = Target::Class(3);
+    assert_eq!(
+        t.epoch(&rows[..8], &bad, 3, None).err(),
+        Some(neurite::Error::ClassOutOfRange { class: 3, classes: 3 })
+    );
+    assert_eq!(t.epoch_batch, (2, 3));
     assert!(e.contains("layer 2 (layernorm) has no GPU kernel"), "{e}");
     let m = model("conv2d(4,3,groups=2),flatten,dense(3)", &[2, 5, 5], 1);
     let e = GpuTrainer::new(&gpu, &m, &ce, &opt(&m), 8).expect_err("groups");
@@ -573,4 +583,29 @@ fn the_adapter_is_described() {
     assert_eq!(gpu.is_software(), text.contains("software, on the CPU"), "{text}");
     let none = neurite_host::gpu::GpuUnavailable("no Vulkan GPU adapter".into());
     assert_eq!(none.to_string(), "no Vulkan GPU adapter");
+}
+
+/// `GpuTrainer::step` (what `bench --device gpu` times) is one training step: the weights
+/// after it are those of a one-batch epoch.
+#[test]
+fn a_step_is_a_one_batch_epoch() {
+    let Some(gpu) = gpu() else { return };
+    let m = model("dense(7),relu,dense(3)", &[4], 5);
+    let mut rng = Rng::new(2);
+    let xs: Vec<Vec<f32>> = (0..6).map(|_| random(4, &mut rng)).collect();
+    let x: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
+    let ts: Vec<Target<'_>> = (0..6).map(|i| Target::Class(i % 3)).collect();
+    let lens: Vec<usize> = m.tensors().iter().map(|t| t.len()).collect();
+    let opt = DynOptimizer::Adam(AdamConfig::adam(0.01), false).build(&lens).expect("optimiser");
+    let ce = DynLoss::CrossEntropy(None, 0.0);
+    let (mut stepped, mut epoch) = (m.clone(), m.clone());
+    let mut a = GpuTrainer::new(&gpu, &m, &ce, &opt, 6).expect("lowered");
+    a.step(&x, &ts).expect("step");
+    a.wait();
+    a.download(&mut stepped, None);
+    let mut b = GpuTrainer::new(&gpu, &m, &ce, &opt, 6).expect("lowered");
+    b.epoch(&x, &ts, 6, None).expect("epoch");
+    b.download(&mut epoch, None);
+    assert_ne!(stepped.tensors(), m.tensors(), "the step changed the weights");
+    assert_eq!(stepped.tensors(), epoch.tensors());
 }
