@@ -86,6 +86,7 @@ pub mod optim;
 pub mod params;
 pub mod perceptron;
 pub mod quant;
+pub mod rl;
 pub mod rng;
 pub mod train;
 

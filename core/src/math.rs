@@ -108,10 +108,16 @@ pub fn sqrt_f64(x: f64) -> f64 {
     libm::sqrt(x)
 }
 
-/// Cosine (Box-Muller sampling).
+/// Cosine (Box-Muller sampling, the cart-pole's dynamics).
 #[inline]
 pub fn cos(x: f32) -> f32 {
     libm::cosf(x)
+}
+
+/// Sine (the cart-pole's dynamics).
+#[inline]
+pub fn sin(x: f32) -> f32 {
+    libm::sinf(x)
 }
 
 /// |x|.

@@ -1,0 +1,9 @@
+//! Reinforcement learning on the core's layers (the seed's deep Q-learning): the classic
+//! cart-pole environment and a fixed-size replay buffer, both `no_std` and allocation-free,
+//! so the same agent trains on the host and on a microcontroller with the same bits.
+
+pub mod cartpole;
+pub mod replay;
+
+pub use cartpole::{CartPole, CartPoleState};
+pub use replay::{ReplayBuffer, Transition};
