@@ -3,7 +3,9 @@
 //! so the same agent trains on the host and on a microcontroller with the same bits.
 
 pub mod cartpole;
+pub mod dqn;
 pub mod replay;
 
 pub use cartpole::{CartPole, CartPoleState};
+pub use dqn::{Dqn, DqnConfig};
 pub use replay::{ReplayBuffer, Transition};

@@ -1,0 +1,148 @@
+//! Deep Q-learning (Mnih et al. 2015): a Q-network `M` mapping an `S`-value observation to
+//! `A` action values, a target network (a copy refreshed every `target_every` steps),
+//! experience replay (`ReplayBuffer<N, S>`), epsilon-greedy exploration decaying linearly.
+//!
+//! Each training step draws `batch` transitions, sets the target of the action taken to
+//! `r + gamma max_a' Q_target(s', a')` (just `r` at a terminal step) and every other output
+//! to the network's own value (so only the taken action's error has a gradient), and takes
+//! one optimiser step on the Huber loss (PyTorch's `SmoothL1Loss`, DQN's usual choice),
+//! mean over the batch. Everything is in fixed-size buffers: the agent fits a
+//! microcontroller's RAM known at compile time, and trains to the same bits there.
+
+use super::replay::{ReplayBuffer, Transition};
+use crate::error::Error;
+use crate::layer::Layer;
+use crate::loss::{Huber, Reduction, Target};
+use crate::optim::Optimizer;
+use crate::rng::Rng;
+use crate::train::Trainer;
+
+/// The agent's hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DqnConfig {
+    /// Discount factor.
+    pub gamma: f32,
+    /// Exploration rate at the start, and after `epsilon_steps` environment steps.
+    pub epsilon: (f32, f32),
+    /// Environment steps over which epsilon decays linearly.
+    pub epsilon_steps: u32,
+    /// Transitions per training step.
+    pub batch: usize,
+    /// Environment steps before training starts (the buffer fills with exploration).
+    pub warmup: usize,
+    /// Training steps between target-network refreshes.
+    pub target_every: u32,
+}
+
+impl DqnConfig {
+    /// The cart-pole recipe this project's tests and examples use.
+    pub const CARTPOLE: Self = Self {
+        gamma: 0.99,
+        epsilon: (1.0, 0.02),
+        epsilon_steps: 10_000,
+        batch: 32,
+        warmup: 1_000,
+        target_every: 250,
+    };
+}
+
+/// A DQN agent: Q-network `M` (input `[f32; S]`, output `[f32; A]`), optimiser `O`, replay
+/// buffer of `N` transitions.
+pub struct Dqn<M: Layer, O, const N: usize, const S: usize> {
+    /// The Q-network being trained.
+    pub q: M,
+    /// The target network.
+    pub target: M,
+    /// Its optimiser.
+    pub opt: O,
+    /// Hyper-parameters.
+    pub config: DqnConfig,
+    /// Experience.
+    pub replay: ReplayBuffer<N, S>,
+    trainer: Trainer<M>,
+    /// Environment steps observed.
+    pub steps: u32,
+    /// Training steps taken.
+    pub updates: u32,
+}
+
+impl<M, O, const N: usize, const S: usize, const A: usize> Dqn<M, O, N, S>
+where
+    M: Layer<Input = [f32; S], Output = [f32; A]> + Clone,
+    O: Optimizer<M::Grads>,
+{
+    /// An agent whose Q-network starts as `q` (the target a copy of it).
+    pub fn new(q: M, opt: O, config: DqnConfig) -> Self {
+        Self {
+            target: q.clone(),
+            q,
+            opt,
+            config,
+            replay: ReplayBuffer::new(),
+            trainer: Trainer::new(),
+            steps: 0,
+            updates: 0,
+        }
+    }
+
+    /// The exploration rate now.
+    pub fn epsilon(&self) -> f32 {
+        let (start, end) = self.config.epsilon;
+        let t = (self.steps as f32 / self.config.epsilon_steps.max(1) as f32).min(1.0);
+        start + (end - start) * t
+    }
+
+    /// The greedy action: the largest Q-value (the first of equal ones).
+    pub fn greedy(&self, state: &[f32; S]) -> usize {
+        let mut out = [0.0; A];
+        self.q.forward(state, &mut out);
+        crate::kernel::reduce::argmax(&out)
+    }
+
+    /// Epsilon-greedy: a uniform random action with probability [`Dqn::epsilon`] (one
+    /// `rng.uniform` draw, then one `rng.below` if exploring), else the greedy one.
+    pub fn act(&self, state: &[f32; S], rng: &mut Rng) -> usize {
+        if rng.uniform() < self.epsilon() {
+            rng.below(A)
+        } else {
+            self.greedy(state)
+        }
+    }
+
+    /// Records a transition and, after the warm-up, takes one training step; returns the
+    /// step's batch loss, if one was taken.
+    pub fn observe(&mut self, t: Transition<S>, rng: &mut Rng) -> Result<Option<f32>, Error> {
+        self.replay.push(t);
+        self.steps = self.steps.saturating_add(1);
+        if self.replay.len() < self.config.warmup.max(self.config.batch) {
+            return Ok(None);
+        }
+        self.train_step(rng).map(Some)
+    }
+
+    /// One training step on `config.batch` transitions drawn from the replay buffer.
+    pub fn train_step(&mut self, rng: &mut Rng) -> Result<f32, Error> {
+        let loss = Huber { delta: 1.0 };
+        self.trainer.begin();
+        for _ in 0..self.config.batch {
+            let Some(t) = self.replay.sample(rng).copied() else {
+                return Err(Error::Empty);
+            };
+            let mut next = [0.0; A];
+            self.target.forward(&t.next, &mut next);
+            let best = next.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let y = if t.done { t.reward } else { t.reward + self.config.gamma * best };
+            let mut wanted = [0.0; A];
+            self.q.forward(&t.state, &mut wanted);
+            wanted[usize::from(t.action).min(A - 1)] = y;
+            self.trainer.accumulate(&self.q, &loss, &t.state, Target::Values(&wanted))?;
+        }
+        let (value, _) = self.trainer.finish(&loss, Reduction::Mean)?;
+        self.opt.step(&mut self.q, &self.trainer.grads);
+        self.updates = self.updates.saturating_add(1);
+        if self.updates % self.config.target_every.max(1) == 0 {
+            self.target = self.q.clone();
+        }
+        Ok(value)
+    }
+}
