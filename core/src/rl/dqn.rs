@@ -140,9 +140,139 @@ where
         let (value, _) = self.trainer.finish(&loss, Reduction::Mean)?;
         self.opt.step(&mut self.q, &self.trainer.grads);
         self.updates = self.updates.saturating_add(1);
-        if self.updates % self.config.target_every.max(1) == 0 {
+        if self.updates.is_multiple_of(self.config.target_every.max(1)) {
             self.target = self.q.clone();
         }
         Ok(value)
     }
+}
+
+impl<M, O, const N: usize> Dqn<M, O, N, 4>
+where
+    M: Layer<Input = [f32; 4], Output = [f32; 2]> + Clone,
+    O: Optimizer<M::Grads>,
+{
+    /// One cart-pole episode from a reset drawn from `rng`, acting epsilon-greedily and
+    /// learning from every step ([`Dqn::observe`]); returns the episode's return.
+    pub fn train_cartpole_episode(&mut self, rng: &mut Rng) -> Result<f32, Error> {
+        let mut env = super::CartPole::reset(rng);
+        let mut total = 0.0;
+        loop {
+            let state = env.state;
+            let action = self.act(&state, rng);
+            let r = env.step(action);
+            total += r.reward;
+            let done = r.terminated;
+            self.observe(
+                Transition { state, action: action as u8, reward: r.reward, next: r.state, done },
+                rng,
+            )?;
+            if r.terminated || r.truncated {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The greedy policy's return on one cart-pole episode from a reset drawn from `rng`
+    /// (no learning).
+    pub fn cartpole_return(&self, rng: &mut Rng) -> f32 {
+        let mut env = super::CartPole::reset(rng);
+        let mut total = 0.0;
+        loop {
+            let r = env.step(self.greedy(&env.state));
+            total += r.reward;
+            if r.terminated || r.truncated {
+                return total;
+            }
+        }
+    }
+}
+
+/// Trains `agent` on cart-pole episode after episode until the mean return of the last 100
+/// reaches `goal` or `max_steps` environment steps have passed; `on_episode(index, return)`
+/// sees each. Returns the episodes run. The loop the example, the test and the firmware share.
+pub fn train_cartpole<M, O, const N: usize>(
+    agent: &mut Dqn<M, O, N, 4>,
+    rng: &mut Rng,
+    goal: f32,
+    max_steps: u32,
+    mut on_episode: impl FnMut(usize, f32),
+) -> Result<usize, Error>
+where
+    M: Layer<Input = [f32; 4], Output = [f32; 2]> + Clone,
+    O: Optimizer<M::Grads>,
+{
+    // the last 100 returns, in a ring
+    let mut last = [0.0f32; 100];
+    let mut episodes = 0;
+    while agent.steps < max_steps {
+        let r = agent.train_cartpole_episode(rng)?;
+        last[episodes % 100] = r;
+        episodes += 1;
+        on_episode(episodes, r);
+        if episodes >= 100 && last.iter().sum::<f32>() / 100.0 >= goal {
+            break;
+        }
+    }
+    Ok(episodes)
+}
+
+/// The cart-pole agent of the example, the test and the firmware: a 4-64-64-2 ReLU
+/// Q-network (PyTorch's default initialisation), Adam, `N` transitions of replay.
+pub type CartPoleQ = crate::Seq![
+    crate::layer::Dense<4, 64>,
+    crate::layer::Act<crate::activation::Relu, 64>,
+    crate::layer::Dense<64, 64>,
+    crate::layer::Act<crate::activation::Relu, 64>,
+    crate::layer::Dense<64, 2>
+];
+
+/// What [`cartpole_run`] reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CartPoleRun {
+    /// Training episodes run.
+    pub episodes: usize,
+    /// Environment steps and training steps taken.
+    pub steps: u32,
+    /// Training steps taken.
+    pub updates: u32,
+    /// Mean return of the last 100 training episodes.
+    pub last_100: f32,
+    /// The greedy policy's mean return over 100 new episodes (resets from `Rng::new(99)`).
+    pub greedy: f32,
+}
+
+/// The standard run: a [`CartPoleQ`] agent (initialised from `Rng::new(init_seed)`, Adam
+/// with rate `lr`, [`DqnConfig::CARTPOLE`], `REPLAY` transitions) trained with
+/// [`train_cartpole`] (episodes and exploration from `Rng::new(env_seed)`) to a mean of 195
+/// or `max_steps`, then scored greedily. Not generic, so it is compiled (and optimised)
+/// in this crate whoever calls it.
+pub fn cartpole_run(
+    init_seed: u64,
+    env_seed: u64,
+    lr: f32,
+    max_steps: u32,
+    on_episode: &mut dyn FnMut(usize, f32),
+) -> Result<CartPoleRun, Error> {
+    const REPLAY: usize = 10_000;
+    type Opt = crate::optim::Adam<<CartPoleQ as Layer>::Grads>;
+    let mut q = CartPoleQ::DEFAULT;
+    q.init(&crate::init::LayerInit::TORCH_DEFAULT, &mut Rng::new(init_seed));
+    let opt = Opt::new(crate::optim::AdamConfig::adam(lr))?;
+    let mut agent: Dqn<CartPoleQ, Opt, REPLAY, 4> = Dqn::new(q, opt, DqnConfig::CARTPOLE);
+    let mut rng = Rng::new(env_seed);
+    let mut last = [0.0f32; 100];
+    let episodes = train_cartpole(&mut agent, &mut rng, 195.0, max_steps, |i, r| {
+        last[(i - 1) % 100] = r;
+        on_episode(i, r);
+    })?;
+    let mut eval = Rng::new(99);
+    let greedy = (0..100).map(|_| agent.cartpole_return(&mut eval)).sum::<f32>() / 100.0;
+    Ok(CartPoleRun {
+        episodes,
+        steps: agent.steps,
+        updates: agent.updates,
+        last_100: last.iter().sum::<f32>() / 100.0,
+        greedy,
+    })
 }

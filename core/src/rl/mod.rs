@@ -7,5 +7,5 @@ pub mod dqn;
 pub mod replay;
 
 pub use cartpole::{CartPole, CartPoleState};
-pub use dqn::{Dqn, DqnConfig};
+pub use dqn::{cartpole_run, train_cartpole, CartPoleQ, CartPoleRun, Dqn, DqnConfig};
 pub use replay::{ReplayBuffer, Transition};
