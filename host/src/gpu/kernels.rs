@@ -303,27 +303,19 @@ impl Gpu {
             ..*mm
         };
         let mn = mm.m * mm.n;
-        vec![self.matmul(&split, a, b, partial), self.sum_few(mn, parts, 1, mn, partial, c)]
+        vec![
+            self.matmul(&split, a, b, partial),
+            self.sum(SumKernel::Few, mn, parts, 1, mn, partial, c),
+        ]
     }
 
-    /// `out[i] = sum_j src[i * stride_out + j * stride_in]` for `i < outs`, one invocation per
-    /// output (a few `j`).
-    pub(crate) fn sum_few(
-        &self,
-        outs: usize,
-        count: usize,
-        stride_out: usize,
-        stride_in: usize,
-        src: &wgpu::Buffer,
-        out: &wgpu::Buffer,
-    ) -> Dispatch {
-        let words = [outs as u32, count as u32, stride_out as u32, stride_in as u32];
-        self.dispatch(&self.kernels.sum_few, &words, &[(1, src), (2, out)], per_value(outs, 256))
-    }
-
-    /// `out[i] = sum_j src[i * stride_out + j * stride_in]`, `i < outs`, `j < count`.
+    /// `out[i] = sum_j src[i * stride_out + j * stride_in]` for `i < outs`, `j < count`:
+    /// one workgroup per output with a tree ([`SumKernel::Tree`]), or one invocation per
+    /// output summing in order ([`SumKernel::Few`], a few `j`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn sum(
         &self,
+        which: SumKernel,
         outs: usize,
         count: usize,
         stride_out: usize,
@@ -332,7 +324,11 @@ impl Gpu {
         out: &wgpu::Buffer,
     ) -> Dispatch {
         let words = [outs as u32, count as u32, stride_out as u32, stride_in as u32];
-        self.dispatch(&self.kernels.sum, &words, &[(1, src), (2, out)], grid(outs))
+        let (pipeline, groups) = match which {
+            SumKernel::Tree => (&self.kernels.sum, grid(outs)),
+            SumKernel::Few => (&self.kernels.sum_few, per_value(outs, 256)),
+        };
+        self.dispatch(pipeline, &words, &[(1, src), (2, out)], groups)
     }
 
     /// One of conv.wgsl's kernels over `words[15]` values.
@@ -428,6 +424,13 @@ impl Gpu {
         let buffers = [(1, param), (2, grad), (3, s0), (4, s1), (5, s2), (6, step), (7, status)];
         self.dispatch(&self.kernels.update, &words, &buffers, per_value(n, 256))
     }
+}
+
+/// sum.wgsl's entry points.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SumKernel {
+    Tree,
+    Few,
 }
 
 /// conv.wgsl's entry points.

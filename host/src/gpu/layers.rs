@@ -7,7 +7,7 @@
 //! with `dY'` = `dY` permuted to `[O][B*P]`. Pooling and activations element by element.
 
 use super::context::Gpu;
-use super::kernels::{k_splits, ConvKernel, Dispatch, Matmul, PoolKernel};
+use super::kernels::{k_splits, ConvKernel, Dispatch, Matmul, PoolKernel, SumKernel};
 use crate::dynamic::layers::activation::Activation;
 use crate::dynamic::layers::conv::Conv;
 use crate::dynamic::layers::pool::Pool;
@@ -262,7 +262,7 @@ pub(crate) fn backward(
             let splits = k_splits(outs, ins, rows);
             d.extend(gpu.matmul_split(&dw, splits, [b.dy, b.x, &b.grads[t], &b.scratch[0]]));
             if bias {
-                d.push(gpu.sum(outs, rows, 1, outs, b.dy, &b.grads[t + 1]));
+                d.push(gpu.sum(SumKernel::Tree, outs, rows, 1, outs, b.dy, &b.grads[t + 1]));
             }
             if let Some(dx) = b.dx {
                 let mm = Matmul {
@@ -306,7 +306,7 @@ pub(crate) fn backward(
             let splits = k_splits(o, k, columns);
             d.extend(gpu.matmul_split(&dw, splits, [dyt, col, &b.grads[t], &b.scratch[3]]));
             if bias {
-                d.push(gpu.sum(o, columns, columns, 1, dyt, &b.grads[t + 1]));
+                d.push(gpu.sum(SumKernel::Tree, o, columns, columns, 1, dyt, &b.grads[t + 1]));
             }
             if let Some(dx) = b.dx {
                 let mm = Matmul {
