@@ -23,6 +23,7 @@ pub mod cnn;
 #[allow(missing_docs, clippy::all)]
 pub mod cnn_model;
 pub mod digits;
+pub mod dqn;
 pub mod gru;
 pub mod int8_anchors;
 /// The digits CNN in int8 (`neurite export --rust` of `neurite quantize`'s model: packed

@@ -537,3 +537,40 @@ fn inference_and_fine_tuning_reach_no_panic() {
     assert!(panics.is_empty(), "{main} reaches {panics:?}; reached: {seen:?}");
     assert!(seen.len() > 3, "the walk found the calls: {seen:?}");
 }
+
+/// Deep Q-learning trains on the Cortex-M4F (`firmware/src/bin/dqn.rs`): the host's cart-pole
+/// agent with a replay of `DEVICE_REPLAY` transitions learns in QEMU until the last 100
+/// episodes average 195, its greedy policy averages at least 195 over 100 new episodes, and
+/// every figure and the trained Q-network's hash equal the host's run of the same seeds bit
+/// for bit; the whole run's RAM (stack high-water mark, the agent being on the stack, plus
+/// static RAM) stays within `DQN_RAM_BUDGET`.
+#[test]
+fn dqn_trains_in_qemu_to_the_hosts_bits() {
+    use neurite_firmware::dqn::{Agent, DQN_RAM_BUDGET, ENV_SEED, INIT_SEED, LR, MAX_STEPS};
+    let missing = neurite_tests::qemu_tools_missing();
+    if neurite_tests::skip_without_qemu("DQN training in QEMU", &missing) {
+        return;
+    }
+    // the host's run first (about 10 s), then the device's (QEMU's timeout raised: minutes)
+    let opt = neurite::rl::cartpole_adam(LR).expect("Adam");
+    let mut agent: Box<Agent> = Box::new(neurite::rl::cartpole_agent(INIT_SEED, opt));
+    let host = neurite::rl::cartpole_run_device(&mut agent, ENV_SEED, MAX_STEPS, &mut |_, _| {})
+        .expect("host run");
+    let hash = neurite_firmware::parity::hash_params(&agent.q);
+    eprintln!("host: {host:?} {hash:#018x}");
+    assert!(host.last_100 >= 195.0 && host.greedy >= 195.0, "{host:?}");
+
+    let timeout = PathBuf::from("1500");
+    let out =
+        run_ok_with(&["run", "--release", "--bin", "dqn"], &[("NEURITE_QEMU_TIMEOUT", &timeout)]);
+    assert_eq!(field(&out, "parity dqn "), format!("{hash:#018x}"), "the Q-networks differ");
+    assert_eq!(field(&out, "episodes "), host.episodes.to_string());
+    assert_eq!(field(&out, "steps "), host.steps.to_string());
+    assert_eq!(field(&out, "updates "), host.updates.to_string());
+    let bits = |key: &str| field(&out, key).parse::<f32>().expect("a number").to_bits();
+    assert_eq!(bits("last_100 "), host.last_100.to_bits());
+    assert_eq!(bits("greedy "), host.greedy.to_bits());
+    let ram = number(&out, "stack high-water mark ") + number(&out, "static RAM ");
+    assert!(ram <= DQN_RAM_BUDGET as f64, "{ram} bytes of RAM:\n{out}");
+    assert!(out.contains("dqn passed"), "{out}");
+}

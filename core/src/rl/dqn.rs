@@ -242,27 +242,46 @@ pub struct CartPoleRun {
     pub greedy: f32,
 }
 
-/// The standard run: a [`CartPoleQ`] agent (initialised from `Rng::new(init_seed)`, Adam
-/// with rate `lr`, [`DqnConfig::CARTPOLE`], `REPLAY` transitions) trained with
-/// [`train_cartpole`] (episodes and exploration from `Rng::new(env_seed)`) to a mean of 195
-/// or `max_steps`, then scored greedily. Not generic, so it is compiled (and optimised)
-/// in this crate whoever calls it.
-pub fn cartpole_run(
-    init_seed: u64,
+/// The optimiser of [`CartPoleQ`]: Adam.
+pub type CartPoleOpt = crate::optim::Adam<<CartPoleQ as Layer>::Grads>;
+
+/// The cart-pole agent with `N` transitions of replay.
+pub type CartPoleAgent<const N: usize> = Dqn<CartPoleQ, CartPoleOpt, N, 4>;
+
+/// Replay capacity of the host's run ([`cartpole_run`]): 10,000 transitions (400 KB).
+pub const HOST_REPLAY: usize = 10_000;
+
+/// Replay capacity of the device's run ([`cartpole_run_device`]): 2,000 transitions
+/// (80 KB), so that the whole agent fits a microcontroller's RAM.
+pub const DEVICE_REPLAY: usize = 2_000;
+
+/// A [`CartPoleQ`] agent initialised from `Rng::new(init_seed)` (PyTorch's default
+/// initialisation), optimiser `opt` (the runs use Adam at `1e-3`), [`DqnConfig::CARTPOLE`],
+/// `N` transitions of replay. Infallible, so the agent is built in its caller's slot: a
+/// `Result` around it cost the firmware a second copy on the stack (measured).
+pub fn cartpole_agent<const N: usize>(init_seed: u64, opt: CartPoleOpt) -> CartPoleAgent<N> {
+    let mut q = CartPoleQ::DEFAULT;
+    q.init(&crate::init::LayerInit::TORCH_DEFAULT, &mut Rng::new(init_seed));
+    Dqn::new(q, opt, DqnConfig::CARTPOLE)
+}
+
+/// Adam at rate `lr`: the runs' optimiser.
+pub fn cartpole_adam(lr: f32) -> Result<CartPoleOpt, Error> {
+    CartPoleOpt::new(crate::optim::AdamConfig::adam(lr))
+}
+
+/// Trains `agent` with [`train_cartpole`] (episodes and exploration from
+/// `Rng::new(env_seed)`) to a mean of 195 or `max_steps`, then scores its greedy policy over
+/// 100 new episodes (resets from `Rng::new(99)`).
+pub fn cartpole_train_and_score<const N: usize>(
+    agent: &mut CartPoleAgent<N>,
     env_seed: u64,
-    lr: f32,
     max_steps: u32,
     on_episode: &mut dyn FnMut(usize, f32),
 ) -> Result<CartPoleRun, Error> {
-    const REPLAY: usize = 10_000;
-    type Opt = crate::optim::Adam<<CartPoleQ as Layer>::Grads>;
-    let mut q = CartPoleQ::DEFAULT;
-    q.init(&crate::init::LayerInit::TORCH_DEFAULT, &mut Rng::new(init_seed));
-    let opt = Opt::new(crate::optim::AdamConfig::adam(lr))?;
-    let mut agent: Dqn<CartPoleQ, Opt, REPLAY, 4> = Dqn::new(q, opt, DqnConfig::CARTPOLE);
     let mut rng = Rng::new(env_seed);
     let mut last = [0.0f32; 100];
-    let episodes = train_cartpole(&mut agent, &mut rng, 195.0, max_steps, |i, r| {
+    let episodes = train_cartpole(agent, &mut rng, 195.0, max_steps, |i, r| {
         last[(i - 1) % 100] = r;
         on_episode(i, r);
     })?;
@@ -275,4 +294,30 @@ pub fn cartpole_run(
         last_100: last.iter().sum::<f32>() / 100.0,
         greedy,
     })
+}
+
+/// The host's standard run: [`cartpole_agent`] with [`HOST_REPLAY`] transitions, trained and
+/// scored by [`cartpole_train_and_score`]. Not generic, so it is compiled (and optimised) in
+/// this crate whoever calls it.
+pub fn cartpole_run(
+    init_seed: u64,
+    env_seed: u64,
+    lr: f32,
+    max_steps: u32,
+    on_episode: &mut dyn FnMut(usize, f32),
+) -> Result<CartPoleRun, Error> {
+    let mut agent = cartpole_agent::<HOST_REPLAY>(init_seed, cartpole_adam(lr)?);
+    cartpole_train_and_score(&mut agent, env_seed, max_steps, on_episode)
+}
+
+/// [`cartpole_train_and_score`] for the device's agent ([`DEVICE_REPLAY`] transitions,
+/// from [`cartpole_agent`]): what the firmware trains in QEMU, and the host to compare its
+/// bits. Not generic, so it is compiled (and optimised) in this crate whoever calls it.
+pub fn cartpole_run_device(
+    agent: &mut CartPoleAgent<DEVICE_REPLAY>,
+    env_seed: u64,
+    max_steps: u32,
+    on_episode: &mut dyn FnMut(usize, f32),
+) -> Result<CartPoleRun, Error> {
+    cartpole_train_and_score(agent, env_seed, max_steps, on_episode)
 }

@@ -7,5 +7,9 @@ pub mod dqn;
 pub mod replay;
 
 pub use cartpole::{CartPole, CartPoleState};
-pub use dqn::{cartpole_run, train_cartpole, CartPoleQ, CartPoleRun, Dqn, DqnConfig};
+pub use dqn::{
+    cartpole_adam, cartpole_agent, cartpole_run, cartpole_run_device, cartpole_train_and_score,
+    train_cartpole, CartPoleAgent, CartPoleOpt, CartPoleQ, CartPoleRun, Dqn, DqnConfig,
+    DEVICE_REPLAY, HOST_REPLAY,
+};
 pub use replay::{ReplayBuffer, Transition};
