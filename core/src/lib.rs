@@ -106,8 +106,8 @@ pub mod prelude {
         Softmax, Softplus, Step, Swish, Tanh,
     };
     pub use crate::loss::{
-        Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv, Loss, Mae, Mse, Nll,
-        Quantile, Reduction, Target, Tukey,
+        Barron, Bce, BceWithLogits, CrossEntropy, Dice, DiceBceWithLogits, Focal, Huber, KlDiv,
+        Loss, Mae, Mse, Nll, Quantile, Reduction, Target, Tukey,
     };
     pub use crate::optim::{
         Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, Optimizer, OptimizerState, RmsProp,

@@ -26,6 +26,8 @@ pub mod plot;
 pub mod predictor;
 pub mod qat;
 pub mod quantize;
+pub mod shapes;
 pub mod tflite;
+pub mod unet;
 
 pub use dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer};

@@ -124,6 +124,19 @@ def loss_fn(spec):
             return reduce(1 - num / den)
 
         return dice
+    if name == "dice_bce_with_logits":
+        smooth = spec.get("smooth", 1.0)
+
+        def dice_bce(z, t):
+            # neurite's DiceBceWithLogits: per sample, the mean BCE over its elements plus the
+            # soft Dice (squared denominators) of the sigmoid probabilities
+            bce = F.binary_cross_entropy_with_logits(z, t, reduction="none").mean(1)
+            p = torch.sigmoid(z)
+            num = 2 * (p * t).sum(1) + smooth
+            den = (p * p).sum(1) + (t * t).sum(1) + smooth
+            return reduce(bce + 1 - num / den)
+
+        return dice_bce
     if name == "focal":
         gamma, alpha = spec.get("gamma", 2.0), spec.get("alpha", 0.25)
 
@@ -393,6 +406,22 @@ def main():
     for on, o in opts.items():
         make_case(f"optim_{on}_ce", mlp(relu), ce, o, batch(), classes(), steps=5)
         make_case(f"optim_{on}_mse", mlp(tanh), {"name": "mse"}, o, batch(), reg(), steps=4)
+
+    # ---- Dice + BCE on logits (the U-Net's loss), 8 outputs per sample as a tiny mask; a
+    # generator of its own, so the cases above keep their draws
+    g2 = torch.Generator().manual_seed(20261126)
+    mask_mlp = [dense(g2, IN, H), tanh, dense(g2, H, 8)]
+    mask_x = rows(torch.randn(N, IN, generator=g2) * 1.5)
+    mask_t = rows((torch.rand(N, 8, generator=g2) > 0.6).float())
+    make_case("loss_dice_bce_with_logits_adam", mask_mlp, {"name": "dice_bce_with_logits"}, adam, mask_x, mask_t)
+    soft_mlp = [dense(g2, IN, H), {"layer": "relu"}, dense(g2, H, 8)]
+    soft_x = rows(torch.randn(N, IN, generator=g2) * 1.5)
+    soft_mask = rows(torch.rand(N, 8, generator=g2))
+    make_case(
+        "loss_dice_bce_with_logits_sum_smooth_sgd", soft_mlp,
+        {"name": "dice_bce_with_logits", "smooth": 0.1, "reduction": "sum"}, {"name": "sgd", "lr": 0.1},
+        soft_x, soft_mask,
+    )
 
 
 if __name__ == "__main__":

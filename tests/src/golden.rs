@@ -227,7 +227,7 @@ pub fn build_model(spec: &[Value], shape: &[usize]) -> Result<DynModel, String> 
 }
 
 /// The options each loss takes besides `name` and `reduction` (PyTorch's names).
-const LOSS_OPTIONS: [(&str, &[&str]); 15] = [
+const LOSS_OPTIONS: [(&str, &[&str]); 16] = [
     ("mse", &[]),
     ("mae", &[]),
     ("l1", &[]),
@@ -238,6 +238,7 @@ const LOSS_OPTIONS: [(&str, &[&str]); 15] = [
     ("nll", &["weight"]),
     ("kl_div", &["log_target"]),
     ("dice", &["smooth"]),
+    ("dice_bce_with_logits", &["smooth"]),
     ("focal", &["gamma", "alpha"]),
     ("class_balanced", &["beta", "counts"]),
     ("quantile", &["tau"]),
@@ -286,6 +287,7 @@ pub fn build_loss(o: &Obj) -> Result<(DynLoss, Reduction), String> {
         "nll" => DynLoss::Nll(opt_vec(o, "weight")?),
         "kl_div" => DynLoss::KlDiv(get_bool(o, "log_target")?),
         "dice" => DynLoss::Dice(get_f(o, "smooth", 1.0)?),
+        "dice_bce_with_logits" => DynLoss::DiceBceWithLogits(get_f(o, "smooth", 1.0)?),
         "focal" => DynLoss::Focal(get_f(o, "gamma", 2.0)?, get_f(o, "alpha", 0.25)?),
         "class_balanced" => DynLoss::class_balanced(get_f(o, "beta", 0.999)?, &counts()?)
             .map_err(|e| format!("class_balanced: {e}"))?,

@@ -304,14 +304,15 @@ fn typed_optimizers_are_built_in_statics_and_start_at_step_zero() {
 #[test]
 fn every_loss_checks_its_targets() {
     use neurite::loss::{
-        Barron, BceWithLogits, Dice, Focal, Huber, KlDiv, Loss, Mae, Nll, Quantile, Tukey,
+        Barron, BceWithLogits, Dice, DiceBceWithLogits, Focal, Huber, KlDiv, Loss, Mae, Nll,
+        Quantile, Tukey,
     };
     let ok = [0.2f32, 0.5, 1.0];
     let short = [0.2f32, 0.5];
     let nan = [0.2f32, f32::NAN, 0.1];
     let wrong_len = |found| Err(Error::LengthMismatch { expected: 3, found });
     // losses of a row of values: the kind, the length, finiteness
-    let value_losses: [(&str, &dyn Loss); 12] = [
+    let value_losses: [(&str, &dyn Loss); 13] = [
         ("mse", &Mse),
         ("mae", &Mae),
         ("huber", &Huber { delta: 1.0 }),
@@ -323,6 +324,7 @@ fn every_loss_checks_its_targets() {
         ("tukey", &Tukey { c: 4.685 }),
         ("barron", &Barron { alpha: 1.0, c: 1.0 }),
         ("dice", &Dice { smooth: 1.0 }),
+        ("dice_bce_with_logits", &DiceBceWithLogits { smooth: 1.0 }),
         ("cross_entropy probabilities", &CrossEntropy::default()),
     ];
     for (name, loss) in value_losses {
@@ -460,7 +462,13 @@ fn class_losses_say_they_want_class_indices() {
     for loss in [DynLoss::CrossEntropy(None, 0.0), DynLoss::Nll(None), DynLoss::Focal(2.0, 0.25)] {
         assert!(loss.wants_class(), "{loss:?}");
     }
-    for loss in [DynLoss::Mse, DynLoss::Huber(1.0), DynLoss::Bce, DynLoss::Dice(1.0)] {
+    for loss in [
+        DynLoss::Mse,
+        DynLoss::Huber(1.0),
+        DynLoss::Bce,
+        DynLoss::Dice(1.0),
+        DynLoss::DiceBceWithLogits(1.0),
+    ] {
         assert!(!loss.wants_class(), "{loss:?}");
     }
 }

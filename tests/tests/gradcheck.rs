@@ -239,6 +239,7 @@ fn loss_spec(name: &str) -> Spec {
         "ce probs" => Spec::new(SMOOTH, 1e-5, 1e-4), // 3.4e-6
         "class balanced" => Spec::new(SMOOTH, 5e-5, 1e-4), // 1.3e-5
         "dice" => Spec::new(SMOOTH, 1e-5, 1e-4), // 2.9e-6
+        "dice_bce" => Spec::new(SMOOTH, 1e-5, 1e-4), // 2.7e-6
         "focal" => Spec::new(SMOOTH, 1e-5, 1e-4), // 2.3e-6
         "focal gamma 0.5" => Spec::new(SMOOTH, 2e-5, 1e-4), // 6.1e-6
         "barron -inf" => Spec::new(SMOOTH, 2e-5, 1e-4), // 7.1e-6
@@ -326,6 +327,7 @@ fn every_loss() {
             Target::Values(&log_probs.map(|v| v * 0.5)),
         );
         check("dice", &Dice { smooth: 0.5 }, &probs, Target::Values(&targets01));
+        check("dice_bce", &DiceBceWithLogits { smooth: 0.5 }, &logits, Target::Values(&targets01));
         check("focal", &Focal { gamma: 2.0, alpha: 0.25 }, &logits, c);
         check("focal gamma 0.5", &Focal { gamma: 0.5, alpha: 1.0 }, &logits, c);
         check("quantile", &Quantile { tau: 0.3 }, &pred, v);

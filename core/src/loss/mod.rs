@@ -18,7 +18,7 @@ mod segmentation;
 pub use cross_entropy::{class_balanced_weights, CrossEntropy, Focal, Nll};
 pub use elementwise::{Bce, BceWithLogits, Huber, KlDiv, Mae, Mse};
 pub use robust::{Barron, Quantile, Tukey};
-pub use segmentation::Dice;
+pub use segmentation::{Dice, DiceBceWithLogits};
 
 use crate::error::{check_finite, Error};
 
@@ -271,7 +271,7 @@ mod tests {
         let ce_w1 = CrossEntropy { weight: Some(&w1), label_smoothing: 0.1 };
         let ce_w7 = CrossEntropy { weight: Some(&w7), label_smoothing: 0.0 };
         let nll_w1 = Nll { weight: Some(&w1) };
-        let losses: [(&str, &dyn Loss); 19] = [
+        let losses: [(&str, &dyn Loss); 20] = [
             ("mse", &Mse),
             ("mae", &Mae),
             ("huber", &Huber { delta: 1.0 }),
@@ -285,6 +285,7 @@ mod tests {
             ("tukey", &Tukey { c: 4.685 }),
             ("barron", &Barron { alpha: 0.5, c: 1.0 }),
             ("dice", &Dice { smooth: 1.0 }),
+            ("dice_bce_with_logits", &DiceBceWithLogits { smooth: 1.0 }),
             ("cross_entropy", &CrossEntropy { weight: None, label_smoothing: 0.1 }),
             ("cross_entropy weight 1", &ce_w1),
             ("cross_entropy weight 7", &ce_w7),

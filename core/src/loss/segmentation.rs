@@ -1,8 +1,9 @@
-//! Soft Dice loss (segmentation, imbalanced masks).
+//! Soft Dice loss (segmentation, imbalanced masks), alone and with BCE on logits.
 
-use super::{check_values, Loss, Target};
+use super::{check_values, BceWithLogits, ElementLoss, Loss, Target};
 use crate::error::Error;
 use crate::kernel::reduce::dot;
+use crate::math;
 
 /// Soft Dice with squared denominators, per sample over its features:
 /// `1 - (2 sum(p t) + smooth) / (sum(p^2) + sum(t^2) + smooth)`.
@@ -43,6 +44,77 @@ impl Loss for Dice {
         let den2 = den * den;
         for ((g, &pj), &tj) in grad.iter_mut().zip(p).zip(t) {
             *g = -(2.0 * tj * den - num * 2.0 * pj) / den2;
+        }
+        if let Some(e) = elements.and_then(|e| e.first_mut()) {
+            *e = loss;
+        }
+        loss
+    }
+}
+
+/// Dice + BCE on logits, the usual segmentation loss of a U-Net, per sample over its `n`
+/// features (one logit `z_i` per pixel, targets `t_i`, usually a 0/1 mask):
+/// `mean_i BCEWithLogits(z_i, t_i) + dice(sigmoid(z), t)`, `dice` as [`Dice`] (squared
+/// denominators, `smooth`) on the probabilities `p = sigmoid(z)`.
+///
+/// PyTorch: `F.binary_cross_entropy_with_logits(z, t, reduction="none").mean(1) +
+/// dice(torch.sigmoid(z), t)`. The BCE term is [`BceWithLogits`]'s stable form, so the loss
+/// is finite for any logit. Gradient: `d/dz_j = (p_j - t_j) / n + d dice / d p_j *
+/// p_j (1 - p_j)`, with `d dice / d p_j = -(2 t_j D - 2 N p_j) / D^2` (`N`, `D` the
+/// numerator and denominator of [`Dice`]). One value per sample: `mean` divides by the
+/// number of samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DiceBceWithLogits {
+    /// Smoothing added to the Dice term's numerator and denominator.
+    pub smooth: f32,
+}
+
+impl Default for DiceBceWithLogits {
+    fn default() -> Self {
+        Self { smooth: 1.0 }
+    }
+}
+
+impl Loss for DiceBceWithLogits {
+    fn per_element(&self) -> bool {
+        false
+    }
+    fn check(&self, outputs: usize, target: Target<'_>) -> Result<(), Error> {
+        check_values(outputs, target).map(|_| ())
+    }
+    fn eval(
+        &self,
+        z: &[f32],
+        target: Target<'_>,
+        grad: &mut [f32],
+        elements: Option<&mut [f32]>,
+    ) -> f32 {
+        let t = match target {
+            Target::Values(v) => v,
+            Target::Class(_) => &[],
+        };
+        let bce = BceWithLogits { pos_weight: None };
+        // first pass: the BCE sum and the Dice sums on p = sigmoid(z), in element order
+        let (mut bce_sum, mut pt, mut pp, mut tt) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        for (i, (&zi, &ti)) in z.iter().zip(t).enumerate() {
+            bce_sum += bce.value_grad(i, zi, ti).0;
+            let p = math::sigmoid(zi);
+            pt += p * ti;
+            pp += p * p;
+            tt += ti * ti;
+        }
+        // the mean over the sample's elements (an empty sample has no BCE term)
+        let inv_n = if z.is_empty() { 0.0 } else { 1.0 / z.len() as f32 };
+        let num = 2.0 * pt + self.smooth;
+        let den = pp + tt + self.smooth;
+        let loss = bce_sum * inv_n + (1.0 - num / den);
+        let den2 = den * den;
+        for (i, ((g, &zi), &ti)) in grad.iter_mut().zip(z).zip(t).enumerate() {
+            // BceWithLogits' gradient without pos_weight is p - t
+            let d_bce = bce.value_grad(i, zi, ti).1;
+            let p = math::sigmoid(zi);
+            let d_dice = -(2.0 * ti * den - num * 2.0 * p) / den2;
+            *g = d_bce * inv_n + d_dice * p * (1.0 - p);
         }
         if let Some(e) = elements.and_then(|e| e.first_mut()) {
             *e = loss;

@@ -1,6 +1,6 @@
 use neurite::loss::{
-    class_balanced_weights, Barron, Bce, BceWithLogits, CrossEntropy, Dice, Focal, Huber, KlDiv,
-    Loss, Mae, Mse, Nll, Quantile, Tukey,
+    class_balanced_weights, Barron, Bce, BceWithLogits, CrossEntropy, Dice, DiceBceWithLogits,
+    Focal, Huber, KlDiv, Loss, Mae, Mse, Nll, Quantile, Tukey,
 };
 use neurite::Error;
 
@@ -25,6 +25,8 @@ pub enum DynLoss {
     KlDiv(bool),
     /// Soft Dice: smooth.
     Dice(f32),
+    /// Dice + BCE on logits (segmentation): smooth of the Dice term.
+    DiceBceWithLogits(f32),
     /// Focal: gamma, alpha.
     Focal(f32, f32),
     /// Quantile: tau.
@@ -58,6 +60,7 @@ impl DynLoss {
             Self::Nll(w) => f(&Nll { weight: w.as_deref() }),
             Self::KlDiv(log_target) => f(&KlDiv { log_target: *log_target }),
             Self::Dice(smooth) => f(&Dice { smooth: *smooth }),
+            Self::DiceBceWithLogits(smooth) => f(&DiceBceWithLogits { smooth: *smooth }),
             Self::Focal(gamma, alpha) => f(&Focal { gamma: *gamma, alpha: *alpha }),
             Self::Quantile(tau) => f(&Quantile { tau: *tau }),
             Self::Tukey(c) => f(&Tukey { c: *c }),
