@@ -248,7 +248,12 @@ pub fn train_nodes(cfg: &NodeConfig, graph: &Graph) -> Result<NodeReport, String
         let mut total = 0.0;
         for &v in &cfg.train_nodes {
             let rows = v * classes..(v + 1) * classes;
-            total += loss.eval(&out[rows.clone()], Target::Class(graph.labels[v]), &mut dout[rows], None);
+            total += loss.eval(
+                &out[rows.clone()],
+                Target::Class(graph.labels[v]),
+                &mut dout[rows],
+                None,
+            );
         }
         if !total.is_finite() {
             return Err(format!("training diverged at step {}", losses.len() + 1));
@@ -297,8 +302,7 @@ pub struct ReadoutConfig {
 }
 
 /// The default graph-level classifier.
-pub const READOUT_SPEC: &str =
-    "gcn_conv(16),relu,gcn_conv(16),relu,graph_mean_pool,dense(2)";
+pub const READOUT_SPEC: &str = "gcn_conv(16),relu,gcn_conv(16),relu,graph_mean_pool,dense(2)";
 
 impl Default for ReadoutConfig {
     fn default() -> Self {

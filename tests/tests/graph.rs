@@ -6,6 +6,7 @@
 //! `cargo test -p neurite-tests --test graph -- --nocapture` prints the figures.
 
 use neurite::model_file::Task;
+use neurite::rng::Rng;
 use neurite_host::dynamic::layers::gcn_conv::{set_adjacency, GcnConv};
 use neurite_host::dynamic::{parse_spec, DynModel};
 use neurite_host::graph::{
@@ -13,7 +14,6 @@ use neurite_host::graph::{
     NodeConfig, ReadoutConfig,
 };
 use neurite_host::model_io::SavedModel;
-use neurite::rng::Rng;
 
 #[test]
 fn karate_club_has_34_members_and_78_friendships() {
@@ -83,7 +83,12 @@ fn normalisation_matches_a_hand_worked_graph() {
     model.tensors_mut()[1][0] = 0.5;
     let x = [1.0, 2.0, 3.0, 4.0];
     let y = model.forward(&x);
-    let by_hand = [h + 2.0 * q + 0.5, q + 0.5 + 3.0 * q + 4.0 * q + 0.5, 2.0 * q + 3.0 * h + 0.5, 2.0 * q + 4.0 * h + 0.5];
+    let by_hand = [
+        h + 2.0 * q + 0.5,
+        q + 0.5 + 3.0 * q + 4.0 * q + 0.5,
+        2.0 * q + 3.0 * h + 0.5,
+        2.0 * q + 4.0 * h + 0.5,
+    ];
     for (g, w) in y.iter().zip(by_hand) {
         assert!((g - w).abs() <= 1e-6, "{y:?} vs {by_hand:?}");
     }
@@ -178,7 +183,8 @@ fn graph_readout_beats_chance() {
     // 0.993, train 1.000; the untrained model 0.505. The example (1000 samples, 30
     // epochs): held-out 1.000, untrained 0.488. Bound 0.8 (chance is 0.5).
     let g = Graph::karate().unwrap();
-    let cfg = ReadoutConfig { train_samples: 400, test_samples: 400, epochs: 8, ..Default::default() };
+    let cfg =
+        ReadoutConfig { train_samples: 400, test_samples: 400, epochs: 8, ..Default::default() };
     let r = train_readout(&cfg, &g).unwrap();
     println!(
         "readout: held-out {:.3}, train {:.3}, untrained {:.3}, loss {:?}",

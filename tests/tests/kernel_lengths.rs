@@ -230,16 +230,42 @@ fn graph_kernels_never_panic() {
     every_mix(&[s(12), opt(6), s(8), s(4)], |l| {
         let (mut dh, mut dx, mut gw, mut gb) = (v(l[0]), o(l[1]), v(l[2]), v(l[3]));
         let (a, x, w, dy) = (v(Some(9)), v(Some(6)), v(Some(8)), v(Some(12)));
-        graph::gcn_backward(n, f, outs, &a, &x, &w, &dy, &mut dh, dx.as_deref_mut(), &mut gw, &mut gb);
+        graph::gcn_backward(
+            n,
+            f,
+            outs,
+            &a,
+            &x,
+            &w,
+            &dy,
+            &mut dh,
+            dx.as_deref_mut(),
+            &mut gw,
+            &mut gb,
+        );
     });
     // zero sizes and sizes whose products overflow
-    for (n, f, outs) in [(0, 2, 4), (3, 0, 4), (3, 2, 0), (usize::MAX, 2, 4), (3, usize::MAX, usize::MAX)] {
+    for (n, f, outs) in
+        [(0, 2, 4), (3, 0, 4), (3, 2, 0), (usize::MAX, 2, 4), (3, usize::MAX, usize::MAX)]
+    {
         let (mut h, mut y, mut dh) = (v(Some(12)), v(Some(12)), v(Some(12)));
         let (mut gw, mut gb, mut dx) = (v(Some(8)), v(Some(4)), v(Some(6)));
         let (a, x, w, b) = (v(Some(9)), v(Some(6)), v(Some(8)), v(Some(4)));
         graph::gcn_normalize(n.min(5), &a, &mut v(Some(3)), &mut v(Some(9)));
         graph::gcn_forward(n.min(5), f, outs, &a, &x, &w, &b, &mut h, &mut y);
-        graph::gcn_backward(n.min(5), f, outs, &a, &x, &w, &y, &mut dh, Some(&mut dx), &mut gw, &mut gb);
+        graph::gcn_backward(
+            n.min(5),
+            f,
+            outs,
+            &a,
+            &x,
+            &w,
+            &y,
+            &mut dh,
+            Some(&mut dx),
+            &mut gw,
+            &mut gb,
+        );
     }
     every_mix(&[s(6), s(2)], |l| {
         graph::mean_pool_forward(3, &v(l[0]), &mut v(l[1]));

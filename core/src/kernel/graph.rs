@@ -27,9 +27,7 @@ use crate::math;
 /// overflows).
 #[inline]
 fn row(s: &[f32], k: usize, len: usize) -> &[f32] {
-    k.checked_mul(len)
-        .and_then(|start| s.get(start..start.checked_add(len)?))
-        .unwrap_or(&[])
+    k.checked_mul(len).and_then(|start| s.get(start..start.checked_add(len)?)).unwrap_or(&[])
 }
 
 /// Row `k` of `len` values of `s`, mutable (empty when `s` is too short).
