@@ -172,13 +172,7 @@ impl<const N: usize, const F: usize, const O: usize> Layer for GcnConv<N, F, O> 
         self.back(x.as_flattened(), dy.as_flattened(), Some(dx.as_flattened_mut()), grads);
     }
 
-    fn backward_params(
-        &self,
-        x: &Self::Input,
-        _: &(),
-        dy: &Self::Output,
-        grads: &mut Dense<F, O>,
-    ) {
+    fn backward_params(&self, x: &Self::Input, _: &(), dy: &Self::Output, grads: &mut Dense<F, O>) {
         self.back(x.as_flattened(), dy.as_flattened(), None, grads);
     }
 
