@@ -56,6 +56,18 @@ impl<const N: usize, const F: usize, const O: usize> GcnConv<N, F, O> {
         Self { weight, bias, adjacency: [[0.0; N]; N], a_hat: identity::<N>() }
     }
 
+    /// A layer from all its parts, usable in `const` and `static` items (flash):
+    /// `normalized` must be `Â` of `adjacency` as [`GcnConv::set_adjacency`] computes it
+    /// ([`graph::gcn_normalize`]; `neurite export --rust` writes both from the host's layer).
+    pub const fn with_graph(
+        weight: [[f32; F]; O],
+        bias: [f32; O],
+        adjacency: [[f32; N]; N],
+        normalized: [[f32; N]; N],
+    ) -> Self {
+        Self { weight, bias, adjacency, a_hat: normalized }
+    }
+
     /// Sets the graph (`adj[i][j]`: the weight by which node `i` receives from node `j`) and
     /// computes its `Â` ([`graph::gcn_normalize`]).
     pub fn set_adjacency(&mut self, adj: &[[f32; N]; N]) {

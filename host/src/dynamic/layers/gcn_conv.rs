@@ -216,6 +216,21 @@ impl Op for GcnConv {
         let [n, f] = self.in_shape;
         n * f * self.outputs() + n * n * self.outputs()
     }
+    /// The typed `GcnConv` with the graph and its `Â` as consts.
+    fn rust(&self) -> Option<(String, String)> {
+        use crate::export::{floats, nested};
+        let [n, f] = self.in_shape;
+        Some((
+            format!("neurite::layer::GcnConv<{n}, {f}, {}>", self.outputs()),
+            format!(
+                "neurite::layer::GcnConv::with_graph({}, {}, {}, {})",
+                nested(&self.weight, &self.w_shape),
+                floats(&self.bias),
+                nested(&self.adjacency, &self.adj_shape),
+                nested(&self.normalized(), &self.adj_shape)
+            ),
+        ))
+    }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         self.run(&self.normalized(), x, y, batch);
     }
@@ -283,6 +298,13 @@ impl Op for GraphMeanPool {
     }
     fn output_shape(&self) -> &[usize] {
         &self.out_shape
+    }
+    fn rust(&self) -> Option<(String, String)> {
+        let [n, f] = self.in_shape;
+        Some((
+            format!("neurite::layer::GraphMeanPool<{n}, {f}>"),
+            "neurite::layer::GraphMeanPool".into(),
+        ))
     }
     fn forward(&self, _: &dyn Backend, x: &[f32], y: &mut [f32], batch: usize) {
         let n = self.in_shape[0];
