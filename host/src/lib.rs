@@ -17,6 +17,7 @@ pub mod fold;
 pub mod footprint;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod graph;
 pub mod int8_export;
 pub mod int8_model;
 pub mod metrics;

@@ -3,12 +3,19 @@
 //! lookup, `font-kit`, is not linked; no test runs on a machine without fonts).
 
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
+use plotters::style::FontStyle;
 use std::path::Path;
 use std::sync::Once;
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
+
+/// Registers the shipped DejaVu Sans as `sans-serif` (once per process) for text in PNGs.
+pub fn register_font() {
+    REGISTER.call_once(|| {
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
 
 /// One curve per epoch.
 pub struct Series<'a> {
@@ -28,9 +35,7 @@ pub fn training_curves(
     metric_name: &str,
     metrics: &[Series<'_>],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    REGISTER.call_once(|| {
-        let _ = register_font("sans-serif", FontStyle::Normal, FONT);
-    });
+    register_font();
     let root = BitMapBackend::new(path, (1200, 500)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 24))?;

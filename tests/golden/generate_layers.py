@@ -3,7 +3,8 @@
 (tests/golden/layer_*.json): conv1d, conv2d, conv_transpose2d, max/avg pools,
 global_avg_pool, flatten, batchnorm1d/2d, layernorm, dropout (eval), residual, concat,
 rnn, gru, lstm, embedding, self_attention, positional_embedding (a transformer encoder
-block), and one small CNN.
+block), gcn_conv and graph_mean_pool (graph convolution, written out: torch_geometric is not
+needed), and one small CNN.
 
 Format: docs/DESIGN.md, "Golden parity case format" and "Golden format, layer
 families". Each case: a small model whose weights are drawn by PyTorch's default init under
@@ -18,7 +19,8 @@ produce the expected values, so the file is exactly what PyTorch ran.
 
 Run: python3 tests/golden/generate_layers.py   (needs torch; it rewrites only layer_*.json,
 the JSON it writes is committed, so the tests never need PyTorch).
-`python3 tests/golden/generate_layers.py recurrent` writes only the recurrent cases.
+`python3 tests/golden/generate_layers.py recurrent` writes only the recurrent cases,
+`... graph` only the graph cases.
 """
 import json
 import os
@@ -75,6 +77,35 @@ class Recur(nn.Module):
     def forward(self, x):
         out, _ = self.m(x)
         return out[:, -1] if self.ret == "last" else out
+
+
+class GCNConv(nn.Module):
+    """PyTorch Geometric's GCNConv over a fixed dense adjacency, written out:
+    Y = Â X Wᵀ + b, Â = D^-1/2 (A + I) D^-1/2, D the row sums of A + I (a node of degree
+    <= 0 gets D^-1/2 = 0); adjacency[i][j] is the weight by which node i receives from
+    node j. Weight and bias drawn as nn.Linear's (PyG draws Glorot weights, zero bias: a
+    zero bias would hide a missing bias term in the forward)."""
+
+    def __init__(self, f, o, adjacency):
+        super().__init__()
+        self.lin = nn.Linear(f, o)
+        self.register_buffer("adjacency", torch.tensor(adjacency, dtype=torch.float32))
+
+    def a_hat(self):
+        a = self.adjacency + torch.eye(self.adjacency.shape[0])
+        deg = a.sum(dim=1)
+        dinv = torch.where(deg > 0, deg.clamp(min=1e-30).pow(-0.5), torch.zeros_like(deg))
+        return dinv[:, None] * a * dinv[None, :]
+
+    def forward(self, x):  # [B, N, F] -> [B, N, O]
+        return self.a_hat() @ (x @ self.lin.weight.T) + self.lin.bias
+
+
+class GraphMeanPool(nn.Module):
+    """The mean over nodes: [N, F] -> [F] (PyG's global_mean_pool for one graph)."""
+
+    def forward(self, x):
+        return x.mean(dim=1)
 
 
 RECURRENT_TENSORS = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
@@ -186,12 +217,16 @@ def spec_of(m):
         for t in RECURRENT_TENSORS:
             e[t] = rows(getattr(r, t))
         return e
+    if isinstance(m, GCNConv):
+        return {"layer": "gcn_conv", "in_channels": m.lin.in_features,
+                "out_channels": m.lin.out_features, "adjacency": rows(m.adjacency),
+                "weight": rows(m.lin.weight), "bias": rows(m.lin.bias)}
     if isinstance(m, Residual):
         return {"layer": "residual", "body": [spec_of(b) for b in m.body]}
     if isinstance(m, Concat):
         return {"layer": "concat", "body": [spec_of(b) for b in m.body]}
     simple = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Flatten: "flatten",
-              GlobalAvgPool: "global_avg_pool"}
+              GlobalAvgPool: "global_avg_pool", GraphMeanPool: "graph_mean_pool"}
     return {"layer": simple[type(m)]}
 
 
@@ -270,12 +305,16 @@ def torch_layer(s):
         for t in RECURRENT_TENSORS:
             _set(getattr(r, t), s[t])
         return Recur(r, s.get("return", "last"))
+    if name == "gcn_conv":
+        m = GCNConv(s["in_channels"], s["out_channels"], s["adjacency"])
+        _set(m.lin.weight, s["weight"]); _set(m.lin.bias, s["bias"])
+        return m
     if name == "residual":
         return Residual(*[torch_layer(b) for b in s["body"]])
     if name == "concat":
         return Concat(*[torch_layer(b) for b in s["body"]])
     return {"relu": nn.ReLU, "tanh": nn.Tanh, "flatten": nn.Flatten,
-            "global_avg_pool": GlobalAvgPool}[name]()
+            "global_avg_pool": GlobalAvgPool, "graph_mean_pool": GraphMeanPool}[name]()
 
 
 # ---------------------------------------------------------------- expected values
@@ -291,6 +330,8 @@ def param_entry(m, grad):
         return {k: get(v) for k, v in m.tensors().items()}
     if isinstance(m, Positions):
         return {"weight": get(m.weight)}
+    if isinstance(m, GCNConv):
+        return {"weight": get(m.lin.weight), "bias": get(m.lin.bias)}
     if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d,
                       nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)):
         e = {"weight": get(m.weight)}
@@ -305,11 +346,15 @@ def buffer_entry(m):
         return [buffer_entry(b) for b in m.body]
     if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
         return {"running_mean": rows(m.running_mean), "running_var": rows(m.running_var)}
+    if isinstance(m, GCNConv):
+        return {"adjacency": rows(m.adjacency)}
     return None
 
 
 def has_bn(mods):
-    return any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for s in mods for m in s.modules())
+    """Whether the model has buffers: batch norm's running statistics, a graph."""
+    return any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, GCNConv))
+               for s in mods for m in s.modules())
 
 
 def loss_fn(spec):
@@ -682,12 +727,48 @@ def main():
               [1, 8, 8], opt=ADAM)
 
     recurrent_cases()
+    graph_cases()
+
+
+# A directed, weighted graph of 5 nodes (row i: what node i receives from each node j):
+# node 2 has a self loop of its own (A + I gives it 2), node 4 no edges (its row is x W^T + b),
+# node 3 only sends (column 3), weights 0.5 and 2 (the degrees are row sums of A + I).
+DIRECTED = [[0.0, 1.0, 0.5, 0.0, 0.0],
+            [1.0, 0.0, 0.0, 2.0, 0.0],
+            [0.5, 0.0, 1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0]]
+# An undirected 0/1 graph of 6 nodes: a triangle 0-1-2 joined by 2-3 to a path 3-4-5.
+UNDIRECTED = [[0, 1, 1, 0, 0, 0],
+              [1, 0, 1, 0, 0, 0],
+              [1, 1, 0, 1, 0, 0],
+              [0, 0, 1, 0, 1, 0],
+              [0, 0, 0, 1, 0, 1],
+              [0, 0, 0, 0, 1, 0]]
+
+
+def graph_cases():
+    """gcn_conv on a directed weighted graph (node outputs, flattened, MSE); and a graph
+    classifier: two gcn_conv on an undirected graph, graph_mean_pool, dense (CE)."""
+    for f in os.listdir(HERE):
+        if f.startswith("layer_gcn_") and f.endswith(".json"):
+            os.remove(os.path.join(HERE, f))
+    und = [[float(v) for v in r] for r in UNDIRECTED]
+    make_case("layer_gcn_conv_directed_weighted_mse_sgd",
+              lambda: [GCNConv(3, 4, DIRECTED), nn.Tanh(), GCNConv(4, 2, DIRECTED), nn.Flatten()],
+              [5, 3], loss=MSE, opt=SGD, classes=10)
+    make_case("layer_gcn_conv_graph_mean_pool_ce_adam",
+              lambda: [GCNConv(3, 8, und), nn.ReLU(), GCNConv(8, 4, und), nn.ReLU(),
+                       GraphMeanPool(), nn.Linear(4, 3)],
+              [6, 3], opt=ADAM)
 
 
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["recurrent"]:
         recurrent_cases()
+    elif sys.argv[1:] == ["graph"]:
+        graph_cases()
     else:
         main()
     print(len([f for f in os.listdir(HERE) if f.startswith("layer_")]), "layer cases written")

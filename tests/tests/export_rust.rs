@@ -2,7 +2,7 @@
 //! bit-identical outputs: a program built from the export (trybuild `pass`) checks them, for
 //! dense models and for convolutional ones (conv, batch norm with running statistics,
 //! pooling in 2-D and 1-D, residual and concat blocks, transposed convolutions, activations
-//! over shaped samples, flatten).
+//! over shaped samples, flatten, graph convolutions and their readout).
 
 use neurite::init::LayerInit;
 use neurite::model_file::Task;
@@ -165,7 +165,7 @@ fn exported_cnn_compiles_and_matches_bit_for_bit() {
 /// out.
 #[test]
 fn exported_conv_family_compiles_and_matches_bit_for_bit() {
-    let cases: [(&str, &[usize]); 5] = [
+    let cases: [(&str, &[usize]); 6] = [
         (
             "conv2d(3,3x2,padding=1),batchnorm2d(eps=0.001,momentum=0.2),gelu,\
              avgpool2d(2,stride=1),residual(conv2d(3,3,padding=1),tanh),global_avg_pool,\
@@ -188,6 +188,8 @@ fn exported_conv_family_compiles_and_matches_bit_for_bit() {
              conv2d(6,1),flatten,dense(3)",
             &[2, 6, 6],
         ),
+        // a random weighted directed graph (the adjacency is a buffer)
+        ("gcn_conv(4),relu,gcn_conv(3),tanh,graph_mean_pool,dense(2)", &[5, 3]),
     ];
     let t = trybuild::TestCases::new();
     for (i, (spec, shape)) in cases.into_iter().enumerate() {

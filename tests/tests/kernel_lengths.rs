@@ -8,7 +8,7 @@
 use neurite::activation::{Activation, Elu, LeakyRelu, Relu, Selu, Sigmoid, Tanh};
 use neurite::kernel::conv::{self, Conv2dGeom, ConvTranspose2dGeom};
 use neurite::kernel::pool::{self, Pool2dGeom};
-use neurite::kernel::{dense, elementwise, norm, reduce, softmax};
+use neurite::kernel::{dense, elementwise, graph, norm, reduce, softmax};
 use neurite::rng::Rng;
 
 /// One slice argument: its right length and whether it is an `Option<&[f32]>`.
@@ -208,6 +208,71 @@ fn norm_and_dropout_kernels_never_panic() {
     });
     every_mix(&[s(4)], |l| norm::dropout_mask(0.5, &mut Rng::new(1), &mut v(l[0])));
     every_mix(&[s(4), s(4), s(4)], |l| norm::apply_mask(&v(l[0]), &v(l[1]), &mut v(l[2])));
+}
+
+#[test]
+fn graph_kernels_never_panic() {
+    // 3 nodes, 2 features in, 4 out: adjacency 9, x 6, w 8, b 4, h / y / dy / dh 12
+    let (n, f, outs) = (3, 2, 4);
+    every_mix(&[s(9), s(3), s(9)], |l| {
+        graph::gcn_normalize(n, &v(l[0]), &mut v(l[1]), &mut v(l[2]));
+    });
+    every_mix(&[s(9), s(6), s(8), s(4), s(12), s(12)], |l| {
+        let (mut h, mut y) = (v(l[4]), v(l[5]));
+        graph::gcn_forward(n, f, outs, &v(l[0]), &v(l[1]), &v(l[2]), &v(l[3]), &mut h, &mut y);
+    });
+    // backward: the inputs mixed with the outputs right, then the outputs mixed
+    every_mix(&[s(9), s(6), s(8), s(12)], |l| {
+        let (mut dh, mut dx, mut gw, mut gb) = (v(Some(12)), v(Some(6)), v(Some(8)), v(Some(4)));
+        let (a, x, w, dy) = (v(l[0]), v(l[1]), v(l[2]), v(l[3]));
+        graph::gcn_backward(n, f, outs, &a, &x, &w, &dy, &mut dh, Some(&mut dx), &mut gw, &mut gb);
+    });
+    every_mix(&[s(12), opt(6), s(8), s(4)], |l| {
+        let (mut dh, mut dx, mut gw, mut gb) = (v(l[0]), o(l[1]), v(l[2]), v(l[3]));
+        let (a, x, w, dy) = (v(Some(9)), v(Some(6)), v(Some(8)), v(Some(12)));
+        graph::gcn_backward(
+            n,
+            f,
+            outs,
+            &a,
+            &x,
+            &w,
+            &dy,
+            &mut dh,
+            dx.as_deref_mut(),
+            &mut gw,
+            &mut gb,
+        );
+    });
+    // zero sizes and sizes whose products overflow
+    for (n, f, outs) in
+        [(0, 2, 4), (3, 0, 4), (3, 2, 0), (usize::MAX, 2, 4), (3, usize::MAX, usize::MAX)]
+    {
+        let (mut h, mut y, mut dh) = (v(Some(12)), v(Some(12)), v(Some(12)));
+        let (mut gw, mut gb, mut dx) = (v(Some(8)), v(Some(4)), v(Some(6)));
+        let (a, x, w, b) = (v(Some(9)), v(Some(6)), v(Some(8)), v(Some(4)));
+        graph::gcn_normalize(n.min(5), &a, &mut v(Some(3)), &mut v(Some(9)));
+        graph::gcn_forward(n.min(5), f, outs, &a, &x, &w, &b, &mut h, &mut y);
+        graph::gcn_backward(
+            n.min(5),
+            f,
+            outs,
+            &a,
+            &x,
+            &w,
+            &y,
+            &mut dh,
+            Some(&mut dx),
+            &mut gw,
+            &mut gb,
+        );
+    }
+    every_mix(&[s(6), s(2)], |l| {
+        graph::mean_pool_forward(3, &v(l[0]), &mut v(l[1]));
+        graph::mean_pool_backward(3, &v(l[1]), &mut v(l[0]));
+        graph::mean_pool_forward(0, &v(l[0]), &mut v(l[1]));
+        graph::mean_pool_backward(0, &v(l[1]), &mut v(l[0]));
+    });
 }
 
 #[test]

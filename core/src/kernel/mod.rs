@@ -14,6 +14,7 @@ pub mod conv;
 pub mod dense;
 pub mod elementwise;
 pub mod embedding;
+pub mod graph;
 pub mod int8;
 pub mod int8_packed;
 pub mod norm;

@@ -96,6 +96,8 @@ pub static REGISTRY: &[&LayerKind] = &[
     &layers::recurrent::RNN,
     &layers::recurrent::GRU,
     &layers::recurrent::LSTM,
+    &layers::gcn_conv::GCN_CONV,
+    &layers::gcn_conv::GRAPH_MEAN_POOL,
     &layers::skip::RESIDUAL,
     &layers::skip::CONCAT,
 ];

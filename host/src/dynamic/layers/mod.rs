@@ -10,6 +10,7 @@ pub mod dropout;
 pub mod embedding;
 pub mod fake_quant;
 pub mod flatten;
+pub mod gcn_conv;
 pub mod layernorm;
 pub mod pool;
 pub mod prelu;
