@@ -27,5 +27,6 @@ pub mod predictor;
 pub mod qat;
 pub mod quantize;
 pub mod tflite;
+pub mod vae;
 
 pub use dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer};
