@@ -15,11 +15,13 @@ pub mod export;
 pub mod fit;
 pub mod fold;
 pub mod footprint;
+pub mod gan;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod int8_export;
 pub mod int8_model;
 pub mod metrics;
+pub mod mixture;
 pub mod model_io;
 pub mod placement;
 pub mod plot;
