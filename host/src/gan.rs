@@ -12,9 +12,10 @@
 //!   computed into a scratch buffer and discarded) into `dL/dfake`, which `G`'s backward
 //!   takes as its output gradient; Adam on `G` only.
 //!
-//! Data: [`crate::mixture`] (a ring of Gaussians) and the digits (`examples/gan_digits.rs`,
-//! pixels scaled to `[-1, 1]` for a `tanh` output). Quality of generated digits:
-//! [`nearest_distances`] (distance to the nearest training digit, and its class).
+//! Data: [`crate::mixture`] (a ring of Gaussians, `examples/gan_ring.rs`) and the digits
+//! ([`DigitsGanData`], pixels scaled to `[-1, 1]` for a `tanh` output, [`train_digits_gan`],
+//! `examples/gan_digits.rs`). Quality of generated digits: [`sample_quality`] (distance to
+//! the nearest training digit, and that digit's class).
 
 use crate::autoencoder::PIXEL_MAX;
 use crate::data::Dataset;

@@ -445,7 +445,7 @@ const GAP: usize = 4;
 
 /// Writes a PNG of `images` (row-major `height x width`, values on `[0, 1]`, clamped; ink
 /// dark on white as the digits are usually shown) in a grid of `cols` columns, each image
-/// scaled up 6x.
+/// scaled up 6x. (Also the GAN example's grid.)
 pub fn write_image_grid(
     path: &Path,
     images: &[Vec<f32>],
