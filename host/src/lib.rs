@@ -15,12 +15,14 @@ pub mod export;
 pub mod fit;
 pub mod fold;
 pub mod footprint;
+pub mod gan;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod graph;
 pub mod int8_export;
 pub mod int8_model;
 pub mod metrics;
+pub mod mixture;
 pub mod model_io;
 pub mod placement;
 pub mod plot;
@@ -30,5 +32,6 @@ pub mod quantize;
 pub mod shapes;
 pub mod tflite;
 pub mod unet;
+pub mod vae;
 
 pub use dynamic::{DynLoss, DynModel, DynOptimizer, DynTrainer};

@@ -12,11 +12,13 @@
 
 mod cross_entropy;
 mod elementwise;
+mod gaussian_kl;
 mod robust;
 mod segmentation;
 
 pub use cross_entropy::{class_balanced_weights, CrossEntropy, Focal, Nll};
 pub use elementwise::{Bce, BceWithLogits, Huber, KlDiv, Mae, Mse};
+pub use gaussian_kl::gaussian_kl;
 pub use robust::{Barron, Quantile, Tukey};
 pub use segmentation::{Dice, DiceBceWithLogits};
 
