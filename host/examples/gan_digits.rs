@@ -94,6 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     untrained.init(&mut Rng::new(cfg.seed));
     let mut noise_rng = Rng::new(5);
     let noise: Vec<f32> = (0..SAMPLES * 64).map(|_| noise_rng.uniform_range(-1.0, 1.0)).collect();
+    println!("generator: {}", neurite_host::footprint::m4f_estimate_line(&report.gan.generator));
     let generated = report.gan.sample(SAMPLES, &mut Rng::new(99));
     let figures: [(&str, SampleQuality); 4] = [
         ("generated", quality(&generated)),

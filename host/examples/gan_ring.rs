@@ -92,6 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         |step, l| println!("step {step:>6}: D loss {:.4}  G loss {:.4}", l.d, l.g),
     )?;
     println!("trained in {:.1} s", start.elapsed().as_secs_f32());
+    println!("generator: {}", neurite_host::footprint::m4f_estimate_line(&report.gan.generator));
     let fake = report.gan.sample(SAMPLES, &mut Rng::new(99));
     let after = ring.coverage(&fake, MIN_FRACTION);
     for (name, c) in [("untrained", &before), ("trained", &after)] {

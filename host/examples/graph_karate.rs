@@ -68,6 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         nodes.untrained_unlabelled,
         start.elapsed().as_secs_f32()
     );
+    println!("{}", neurite_host::footprint::m4f_estimate_line(&nodes.model));
 
     let rcfg =
         ReadoutConfig { epochs: args.epochs, lr: args.lr, seed: args.seed, ..Default::default() };

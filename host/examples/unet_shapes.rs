@@ -88,6 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.untrained.mean_iou,
         report.untrained.pixel_accuracy
     );
+    println!("{}", neurite_host::footprint::m4f_estimate_line(&report.model));
 
     let k = args.show.min(report.test_set.len());
     let images = &report.test_set.images[..k];

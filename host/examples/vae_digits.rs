@@ -98,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     std::fs::create_dir_all(&args.out)?;
+    println!("decoder: {}", neurite_host::footprint::m4f_estimate_line(d));
     let samples = report.sample(100, cfg.seed);
     let path = args.out.join("vae_digits_samples.png");
     write_image_grid(&path, &samples, 10, 8, 8)?;

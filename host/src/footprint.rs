@@ -209,3 +209,36 @@ pub fn optimizer_state(probe_optimizer: &str) -> (usize, usize) {
         _ => (0, size_of::<SgdConfig>()),
     }
 }
+
+/// One line for the examples: `model`'s estimated flash and RAM on a Cortex-M4F at
+/// opt-level 3 ([`device_estimates`], scaled from the footprint probe's measurements) for
+/// inference and for training every layer with Adam, e.g. `M4F estimate (probe-scaled,
+/// opt-level 3): inference 25,120 B flash, 3,420 B RAM; training with Adam 139,264 B RAM`.
+pub fn m4f_estimate_line(model: &DynModel) -> String {
+    let estimates = device_estimates(model, "adam").unwrap_or_default();
+    let pick = |workload: &str| {
+        estimates
+            .iter()
+            .find(|e| e.probe.target == "m4f" && e.probe.opt == "3" && e.probe.workload == workload)
+    };
+    let n = |v: usize| {
+        let digits = v.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    match (pick("inference"), pick("train_adam")) {
+        (Some(i), Some(t)) => format!(
+            "M4F estimate (probe-scaled, opt-level 3): inference {} B flash, {} B RAM; training with Adam {} B RAM",
+            n(i.flash),
+            n(i.ram),
+            n(t.ram)
+        ),
+        _ => "M4F estimate: the footprint probe has no M4F opt-level 3 rows".to_string(),
+    }
+}

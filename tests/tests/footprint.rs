@@ -226,3 +226,38 @@ fn device_estimates_scale_the_probe_measurements() {
         assert!(off(e.ram, measured.stack) < 0.15, "RAM {e:?} against {measured:?}");
     }
 }
+
+/// The examples' one-line device summary quotes the probe-scaled M4F opt-level-3 estimates
+/// (`device_estimates`) of inference and of Adam training, digits grouped by thousands.
+#[test]
+fn examples_m4f_line_quotes_the_device_estimates() {
+    use neurite_host::dynamic::{parse_spec, DynModel};
+    use neurite_host::footprint::{device_estimates, m4f_estimate_line};
+    let model = DynModel::build(&parse_spec("dense(300),relu,dense(10)").unwrap(), &[64]).unwrap();
+    let est = device_estimates(&model, "adam").unwrap();
+    let pick = |w: &str| {
+        est.iter().find(|e| e.probe.target == "m4f" && e.probe.opt == "3" && e.probe.workload == w)
+    };
+    let (inf, train) = (pick("inference").unwrap(), pick("train_adam").unwrap());
+    let grouped = |v: usize| {
+        let s = v.to_string();
+        let (head, tail) = s.split_at(s.len() % 3);
+        let mut parts: Vec<&str> =
+            tail.as_bytes().chunks(3).map(|c| core::str::from_utf8(c).unwrap()).collect();
+        if !head.is_empty() {
+            parts.insert(0, head);
+        }
+        parts.join(",")
+    };
+    assert!(inf.flash > 1000 && train.ram > 100_000, "{inf:?} {train:?}");
+    let line = m4f_estimate_line(&model);
+    assert_eq!(
+        line,
+        format!(
+            "M4F estimate (probe-scaled, opt-level 3): inference {} B flash, {} B RAM; training with Adam {} B RAM",
+            grouped(inf.flash),
+            grouped(inf.ram),
+            grouped(train.ram)
+        )
+    );
+}
