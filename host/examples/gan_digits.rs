@@ -13,7 +13,7 @@ use clap::Parser;
 use neurite::rng::Rng;
 use neurite_host::data::{shipped_data_dir, Dataset};
 use neurite_host::gan::{train_digits_gan, DigitsGanData, Gan, GanConfig, SampleQuality};
-use neurite_host::vae::write_image_grid;
+use neurite_host::plot::{write_image_grid, Ink};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -118,7 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|r| r.iter().map(|v| (v + 1.0) / 2.0).collect())
         .collect();
     let path = args.out.join("gan_digits.png");
-    write_image_grid(&path, &images, 10, 8, 8)?;
+    write_image_grid(&path, &images, 10, (8, 8), Ink::Dark)?;
     println!("wrote {} (100 generated digits)", path.display());
     Ok(())
 }

@@ -11,7 +11,8 @@
 use clap::Parser;
 use neurite_host::autoencoder::{write_reconstruction_grid, PIXEL_MAX};
 use neurite_host::data::{shipped_data_dir, Dataset};
-use neurite_host::vae::{train_vae_with, write_image_grid, VaeConfig};
+use neurite_host::plot::{write_image_grid, Ink};
+use neurite_host::vae::{train_vae_with, VaeConfig};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -101,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("decoder: {}", neurite_host::footprint::m4f_estimate_line(d));
     let samples = report.sample(100, cfg.seed);
     let path = args.out.join("vae_digits_samples.png");
-    write_image_grid(&path, &samples, 10, 8, 8)?;
+    write_image_grid(&path, &samples, 10, (8, 8), Ink::Dark)?;
     println!("wrote {} (100 digits decoded from z ~ N(0, I))", path.display());
 
     // the first test row of each class

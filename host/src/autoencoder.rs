@@ -11,11 +11,11 @@
 use crate::data::Dataset;
 use crate::dynamic::backend::DEFAULT;
 use crate::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer, Workspace};
+use crate::plot::Ink;
 use neurite::init::LayerInit;
 use neurite::loss::{Mse, Reduction, Target};
 use neurite::optim::AdamConfig;
 use neurite::rng::Rng;
-use plotters::prelude::*;
 use std::path::Path;
 
 /// Largest pixel value of the digits data (`load_digits`: 0..=16).
@@ -234,11 +234,6 @@ pub fn train_autoencoder_with(
     })
 }
 
-/// Screen pixels per image pixel.
-const ZOOM: usize = 8;
-/// Gap between images and around the grid, in screen pixels.
-const GAP: usize = 6;
-
 /// How [`write_reconstruction_grid`] lays out one sample of `shape` as an image, `(height,
 /// width)`: the last dimension across, the others (channels stacked) down; a flat `[n]`
 /// with `n` a perfect square as a square.
@@ -258,7 +253,7 @@ pub fn image_dims(shape: &[usize]) -> (usize, usize) {
 }
 
 /// Writes a PNG: `inputs` (row-major `height x width` images, values on the `[0, 1]` scale,
-/// clamped; pixel-unit digits divided by [`PIXEL_MAX`]) in a top row, each scaled up 8x,
+/// clamped; pixel-unit digits divided by [`PIXEL_MAX`]) in a top row, each scaled up 6x,
 /// above a row of `recons`, the same images' reconstructions. Ink is dark on white, as
 /// scikit-learn's `gray_r` shows the digits.
 pub fn write_reconstruction_grid(
@@ -280,26 +275,6 @@ pub fn write_reconstruction_grid(
     {
         return Err(format!("every image must have {height}x{width} values").into());
     }
-    let (cell_w, cell_h) = (width * ZOOM, height * ZOOM);
-    let png_w = inputs.len() * (cell_w + GAP) + GAP;
-    let png_h = 2 * (cell_h + GAP) + GAP;
-    let root = BitMapBackend::new(path, (png_w as u32, png_h as u32)).into_drawing_area();
-    root.fill(&RGBColor(150, 150, 150))?;
-    for (row, images) in [inputs, recons].into_iter().enumerate() {
-        for (col, image) in images.iter().enumerate() {
-            let (x0, y0) = (GAP + col * (cell_w + GAP), GAP + row * (cell_h + GAP));
-            for (k, &v) in image.iter().enumerate() {
-                let (r, c) = (k / width, k % width);
-                let ink = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
-                let grey = (255.0 * (1.0 - ink)).round() as u8;
-                let (px, py) = ((x0 + c * ZOOM) as i32, (y0 + r * ZOOM) as i32);
-                root.draw(&Rectangle::new(
-                    [(px, py), (px + ZOOM as i32, py + ZOOM as i32)],
-                    RGBColor(grey, grey, grey).filled(),
-                ))?;
-            }
-        }
-    }
-    root.present()?;
-    Ok(())
+    let images = [inputs, recons].concat();
+    crate::plot::write_image_grid(path, &images, inputs.len(), (height, width), Ink::Dark)
 }

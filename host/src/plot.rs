@@ -1,7 +1,9 @@
-//! Loss and accuracy per epoch as a PNG (plotters, bitmap backend, the shipped DejaVu Sans
-//! font compiled in: `plotters` is built without its `ttf` feature, so its system-font
-//! lookup, `font-kit`, is not linked; no test runs on a machine without fonts).
+//! PNGs (plotters, bitmap backend): loss and accuracy per epoch, and grids of small grey
+//! images (the examples' digits, masks and predictions). The shipped DejaVu Sans font is
+//! compiled in: `plotters` is built without its `ttf` feature, so its system-font lookup,
+//! `font-kit`, is not linked; no test runs on a machine without fonts.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -47,7 +49,7 @@ pub fn training_curves(
 }
 
 fn panel(
-    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
     caption: &str,
     y_label: &str,
     series: &[Series<'_>],
@@ -92,5 +94,74 @@ fn panel(
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()?;
+    Ok(())
+}
+
+/// Screen pixels per image pixel in the image grids.
+pub const ZOOM: usize = 6;
+/// Gap between images and around an image grid, in screen pixels.
+pub const GAP: usize = 4;
+
+/// How an image's values, clamped to `[0, 1]` (non-finite: 0), become grey.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ink {
+    /// 1 is black on white: the digits, as scikit-learn's `gray_r` shows them.
+    Dark,
+    /// 1 is white on black: masks, probabilities.
+    Light,
+}
+
+/// Draws one image (row-major, `width` values per row) with its top-left corner at
+/// `(x0, y0)`, each value a [`ZOOM`]-pixel grey square.
+pub fn draw_grey_image(
+    root: &DrawingArea<BitMapBackend<'_>, Shift>,
+    (x0, y0): (usize, usize),
+    values: &[f32],
+    width: usize,
+    ink: Ink,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for (k, &v) in values.iter().enumerate() {
+        let (r, c) = (k / width, k % width);
+        let level = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+        let light = match ink {
+            Ink::Dark => 1.0 - level,
+            Ink::Light => level,
+        };
+        let grey = (255.0 * light).round() as u8;
+        let (px, py) = ((x0 + c * ZOOM) as i32, (y0 + r * ZOOM) as i32);
+        root.draw(&Rectangle::new(
+            [(px, py), (px + ZOOM as i32, py + ZOOM as i32)],
+            RGBColor(grey, grey, grey).filled(),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Writes a PNG of `images` (row-major `height x width` values each, drawn as
+/// [`draw_grey_image`] draws them) in a grid of `cols` columns on a grey background.
+pub fn write_image_grid(
+    path: &Path,
+    images: &[Vec<f32>],
+    cols: usize,
+    (height, width): (usize, usize),
+    ink: Ink,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if images.is_empty() || cols == 0 || height == 0 || width == 0 {
+        return Err("need at least one image, one column and a positive image size".into());
+    }
+    if images.iter().any(|im| im.len() != height * width) {
+        return Err(format!("every image must have {height}x{width} values").into());
+    }
+    let rows = images.len().div_ceil(cols);
+    let (cell_w, cell_h) = (width * ZOOM, height * ZOOM);
+    let png_w = cols.min(images.len()) * (cell_w + GAP) + GAP;
+    let png_h = rows * (cell_h + GAP) + GAP;
+    let root = BitMapBackend::new(path, (png_w as u32, png_h as u32)).into_drawing_area();
+    root.fill(&RGBColor(150, 150, 150))?;
+    for (i, image) in images.iter().enumerate() {
+        let corner = (GAP + (i % cols) * (cell_w + GAP), GAP + (i / cols) * (cell_h + GAP));
+        draw_grey_image(&root, corner, image, width, ink)?;
+    }
+    root.present()?;
     Ok(())
 }

@@ -22,6 +22,7 @@
 
 use crate::dynamic::backend::DEFAULT;
 use crate::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer, Workspace};
+use crate::plot::{draw_grey_image, Ink, GAP, ZOOM};
 use crate::shapes::{generate_shapes, ShapesConfig, ShapesSet};
 use neurite::init::LayerInit;
 use neurite::loss::{DiceBceWithLogits, Reduction, Target};
@@ -248,10 +249,6 @@ pub fn train_unet_with(
     Ok(UnetReport { train_loss, test, untrained, test_set, model })
 }
 
-/// Screen pixels per image pixel.
-const ZOOM: usize = 6;
-/// Gap between images and around the grid, in screen pixels.
-const GAP: usize = 6;
 /// Image values drawn black and white ([`write_segmentation_grid`]): the noise reaches
 /// below 0 and above the brightest shape.
 pub const IMAGE_RANGE: (f32, f32) = (-0.6, 1.6);
@@ -292,16 +289,7 @@ pub fn write_segmentation_grid(
         let prob: Vec<f32> = z.iter().map(|&v| neurite::math::sigmoid(v)).collect();
         for (col, values) in [&image_grey, mask, &prob].into_iter().enumerate() {
             let (x0, y0) = (GAP + col * (cell + GAP), GAP + row * (cell + GAP));
-            for (k, &v) in values.iter().enumerate() {
-                let (r, c) = (k / side, k % side);
-                let level = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
-                let grey = (255.0 * level).round() as u8;
-                let (px, py) = ((x0 + c * ZOOM) as i32, (y0 + r * ZOOM) as i32);
-                root.draw(&Rectangle::new(
-                    [(px, py), (px + ZOOM as i32, py + ZOOM as i32)],
-                    RGBColor(grey, grey, grey).filled(),
-                ))?;
-            }
+            draw_grey_image(&root, (x0, y0), values, side, Ink::Light)?;
         }
     }
     root.present()?;

@@ -30,8 +30,6 @@ use neurite::math;
 use neurite::optim::AdamConfig;
 use neurite::rng::Rng;
 use neurite::Error;
-use plotters::prelude::*;
-use std::path::Path;
 
 /// Encoder of the default latent size 8: 64 pixels -> 128 -> 16 (`mu`, `logvar`).
 pub const ENCODER_SPEC: &str = "dense(128),relu,dense(16)";
@@ -436,48 +434,4 @@ pub fn train_vae_with(
         test_rows,
         vae,
     })
-}
-
-/// Screen pixels per image pixel in [`write_image_grid`].
-const ZOOM: usize = 6;
-/// Gap between images and around the grid, in screen pixels.
-const GAP: usize = 4;
-
-/// Writes a PNG of `images` (row-major `height x width`, values on `[0, 1]`, clamped; ink
-/// dark on white as the digits are usually shown) in a grid of `cols` columns, each image
-/// scaled up 6x. (Also the GAN example's grid.)
-pub fn write_image_grid(
-    path: &Path,
-    images: &[Vec<f32>],
-    cols: usize,
-    height: usize,
-    width: usize,
-) -> Result<(), Box<dyn std::error::Error>> {
-    if images.is_empty() || cols == 0 || height == 0 || width == 0 {
-        return Err("need at least one image, one column and a positive image size".into());
-    }
-    if images.iter().any(|im| im.len() != height * width) {
-        return Err(format!("every image must have {height}x{width} values").into());
-    }
-    let rows = images.len().div_ceil(cols);
-    let (cell_w, cell_h) = (width * ZOOM, height * ZOOM);
-    let png_w = cols.min(images.len()) * (cell_w + GAP) + GAP;
-    let png_h = rows * (cell_h + GAP) + GAP;
-    let root = BitMapBackend::new(path, (png_w as u32, png_h as u32)).into_drawing_area();
-    root.fill(&RGBColor(150, 150, 150))?;
-    for (i, image) in images.iter().enumerate() {
-        let (x0, y0) = (GAP + (i % cols) * (cell_w + GAP), GAP + (i / cols) * (cell_h + GAP));
-        for (k, &v) in image.iter().enumerate() {
-            let (r, c) = (k / width, k % width);
-            let ink = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
-            let grey = (255.0 * (1.0 - ink)).round() as u8;
-            let (px, py) = ((x0 + c * ZOOM) as i32, (y0 + r * ZOOM) as i32);
-            root.draw(&Rectangle::new(
-                [(px, py), (px + ZOOM as i32, py + ZOOM as i32)],
-                RGBColor(grey, grey, grey).filled(),
-            ))?;
-        }
-    }
-    root.present()?;
-    Ok(())
 }
