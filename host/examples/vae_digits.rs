@@ -40,9 +40,10 @@ struct Args {
     /// Weight of the KL term (1: the ELBO).
     #[arg(long, default_value_t = VaeConfig::default().beta)]
     beta: f32,
-    /// Encoder spec (input 64 values, output 2 x latent: mu then logvar).
-    #[arg(long, default_value = neurite_host::vae::ENCODER_SPEC)]
-    encoder: String,
+    /// Encoder spec (input 64 values, output 2 x latent: mu then logvar); default
+    /// `dense(128),relu,dense(2 x latent)`.
+    #[arg(long)]
+    encoder: Option<String>,
     /// Decoder spec (input latent values, output 64 logits).
     #[arg(long, default_value = neurite_host::vae::DECODER_SPEC)]
     decoder: String,
@@ -52,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let data = Dataset::load_csv(&shipped_data_dir().join("digits.csv"), None)?;
     let cfg = VaeConfig {
-        encoder: args.encoder,
+        encoder: args.encoder.unwrap_or_else(|| neurite_host::vae::encoder_spec(args.latent)),
         decoder: args.decoder,
         latent: args.latent,
         beta: args.beta,

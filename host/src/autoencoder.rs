@@ -10,7 +10,7 @@
 
 use crate::data::Dataset;
 use crate::dynamic::backend::DEFAULT;
-use crate::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer, Workspace};
+use crate::dynamic::{DynModel, DynOptimizer, DynTrainer, Workspace};
 use crate::plot::Ink;
 use neurite::init::LayerInit;
 use neurite::loss::{Mse, Reduction, Target};
@@ -121,8 +121,7 @@ fn reconstruction_mse(model: &DynModel, rows: &[Vec<f32>], scale: f32) -> f32 {
 /// Builds the (uninitialised) model of `spec` for samples of `shape` and checks that its
 /// output has as many values as its input.
 pub fn build_autoencoder(spec: &str, shape: &[usize]) -> Result<DynModel, String> {
-    let nodes = parse_spec(spec).map_err(|e| e.to_string())?;
-    let model = DynModel::build(&nodes, shape)?;
+    let model = DynModel::from_spec(spec, shape)?;
     let inputs: usize = shape.iter().product();
     if model.outputs() != inputs {
         return Err(format!(
@@ -179,9 +178,8 @@ pub fn train_autoencoder_with(
 
     let mut rng = Rng::new(cfg.seed);
     model.init(&LayerInit::HE_RELU, &mut rng);
-    let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
     let mut opt = DynOptimizer::Adam(AdamConfig::adam(cfg.lr), false)
-        .build(&lens)
+        .build_for(&model)
         .map_err(|e| e.to_string())?;
     let mut trainer = DynTrainer::new(&model);
     let inputs: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();

@@ -151,7 +151,7 @@ pub struct DeviceEstimate {
     /// The probe row it scales.
     pub probe: ProbeRow,
     /// Flash bytes: the probe's `text` with the reference model's weights replaced by the
-    /// model's (`text + 4 * (params - 131)`).
+    /// model's parameters and buffers (`text + 4 * (params + buffers - 131)`).
     pub flash: usize,
     /// RAM bytes: the probe's measured stack plus the difference between the model's and the
     /// reference model's compile-time RAM, plus the model's extra intermediate outputs
@@ -186,8 +186,9 @@ pub fn device_estimates(model: &DynModel, optimizer: &str) -> Option<Vec<DeviceE
     let rows = probe_rows().into_iter().filter(|r| workloads.contains(&r.workload));
     Some(
         rows.map(|probe| {
-            let flash =
-                (probe.text + 4 * model.param_count()).saturating_sub(4 * reference.param_count());
+            // the model's constants: parameters and buffers (running statistics, a graph)
+            let constants = model.param_count() + model.buffer_count();
+            let flash = (probe.text + 4 * constants).saturating_sub(4 * reference.param_count());
             let ram = (probe.stack + ram(model, &probe.workload) + extra_activations)
                 .saturating_sub(ram(&reference, &probe.workload));
             DeviceEstimate { probe, flash, ram }

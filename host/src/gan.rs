@@ -20,7 +20,7 @@
 use crate::autoencoder::PIXEL_MAX;
 use crate::data::Dataset;
 use crate::dynamic::backend::DEFAULT;
-use crate::dynamic::{parse_spec, Ctx, DynModel, DynOptimizer, DynOptimizerState, Workspace};
+use crate::dynamic::{Ctx, DynModel, DynOptimizer, DynOptimizerState, Workspace};
 use neurite::init::LayerInit;
 use neurite::loss::{BceWithLogits, Loss, Target};
 use neurite::optim::AdamConfig;
@@ -147,11 +147,6 @@ pub fn backward_through<'w>(
     frozen.backward(ctx, ws, dy, scratch, true).unwrap_or(&[])
 }
 
-fn build_model(spec: &str, inputs: usize, what: &str) -> Result<DynModel, String> {
-    let nodes = parse_spec(spec).map_err(|e| format!("{what}: {e}"))?;
-    DynModel::build(&nodes, &[inputs]).map_err(|e| format!("{what}: {e}"))
-}
-
 /// BCE with logits of each logit against `target`, the gradient `dL/dlogit` divided by
 /// `scale` written into `grad`; returns the sum of the losses.
 fn bce_rows(logits: &[f32], target: f32, grad: &mut [f32], scale: f32) -> f64 {
@@ -178,8 +173,10 @@ impl Gan {
         if noise == 0 || dim == 0 {
             return Err("the noise and sample sizes must be positive".into());
         }
-        let generator = build_model(generator, noise, "generator")?;
-        let discriminator = build_model(discriminator, dim, "discriminator")?;
+        let generator =
+            DynModel::from_spec(generator, &[noise]).map_err(|e| format!("generator: {e}"))?;
+        let discriminator = DynModel::from_spec(discriminator, &[dim])
+            .map_err(|e| format!("discriminator: {e}"))?;
         if generator.outputs() != dim {
             return Err(format!(
                 "the generator gives {} values; a sample has {dim}",
@@ -318,8 +315,7 @@ pub fn train_gan(
     gan.init(&mut rng);
     let adam = |lr: f32, m: &DynModel| -> Result<DynOptimizerState, String> {
         let config = AdamConfig { betas: (cfg.beta1, 0.999), ..AdamConfig::adam(lr) };
-        let lens: Vec<usize> = m.tensors().iter().map(|t| t.len()).collect();
-        DynOptimizer::Adam(config, false).build(&lens).map_err(|e| e.to_string())
+        DynOptimizer::Adam(config, false).build_for(m).map_err(|e| e.to_string())
     };
     let mut opt_g = adam(cfg.lr_g, &gan.generator)?;
     let mut opt_d = adam(cfg.lr_d, &gan.discriminator)?;
@@ -422,7 +418,10 @@ pub fn sample_quality(
 pub struct DigitsGanData {
     /// Training rows (what the GAN learns from).
     pub train: Vec<f32>,
-    /// Test rows (real digits it never sees: the quality reference).
+    /// Test rows (real digits it never sees): their [`DigitsGanData::quality`] is the figure
+    /// a generator matching the data would reach. The distance is to the nearest *training*
+    /// digit, so a generator that copied training digits would score 0: it measures that
+    /// samples look like digits, not that they are new ones (the PNG shows that).
     pub test: Vec<f32>,
     /// Class of each training row.
     pub labels: Vec<usize>,

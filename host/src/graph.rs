@@ -25,7 +25,7 @@
 use crate::dynamic::backend::DEFAULT;
 use crate::dynamic::layers::gcn_conv::set_adjacency;
 use crate::dynamic::op::Ctx;
-use crate::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer, Workspace};
+use crate::dynamic::{DynModel, DynOptimizer, DynTrainer, Workspace};
 use neurite::init::LayerInit;
 use neurite::kernel::reduce::argmax;
 use neurite::loss::{CrossEntropy, Loss, Reduction, Target};
@@ -66,6 +66,7 @@ impl Graph {
         let mut labels = Vec::new();
         let mut class_names: Vec<String> = Vec::new();
         let mut lines = nodes_csv.lines();
+        let rows = nodes_csv.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
         if lines.next().map(str::trim) != Some("node,club,label") {
             return Err("nodes: the header must be node,club,label".into());
         }
@@ -77,6 +78,11 @@ impl Graph {
             let label: usize = label.parse().map_err(|_| bad())?;
             if node != labels.len() {
                 return Err(format!("{}: nodes must be listed 0, 1, 2, ...", bad()));
+            }
+            // every class has a member, so a class index is below the number of nodes: refuse
+            // one that would size the class table past the file
+            if label >= rows {
+                return Err(format!("{}: class {label}, but the file has {rows} nodes", bad()));
             }
             if label >= class_names.len() {
                 class_names.resize(label + 1, String::new());
@@ -131,8 +137,7 @@ impl Graph {
 /// Builds `spec` for samples `[N, features]` of `graph` and gives every `gcn_conv` layer
 /// the graph.
 pub fn build_graph_model(spec: &str, graph: &Graph, features: usize) -> Result<DynModel, String> {
-    let nodes = parse_spec(spec).map_err(|e| e.to_string())?;
-    let mut model = DynModel::build(&nodes, &[graph.nodes, features])?;
+    let mut model = DynModel::from_spec(spec, &[graph.nodes, features])?;
     if set_adjacency(&mut model, &graph.adjacency())? == 0 {
         return Err(format!("'{spec}' has no gcn_conv layer"));
     }
@@ -231,9 +236,8 @@ pub fn train_nodes(cfg: &NodeConfig, graph: &Graph) -> Result<NodeReport, String
     let untrained = node_classes(&model.forward(&x), classes);
     let (untrained_unlabelled, _) = node_accuracy(&untrained, &graph.labels, &cfg.train_nodes);
 
-    let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
     let mut opt = DynOptimizer::Adam(AdamConfig::adam(cfg.lr), false)
-        .build(&lens)
+        .build_for(&model)
         .map_err(|e| e.to_string())?;
     let loss = CrossEntropy::default();
     let mut ws = Workspace::default();
@@ -399,9 +403,8 @@ pub fn train_readout(cfg: &ReadoutConfig, graph: &Graph) -> Result<ReadoutReport
     model.init(&LayerInit::XAVIER, &mut rng);
     let untrained_accuracy = accuracy(&model, &test);
 
-    let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
     let mut opt = DynOptimizer::Adam(AdamConfig::adam(cfg.lr), false)
-        .build(&lens)
+        .build_for(&model)
         .map_err(|e| e.to_string())?;
     let mut trainer = DynTrainer::new(&model);
     let xs: Vec<&[f32]> = train.iter().map(|(x, _)| x.as_slice()).collect();

@@ -21,7 +21,7 @@
 //! `cargo run --release -p neurite-host --example unet_shapes` runs it.
 
 use crate::dynamic::backend::DEFAULT;
-use crate::dynamic::{parse_spec, DynModel, DynOptimizer, DynTrainer, Workspace};
+use crate::dynamic::{DynModel, DynOptimizer, DynTrainer, Workspace};
 use crate::plot::{draw_grey_image, Ink, GAP, ZOOM};
 use crate::shapes::{generate_shapes, ShapesConfig, ShapesSet};
 use neurite::init::LayerInit;
@@ -122,8 +122,7 @@ pub struct UnetReport {
 /// Builds the (uninitialised) model of `spec` for `1 x side x side` images and checks that
 /// it gives one value per pixel.
 pub fn build_unet(spec: &str, side: usize) -> Result<DynModel, String> {
-    let nodes = parse_spec(spec).map_err(|e| e.to_string())?;
-    let model = DynModel::build(&nodes, &[1, side, side])?;
+    let model = DynModel::from_spec(spec, &[1, side, side])?;
     if model.outputs() != side * side {
         return Err(format!(
             "the model gives {} values ({}) for a 1x{side}x{side} image: a segmentation model \
@@ -214,9 +213,8 @@ pub fn train_unet_with(
     let mut rng = Rng::new(cfg.seed);
     model.init(&LayerInit::HE_RELU, &mut rng);
     let untrained = evaluate(&model, &test_set);
-    let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
     let mut opt = DynOptimizer::Adam(AdamConfig::adam(cfg.lr), false)
-        .build(&lens)
+        .build_for(&model)
         .map_err(|e| e.to_string())?;
     let mut trainer = DynTrainer::new(&model);
     let loss = DiceBceWithLogits { smooth: cfg.smooth };

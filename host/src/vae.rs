@@ -23,7 +23,7 @@
 use crate::autoencoder::PIXEL_MAX;
 use crate::data::Dataset;
 use crate::dynamic::backend::DEFAULT;
-use crate::dynamic::{parse_spec, Ctx, DynModel, DynOptimizer, Workspace};
+use crate::dynamic::{Ctx, DynModel, DynOptimizer, Workspace};
 use neurite::init::LayerInit;
 use neurite::loss::{gaussian_kl, BceWithLogits, Loss, Target};
 use neurite::math;
@@ -31,8 +31,13 @@ use neurite::optim::AdamConfig;
 use neurite::rng::Rng;
 use neurite::Error;
 
-/// Encoder of the default latent size 8: 64 pixels -> 128 -> 16 (`mu`, `logvar`).
-pub const ENCODER_SPEC: &str = "dense(128),relu,dense(16)";
+/// The default encoder's spec for a latent size of `latent`: 128 hidden units, then
+/// `2 * latent` values (`mu`, `logvar`): the default latent size 8 gives 64 pixels -> 128
+/// -> 16.
+pub fn encoder_spec(latent: usize) -> String {
+    format!("dense(128),relu,dense({})", 2 * latent)
+}
+
 /// Decoder: 8 latent values -> 128 -> 64 pixel logits.
 pub const DECODER_SPEC: &str = "dense(128),relu,dense(64)";
 
@@ -60,7 +65,7 @@ pub struct VaeConfig {
 impl Default for VaeConfig {
     fn default() -> Self {
         Self {
-            encoder: ENCODER_SPEC.into(),
+            encoder: encoder_spec(8),
             decoder: DECODER_SPEC.into(),
             latent: 8,
             beta: 1.0,
@@ -125,11 +130,6 @@ pub struct Vae {
     pub decoder: DynModel,
 }
 
-fn build_model(spec: &str, inputs: usize, what: &str) -> Result<DynModel, String> {
-    let nodes = parse_spec(spec).map_err(|e| format!("{what}: {e}"))?;
-    DynModel::build(&nodes, &[inputs]).map_err(|e| format!("{what}: {e}"))
-}
-
 impl Vae {
     /// Builds (uninitialised) the encoder for `inputs` values and the decoder for `latent`
     /// values, checking that the encoder gives `2 * latent` values and the decoder `inputs`.
@@ -142,8 +142,10 @@ impl Vae {
         if inputs == 0 || latent == 0 {
             return Err("the input and latent sizes must be positive".into());
         }
-        let encoder = build_model(encoder, inputs, "encoder")?;
-        let decoder = build_model(decoder, latent, "decoder")?;
+        let encoder =
+            DynModel::from_spec(encoder, &[inputs]).map_err(|e| format!("encoder: {e}"))?;
+        let decoder =
+            DynModel::from_spec(decoder, &[latent]).map_err(|e| format!("decoder: {e}"))?;
         if encoder.outputs() != 2 * latent {
             return Err(format!(
                 "the encoder gives {} values; a latent size of {latent} needs {} (mu, logvar)",
@@ -383,10 +385,9 @@ pub fn train_vae_with(
     }
     let mut rng = Rng::new(cfg.seed);
     vae.init(&mut rng);
-    let lens = |m: &DynModel| m.tensors().iter().map(|t| t.len()).collect::<Vec<usize>>();
     let adam = DynOptimizer::Adam(AdamConfig::adam(cfg.lr), false);
-    let mut opt_e = adam.clone().build(&lens(&vae.encoder)).map_err(|e| e.to_string())?;
-    let mut opt_d = adam.build(&lens(&vae.decoder)).map_err(|e| e.to_string())?;
+    let mut opt_e = adam.clone().build_for(&vae.encoder).map_err(|e| e.to_string())?;
+    let mut opt_d = adam.build_for(&vae.decoder).map_err(|e| e.to_string())?;
     let (l, mut ws) = (cfg.latent, VaeWorkspace::default());
     let mut order: Vec<usize> = (0..rows).collect();
     let (mut xb, mut eps) = (Vec::new(), Vec::new());

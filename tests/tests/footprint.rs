@@ -250,6 +250,13 @@ fn examples_m4f_line_quotes_the_device_estimates() {
         parts.join(",")
     };
     assert!(inf.flash > 1000 && train.ram > 100_000, "{inf:?} {train:?}");
+    // a graph convolution's adjacency (a buffer, 25 values) is flash like its weights
+    let gcn = DynModel::build(&parse_spec("gcn_conv(4)").unwrap(), &[5, 3]).unwrap();
+    assert_eq!((gcn.param_count(), gcn.buffer_count()), (16, 25));
+    let g = device_estimates(&gcn, "adam").unwrap();
+    for e in g.iter().filter(|e| e.probe.workload == "inference") {
+        assert_eq!(e.flash, e.probe.text + 4 * (16 + 25) - 4 * 131, "{e:?}");
+    }
     let line = m4f_estimate_line(&model);
     assert_eq!(
         line,

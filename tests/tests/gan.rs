@@ -40,6 +40,7 @@ fn generator_gradient_through_the_frozen_discriminator_matches_finite_difference
     let mut grads = gan.generator.zero_grads();
     let mut ws = GanWorkspace::default();
     gan.g_step(&z, &mut ws, Some(&mut grads)).unwrap();
+    // structural (g_step borrows the discriminator immutably), kept as the contract's statement
     assert_eq!(tensors(&gan.discriminator), d_before, "the frozen discriminator changed");
     let spec = Spec::new(5e-2, 3e-6, 1e-4);
     let mut check = Check::new("gan generator through frozen D", spec.tol);
@@ -103,8 +104,8 @@ fn short_ring_run_covers_the_modes() {
     // Measured (1,000 steps of `GanConfig::ring()`, 2,000 samples, a mode covered at 1% of
     // them within 3 std): seed 1 covers 8 modes with 72.4% high-quality samples; the untrained
     // generator 0 modes, 0%. Seeds 1..=8 (the example with `--steps 1000 --seed S`): 8, 8, 8,
-    // 8, 8, 8, 7, 8 modes, 37.0..77.2% high quality. Bounds: at least 6 modes and 40% high
-    // quality; the untrained generator at most 1 mode.
+    // 8, 8, 8, 7, 8 modes, 37.0..77.2% high quality. Bounds: at least 6 modes and 30% high
+    // quality (below every seed's figure); the untrained generator at most 1 mode.
     let ring = Ring::default();
     let cfg = GanConfig { steps: 1000, ..GanConfig::ring() };
     let mut untrained = Gan::build(&cfg.generator, &cfg.discriminator, cfg.noise, 2).unwrap();
@@ -127,7 +128,7 @@ fn short_ring_run_covers_the_modes() {
     );
     assert!(before.covered <= 1, "the untrained generator covers {} modes", before.covered);
     assert!(after.covered >= 6, "{} of 8 modes covered: {:?}", after.covered, after.per_mode);
-    assert!(after.high_quality >= 0.4, "{:.1}% high-quality samples", 100.0 * after.high_quality);
+    assert!(after.high_quality >= 0.3, "{:.1}% high-quality samples", 100.0 * after.high_quality);
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Gradient checks of the graph layers (`gcn_conv`, `graph_mean_pool`: runtime-shaped, no
-//! typed counterpart) against Richardson-extrapolated central differences
+//! Gradient checks of the graph layers (`gcn_conv`, `graph_mean_pool`, the runtime-shaped
+//! ones; the typed `GcnConv`/`GraphMeanPool` give their bits: `static_vs_dynamic_graph.rs`)
+//! against Richardson-extrapolated central differences
 //! (`neurite_tests::gradcheck`): `d(c . model(x)) / dx` and `/ d` every parameter of small
 //! models on a directed, weighted graph with a node's own loop, an isolated node and a node
 //! that only sends (so a backward that used `Â` instead of `Âᵀ`, or left out the loops,

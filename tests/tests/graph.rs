@@ -51,6 +51,12 @@ fn bad_graph_files_are_refused() {
     }
     let e = Graph::parse("source,target\n", "node,club,label\n0,a,0\n1,b,0\n").unwrap_err();
     assert!(e.contains("class 0"), "{e}");
+    // a huge class index is refused before it sizes anything (it overflowed `label + 1`)
+    for label in ["2", "1000000000", "18446744073709551615"] {
+        let nodes = format!("node,club,label\n0,a,0\n1,b,{label}\n");
+        let e = Graph::parse("source,target\n0,1\n", &nodes).unwrap_err();
+        assert!(e.contains("the file has 2 nodes"), "{label}: {e}");
+    }
 }
 
 /// The path 0 - 1 - 2 with a pendant 3 on node 1 (degrees with self loops 2, 4, 2, 2):

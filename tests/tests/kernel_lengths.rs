@@ -251,27 +251,18 @@ fn graph_kernels_never_panic() {
         let (mut h, mut y, mut dh) = (v(Some(12)), v(Some(12)), v(Some(12)));
         let (mut gw, mut gb, mut dx) = (v(Some(8)), v(Some(4)), v(Some(6)));
         let (a, x, w, b) = (v(Some(9)), v(Some(6)), v(Some(8)), v(Some(4)));
-        graph::gcn_normalize(n.min(5), &a, &mut v(Some(3)), &mut v(Some(9)));
-        graph::gcn_forward(n.min(5), f, outs, &a, &x, &w, &b, &mut h, &mut y);
-        graph::gcn_backward(
-            n.min(5),
-            f,
-            outs,
-            &a,
-            &x,
-            &w,
-            &y,
-            &mut dh,
-            Some(&mut dx),
-            &mut gw,
-            &mut gb,
-        );
+        graph::gcn_normalize(n, &a, &mut v(Some(3)), &mut v(Some(9)));
+        graph::gcn_forward(n, f, outs, &a, &x, &w, &b, &mut h, &mut y);
+        graph::gcn_backward(n, f, outs, &a, &x, &w, &y, &mut dh, Some(&mut dx), &mut gw, &mut gb);
     }
     every_mix(&[s(6), s(2)], |l| {
         graph::mean_pool_forward(3, &v(l[0]), &mut v(l[1]));
         graph::mean_pool_backward(3, &v(l[1]), &mut v(l[0]));
         graph::mean_pool_forward(0, &v(l[0]), &mut v(l[1]));
         graph::mean_pool_backward(0, &v(l[1]), &mut v(l[0]));
+        // a node count far beyond the rows given: no hang, no panic
+        graph::mean_pool_forward(usize::MAX, &v(l[0]), &mut v(l[1]));
+        graph::mean_pool_backward(usize::MAX, &v(l[1]), &mut v(l[0]));
     });
 }
 

@@ -45,6 +45,8 @@ fn row_mut(s: &mut [f32], k: usize, len: usize) -> &mut [f32] {
 ///
 /// Shapes: `adj` and `a_hat` `n x n`, `dinv` `n` (written).
 pub fn gcn_normalize(n: usize, adj: &[f32], dinv: &mut [f32], a_hat: &mut [f32]) {
+    // a valid `n` has `n <= n * n = adj.len()`: a larger one has no rows to loop over
+    let n = n.min(adj.len());
     for (i, d) in dinv.iter_mut().enumerate().take(n) {
         let mut deg = 0.0f32;
         for (j, &a) in row(adj, i, n).iter().enumerate() {
@@ -81,6 +83,8 @@ pub fn gcn_forward(
     h: &mut [f32],
     y: &mut [f32],
 ) {
+    // a valid `n` has `n <= n * n = a_hat.len()`: a larger one has no rows to loop over
+    let n = n.min(a_hat.len());
     for j in 0..n {
         let xj = row(x, j, f);
         for (k, hk) in row_mut(h, j, o).iter_mut().enumerate() {
@@ -123,6 +127,7 @@ pub fn gcn_backward(
     gw: &mut [f32],
     gb: &mut [f32],
 ) {
+    let n = n.min(a_hat.len());
     for j in 0..n {
         row_mut(dh, j, o).fill(0.0);
     }
@@ -161,7 +166,8 @@ pub fn mean_pool_forward(n: usize, x: &[f32], y: &mut [f32]) {
     }
     let f = y.len();
     y.fill(0.0);
-    for j in 0..n {
+    // rows past the end of `x` add nothing: loop over those it holds
+    for j in 0..n.min(x.len()) {
         for (v, &xj) in y.iter_mut().zip(row(x, j, f)) {
             *v += xj;
         }
@@ -178,7 +184,7 @@ pub fn mean_pool_backward(n: usize, dy: &[f32], dx: &mut [f32]) {
         return;
     }
     let count = n as f32;
-    for j in 0..n {
+    for j in 0..n.min(dx.len()) {
         for (d, &g) in row_mut(dx, j, dy.len()).iter_mut().zip(dy) {
             *d = g / count;
         }

@@ -110,7 +110,11 @@ fn main() -> ! {
         DQN_RAM_BUDGET
     );
     defmt::println!("dqn instructions: one training step (batch 32) {=u32}", s.step_instructions);
-    let ok = stack + statics <= DQN_RAM_BUDGET && s.run.greedy.is_finite();
+    // a full run (no NEURITE_DQN_STEPS) must have learnt: the training goal and the greedy
+    // policy's mean both at least 195
+    let learnt = option_env!("NEURITE_DQN_STEPS").is_some()
+        || (s.run.last_100 >= 195.0 && s.run.greedy >= 195.0);
+    let ok = stack + statics <= DQN_RAM_BUDGET && s.run.greedy.is_finite() && learnt;
     defmt::println!("dqn {=str}", if ok { "passed" } else { "FAILED" });
     target::exit(ok)
 }

@@ -65,6 +65,13 @@ impl PartialEq for DynModel {
 }
 
 impl DynModel {
+    /// Parses `spec` ([`super::parse_spec`]) and builds it for samples of `input_shape`
+    /// (parameters zero); `Err` is the spec's or the build's message.
+    pub fn from_spec(spec: &str, input_shape: &[usize]) -> Result<Self, String> {
+        let nodes = super::parse_spec(spec).map_err(|e| e.to_string())?;
+        Self::build(&nodes, input_shape)
+    }
+
     /// Builds `nodes` for input samples of `input_shape` (parameters zero: call
     /// [`DynModel::init`] or load them).
     pub fn build(nodes: &[LayerNode], input_shape: &[usize]) -> Result<Self, String> {

@@ -49,6 +49,12 @@ impl DynOptimizer {
         o
     }
 
+    /// [`DynOptimizer::build`] for the tensors of `model`.
+    pub fn build_for(self, model: &super::DynModel) -> Result<DynOptimizerState, Error> {
+        let lens: Vec<usize> = model.tensors().iter().map(|t| t.len()).collect();
+        self.build(&lens)
+    }
+
     /// Checks hyper-parameters and allocates state shaped like `tensor_lens`.
     pub fn build(self, tensor_lens: &[usize]) -> Result<DynOptimizerState, Error> {
         match &self {
