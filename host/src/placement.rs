@@ -1,6 +1,6 @@
 //! Where training runs (`neurite train --device cpu|gpu|auto`) and the engine that runs its
 //! epochs: the CPU's [`DynTrainer`] (the reference) or, with the `gpu` feature, a
-//! [`crate::gpu::GpuTrainer`].
+//! `gpu::GpuTrainer`.
 //!
 //! - `cpu`: the CPU.
 //! - `gpu`: the GPU; without an adapter (or a build without the feature) a clear message and
