@@ -445,4 +445,24 @@ mod tests {
         assert_eq!(run(&g, &ctx, &mut saved), fresh);
         assert!(fresh.0[0].iter().chain(&fresh.1).all(|v| v.abs() > 1e-4), "{fresh:?}");
     }
+
+    #[test]
+    fn mean_pool_shapes_and_values() {
+        use crate::dynamic::backend::DEFAULT;
+        let spec = crate::dynamic::parse_spec("graph_mean_pool").expect("spec");
+        assert!(DynModel::build(&spec, &[0, 2]).is_err());
+        let model = DynModel::build(&spec, &[3, 2]).expect("model");
+        let pool = &model.layers[0];
+        assert_eq!((pool.input_shape(), pool.output_shape()), (&[3, 2][..], &[2][..]));
+        // two samples
+        let x = [1.0, 2.0, 3.0, 6.0, 5.0, -2.0, 0.0, 0.0, 3.0, 3.0, 0.0, 0.0];
+        let mut y = [0.0; 4];
+        pool.forward(&DEFAULT, &x, &mut y, 2);
+        assert_eq!(y, [3.0, 2.0, 1.0, 1.0]);
+        let ctx = Ctx { train: true, rng: None, backend: &DEFAULT };
+        let mut dx = [9.0; 12];
+        let dy = [3.0, -6.0, 0.0, 1.5];
+        pool.backward(&ctx, &x, &y, &mut Saved::default(), &dy, Some(&mut dx), &mut [], 2);
+        assert_eq!(dx, [1.0, -2.0, 1.0, -2.0, 1.0, -2.0, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5]);
+    }
 }
