@@ -110,3 +110,56 @@ pub fn write_scatter(
     root.present()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RING: Ring = Ring { modes: 4, radius: 2.0, std: 0.5 };
+
+    #[test]
+    fn centres_are_evenly_spaced_on_the_circle() {
+        for (k, want) in [(0, (2.0, 0.0)), (1, (0.0, 2.0)), (2, (-2.0, 0.0)), (3, (0.0, -2.0))] {
+            let (x, y) = RING.centre(k);
+            assert!((x - want.0).abs() < 1e-6 && (y - want.1).abs() < 1e-6, "{k}: {x} {y}");
+        }
+        assert_eq!(Ring::default(), Ring { modes: 8, radius: 2.0, std: 0.05 });
+    }
+
+    /// A sample is a uniform mode (one `below` draw) plus `std` times two normal draws.
+    #[test]
+    fn samples_are_a_mode_plus_noise() {
+        let mut out = vec![7.0];
+        RING.sample(&mut Rng::new(5), 50, &mut out);
+        assert_eq!((out.len(), out[0]), (101, 7.0));
+        let mut rng = Rng::new(5);
+        for p in out[1..].chunks_exact(2) {
+            let (cx, cy) = RING.centre(rng.below(4));
+            let want = [cx + 0.5 * rng.normal(), cy + 0.5 * rng.normal()];
+            assert_eq!(p, want);
+        }
+    }
+
+    #[test]
+    fn coverage_counts_the_points_within_three_std() {
+        // 3 std = 1.5: mode 0 at (2, 0) gets 3 (one exactly on the boundary), mode 1 at
+        // (0, 2) one; (-2, 1.6) is 1.6 from mode 2; (9, 9) is far from all
+        let points = [2.0, 0.0, 2.1, -0.2, 3.5, 0.0, 0.0, 2.5, -2.0, 1.6, 9.0, 9.0];
+        let c = RING.coverage(&points, 0.2);
+        assert_eq!(c, Coverage { per_mode: vec![3, 1, 0, 0], covered: 1, high_quality: 4.0 / 6.0 });
+        assert_eq!(RING.coverage(&points, 0.1).covered, 2);
+        assert_eq!(RING.coverage(&points, 0.0).covered, 2);
+        assert_eq!(RING.coverage(&[], 0.1).high_quality, 0.0);
+    }
+
+    #[test]
+    fn scatter_writes_a_png_and_refuses_a_bad_extent() {
+        let path = std::env::temp_dir().join(format!("neurite-mixture-{}.png", std::process::id()));
+        assert!(write_scatter(&path, &RING, &[2.0, 0.0], &[0.0, 2.0], 0.0).is_err());
+        assert!(write_scatter(&path, &RING, &[2.0, 0.0], &[0.0, 2.0], f32::NAN).is_err());
+        write_scatter(&path, &RING, &[2.0, 0.0], &[0.0, 2.0, f32::NAN, 1.0], 3.0).expect("png");
+        let bytes = std::fs::read(&path).expect("written");
+        let _ = std::fs::remove_file(&path);
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 1000, "{}", bytes.len());
+    }
+}

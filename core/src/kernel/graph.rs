@@ -248,4 +248,89 @@ mod tests {
         mean_pool_backward(3, &[3.0, -6.0], &mut dx);
         assert_eq!(dx, [1.0, -2.0, 1.0, -2.0, 1.0, -2.0]);
     }
+
+    /// A node whose degree with its loop is exactly 0 (`a[i][i] = -1`, no edges) gets
+    /// `D^-1/2 = 0`: its row and column of `Â` are 0, not NaN.
+    #[test]
+    fn a_node_of_degree_zero_is_cut_off() {
+        let adj = [-1.0, 0.0, 0.0, 0.0];
+        let (mut dinv, mut a_hat) = ([9.0; 2], [9.0; 4]);
+        gcn_normalize(2, &adj, &mut dinv, &mut a_hat);
+        assert_eq!((dinv, a_hat), ([0.0, 1.0], [0.0, 0.0, 0.0, 1.0]));
+    }
+
+    /// The backward pass against its formulas, summed in f64: `dh = Âᵀ dY`, `gb += sum_i
+    /// dY[i]`, `gW += dhᵀ X`, `dX = dh W` (the gradients are added to what is there).
+    #[test]
+    fn backward_is_the_transposed_product() {
+        let (n, f, o) = (3, 2, 2);
+        let adj = [0.0, 1.0, 0.5, 1.0, 0.0, 0.0, 0.5, 2.0, 0.0];
+        let (mut dinv, mut a_hat) = ([0.0; 3], [0.0; 9]);
+        gcn_normalize(n, &adj, &mut dinv, &mut a_hat);
+        let x = [1.0, -2.0, 0.5, 3.0, -1.5, 2.5];
+        let w = [0.3, -0.7, 1.1, 0.4];
+        let dy = [0.2, -1.0, 0.7, 0.3, -0.4, 1.3];
+        let (mut dh, mut dx) = ([9.0; 6], [9.0; 6]);
+        let (mut gw, mut gb) = ([1.0; 4], [-1.0; 2]);
+        gcn_backward(n, f, o, &a_hat, &x, &w, &dy, &mut dh, Some(&mut dx), &mut gw, &mut gb);
+        let mut want_dh = [0.0f64; 6];
+        for j in 0..n {
+            for k in 0..o {
+                want_dh[j * o + k] =
+                    (0..n).map(|i| f64::from(a_hat[i * n + j]) * f64::from(dy[i * o + k])).sum();
+            }
+        }
+        for k in 0..o {
+            let want = -1.0 + (0..n).map(|i| f64::from(dy[i * o + k])).sum::<f64>();
+            assert!((f64::from(gb[k]) - want).abs() < 1e-6, "gb {gb:?}");
+            for c in 0..f {
+                let want =
+                    1.0 + (0..n).map(|j| want_dh[j * o + k] * f64::from(x[j * f + c])).sum::<f64>();
+                assert!((f64::from(gw[k * f + c]) - want).abs() < 1e-6, "gw {gw:?}");
+            }
+        }
+        for j in 0..n {
+            for c in 0..f {
+                let want: f64 = (0..o).map(|k| f64::from(w[k * f + c]) * want_dh[j * o + k]).sum();
+                assert!((f64::from(dx[j * f + c]) - want).abs() < 1e-6, "dx {dx:?}");
+            }
+        }
+        for (g, w) in dh.iter().zip(want_dh) {
+            assert!((f64::from(*g) - w).abs() < 1e-6, "dh {dh:?}");
+        }
+        // without dx: the same parameter gradients added again
+        let (gw1, gb1) = (gw, gb);
+        gcn_backward(n, f, o, &a_hat, &x, &w, &dy, &mut dh, None, &mut gw, &mut gb);
+        for (g, g1) in gw.iter().zip(gw1) {
+            assert!((g - 1.0 - 2.0 * (g1 - 1.0)).abs() < 1e-5, "{gw:?}");
+        }
+        for (g, g1) in gb.iter().zip(gb1) {
+            assert!((g + 1.0 - 2.0 * (g1 + 1.0)).abs() < 1e-5, "{gb:?}");
+        }
+    }
+
+    /// Buffers shorter than the shapes say: the rows they hold are written, no panic.
+    #[test]
+    fn short_buffers_do_not_panic() {
+        let a_hat = [1.0, 0.0, 0.0, 1.0];
+        let (x, w, b) = ([1.0, 2.0], [3.0], [0.5]);
+        let (mut h, mut y) = ([0.0; 2], [0.0; 1]);
+        gcn_forward(2, 1, 1, &a_hat, &x, &w, &b, &mut h, &mut y);
+        assert_eq!(y, [3.5]);
+        let (mut dh, mut dx, mut gw, mut gb) = ([0.0; 1], [0.0; 1], [0.0; 1], [0.0; 1]);
+        gcn_backward(
+            2,
+            1,
+            1,
+            &a_hat,
+            &x,
+            &w,
+            &[1.0, 1.0],
+            &mut dh,
+            Some(&mut dx),
+            &mut gw,
+            &mut gb,
+        );
+        assert_eq!((dh, dx, gw, gb), ([1.0], [3.0], [1.0], [2.0]));
+    }
 }

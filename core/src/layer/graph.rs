@@ -249,3 +249,130 @@ impl<const N: usize, const F: usize> Layer for GraphMeanPool<N, F> {
 
 /// Minibatches sample by sample ([`super::BatchLayer`]).
 impl<const N: usize, const F: usize> super::PerSample for GraphMeanPool<N, F> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::Ctx;
+
+    const ADJ: [[f32; 3]; 3] = [[0.0, 1.0, 0.5], [1.0, 0.0, 0.0], [0.5, 2.0, 0.0]];
+    const X: [[f32; 3]; 3] = [[1.0, -2.0, 0.5], [3.0, -1.5, 2.5], [0.25, 1.0, -1.0]];
+
+    fn layer() -> GcnConv<3, 3, 2> {
+        let mut g = GcnConv::new([[0.3, -0.7, 1.1], [0.4, 0.2, -0.5]], [0.1, -0.2]);
+        g.set_adjacency(&ADJ);
+        g
+    }
+
+    /// The kernel's `Â` of [`ADJ`].
+    fn a_hat() -> [f32; 9] {
+        let (mut dinv, mut a_hat) = ([0.0; 3], [0.0; 9]);
+        graph::gcn_normalize(3, ADJ.as_flattened(), &mut dinv, &mut a_hat);
+        a_hat
+    }
+
+    #[test]
+    fn a_new_layer_has_no_edges_and_set_adjacency_normalises() {
+        let g = GcnConv::<3, 3, 2>::new([[0.0; 3]; 2], [0.0; 2]);
+        assert_eq!(g.normalized(), &[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
+        assert_eq!(GcnConv::<3, 3, 2>::ZEROED.normalized(), g.normalized());
+        let g = layer();
+        assert_eq!((g.adjacency(), g.normalized().as_flattened()), (&ADJ, &a_hat()[..]));
+    }
+
+    #[test]
+    fn the_layer_runs_the_kernels() {
+        let g = layer();
+        let (w, b) = (g.weight, g.bias);
+        let (mut h, mut want) = ([0.0; 6], [0.0; 6]);
+        let a = a_hat();
+        graph::gcn_forward(3, 3, 2, &a, X.as_flattened(), w.as_flattened(), &b, &mut h, &mut want);
+        let mut y = [[0.0; 2]; 3];
+        g.forward(&X, &mut y);
+        assert_eq!(y.as_flattened(), want);
+        let mut y = [[0.0; 2]; 3];
+        g.forward_trace(&mut Ctx::train(), &X, &mut (), &mut y);
+        assert_eq!(y.as_flattened(), want);
+        let mut flat = [0.0; 6];
+        g.forward_flat(X.as_flattened(), &mut flat);
+        assert_eq!(flat, want);
+        assert!(want.iter().all(|v| v.abs() > 1e-3), "{want:?}");
+
+        let dy = [[0.2, -1.0], [0.7, 0.3], [-0.4, 1.3]];
+        let (mut dh, mut want_dx) = ([0.0; 6], [0.0; 9]);
+        let mut want_g = Dense::<3, 2>::ZEROED;
+        graph::gcn_backward(
+            3,
+            3,
+            2,
+            &a,
+            X.as_flattened(),
+            w.as_flattened(),
+            dy.as_flattened(),
+            &mut dh,
+            Some(&mut want_dx),
+            want_g.weight.as_flattened_mut(),
+            &mut want_g.bias,
+        );
+        let mut dx = [[0.0; 3]; 3];
+        let mut grads = Dense::<3, 2>::ZEROED;
+        g.backward(&X, &(), &dy, &mut dx, &mut grads);
+        assert_eq!((dx.as_flattened(), &grads), (&want_dx[..], &want_g));
+        assert!(want_dx.iter().all(|v| v.abs() > 1e-3), "{want_dx:?}");
+        let mut grads = Dense::<3, 2>::ZEROED;
+        g.backward_params(&X, &(), &dy, &mut grads);
+        assert_eq!(grads, want_g);
+    }
+
+    #[test]
+    fn parameters_are_the_weight_and_the_bias() {
+        type G = GcnConv<3, 3, 2>;
+        assert_eq!((G::TENSORS, G::LEN), (2, 8));
+        let mut g = layer();
+        let (w, b) = (g.weight, g.bias);
+        assert_eq!((g.tensor(0), g.tensor(1), g.tensor(2)), (w.as_flattened(), &b[..], &[][..]));
+        g.tensor_mut(0)[5] = 7.0;
+        g.tensor_mut(1)[1] = 8.0;
+        assert!(g.tensor_mut(2).is_empty());
+        assert_eq!((g.weight[1][2], g.bias[1]), (7.0, 8.0));
+    }
+
+    fn desc(layer: &impl Infer) -> Option<LayerDesc> {
+        let mut got = None;
+        layer.describe(&mut |d| got = Some(d));
+        got
+    }
+
+    #[test]
+    fn descriptions_and_init() {
+        let want = LayerDesc::Other { name: "gcn_conv", inputs: 9, outputs: 6, params: 8 };
+        assert_eq!(desc(&layer()), Some(want));
+        let want = LayerDesc::Other { name: "graph_mean_pool", inputs: 9, outputs: 3, params: 0 };
+        assert_eq!(desc(&GraphMeanPool::<3, 3>), Some(want));
+        // initialised as a dense layer of 3 inputs and 2 outputs, from the same draws
+        let mut g = layer();
+        g.init(&LayerInit::TORCH_DEFAULT, &mut Rng::new(3));
+        let mut d = Dense::<3, 2>::ZEROED;
+        d.init(&LayerInit::TORCH_DEFAULT, &mut Rng::new(3));
+        assert_eq!((g.weight, g.bias), (d.weight, d.bias));
+        assert!(g.weight != layer().weight && g.bias != layer().bias);
+    }
+
+    #[test]
+    fn mean_pool_layer() {
+        let pool = GraphMeanPool::<3, 3>;
+        let want = [(1.0 + 3.0 + 0.25) / 3.0, (-2.0 - 1.5 + 1.0) / 3.0, (0.5 + 2.5 - 1.0) / 3.0];
+        let mut y = [0.0; 3];
+        pool.forward(&X, &mut y);
+        assert_eq!(y, want);
+        let mut y = [0.0; 3];
+        pool.forward_trace(&mut Ctx::train(), &X, &mut (), &mut y);
+        assert_eq!(y, want);
+        let mut y = [0.0; 3];
+        pool.forward_flat(X.as_flattened(), &mut y);
+        assert_eq!(y, want);
+        let mut dx = [[0.0; 3]; 3];
+        pool.backward(&X, &(), &[3.0, -6.0, 1.5], &mut dx, &mut ());
+        assert_eq!(dx, [[1.0, -2.0, 0.5]; 3]);
+    }
+}

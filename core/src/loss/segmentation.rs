@@ -122,3 +122,63 @@ impl Loss for DiceBceWithLogits {
         loss
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `DiceBceWithLogits` in f64, written out: the stable BCE on logits, its mean, plus
+    /// `1 - (2 sum p t + s) / (sum p^2 + sum t^2 + s)` on `p = sigmoid(z)`.
+    fn reference(z: &[f64], t: &[f64], smooth: f64) -> f64 {
+        let n = z.len() as f64;
+        let bce: f64 =
+            z.iter().zip(t).map(|(&z, &t)| z.max(0.0) - z * t + (-z.abs()).exp().ln_1p()).sum();
+        let p: Vec<f64> = z.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect();
+        let pt: f64 = p.iter().zip(t).map(|(p, t)| p * t).sum();
+        let pp: f64 = p.iter().map(|p| p * p).sum();
+        let tt: f64 = t.iter().map(|t| t * t).sum();
+        bce / n + 1.0 - (2.0 * pt + smooth) / (pp + tt + smooth)
+    }
+
+    /// The value and the gradient against the f64 formula and its central differences.
+    #[test]
+    fn dice_bce_matches_its_formula() {
+        let z = [-2.0f32, 0.5, 1.5, -0.3, 3.0];
+        let t = [0.0f32, 1.0, 1.0, 0.25, 0.0];
+        let (z64, t64) = (z.map(f64::from), t.map(f64::from));
+        for smooth in [1.0f32, 0.3] {
+            let loss = DiceBceWithLogits { smooth };
+            let s = f64::from(smooth);
+            let mut grad = [9.0f32; 5];
+            let mut elements = [9.0f32; 2];
+            let value = loss.eval(&z, Target::Values(&t), &mut grad, Some(&mut elements));
+            let want = reference(&z64, &t64, s);
+            assert!((f64::from(value) - want).abs() < 1e-6, "{value} vs {want}");
+            assert_eq!(elements, [value, 9.0]);
+            for j in 0..z.len() {
+                let h = 1e-6;
+                let (mut up, mut down) = (z64, z64);
+                up[j] += h;
+                down[j] -= h;
+                let fd = (reference(&up, &t64, s) - reference(&down, &t64, s)) / (2.0 * h);
+                assert!((f64::from(grad[j]) - fd).abs() < 1e-6, "{j}: {grad:?} vs {fd}");
+            }
+        }
+        assert_eq!(DiceBceWithLogits::default(), DiceBceWithLogits { smooth: 1.0 });
+        // an empty sample: no BCE term, and Dice of nothing is 1 - s / s = 0
+        assert_eq!(
+            DiceBceWithLogits { smooth: 0.5 }.eval(&[], Target::Values(&[]), &mut [], None),
+            0.0
+        );
+    }
+
+    #[test]
+    fn dice_bce_is_one_value_per_sample_on_value_targets() {
+        let loss = DiceBceWithLogits::default();
+        assert!(!loss.per_element());
+        assert_eq!(loss.check(2, Target::Values(&[0.0, 1.0])), Ok(()));
+        assert!(loss.check(2, Target::Values(&[0.0])).is_err());
+        assert!(loss.check(2, Target::Values(&[0.0, f32::NAN])).is_err());
+        assert_eq!(loss.check(2, Target::Class(1)), Err(Error::TargetKind));
+    }
+}

@@ -129,4 +129,43 @@ mod tests {
         let r = env.step(1);
         assert!(r.truncated && !r.terminated && r.reward == 1.0);
     }
+
+    /// Four steps of Gymnasium 1.4.0's `CartPole-v1` from `[2, 1, -0.15, 0.5]` (pushes left,
+    /// right, left, left), the start of a trajectory in `tests/rl/cartpole_reference.json`
+    /// (written by `tests/rl/make_cartpole_reference.py`; `tests/tests/cartpole.rs` checks
+    /// all of it): every value within 2e-6 (f32 here, f64 there).
+    #[test]
+    fn four_steps_follow_gymnasium() {
+        let want: [(usize, [f64; 4]); 4] = [
+            (0, [2.019_999_98, 0.807_275_59, -0.140_000_00, 0.741_905_63]),
+            (1, [2.036_145_45, 1.004_024_03, -0.125_161_89, 0.408_644_88]),
+            (0, [2.056_226_02, 0.810_878_22, -0.116_988_99, 0.659_395_58]),
+            (0, [2.072_443_49, 0.617_562_00, -0.103_801_08, 0.913_071_45]),
+        ];
+        let mut env = CartPole::from_state([2.0, 1.0, -0.15, 0.5]);
+        for (action, state) in want {
+            let r = env.step(action);
+            for (g, w) in r.state.iter().zip(state) {
+                assert!((f64::from(*g) - w).abs() <= 2e-6, "{:?} vs {state:?}", r.state);
+            }
+            assert!(!r.terminated && !r.truncated && r.reward == 1.0);
+        }
+    }
+
+    /// The limits: 12 degrees and 2.4 m either way.
+    #[test]
+    fn the_episode_ends_past_the_limits() {
+        assert!((THETA_LIMIT - 12.0f32.to_radians()).abs() < 1e-7);
+        for (start, ends) in [
+            ([0.0, 0.0, 0.2, 0.0], false),
+            ([0.0, 0.0, 0.2, 1.0], true),
+            ([0.0, 0.0, -0.2, -1.0], true),
+            ([2.39, 0.0, 0.0, 0.0], false),
+            ([2.39, 1.0, 0.0, 0.0], true),
+            ([-2.39, -1.0, 0.0, 0.0], true),
+        ] {
+            let r = CartPole::from_state(start).step(0);
+            assert_eq!((r.terminated, r.truncated), (ends, false), "{start:?}: {r:?}");
+        }
+    }
 }

@@ -321,3 +321,186 @@ pub fn cartpole_run_device(
 ) -> Result<CartPoleRun, Error> {
     cartpole_train_and_score(agent, env_seed, max_steps, on_episode)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::{Dense, Infer};
+    use crate::optim::{Sgd, SgdConfig};
+    use crate::rl::CartPole;
+
+    type Q = Dense<4, 2>;
+    type Agent = Dqn<Q, Sgd<Q>, 8, 4>;
+
+    /// `Q(s) = [x, -x]` (`x` the cart's position): greedy action 0 when `x > 0`, 1 when
+    /// `x < 0`.
+    fn agent(config: DqnConfig) -> Agent {
+        let q = Q::new([[1.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0]], [0.0; 2]);
+        Dqn::new(q, Sgd::new(SgdConfig::new(0.1)).expect("sgd"), config)
+    }
+
+    /// No training (the warm-up is longer than the buffer) and no exploration.
+    const NO_TRAINING: DqnConfig =
+        DqnConfig { epsilon: (0.0, 0.0), warmup: 1_000, ..DqnConfig::CARTPOLE };
+
+    #[test]
+    fn epsilon_decays_linearly_then_stays() {
+        let mut a =
+            agent(DqnConfig { epsilon: (1.0, 0.1), epsilon_steps: 10, ..DqnConfig::CARTPOLE });
+        for (steps, want) in [(0, 1.0), (5, 0.55), (10, 0.1), (20, 0.1)] {
+            a.steps = steps;
+            assert!((a.epsilon() - want).abs() < 1e-6, "{steps}: {}", a.epsilon());
+        }
+    }
+
+    #[test]
+    fn acting_is_greedy_or_uniform_with_probability_epsilon() {
+        let right = [-0.5, 0.0, 0.0, 0.0];
+        let left = [0.5, 0.0, 0.0, 0.0];
+        let greedy = agent(DqnConfig { epsilon: (0.0, 0.0), ..DqnConfig::CARTPOLE });
+        assert_eq!((greedy.greedy(&right), greedy.greedy(&left)), (1, 0));
+        let mut rng = Rng::new(5);
+        for _ in 0..50 {
+            assert_eq!((greedy.act(&right, &mut rng), greedy.act(&left, &mut rng)), (1, 0));
+        }
+        // epsilon equal to the draw: the draw is not below it, so no exploration
+        for seed in 0..20 {
+            let draw = Rng::new(seed).uniform();
+            let a = agent(DqnConfig { epsilon: (draw, draw), ..DqnConfig::CARTPOLE });
+            assert_eq!(a.act(&left, &mut Rng::new(seed)), 0, "seed {seed}");
+        }
+        let explore = agent(DqnConfig { epsilon: (1.0, 1.0), ..DqnConfig::CARTPOLE });
+        let mut counts = [0; 2];
+        for _ in 0..200 {
+            counts[explore.act(&left, &mut rng)] += 1;
+        }
+        assert!(counts[0] > 70 && counts[1] > 70, "{counts:?}");
+    }
+
+    /// The loss of one step on copies of one transition: the taken action's target is
+    /// `r + gamma max Q_target(s')` (`r` when done), every other output the network's own.
+    fn expected_loss(q: &Q, t: &Transition<4>, gamma: f32, batch: usize) -> f32 {
+        let loss = Huber { delta: 1.0 };
+        let mut next = [0.0; 2];
+        q.forward(&t.next, &mut next);
+        let y = if t.done { t.reward } else { t.reward + gamma * next[0].max(next[1]) };
+        let mut wanted = [0.0; 2];
+        q.forward(&t.state, &mut wanted);
+        wanted[usize::from(t.action).min(1)] = y;
+        let mut trainer = Trainer::<Q>::new();
+        trainer.begin();
+        for _ in 0..batch {
+            trainer.accumulate(q, &loss, &t.state, Target::Values(&wanted)).expect("sample");
+        }
+        trainer.finish(&loss, Reduction::Mean).expect("batch").0
+    }
+
+    #[test]
+    fn a_training_step_regresses_on_the_bellman_target() {
+        let config =
+            DqnConfig { gamma: 0.9, batch: 2, warmup: 3, target_every: 2, ..DqnConfig::CARTPOLE };
+        for (action, done) in [(0, false), (1, false), (5, false), (0, true)] {
+            let t = Transition {
+                state: [0.5, 0.1, -0.2, 0.3],
+                action,
+                reward: 0.3,
+                next: [-0.7, 0.0, 0.1, 0.0],
+                done,
+            };
+            let mut a = agent(config);
+            let q0 = a.q.clone();
+            let want = expected_loss(&q0, &t, 0.9, 2);
+            // the warm-up: no step before 3 transitions
+            assert_eq!(a.observe(t, &mut Rng::new(1)), Ok(None));
+            assert_eq!(a.observe(t, &mut Rng::new(1)), Ok(None));
+            let got = a.observe(t, &mut Rng::new(1)).expect("step").expect("a loss");
+            assert!((got - want).abs() <= 1e-7 && want > 0.005, "{action} {done}: {got} vs {want}");
+            assert_eq!((a.steps, a.updates), (3, 1));
+            // one step changed the network, not yet the target (refreshed every 2 steps)
+            assert!(a.q != q0 && a.target == q0);
+            a.train_step(&mut Rng::new(2)).expect("step");
+            assert!(a.target == a.q && a.q != q0);
+        }
+        assert_eq!(agent(config).train_step(&mut Rng::new(1)), Err(Error::Empty));
+    }
+
+    /// The episode `agent` plays from `rng`'s reset, acting greedily: its length (its return)
+    /// and whether it ended by termination.
+    fn greedy_episode(a: &Agent, rng: &mut Rng, draws: bool) -> (f32, bool) {
+        let mut env = CartPole::reset(rng);
+        let mut n = 0.0;
+        loop {
+            if draws {
+                rng.uniform(); // `act`'s exploration draw
+            }
+            let r = env.step(a.greedy(&env.state));
+            n += 1.0;
+            if r.terminated || r.truncated {
+                return (n, r.terminated);
+            }
+        }
+    }
+
+    #[test]
+    fn episodes_return_their_length() {
+        let mut a = agent(NO_TRAINING);
+        let (want, terminated) = greedy_episode(&a, &mut Rng::new(4), true);
+        let got = a.train_cartpole_episode(&mut Rng::new(4)).expect("episode");
+        assert!(got == want && want > 1.0 && terminated, "{got} vs {want}");
+        assert_eq!(a.steps as f32, want);
+        assert!(
+            a.replay.recent(0).is_some_and(|t| t.done)
+                && a.replay.recent(1).is_some_and(|t| !t.done)
+        );
+        let (want, _) = greedy_episode(&a, &mut Rng::new(6), false);
+        assert_eq!(a.cartpole_return(&mut Rng::new(6)), want);
+    }
+
+    #[test]
+    fn training_stops_at_the_goal_or_the_step_budget() {
+        // no budget: no episode
+        let mut a = agent(NO_TRAINING);
+        assert_eq!(train_cartpole(&mut a, &mut Rng::new(8), 0.0, 0, |_, _| {}), Ok(0));
+        assert_eq!(a.steps, 0);
+        // an unreachable goal: episodes until the step budget
+        let mut returns = Vec::new();
+        let mut a = agent(NO_TRAINING);
+        let episodes = train_cartpole(&mut a, &mut Rng::new(8), f32::INFINITY, 3_000, |i, r| {
+            assert_eq!(i, returns.len() + 1);
+            returns.push(r);
+        });
+        assert_eq!(episodes, Ok(returns.len()));
+        assert!(a.steps >= 3_000 && a.steps as f32 == returns.iter().sum::<f32>());
+        assert!(a.steps as f32 - returns[returns.len() - 1] < 3_000.0);
+        // the goal: the best mean of 100 consecutive returns before the last episode; the run
+        // stops at its first window (the 100 returns before the episode count) whose mean
+        // reaches it, after the first window and before the step budget
+        let mean = |k: usize| returns[k - 100..k].iter().sum::<f32>() / 100.0;
+        let goal = (100..returns.len()).map(mean).fold(f32::NEG_INFINITY, f32::max);
+        let stop = (100..returns.len()).find(|&k| mean(k) >= goal).expect("a window");
+        assert!(stop > 100 && stop < returns.len(), "{stop} of {}", returns.len());
+        let mut a = agent(NO_TRAINING);
+        assert_eq!(train_cartpole(&mut a, &mut Rng::new(8), goal, 3_000, |_, _| {}), Ok(stop));
+    }
+
+    #[test]
+    fn train_and_score_reports_the_run() {
+        let mut a = cartpole_agent::<64>(1, cartpole_adam(1e-3).expect("adam"));
+        let mut returns = Vec::new();
+        let run =
+            cartpole_train_and_score(&mut a, 3, 3_000, &mut |_, r| returns.push(r)).expect("run");
+        assert!(returns.len() > 100, "{}", returns.len());
+        let last = returns[returns.len() - 100..].iter().sum::<f32>() / 100.0;
+        let mut eval = Rng::new(99);
+        let greedy = (0..100).map(|_| a.cartpole_return(&mut eval)).sum::<f32>() / 100.0;
+        let want = CartPoleRun {
+            episodes: returns.len(),
+            steps: a.steps,
+            updates: 0,
+            last_100: last,
+            greedy,
+        };
+        assert_eq!(run, want);
+        assert!(greedy > 5.0 && last > 5.0, "{run:?}");
+    }
+}

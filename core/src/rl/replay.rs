@@ -92,6 +92,7 @@ mod tests {
             b.push(t(v as f32));
         }
         assert_eq!(b.len(), 3);
+        assert!(!b.is_empty());
         assert_eq!(b.recent(0).map(|x| x.reward), Some(4.0));
         assert_eq!(b.recent(2).map(|x| x.reward), Some(2.0));
         assert_eq!(b.recent(3), None);

@@ -329,3 +329,140 @@ impl Op for GraphMeanPool {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model file's `weight` `[O, F]` gives `out_channels` when the spec omits it, and only
+    /// then, and only from a rank-2 weight.
+    #[test]
+    fn out_channels_are_inferred_from_the_weight() {
+        let infer = |attrs: Attrs, shape: Vec<usize>| {
+            let mut a = attrs;
+            (GCN_CONV.infer)(&mut a, &|name| (name == "weight").then(|| shape.clone()));
+            a.usize("out_channels", 0)
+        };
+        assert_eq!(infer(Attrs::new(), vec![5, 3]), Ok(5));
+        assert_eq!(infer(Attrs::new().num("out_channels", 4.0), vec![5, 3]), Ok(4));
+        assert_eq!(infer(Attrs::new(), vec![5]), Ok(0));
+        assert_eq!(infer(Attrs::new(), vec![5, 3, 1]), Ok(0));
+    }
+
+    fn layer() -> GcnConv {
+        GcnConv {
+            in_shape: [3, 2],
+            out_shape: [3, 4],
+            w_shape: [4, 2],
+            adj_shape: [3, 3],
+            weight: vec![0.0; 8],
+            bias: vec![0.0; 4],
+            adjacency: vec![0.0; 9],
+        }
+    }
+
+    #[test]
+    fn shapes_graph_and_costs() {
+        let mut g = layer();
+        assert_eq!((g.nodes(), g.inputs(), g.outputs(), g.macs()), (3, 2, 4, 3 * 2 * 4 + 9 * 4));
+        let adj = [0.0, 1.0, 0.0, 1.0, 0.0, 2.0, 0.0, 2.0, 0.0];
+        assert!(g.set_adjacency(&adj[..8]).is_err());
+        let mut bad = adj;
+        bad[5] = f32::INFINITY;
+        assert_eq!(g.set_adjacency(&bad), Err("adjacency[1][2] is not finite".into()));
+        assert_eq!(g.adjacency, vec![0.0; 9]);
+        g.set_adjacency(&adj).expect("3 x 3");
+        assert_eq!(g.adjacency, adj);
+        let (mut dinv, mut want) = ([0.0; 3], [0.0; 9]);
+        graph::gcn_normalize(3, &adj, &mut dinv, &mut want);
+        assert_eq!(g.normalized(), want);
+    }
+
+    #[test]
+    fn the_spec_options_and_every_layer_take_the_graph() {
+        assert_eq!(layer().attrs().usize("out_channels", 0), Ok(4));
+        let spec =
+            crate::dynamic::parse_spec("residual(gcn_conv(2)),gcn_conv(3),relu").expect("spec");
+        let mut model = DynModel::build(&spec, &[3, 2]).expect("model");
+        let adj = [0.0, 1.0, 0.0, 1.0, 0.0, 2.0, 0.0, 2.0, 0.0];
+        assert!(set_adjacency(&mut model, &adj[..4]).is_err());
+        assert_eq!(set_adjacency(&mut model, &adj), Ok(2));
+        assert_eq!(model.layers[1].buffers()[0].values, adj);
+        let body = model.layers[0].body_mut().expect("residual");
+        assert_eq!(body.layers[0].buffers()[0].values, adj);
+    }
+
+    /// `neurite export --rust`: the typed layer with its graph and `Â` as consts
+    /// (`tests/tests/export_rust.rs` compiles and runs such code).
+    #[test]
+    fn rust_export_names_the_typed_layer_and_its_graph() {
+        let mut g = layer();
+        g.weight[1] = 0.5;
+        g.bias[3] = -2.0;
+        g.set_adjacency(&[0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]).expect("graph");
+        let (ty, expr) = g.rust().expect("exportable");
+        assert_eq!(ty, "neurite::layer::GcnConv<3, 2, 4>");
+        // Â of one edge: 1/sqrt(2) 1/sqrt(2) (rounded; printed to round-trip)
+        let h = g.normalized()[0];
+        assert!((h - 0.5).abs() < 1e-7 && h == g.normalized()[4]);
+        let want = format!(
+            "neurite::layer::GcnConv::with_graph([[0.0, 0.5], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], \
+             [0.0, 0.0, 0.0, -2.0], [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], \
+             [[{h:?}, {h:?}, 0.0], [{h:?}, {h:?}, 0.0], [0.0, 0.0, 1.0]])"
+        );
+        assert_eq!(expr, want);
+        let pool = GraphMeanPool { in_shape: [3, 2], out_shape: [2] };
+        assert_eq!(
+            pool.rust(),
+            Some((
+                "neurite::layer::GraphMeanPool<3, 2>".into(),
+                "neurite::layer::GraphMeanPool".into()
+            ))
+        );
+    }
+
+    /// A backward without the training forward's `Â` (a fresh `Saved`) computes it.
+    #[test]
+    fn backward_without_a_saved_normalisation() {
+        use crate::dynamic::backend::DEFAULT;
+        let mut g = layer();
+        g.weight = vec![0.3, -0.7, 1.1, 0.4, 0.2, -0.5, 0.9, 0.1];
+        g.set_adjacency(&[0.0, 1.0, 0.5, 1.0, 0.0, 0.0, 0.5, 2.0, 0.0]).expect("graph");
+        let x = [1.0, -2.0, 0.5, 3.0, -1.5, 2.5];
+        let dy: Vec<f32> = (0..12).map(|i| (i as f32 - 5.5) / 4.0).collect();
+        let mut ctx = Ctx { train: true, rng: None, backend: &DEFAULT };
+        let run = |g: &GcnConv, ctx: &Ctx<'_>, saved: &mut Saved| {
+            let mut grads = vec![vec![0.0; 8], vec![0.0; 4]];
+            let mut dx = vec![0.0; 6];
+            g.backward(ctx, &x, &[0.0; 12], saved, &dy, Some(&mut dx), &mut grads, 1);
+            (grads, dx)
+        };
+        let fresh = run(&g, &ctx, &mut Saved::default());
+        let mut saved = Saved::default();
+        let mut y = [0.0; 12];
+        g.forward_train(&mut ctx, &x, &mut y, 1, &mut saved);
+        assert_eq!(saved.values, g.normalized());
+        assert_eq!(run(&g, &ctx, &mut saved), fresh);
+        assert!(fresh.0[0].iter().chain(&fresh.1).all(|v| v.abs() > 1e-4), "{fresh:?}");
+    }
+
+    #[test]
+    fn mean_pool_shapes_and_values() {
+        use crate::dynamic::backend::DEFAULT;
+        let spec = crate::dynamic::parse_spec("graph_mean_pool").expect("spec");
+        assert!(DynModel::build(&spec, &[0, 2]).is_err());
+        let model = DynModel::build(&spec, &[3, 2]).expect("model");
+        let pool = &model.layers[0];
+        assert_eq!((pool.input_shape(), pool.output_shape()), (&[3, 2][..], &[2][..]));
+        // two samples
+        let x = [1.0, 2.0, 3.0, 6.0, 5.0, -2.0, 0.0, 0.0, 3.0, 3.0, 0.0, 0.0];
+        let mut y = [0.0; 4];
+        pool.forward(&DEFAULT, &x, &mut y, 2);
+        assert_eq!(y, [3.0, 2.0, 1.0, 1.0]);
+        let ctx = Ctx { train: true, rng: None, backend: &DEFAULT };
+        let mut dx = [9.0; 12];
+        let dy = [3.0, -6.0, 0.0, 1.5];
+        pool.backward(&ctx, &x, &y, &mut Saved::default(), &dy, Some(&mut dx), &mut [], 2);
+        assert_eq!(dx, [1.0, -2.0, 1.0, -2.0, 1.0, -2.0, 0.0, 0.5, 0.0, 0.5, 0.0, 0.5]);
+    }
+}
